@@ -134,8 +134,9 @@ func (e *DecodeError) Error() string {
 
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// ErrLineTooLong is the cause of a DecodeError for an SSE or JSON line
-// longer than the reader's limit.
+// ErrLineTooLong is the cause of a DecodeError for input over a size limit:
+// an SSE line or an SSE event's data longer than the reader's limit, or a
+// whole (non-streaming) response body over the codec's limit.
 var ErrLineTooLong = errors.New("line exceeds the length limit")
 
 // snippet returns at most 120 bytes of b as a string for error messages.

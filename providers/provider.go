@@ -37,15 +37,22 @@ type Decoder interface {
 	// Reset prepares the decoder for resp, the response to r. For a status
 	// outside 2xx it reads the (size-capped) body and returns an *APIError
 	// with the status, the provider's message and Retry-After; the decoder
-	// then has nothing to decode.
+	// then has nothing to decode. For a 2xx response it cannot decode at all
+	// (a content type of no format the API uses, such as an HTML page) it
+	// returns a *DecodeError naming the content type. Next then returns the
+	// same error.
 	Reset(resp *http.Response, r *Request) error
 
 	// Next decodes the next event of the response into d, overwriting it.
-	// d.Text and d.Reasoning alias the decoder's buffers and are valid until
-	// the next call. Next returns io.EOF at the clean end of the response
-	// (for SSE: the API's end marker, or EOF where the API has none), an
-	// *APIError for an error the server sent inside a 200 response, and a
-	// *DecodeError for bytes it cannot decode.
+	// d.Text, d.Reasoning and d.ToolArgs alias the decoder's buffers and are
+	// valid until the next call. Next returns io.EOF at the clean end of the
+	// response (for SSE: the API's end marker, or EOF where the API has
+	// none), an *APIError for an error the server sent inside a 200
+	// response, and a *DecodeError for bytes it cannot decode. An error
+	// reading the body (io.ErrUnexpectedEOF, a deadline) is returned
+	// wrapped with the provider and the event it interrupted, so that
+	// errors.Is still finds it. Once Next returned an error it returns the
+	// same error again.
 	Next(d *Delta) error
 }
 

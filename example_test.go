@@ -1,0 +1,121 @@
+package lens_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"testing"
+	"time"
+
+	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/fake"
+	"github.com/llm-latency-lens/lens/lenstest"
+	"github.com/llm-latency-lens/lens/providers"
+)
+
+// Run a scenario against the built-in fake: 40 streamed requests, four at a
+// time, against a server that answers its first token after 60ms and then
+// one token every 5ms.
+func Example() {
+	srv := fake.NewServer(fake.Config{
+		TTFT:         fake.Fixed(60 * time.Millisecond),
+		ITL:          fake.Fixed(5 * time.Millisecond),
+		OutputTokens: 10,
+	})
+	defer srv.Close()
+
+	res, err := lens.Run(context.Background(), lens.Scenario{
+		Name:        "quickstart",
+		Provider:    &providers.OpenAI{BaseURL: srv.URL + "/v1", APIKey: "sk-fake"},
+		Model:       "gpt-4o-mini",
+		Prompt:      "Say hello",
+		Requests:    40,
+		Concurrency: 4,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("requests:", res.Total, "failed:", res.Failed)
+	fmt.Printf("output tokens per request: %.0f\n", res.OutputTokens.Percentile(50))
+	fmt.Println("ITL samples:", res.ITL.Count())
+	// Real sockets: round to the fake's resolution before printing.
+	fmt.Println("TTFT p50:", res.TTFT.Percentile(50).Truncate(20*time.Millisecond))
+	fmt.Println("ITL p50:", res.ITL.Percentile(50).Round(5*time.Millisecond))
+	// Output:
+	// requests: 40 failed: 0
+	// output tokens per request: 10
+	// ITL samples: 360
+	// TTFT p50: 60ms
+	// ITL p50: 5ms
+}
+
+// The metrics of a Result are HDR histograms: any percentile, with count,
+// min, max, mean and standard deviation.
+func ExampleResult() {
+	srv := fake.NewServer(fake.Config{TTFT: fake.Fixed(30 * time.Millisecond), OutputTokens: 1})
+	defer srv.Close()
+
+	res, err := lens.Run(context.Background(), lens.Scenario{
+		Name:     "non-streaming",
+		Provider: &providers.OpenAI{BaseURL: srv.URL + "/v1", APIKey: "sk-fake"},
+		Model:    "gpt-4o-mini",
+		Prompt:   "Say hello",
+		NoStream: true,
+		Requests: 5,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A non-streamed response arrives in one piece: no ITL, TTFT = E2E.
+	fmt.Println("TTFT samples:", res.TTFT.Count(), "ITL samples:", res.ITL.Count())
+	fmt.Println("error rate:", res.ErrorRate())
+	// Output:
+	// TTFT samples: 5 ITL samples: 0
+	// error rate: 0
+}
+
+// A latency SLO inside go test: run 200 requests, 8 at a time, and fail the
+// test when p95 TTFT is 500ms or more, or more than 1% of requests fail.
+func TestChatSLO(t *testing.T) {
+	srv := fake.NewServer(fake.Config{
+		TTFT:         fake.Uniform(40*time.Millisecond, 120*time.Millisecond),
+		ITL:          fake.Fixed(5 * time.Millisecond),
+		OutputTokens: 16,
+	})
+	defer srv.Close()
+
+	res := lenstest.Bench(t, lens.Scenario{
+		Name:        "chat",
+		Provider:    &providers.OpenAI{BaseURL: srv.URL + "/v1", APIKey: "sk-fake"},
+		Model:       "gpt-4o-mini",
+		Prompt:      "Say hello",
+		Requests:    200,
+		Concurrency: 8,
+		Warmup:      8,
+	})
+	res.AssertP95TTFT(500 * time.Millisecond)
+	res.AssertP99ITL(100 * time.Millisecond)
+	res.AssertErrorRate(0.01)
+}
+
+// The same scenario as a benchmark: b.N requests, reported for benchstat.
+//
+//	go test -run '^$' -bench BenchmarkChat -benchtime 200x -count 10 > new.txt
+//	benchstat old.txt new.txt
+func BenchmarkChat(b *testing.B) {
+	srv := fake.NewServer(fake.Config{
+		TTFT:         fake.Normal(80*time.Millisecond, 10*time.Millisecond),
+		ITL:          fake.Fixed(5 * time.Millisecond),
+		OutputTokens: 16,
+	})
+	defer srv.Close()
+
+	lenstest.Bench(b, lens.Scenario{
+		Name:        "chat",
+		Provider:    &providers.OpenAI{BaseURL: srv.URL + "/v1", APIKey: "sk-fake"},
+		Model:       "gpt-4o-mini",
+		Prompt:      "Say hello",
+		Concurrency: 8,
+		Warmup:      8,
+	})
+}

@@ -1,0 +1,317 @@
+package lenstest_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/fake"
+	"github.com/llm-latency-lens/lens/lenstest"
+	"github.com/llm-latency-lens/lens/providers"
+	"github.com/llm-latency-lens/lens/stats"
+)
+
+// recorder is a testing.TB that keeps what would fail the test, so that
+// tests can check assertion failures and their messages.
+type recorder struct {
+	testing.TB
+	mu     sync.Mutex
+	errors []string
+	logs   []string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+func (r *recorder) Error(args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errors = append(r.errors, fmt.Sprint(args...))
+}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.Errorf(format, args...)
+	r.TB.FailNow()
+}
+func (r *recorder) Logf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logs = append(r.logs, fmt.Sprintf(format, args...))
+}
+func (r *recorder) Log(args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logs = append(r.logs, fmt.Sprint(args...))
+}
+
+// mockScenario returns a scenario that talks to the fake through httpmock,
+// for tests in virtual time.
+func mockScenario(cfg fake.Config, requests, concurrency int) lens.Scenario {
+	mt := httpmock.NewMockTransport()
+	fake.NewResponder(cfg).Register(mt, "http://fake.test")
+	return lens.Scenario{
+		Name:        "virtual",
+		Provider:    &providers.OpenAI{BaseURL: "http://fake.test/v1", APIKey: "sk-test"},
+		Model:       "gpt-4o-mini",
+		Prompt:      "Say hello",
+		Requests:    requests,
+		Concurrency: concurrency,
+		Client:      &http.Client{Transport: mt},
+	}
+}
+
+// TestBenchVirtualTimeExact runs the fake in virtual time, where the
+// measured TTFT, ITL, TPOT and E2E must equal the fake's schedule exactly.
+func TestBenchVirtualTimeExact(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const (
+			ttft   = 100 * time.Millisecond
+			itl    = 10 * time.Millisecond
+			tokens = 12
+		)
+		sc := mockScenario(fake.Config{TTFT: fake.Fixed(ttft), ITL: fake.Fixed(itl), OutputTokens: tokens, Seed: 1}, 64, 64)
+		var mu sync.Mutex
+		var seen int
+		sc.OnRequest = func(m *lens.RequestMetrics) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen++
+			assert.Equal(t, ttft, m.TTFT, "TTFT of request %d", m.Seq)
+			assert.Equal(t, ttft+(tokens-1)*itl, m.E2E, "E2E of request %d", m.Seq)
+			assert.Equal(t, itl, m.TPOT, "TPOT of request %d", m.Seq)
+			assert.Equal(t, tokens, m.OutputTokens)
+			assert.True(t, m.TokensFromUsage)
+			require.Len(t, m.ITLs, tokens-1)
+			for _, d := range m.ITLs {
+				assert.Equal(t, itl, d)
+			}
+		}
+		res := lenstest.Bench(t, sc)
+		assert.Equal(t, 64, seen)
+		assert.EqualValues(t, 64, res.Total)
+		assert.EqualValues(t, 64, res.Succeeded)
+		assert.EqualValues(t, 64*(tokens-1), res.ITL.Count())
+
+		// Every sample is the same value, so every percentile is exactly the
+		// histogram's rendering of that value.
+		want := func(d time.Duration) time.Duration {
+			l := stats.NewLatency()
+			l.Record(d)
+			return l.Percentile(50)
+		}
+		for _, p := range []float64{50, 99} {
+			assert.Equal(t, want(ttft), res.TTFT.Percentile(p), "TTFT p%v", p)
+			assert.Equal(t, want(itl), res.ITL.Percentile(p), "ITL p%v", p)
+			assert.Equal(t, want(itl), res.TPOT.Percentile(p), "TPOT p%v", p)
+		}
+		res.AssertP95TTFT(ttft + time.Millisecond)
+		res.AssertP99ITL(itl + time.Millisecond) // 704 ITL samples support a p99
+	})
+}
+
+// TestBenchLoopbackTiming checks the measurement against the fake's
+// schedule on real sockets: fixed TTFT 100ms and ITL 10ms at concurrency
+// 64 must be measured to within a millisecond at p50 and p99.
+//
+// The workers start spread over one request's length (RampUp): in
+// lockstep, 64 streams of fixed latencies would deliver every token in a
+// burst of 64 at the same instant, which times the machine's burst
+// capacity, not the client.
+func TestBenchLoopbackTiming(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time loopback test; skipped with -short")
+	}
+	const (
+		ttft   = 100 * time.Millisecond
+		itl    = 10 * time.Millisecond
+		tokens = 20
+		tol    = time.Millisecond
+	)
+	srv := fake.NewServer(fake.Config{TTFT: fake.Fixed(ttft), ITL: fake.Fixed(itl), OutputTokens: tokens, Seed: 7, Record: true})
+	defer srv.Close()
+	res := lenstest.Bench(t, lens.Scenario{
+		Name:        "loopback-64",
+		Provider:    &providers.OpenAI{BaseURL: srv.URL + "/v1", APIKey: "sk-test"},
+		Model:       "gpt-4o-mini",
+		Prompt:      "Say hello",
+		Requests:    256,
+		Concurrency: 64,
+		Warmup:      64,
+		RampUp:      ttft + (tokens-1)*itl,
+	})
+	require.EqualValues(t, 256, res.Succeeded, "errors: %v", res.ErrorSamples)
+
+	// The fake's own pacing error, for the message when the client's
+	// measurement is off: was it the server or the client?
+	pacing := stats.NewLatency()
+	for _, r := range srv.Records() {
+		for i, sent := range r.Sent {
+			pacing.Record(sent.Sub(r.Start.Add(r.Scheduled[i])))
+		}
+	}
+	why := fmt.Sprintf("fake pacing error p50 %v p99 %v; measured TTFT p50 %v p99 %v, ITL p1 %v p50 %v p99 %v",
+		pacing.Percentile(50), pacing.Percentile(99), res.TTFT.Percentile(50), res.TTFT.Percentile(99),
+		res.ITL.Percentile(1), res.ITL.Percentile(50), res.ITL.Percentile(99))
+	t.Log(why)
+	for _, p := range []float64{50, 99} {
+		got := res.TTFT.Percentile(p)
+		assert.GreaterOrEqual(t, got, ttft-tol/10, "TTFT p%v: %s", p, why) // never earlier than scheduled (up to histogram rounding)
+		assert.Less(t, got, ttft+tol, "TTFT p%v: %s", p, why)
+	}
+	for _, p := range []float64{1, 50, 99} {
+		got := res.ITL.Percentile(p)
+		assert.InDelta(t, float64(itl), float64(got), float64(tol), "ITL p%v: %s", p, why)
+	}
+	assert.InDelta(t, float64(itl), float64(res.TPOT.Percentile(50)), float64(tol/2), "TPOT p50")
+	assert.EqualValues(t, 256*(tokens-1), res.ITL.Count())
+}
+
+// TestAssertP95TTFT shows an SLO that must fail, with its message, and one
+// that must pass.
+func TestAssertP95TTFT(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sc := mockScenario(fake.Config{
+			TTFT: fake.Uniform(40*time.Millisecond, 80*time.Millisecond), ITL: fake.Fixed(5 * time.Millisecond),
+			OutputTokens: 4, Seed: 3,
+		}, 400, 16)
+		sc.Name = "slo-check"
+
+		rec := &recorder{TB: t}
+		res := lenstest.Bench(rec, sc)
+		require.Empty(t, rec.errors)
+		p95 := res.TTFT.Percentile(95)
+		require.Greater(t, p95, 70*time.Millisecond)
+
+		assert.False(t, res.AssertP95TTFT(60*time.Millisecond), "p95 is about 78ms: a 60ms SLO must fail")
+		require.Len(t, rec.errors, 1)
+		msg := rec.errors[0]
+		for _, want := range []string{
+			"p95 TTFT", "limit 60ms", "over by", "n=400", "95% CI of p95", "broken with at least that confidence",
+			`scenario "slo-check"`, "provider openai", "model gpt-4o-mini",
+		} {
+			assert.Contains(t, msg, want)
+		}
+
+		rec.errors = nil
+		assert.True(t, res.AssertP95TTFT(100*time.Millisecond), "p95 is about 78ms: a 100ms SLO must pass")
+		assert.True(t, res.AssertP50E2E(200*time.Millisecond))
+		assert.Empty(t, rec.errors)
+
+		// A limit just above p95 but inside its interval: fails, but says
+		// it is not conclusive.
+		iv := res.TTFT.PercentileInterval(95, 0.95)
+		if iv.Lo < p95 {
+			assert.False(t, res.AssertP95TTFT(p95))
+			require.Len(t, rec.errors, 1)
+			assert.Contains(t, rec.errors[0], "not conclusive")
+		}
+	})
+}
+
+// TestAssertTooFewSamples: p99 of 20 requests cannot be supported.
+func TestAssertTooFewSamples(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{TB: t}
+		res := lenstest.Bench(rec, mockScenario(fake.Config{TTFT: fake.Fixed(10 * time.Millisecond), OutputTokens: 3}, 20, 4))
+		assert.False(t, res.AssertP99TTFT(time.Hour))
+		require.Len(t, rec.errors, 1)
+		assert.Contains(t, rec.errors[0], "20 samples are too few")
+		assert.Contains(t, rec.errors[0], "at least 299")
+	})
+}
+
+// TestAssertErrorRate counts failed requests and names their class.
+func TestAssertErrorRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sc := mockScenario(fake.Config{TTFT: fake.Fixed(time.Millisecond), OutputTokens: 3}, 100, 1)
+		mt := sc.Client.Transport.(*httpmock.MockTransport)
+		ok := fake.NewResponder(fake.Config{TTFT: fake.Fixed(time.Millisecond), OutputTokens: 3})
+		var n int
+		mt.RegisterResponder(http.MethodPost, "http://fake.test/v1/chat/completions", func(r *http.Request) (*http.Response, error) {
+			n++
+			if n%10 == 0 {
+				resp := httpmock.NewStringResponse(http.StatusInternalServerError,
+					`{"error":{"message":"The server had an error while processing your request. Sorry about that!","type":"server_error","param":null,"code":null}}`)
+				resp.Header.Set("Content-Type", "application/json")
+				return resp, nil
+			}
+			return ok.Respond(r)
+		})
+		rec := &recorder{TB: t}
+		res := lenstest.Bench(rec, sc)
+		assert.EqualValues(t, 100, res.Total)
+		assert.EqualValues(t, 10, res.Failed)
+		assert.EqualValues(t, 10, res.Errors[lens.ClassHTTP5xx])
+		assert.True(t, res.AssertErrorRate(0.10))
+		assert.False(t, res.AssertErrorRate(0.05))
+		require.Len(t, rec.errors, 1)
+		for _, want := range []string{"error rate 10.00% (10 of 100 requests) exceeds 5.00%", "http_5xx 10", "server had an error", "CI of the rate"} {
+			assert.Contains(t, rec.errors[0], want)
+		}
+	})
+}
+
+// BenchmarkFakeChat is the benchmark the unit-line test runs.
+func BenchmarkFakeChat(b *testing.B) {
+	srv := fake.NewServer(fake.Config{TTFT: fake.Fixed(2 * time.Millisecond), ITL: fake.Fixed(time.Millisecond), OutputTokens: 5})
+	defer srv.Close()
+	lenstest.Bench(b, lens.Scenario{
+		Name:        "fake-chat",
+		Provider:    &providers.OpenAI{BaseURL: srv.URL + "/v1", APIKey: "sk-test"},
+		Model:       "gpt-4o-mini",
+		Prompt:      "Say hello",
+		Concurrency: 4,
+		Warmup:      4,
+	})
+}
+
+// TestBenchmarkOutput runs BenchmarkFakeChat in a child process and checks
+// that its output is what benchstat reads: Unit lines on lines of their
+// own, before the benchmark line, and every metric on the benchmark line.
+func TestBenchmarkOutput(t *testing.T) {
+	if os.Getenv("LENSTEST_CHILD") != "" {
+		t.Skip("child process")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^BenchmarkFakeChat$", "-test.benchtime=20x", "-test.count=2")
+	cmd.Env = append(os.Environ(), "LENSTEST_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	var units, benchLines []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "Unit "):
+			require.Empty(t, benchLines, "Unit lines must come before the benchmark lines")
+			units = append(units, line)
+		case strings.HasPrefix(line, "BenchmarkFakeChat"):
+			benchLines = append(benchLines, line)
+		}
+	}
+	assert.Contains(t, units, "Unit ttft-p95-ns better=lower")
+	assert.Contains(t, units, "Unit tokens/s better=higher")
+	require.Len(t, benchLines, 2, "%s", out)
+	for _, line := range benchLines {
+		fields := strings.Fields(line)
+		assert.Equal(t, "20", fields[1], "b.N is the number of requests: %s", line)
+		for _, unit := range []string{"ttft-p50-ns", "ttft-p95-ns", "itl-p99-ns", "tpot-p50-ns", "e2e-p95-ns", "tokens/s", "errors"} {
+			assert.Contains(t, fields, unit, line)
+		}
+	}
+}

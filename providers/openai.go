@@ -1,0 +1,628 @@
+package providers
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// defaultOpenAIBaseURL is the public OpenAI endpoint.
+const defaultOpenAIBaseURL = "https://api.openai.com/v1"
+
+// OpenAI is the codec of the OpenAI Chat Completions API,
+// POST {BaseURL}/chat/completions, and of the servers that copy it: vLLM,
+// Ollama, llama.cpp's llama-server, Hugging Face TGI and others.
+//
+// Streaming requests ask for usage in the stream ("stream_options":
+// {"include_usage":true}). The decoder accepts what these servers actually
+// send: a role-only first chunk, content and reasoning ("reasoning_content"
+// or "reasoning") chunks, tool-call argument chunks, usage in a separate
+// "choices":[] chunk, on the finish chunk or in every chunk as a running
+// total (vLLM), llama.cpp's "timings" when there is no usage, "data:" with or
+// without the space, "[DONE]" with or without its blank line, and a stream
+// that ends without "[DONE]". Errors sent inside a 200 stream, as a
+// {"error":{...}} chunk, vLLM's {"object":"error",...} chunk or llama.cpp's
+// "error:" line, become an *APIError with InStream set. A server that answers
+// a streaming request with plain JSON is decoded as a non-streaming answer.
+// A stream cut inside an event ends with io.EOF, the partial event
+// discarded; but a stream that ends before anything could be decoded ends
+// with a *DecodeError, so that an empty answer is never taken for success.
+//
+// The zero value talks to api.openai.com with $OPENAI_API_KEY. An OpenAI is
+// safe for concurrent use once configured.
+type OpenAI struct {
+	// BaseURL is the API's base URL, version path included
+	// ("http://127.0.0.1:8000/v1"); requests go to BaseURL +
+	// "/chat/completions". Empty means https://api.openai.com/v1.
+	BaseURL string
+
+	// APIKey is sent as "Authorization: Bearer <APIKey>". Empty means the
+	// OPENAI_API_KEY environment variable, read by each NewRequest; when
+	// both are empty no Authorization header is sent (local servers need
+	// none).
+	APIKey string
+
+	// Label names the provider in results and messages ("vllm",
+	// "ollama"); empty means "openai". It is Label, not Name, because Name
+	// is the method of Provider that reports it.
+	Label string
+
+	// Organization and Project, when set, are sent as the
+	// OpenAI-Organization and OpenAI-Project headers.
+	Organization string
+	Project      string
+
+	// Header holds extra headers sent with every request. They replace
+	// the codec's own headers of the same name.
+	Header http.Header
+
+	// MaxTokensField names the body field that carries Request.MaxTokens:
+	// "max_completion_tokens" (OpenAI's current name, which its reasoning
+	// models require) or "max_tokens" (the older name, which every
+	// OpenAI-compatible server understands). Empty chooses by host:
+	// max_completion_tokens for api.openai.com, max_tokens for any other
+	// server, since some builds of vLLM, llama.cpp and TGI do not know
+	// max_completion_tokens.
+	MaxTokensField string
+
+	// NoStreamUsage leaves "stream_options" out of streaming requests, for
+	// servers that reject it. Output tokens are then known only from
+	// counting events (or from usage the server sends unasked).
+	NoStreamUsage bool
+}
+
+var _ Provider = (*OpenAI)(nil)
+
+// Name returns Label, or "openai" when Label is empty.
+func (p *OpenAI) Name() string { return cmp.Or(p.Label, "openai") }
+
+// apiKey returns the key requests carry.
+func (p *OpenAI) apiKey() string {
+	if p.APIKey != "" {
+		return p.APIKey
+	}
+	return os.Getenv("OPENAI_API_KEY")
+}
+
+// maxTokensField returns the field that carries the output token limit.
+func (p *OpenAI) maxTokensField() (string, error) {
+	switch p.MaxTokensField {
+	case "max_tokens", "max_completion_tokens":
+		return p.MaxTokensField, nil
+	case "":
+		if p.BaseURL == "" {
+			return "max_completion_tokens", nil
+		}
+		if u, err := url.Parse(p.BaseURL); err == nil && strings.EqualFold(u.Hostname(), "api.openai.com") {
+			return "max_completion_tokens", nil
+		}
+		return "max_tokens", nil
+	}
+	return "", fmt.Errorf("MaxTokensField %q is neither max_tokens nor max_completion_tokens", p.MaxTokensField)
+}
+
+// openAIChatRequest is the body of POST /chat/completions.
+type openAIChatRequest struct {
+	Model               string               `json:"model,omitempty"`
+	Messages            []openAIMessage      `json:"messages"`
+	MaxCompletionTokens int                  `json:"max_completion_tokens,omitempty"`
+	MaxTokens           int                  `json:"max_tokens,omitempty"`
+	Temperature         *float64             `json:"temperature,omitempty"`
+	TopP                *float64             `json:"top_p,omitempty"`
+	TopK                *int                 `json:"top_k,omitempty"` // not OpenAI's; vLLM, llama.cpp and others take it
+	Stream              bool                 `json:"stream,omitempty"`
+	StreamOptions       *openAIStreamOptions `json:"stream_options,omitempty"`
+}
+
+type openAIMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+type openAIStreamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+// NewRequest builds the POST to BaseURL + "/chat/completions" for r. Its
+// headers are Authorization (when there is a key), Content-Type, Accept,
+// Accept-Encoding: identity (so that reads are timed without a
+// decompression layer), OpenAI-Organization and OpenAI-Project when set,
+// and Header. Request.Extra fields are merged into the body and replace the
+// codec's own.
+func (p *OpenAI) NewRequest(ctx context.Context, r *Request) (*http.Request, error) {
+	name := p.Name()
+	if r == nil {
+		return nil, fmt.Errorf("%s: build request: nil Request", name)
+	}
+	u, err := endpoint(cmp.Or(p.BaseURL, defaultOpenAIBaseURL), "/chat/completions")
+	if err != nil {
+		return nil, fmt.Errorf("%s: build request: %w", name, err)
+	}
+	field, err := p.maxTokensField()
+	if err != nil {
+		return nil, fmt.Errorf("%s: build request: %w", name, err)
+	}
+	body := openAIChatRequest{
+		Model:       r.Model,
+		Temperature: r.Temperature,
+		TopP:        r.TopP,
+		TopK:        r.TopK,
+		Stream:      r.Stream,
+	}
+	if r.System != "" {
+		body.Messages = append(body.Messages, openAIMessage{Role: "system", Content: r.System})
+	}
+	body.Messages = append(body.Messages, openAIMessage{Role: "user", Content: r.Prompt})
+	if r.MaxTokens > 0 {
+		if field == "max_tokens" {
+			body.MaxTokens = r.MaxTokens
+		} else {
+			body.MaxCompletionTokens = r.MaxTokens
+		}
+	}
+	if r.Stream && !p.NoStreamUsage {
+		body.StreamOptions = &openAIStreamOptions{IncludeUsage: true}
+	}
+	b, err := marshalBody(body, r.Extra)
+	if err != nil {
+		return nil, fmt.Errorf("%s: encode request body: %w", name, err)
+	}
+	req, err := newJSONRequest(ctx, u, b, r.Stream)
+	if err != nil {
+		return nil, fmt.Errorf("%s: build request: %w", name, err)
+	}
+	if key := p.apiKey(); key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if p.Organization != "" {
+		req.Header.Set("OpenAI-Organization", p.Organization)
+	}
+	if p.Project != "" {
+		req.Header.Set("OpenAI-Project", p.Project)
+	}
+	for k, vs := range p.Header {
+		req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
+	}
+	return req, nil
+}
+
+// NewDecoder returns a decoder of chat completion responses, streamed or
+// not.
+func (p *OpenAI) NewDecoder() Decoder {
+	d := &openAIDecoder{name: p.Name(), sc: secrets{key: p.apiKey()}}
+	d.s.sse.DispatchAtEOF = true // llama.cpp may end with "data: [DONE]" and no blank line
+	d.s.sse.ErrorField = true    // llama.cpp's "error: {...}" line
+	return d
+}
+
+// openAIRequestID is the header that carries the request id.
+var openAIRequestID = []string{"X-Request-Id"}
+
+type openAIMode uint8
+
+const (
+	openAIStream openAIMode = iota // SSE events
+	openAIBody                     // one JSON body, not yet read
+	openAIDone                     // the body was read
+)
+
+// openAIDecoder decodes one chat completion response at a time.
+type openAIDecoder struct {
+	name string
+	sc   secrets
+	mode openAIMode
+	resp *http.Response
+	s    sseStream
+	c    jsonCursor
+	err  error // sticky: the error Next returned
+
+	sawUsage  bool // the response has sent usage: timings no longer count
+	delivered int  // Deltas Next has returned for this response
+
+	text      []byte
+	reasoning []byte
+	args      []byte
+	body      []byte
+}
+
+// Reset prepares d for resp. A status outside 2xx gives an *APIError. A
+// text/event-stream body (or one with no Content-Type, for a streaming
+// request) is read as SSE; a JSON body as one completion (or error) object;
+// any other content type gives a *DecodeError naming it, with the start of
+// the body.
+func (d *openAIDecoder) Reset(resp *http.Response, r *Request) error {
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	d.resp = resp
+	d.sc.req = resp.Request
+	d.err = nil
+	d.sawUsage = false
+	d.delivered = 0
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		d.err = newStatusError(d.name, resp, d.sc, openAIRequestID...)
+		return d.err
+	}
+	ct := resp.Header.Get("Content-Type")
+	stream := r == nil || r.Stream
+	switch {
+	case isEventStream(ct) || ct == "" && stream:
+		d.mode = openAIStream
+		d.s.reset(d.name, resp, d.sc, openAIRequestID)
+	case isJSONType(ct) || ct == "" && !stream:
+		d.mode = openAIBody
+	default:
+		d.err = contentTypeError(d.name, resp, ct, d.sc)
+		return d.err
+	}
+	return nil
+}
+
+// Next decodes the next event into out. See Decoder.
+func (d *openAIDecoder) Next(out *Delta) error {
+	if d.err != nil {
+		return d.err
+	}
+	switch d.mode {
+	case openAIStream:
+		d.err = d.nextEvent(out)
+	case openAIBody:
+		d.err = d.readBody(out)
+	default:
+		d.err = io.EOF
+	}
+	if d.err == nil {
+		d.delivered++
+	}
+	return d.err
+}
+
+// done is the data of the event that ends an OpenAI stream.
+var done = []byte("[DONE]")
+
+func (d *openAIDecoder) nextEvent(out *Delta) error {
+	for {
+		ev, err := d.s.next()
+		if err == io.EOF {
+			return d.end()
+		}
+		if err != nil {
+			return err
+		}
+		switch ev.Kind {
+		case SSEErrorLine:
+			return d.streamError(ev.Data)
+		case SSEMessage:
+		default:
+			continue
+		}
+		if bytes.HasPrefix(bytes.TrimLeft(ev.Data, " "), done) {
+			return io.EOF
+		}
+		*out = Delta{At: ev.DispatchAt}
+		err = d.decode(ev.Data, out)
+		if err != nil && ev.Unterminated {
+			var de *DecodeError
+			if errors.As(err, &de) {
+				// The stream stopped inside its last event: that is its end.
+				*out = Delta{}
+				return d.end()
+			}
+		}
+		return err
+	}
+}
+
+// end is the end of the body of a stream without "[DONE]": a clean end,
+// unless nothing at all was decoded.
+func (d *openAIDecoder) end() error {
+	if d.delivered == 0 {
+		return &DecodeError{Provider: d.name, Err: errEmptyStream}
+	}
+	return io.EOF
+}
+
+func (d *openAIDecoder) readBody(out *Delta) error {
+	d.mode = openAIDone
+	body, truncated, err := readCapped(d.body, d.resp.Body, maxBody)
+	at := time.Now()
+	d.body = body
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: read body: %w", d.name, err)
+	case truncated:
+		return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(body),
+			Err: fmt.Errorf("%w: the body is over %d bytes", ErrLineTooLong, maxBody)}
+	case len(bytes.TrimSpace(body)) == 0:
+		return &DecodeError{Provider: d.name, Err: errors.New("empty response body")}
+	}
+	*out = Delta{At: at}
+	return d.decode(body, out)
+}
+
+// decode reads one chat.completion.chunk (or one chat.completion) into out,
+// whose At is already set. It returns an *APIError for an error object and
+// a *DecodeError for anything that is not a JSON object.
+func (d *openAIDecoder) decode(data []byte, out *Delta) error {
+	c := &d.c
+	c.reset(data)
+	d.text, d.reasoning, d.args = d.text[:0], d.reasoning[:0], d.args[:0]
+	switch c.kind() {
+	case jsonObject:
+	case jsonNull: // openai-go accepts a null chunk; it carries nothing
+		c.skip()
+		if err := c.done(); err != nil {
+			return d.decodeError(err, data)
+		}
+		return nil
+	default:
+		c.skip()
+		if err := c.done(); err != nil {
+			return d.decodeError(err, data)
+		}
+		return d.decodeError(errors.New("chunk is not a JSON object"), data)
+	}
+	var isErr, hasTimings bool
+	var timings Usage
+	c.object()
+	for c.nextKey() {
+		switch string(c.key) {
+		case "choices":
+			if c.array() {
+				for c.nextElem() {
+					d.choice(out)
+				}
+			}
+		case "usage":
+			d.usage(out)
+		case "timings":
+			timings, hasTimings = d.timings()
+		case "error":
+			isErr = !c.null() || isErr
+		case "object":
+			if v, _ := c.strView(); string(v) == "error" {
+				isErr = true
+			}
+		default:
+			c.skip()
+		}
+	}
+	if err := c.done(); err != nil {
+		return d.decodeError(err, data)
+	}
+	if isErr {
+		return d.streamError(data)
+	}
+	if hasTimings && !out.HasUsage && !d.sawUsage {
+		out.Usage, out.HasUsage = timings, true
+	}
+	if len(d.text) > 0 {
+		out.Text = d.text
+	}
+	if len(d.reasoning) > 0 {
+		out.Reasoning = d.reasoning
+	}
+	if len(d.args) > 0 {
+		out.ToolArgs = d.args
+	}
+	return nil
+}
+
+// choice reads one element of "choices".
+func (d *openAIDecoder) choice(out *Delta) {
+	c := &d.c
+	if !c.object() {
+		return
+	}
+	for c.nextKey() {
+		switch string(c.key) {
+		case "delta", "message":
+			d.message()
+		case "finish_reason":
+			if v, ok := c.strView(); ok && len(v) > 0 {
+				out.FinishReason = finishReason(v)
+			}
+		default:
+			c.skip()
+		}
+	}
+}
+
+// message reads a choice's "delta" (streaming) or "message" (not).
+func (d *openAIDecoder) message() {
+	c := &d.c
+	if !c.object() {
+		return
+	}
+	reasoned := false
+	for c.nextKey() {
+		switch string(c.key) {
+		case "content", "refusal":
+			d.text = d.content(d.text)
+		case "reasoning_content", "reasoning":
+			// Servers that renamed the field may send both with the same
+			// text: take the first that has some.
+			if reasoned {
+				c.skip()
+				continue
+			}
+			n := len(d.reasoning)
+			d.reasoning, _ = c.str(d.reasoning)
+			reasoned = len(d.reasoning) > n
+		case "tool_calls":
+			if c.array() {
+				for c.nextElem() {
+					if c.object() {
+						for c.nextKey() {
+							if string(c.key) == "function" {
+								d.function()
+							} else {
+								c.skip()
+							}
+						}
+					}
+				}
+			}
+		case "function_call": // the deprecated single-function form
+			d.function()
+		default:
+			c.skip()
+		}
+	}
+}
+
+// content reads a content value, a string or an array of {"text":...}
+// parts, appending its text to dst.
+func (d *openAIDecoder) content(dst []byte) []byte {
+	c := &d.c
+	if c.kind() != jsonArray {
+		dst, _ = c.str(dst)
+		return dst
+	}
+	c.array()
+	for c.nextElem() {
+		if c.object() {
+			for c.nextKey() {
+				if string(c.key) == "text" {
+					dst, _ = c.str(dst)
+				} else {
+					c.skip()
+				}
+			}
+		}
+	}
+	return dst
+}
+
+// function reads a {"name","arguments"} function object, appending the
+// arguments text.
+func (d *openAIDecoder) function() {
+	c := &d.c
+	if !c.object() {
+		return
+	}
+	for c.nextKey() {
+		if string(c.key) == "arguments" {
+			d.args, _ = c.str(d.args)
+		} else {
+			c.skip()
+		}
+	}
+}
+
+// usage reads a "usage" object (null is no usage).
+func (d *openAIDecoder) usage(out *Delta) {
+	c := &d.c
+	if !c.object() {
+		return
+	}
+	var u Usage
+	for c.nextKey() {
+		switch string(c.key) {
+		case "prompt_tokens":
+			u.InputTokens = c.count()
+		case "completion_tokens":
+			u.OutputTokens = c.count()
+		case "prompt_tokens_details":
+			if c.object() {
+				for c.nextKey() {
+					if string(c.key) == "cached_tokens" {
+						u.CachedTokens = c.count()
+					} else {
+						c.skip()
+					}
+				}
+			}
+		case "completion_tokens_details":
+			if c.object() {
+				for c.nextKey() {
+					if string(c.key) == "reasoning_tokens" {
+						u.ReasoningTokens = c.count()
+					} else {
+						c.skip()
+					}
+				}
+			}
+		default:
+			c.skip()
+		}
+	}
+	out.Usage, out.HasUsage = u, true
+	d.sawUsage = true
+}
+
+// timings reads llama.cpp's "timings" object into a Usage (prompt_n and
+// predicted_n), reporting whether it had predicted_n.
+func (d *openAIDecoder) timings() (Usage, bool) {
+	c := &d.c
+	var u Usage
+	ok := false
+	if c.object() {
+		for c.nextKey() {
+			switch string(c.key) {
+			case "prompt_n":
+				u.InputTokens = c.count()
+			case "predicted_n":
+				u.OutputTokens = c.count()
+				ok = true
+			default:
+				c.skip()
+			}
+		}
+	}
+	return u, ok
+}
+
+// count reads a token count: a non-negative integer that fits an int (else
+// 0).
+func (c *jsonCursor) count() int {
+	n, ok := c.int()
+	if !ok || n < 0 || int64(int(n)) != n {
+		return 0
+	}
+	return int(n)
+}
+
+// finishReason returns v as a string, without allocating for the reasons
+// OpenAI-compatible servers send.
+func finishReason(v []byte) string {
+	switch string(v) {
+	case "stop":
+		return "stop"
+	case "length":
+		return "length"
+	case "tool_calls":
+		return "tool_calls"
+	case "content_filter":
+		return "content_filter"
+	case "function_call":
+		return "function_call"
+	case "eos":
+		return "eos"
+	case "abort":
+		return "abort"
+	}
+	return string(v)
+}
+
+// streamError returns the *APIError for an error object the server sent
+// with a 2xx status: a chunk, llama.cpp's error line, or a whole body.
+func (d *openAIDecoder) streamError(data []byte) *APIError {
+	return newStreamError(d.name, d.resp, d.sc, data, openAIRequestID...)
+}
+
+// decodeError returns a *DecodeError for the current event (or body).
+func (d *openAIDecoder) decodeError(err error, input []byte) *DecodeError {
+	if d.mode == openAIStream {
+		return d.s.decodeError(err, input)
+	}
+	return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(input), Err: err}
+}

@@ -1,0 +1,700 @@
+package providers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"testing/synctest"
+	"time"
+)
+
+// decoded is what a test compares of a whole response.
+type decoded struct {
+	Text, Reasoning, ToolArgs string
+	Usage                     Usage
+	HasUsage                  bool
+	Finish                    string
+	Outputs                   int // events that carried output
+	Deltas                    int
+	Err                       error // what ended the response; io.EOF when clean
+}
+
+// decodeAll decodes resp to its end.
+func decodeAll(t testing.TB, dec Decoder, resp *http.Response, req *Request) decoded {
+	t.Helper()
+	var out decoded
+	if err := dec.Reset(resp, req); err != nil {
+		out.Err = err
+		return out
+	}
+	var d Delta
+	for range 100000 {
+		err := dec.Next(&d)
+		if err != nil {
+			out.Err = err
+			if again := dec.Next(&d); again != err {
+				t.Errorf("Next after %v returned %v", err, again)
+			}
+			return out
+		}
+		out.Deltas++
+		out.Text += string(d.Text)
+		out.Reasoning += string(d.Reasoning)
+		out.ToolArgs += string(d.ToolArgs)
+		if d.HasUsage {
+			out.Usage, out.HasUsage = d.Usage, true
+		}
+		if d.FinishReason != "" {
+			out.Finish = d.FinishReason
+		}
+		if d.HasOutput() {
+			out.Outputs++
+		}
+		if d.At.IsZero() {
+			t.Errorf("delta %d has no arrival time", out.Deltas)
+		}
+	}
+	t.Fatal("decoder did not end")
+	return out
+}
+
+// sseResponse is a 200 text/event-stream response with body.
+func sseResponse(body io.Reader) *http.Response {
+	return &http.Response{
+		StatusCode: 200,
+		Header: http.Header{
+			"Content-Type": {"text/event-stream; charset=utf-8"},
+			"X-Request-Id": {"req_123"},
+		},
+		Body: io.NopCloser(body),
+	}
+}
+
+// recorded builds a response the way a handler would write it.
+func recorded(status int, header http.Header, body string) *http.Response {
+	rec := httptest.NewRecorder()
+	for k, vs := range header {
+		rec.Header()[k] = vs
+	}
+	rec.WriteHeader(status)
+	rec.WriteString(body)
+	return rec.Result()
+}
+
+func readFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// sameError reports whether got matches want: the same sentinel, or an
+// *APIError with the same fields that matter, or a *DecodeError.
+func sameError(got, want error) bool {
+	var wa *APIError
+	if errors.As(want, &wa) {
+		var ga *APIError
+		return errors.As(got, &ga) && ga.InStream == wa.InStream && ga.StatusCode == wa.StatusCode &&
+			ga.Type == wa.Type && ga.Code == wa.Code && ga.Message == wa.Message && ga.Provider == wa.Provider
+	}
+	var wd *DecodeError
+	if errors.As(want, &wd) {
+		var gd *DecodeError
+		return errors.As(got, &gd) && (wd.Err == nil || errors.Is(gd.Err, wd.Err))
+	}
+	return got == want
+}
+
+var openAIFixtures = []struct {
+	file string
+	want decoded
+}{
+	{"openai_chat.sse", decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
+		Finish: "stop", Outputs: 2, Deltas: 5, Err: io.EOF}},
+	{"openai_chat_crlf.sse", decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
+		Finish: "stop", Outputs: 2, Deltas: 5, Err: io.EOF}},
+	{"openai_chat_cr.sse", decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
+		Finish: "stop", Outputs: 2, Deltas: 5, Err: io.EOF}},
+	{"openai_chat_bom.sse", decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
+		Finish: "stop", Outputs: 2, Deltas: 5, Err: io.EOF}},
+	{"keepalive_comments.sse", decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
+		Finish: "stop", Outputs: 2, Deltas: 5, Err: io.EOF}},
+	{"no_done.sse", decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
+		Finish: "stop", Outputs: 2, Deltas: 5, Err: io.EOF}},
+	{"eof_mid_event.sse", decoded{Text: "Hello world", Outputs: 2, Deltas: 3, Err: io.EOF}},
+	// Usage in every chunk as a running total: the last one, not the sum.
+	{"vllm_usage_every_chunk.sse", decoded{Text: "Hi there", Usage: Usage{InputTokens: 5, OutputTokens: 2}, HasUsage: true,
+		Finish: "stop", Outputs: 1, Deltas: 3, Err: io.EOF}},
+	{"tgi_nospace.sse", decoded{Text: "Hello", Finish: "stop", Outputs: 2, Deltas: 3, Err: io.EOF}},
+	{"multiline_data.sse", decoded{Text: "Hello there", Finish: "length", Outputs: 2, Deltas: 3, Err: io.EOF}},
+	// timings.predicted_n stands in for the missing usage.
+	{"llamacpp_done_no_blank.sse", decoded{Text: "Answer", Reasoning: "Thinking.", Usage: Usage{InputTokens: 11, OutputTokens: 4},
+		HasUsage: true, Finish: "stop", Outputs: 3, Deltas: 5, Err: io.EOF}},
+	// Usage on the finish chunk wins over timings.
+	{"llamacpp_usage_on_finish.sse", decoded{Text: "Hi", Usage: Usage{InputTokens: 6, OutputTokens: 1}, HasUsage: true,
+		Finish: "stop", Outputs: 1, Deltas: 3, Err: io.EOF}},
+	{"ollama_reasoning.sse", decoded{Text: "Yes", Reasoning: "Let me think.", Usage: Usage{InputTokens: 12, OutputTokens: 9},
+		HasUsage: true, Finish: "stop", Outputs: 3, Deltas: 5, Err: io.EOF}},
+	{"openai_tool_calls.sse", decoded{ToolArgs: `{"city":"Paris"}`, Usage: Usage{InputTokens: 80, OutputTokens: 17, CachedTokens: 64},
+		HasUsage: true, Finish: "tool_calls", Outputs: 2, Deltas: 5, Err: io.EOF}},
+	{"escapes.sse", decoded{Text: "line1\nline2 \"q\" café 😀 /\\\t", Usage: Usage{InputTokens: 3, OutputTokens: 5, ReasoningTokens: 2, CachedTokens: 1},
+		HasUsage: true, Finish: "stop", Outputs: 3, Deltas: 3, Err: io.EOF}},
+	{"azure.sse", decoded{Text: "Hello", Finish: "stop", Outputs: 1, Deltas: 5, Err: io.EOF}},
+	{"openai_error_chunk.sse", decoded{Text: "Hello", Outputs: 1, Deltas: 2, Err: &APIError{Provider: "openai", StatusCode: 200,
+		InStream: true, Type: "server_error", Message: "The server had an error while processing your request. Sorry about that!"}}},
+	{"vllm_object_error.sse", decoded{Deltas: 1, Err: &APIError{Provider: "openai", StatusCode: 200, InStream: true,
+		Type: "BadRequestError", Code: "400", Message: "This model's maximum context length is 4096 tokens."}}},
+	{"llamacpp_error_line.sse", decoded{Text: "Par", Outputs: 1, Deltas: 2, Err: &APIError{Provider: "openai", StatusCode: 200,
+		InStream: true, Type: "server_error", Code: "500", Message: "the context size was exceeded"}}},
+}
+
+func TestOpenAIDecodeFixtures(t *testing.T) {
+	dec := (&OpenAI{}).NewDecoder() // one decoder, reused across responses
+	for _, tc := range openAIFixtures {
+		t.Run(tc.file, func(t *testing.T) {
+			body := readFixture(t, tc.file)
+			got := decodeAll(t, dec, sseResponse(bytes.NewReader(body)), &Request{Stream: true})
+			if !sameError(got.Err, tc.want.Err) {
+				t.Fatalf("ended with %v, want %v", got.Err, tc.want.Err)
+			}
+			got.Err = tc.want.Err
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("decoded\n got %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestOpenAIDecodeSplits decodes each fixture with one byte per Read and
+// split into two Reads at every byte, and expects what a single Read gives.
+func TestOpenAIDecodeSplits(t *testing.T) {
+	dec := (&OpenAI{}).NewDecoder()
+	req := &Request{Stream: true}
+	for _, tc := range openAIFixtures {
+		t.Run(tc.file, func(t *testing.T) {
+			body := readFixture(t, tc.file)
+			want := decodeAll(t, dec, sseResponse(bytes.NewReader(body)), req)
+			check := func(how string, got decoded) {
+				if !sameError(got.Err, want.Err) {
+					t.Fatalf("%s: ended with %v, want %v", how, got.Err, want.Err)
+				}
+				got.Err = want.Err
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s:\n got %+v\nwant %+v", how, got, want)
+				}
+			}
+			check("one byte per Read", decodeAll(t, dec, sseResponse(iotest.OneByteReader(bytes.NewReader(body))), req))
+			for k := range len(body) + 1 {
+				r := &partsReader{parts: [][]byte{bytes.Clone(body[:k]), bytes.Clone(body[k:])}}
+				check("split", decodeAll(t, dec, sseResponse(r), req))
+			}
+		})
+	}
+}
+
+func TestOpenAIDecodeNonStreaming(t *testing.T) {
+	body := string(readFixture(t, "openai_chat.json"))
+	want := decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
+		Finish: "stop", Outputs: 1, Deltas: 1, Err: io.EOF}
+	dec := (&OpenAI{}).NewDecoder()
+	for _, tc := range []struct {
+		name string
+		ct   string
+		req  *Request
+	}{
+		{"json", "application/json", &Request{}},
+		{"json for a stream request", "application/json; charset=utf-8", &Request{Stream: true}},
+		{"no content type", "", &Request{}},
+		{"+json", "application/vnd.example+json", &Request{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			if tc.ct != "" {
+				h.Set("Content-Type", tc.ct)
+			}
+			got := decodeAll(t, dec, recorded(200, h, body), tc.req)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+	// Reasoning and tool calls in a message; content as parts.
+	msg := `{"choices":[{"message":{"role":"assistant","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}],` +
+		`"reasoning_content":"r","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`
+	got := decodeAll(t, dec, recorded(200, http.Header{"Content-Type": {"application/json"}}, msg), &Request{})
+	want = decoded{Text: "ab", Reasoning: "r", ToolArgs: "{}", Finish: "tool_calls", Outputs: 1, Deltas: 1, Err: io.EOF}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("message: got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestOpenAIDecodeBadInput covers the inputs that must end in an error and
+// the odd ones that must not.
+func TestOpenAIDecodeBadInput(t *testing.T) {
+	dec := (&OpenAI{}).NewDecoder()
+	stream := &Request{Stream: true}
+	for _, tc := range []struct {
+		name    string
+		resp    *http.Response
+		want    decoded
+		inError []string // substrings of the error message
+	}{
+		{"empty stream", sseResponse(strings.NewReader("")),
+			decoded{Err: &DecodeError{Err: errEmptyStream}}, []string{"openai: decode: stream ended before its first event"}},
+		{"only keep-alives", sseResponse(strings.NewReader(": ping\n\n: ping\n\n")),
+			decoded{Err: &DecodeError{Err: errEmptyStream}}, nil},
+		{"cut inside the first event", sseResponse(strings.NewReader(": ping\n\ndata: {\"choices\":[{\"del")),
+			decoded{Err: &DecodeError{Err: errEmptyStream}}, nil},
+		{"only [DONE]", sseResponse(strings.NewReader("data: [DONE]\n\n")), decoded{Err: io.EOF}, nil},
+		{"invalid JSON", sseResponse(strings.NewReader("data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"choices\":[}\n\n")),
+			decoded{Text: "a", Outputs: 1, Deltas: 1, Err: &DecodeError{}},
+			[]string{"openai: decode event 2: invalid character '}' looking for beginning of value at offset 12", `(in "{\"choices\":[}")`}},
+		{"truncated JSON in a terminated event", sseResponse(strings.NewReader("data: {\"choices\":[\n\n")),
+			decoded{Err: &DecodeError{}}, []string{"event 1: unexpected end of JSON input"}},
+		{"array chunk", sseResponse(strings.NewReader("data: [1,2]\n\n")),
+			decoded{Err: &DecodeError{}}, []string{"chunk is not a JSON object"}},
+		{"empty data", sseResponse(strings.NewReader("data:\n\n")),
+			decoded{Err: &DecodeError{}}, []string{"unexpected end of JSON input"}},
+		{"null chunk", sseResponse(strings.NewReader("data: null\n\ndata: [DONE]\n\n")),
+			decoded{Deltas: 1, Err: io.EOF}, nil},
+		{"error null is not an error", sseResponse(strings.NewReader(`data: {"error":null,"choices":[{"delta":{"content":"x"}}]}` + "\n\n")),
+			decoded{Text: "x", Outputs: 1, Deltas: 1, Err: io.EOF}, nil},
+		{"error string chunk", sseResponse(strings.NewReader(`data: {"error":"overloaded"}` + "\n\n")),
+			decoded{Err: &APIError{Provider: "openai", StatusCode: 200, InStream: true, Message: "overloaded"}},
+			[]string{"openai: error in stream: overloaded"}},
+		{"[DONE] without space", sseResponse(strings.NewReader("data:[DONE]\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"late\"}}]}\n\n")),
+			decoded{Err: io.EOF}, nil},
+		{"line over the limit", sseResponse(io.MultiReader(strings.NewReader("data: \""), &io.LimitedReader{R: &endless{b: 'a'}, N: DefaultMaxLineBytes + 1})),
+			decoded{Err: &DecodeError{Err: ErrLineTooLong}}, []string{"openai: decode event 1: sse: line exceeds the length limit"}},
+		{"html for a stream", recorded(200, http.Header{"Content-Type": {"text/html; charset=utf-8"}},
+			"<!DOCTYPE html><html><head><title>Captive portal</title><style>p{}</style></head><body><p>Please log in</p></body></html>"),
+			decoded{Err: &DecodeError{}}, []string{`unexpected content type "text/html; charset=utf-8" in a 200 response`, "Captive portal Please log in"}},
+		{"text for a stream", recorded(200, http.Header{"Content-Type": {"text/plain"}}, "hello"),
+			decoded{Err: &DecodeError{}}, []string{`"text/plain"`, `(in "hello")`}},
+		{"error JSON for a stream", recorded(200, http.Header{"Content-Type": {"application/json"}},
+			`{"error":{"message":"bad","type":"invalid_request_error","param":null,"code":null}}`),
+			decoded{Err: &APIError{Provider: "openai", StatusCode: 200, InStream: true, Type: "invalid_request_error", Message: "bad"}}, nil},
+		{"empty JSON body", recorded(200, http.Header{"Content-Type": {"application/json"}}, " "),
+			decoded{Err: &DecodeError{}}, []string{"empty response body"}},
+		{"no content type is SSE for a stream", recorded(200, http.Header{}, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"),
+			decoded{Text: "x", Outputs: 1, Deltas: 1, Err: io.EOF}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := decodeAll(t, dec, tc.resp, stream)
+			if !sameError(got.Err, tc.want.Err) {
+				t.Fatalf("ended with %#v (%v), want %v", got.Err, got.Err, tc.want.Err)
+			}
+			for _, s := range tc.inError {
+				if !strings.Contains(got.Err.Error(), s) {
+					t.Errorf("error %q does not contain %q", got.Err, s)
+				}
+			}
+			got.Err = tc.want.Err
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOpenAIDecodeReadError(t *testing.T) {
+	events := bytes.SplitAfter(readFixture(t, "openai_chat.sse"), []byte("\n\n"))
+	body := io.MultiReader(bytes.NewReader(bytes.Join(events[:2], nil)), strings.NewReader("data: {\"ch"),
+		iotest.ErrReader(io.ErrUnexpectedEOF))
+	got := decodeAll(t, (&OpenAI{}).NewDecoder(), sseResponse(body), &Request{Stream: true})
+	if !errors.Is(got.Err, io.ErrUnexpectedEOF) || got.Deltas != 2 {
+		t.Fatalf("got %d deltas, %v", got.Deltas, got.Err)
+	}
+	if want := "openai: read event 3: unexpected EOF"; got.Err.Error() != want {
+		t.Errorf("error %q, want %q", got.Err, want)
+	}
+}
+
+func TestOpenAIStatusErrors(t *testing.T) {
+	type hdr = http.Header
+	json := hdr{"Content-Type": {"application/json"}, "X-Request-Id": {"req_abc"}}
+	for _, tc := range []struct {
+		name   string
+		status int
+		header http.Header
+		body   string
+		want   APIError
+		// classification
+		rateLimited, quota, overloaded, retryable bool
+		errString                                 string
+	}{
+		{name: "400 unsupported parameter", status: 400, header: json,
+			body: `{"error":{"message":"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}`,
+			want: APIError{Type: "invalid_request_error", Code: "unsupported_parameter", RequestID: "req_abc",
+				Message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead."},
+			errString: "openai: 400 Bad Request (invalid_request_error/unsupported_parameter): Unsupported parameter"},
+		{name: "401 invalid key", status: 401, header: json,
+			body: `{"error":{"message":"Incorrect API key provided: sk-abc***xyz. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`,
+			want: APIError{Type: "invalid_request_error", Code: "invalid_api_key", RequestID: "req_abc",
+				Message: "Incorrect API key provided: sk-abc***xyz. You can find your API key at https://platform.openai.com/account/api-keys."}},
+		{name: "404 model not found", status: 404, header: json,
+			body: "{\"error\":{\"message\":\"The model `x` does not exist or you do not have access to it.\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"model_not_found\"}}",
+			want: APIError{Type: "invalid_request_error", Code: "model_not_found", RequestID: "req_abc",
+				Message: "The model `x` does not exist or you do not have access to it."}},
+		{name: "429 rate limit", status: 429,
+			header: hdr{"Content-Type": {"application/json"}, "X-Request-Id": {"req_1"}, "Retry-After": {"20"}, "X-Ratelimit-Remaining-Requests": {"0"}},
+			body:   `{"error":{"message":"Rate limit reached for gpt-4o-mini in organization org-1 on requests per min (RPM): Limit 3, Used 3, Requested 1.","type":"requests","param":null,"code":"rate_limit_exceeded"}}`,
+			want: APIError{Type: "requests", Code: "rate_limit_exceeded", RequestID: "req_1", RetryAfter: 20 * time.Second,
+				Message: "Rate limit reached for gpt-4o-mini in organization org-1 on requests per min (RPM): Limit 3, Used 3, Requested 1."},
+			rateLimited: true, retryable: true, errString: "[retry after 20s]"},
+		{name: "429 insufficient quota", status: 429, header: json,
+			body: `{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`,
+			want: APIError{Type: "insufficient_quota", Code: "insufficient_quota", RequestID: "req_abc",
+				Message: "You exceeded your current quota, please check your plan and billing details."},
+			rateLimited: true, quota: true, errString: "openai: 429 Too Many Requests (insufficient_quota): You exceeded"},
+		{name: "500 server error", status: 500, header: json,
+			body: `{"error":{"message":"The server had an error while processing your request. Sorry about that!","type":"server_error","param":null,"code":null}}`,
+			want: APIError{Type: "server_error", RequestID: "req_abc",
+				Message: "The server had an error while processing your request. Sorry about that!"},
+			retryable: true},
+		{name: "503 overloaded", status: 503,
+			header:     hdr{"Content-Type": {"application/json"}, "Retry-After-Ms": {"1500"}},
+			body:       `{"error":{"message":"The engine is currently overloaded, please try again later","type":"server_error","param":null,"code":null}}`,
+			want:       APIError{Type: "server_error", RetryAfter: 1500 * time.Millisecond, Message: "The engine is currently overloaded, please try again later"},
+			overloaded: true, retryable: true},
+		{name: "Azure 429", status: 429, header: hdr{"Content-Type": {"application/json"}, "Retry-After": {"3"}},
+			body: `{"error":{"code":"429","message":"Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 3 seconds."}}`,
+			want: APIError{Code: "429", RetryAfter: 3 * time.Second,
+				Message: "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 3 seconds."},
+			rateLimited: true, retryable: true, errString: "openai: 429 Too Many Requests (429): Requests"},
+		{name: "vLLM top-level error", status: 400, header: json,
+			body: `{"object":"error","message":"max_tokens must be at least 1, got 0.","type":"BadRequestError","param":null,"code":400}`,
+			want: APIError{Type: "BadRequestError", Code: "400", RequestID: "req_abc", Message: "max_tokens must be at least 1, got 0."}},
+		{name: "vLLM integer code", status: 404, header: json,
+			body: `{"error":{"message":"The model 'x' does not exist.","type":"NotFoundError","param":"model","code":404}}`,
+			want: APIError{Type: "NotFoundError", Code: "404", RequestID: "req_abc", Message: "The model 'x' does not exist."}},
+		{name: "Ollama not found", status: 404, header: json,
+			body: `{"error":{"message":"model \"llama9\" not found, try pulling it first","type":"not_found_error","param":null,"code":null}}`,
+			want: APIError{Type: "not_found_error", RequestID: "req_abc", Message: `model "llama9" not found, try pulling it first`}},
+		{name: "FastAPI detail", status: 404, header: json, body: `{"detail":"Not Found"}`,
+			want: APIError{RequestID: "req_abc", Message: "Not Found"}},
+		{name: "FastAPI validation", status: 422, header: json,
+			body: `{"detail":[{"loc":["body","model"],"msg":"field required","type":"value_error.missing"}]}`,
+			want: APIError{RequestID: "req_abc", Message: `[{"loc":["body","model"],"msg":"field required","type":"value_error.missing"}]`}},
+		{name: "error string", status: 500, header: json, body: `{"error":"something broke"}`,
+			want: APIError{RequestID: "req_abc", Message: "something broke"}, retryable: true},
+		{name: "HTML page", status: 502, header: hdr{"Content-Type": {"text/html"}},
+			body: "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n",
+			want: APIError{Message: "502 Bad Gateway 502 Bad Gateway nginx/1.25.3"}, retryable: true,
+			errString: "openai: 502 Bad Gateway: 502 Bad Gateway 502 Bad Gateway nginx/1.25.3"},
+		{name: "empty body", status: 503, want: APIError{}, overloaded: true, retryable: true,
+			errString: "openai: 503 Service Unavailable"},
+		{name: "JSON that is not an error", status: 500, header: json, body: `{"status":"down"}`,
+			want: APIError{RequestID: "req_abc", Message: `{"status":"down"}`}, retryable: true},
+		{name: "long text", status: 500, body: strings.Repeat("é", 1<<20),
+			want: APIError{Message: strings.Repeat("é", maxMessage/2) + "..."}, retryable: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := recorded(tc.status, tc.header, tc.body)
+			err := (&OpenAI{}).NewDecoder().Reset(resp, &Request{Stream: true})
+			var got *APIError
+			if !errors.As(err, &got) {
+				t.Fatalf("Reset returned %v, want an *APIError", err)
+			}
+			want := tc.want
+			want.Provider, want.StatusCode = "openai", tc.status
+			if *got != want {
+				t.Errorf("got  %+v\nwant %+v", *got, want)
+			}
+			if got.RateLimited() != tc.rateLimited || got.QuotaExhausted() != tc.quota ||
+				got.Overloaded() != tc.overloaded || got.Retryable() != tc.retryable {
+				t.Errorf("classified rate limited %v, quota %v, overloaded %v, retryable %v",
+					got.RateLimited(), got.QuotaExhausted(), got.Overloaded(), got.Retryable())
+			}
+			if !strings.Contains(got.Error(), tc.errString) {
+				t.Errorf("Error() = %q, want it to contain %q", got.Error(), tc.errString)
+			}
+		})
+	}
+}
+
+// TestOpenAIStatusErrorBodyCapped checks that an error body is read only up
+// to the cap, whatever its size.
+func TestOpenAIStatusErrorBodyCapped(t *testing.T) {
+	src := &endless{b: 'x'}
+	resp := &http.Response{StatusCode: 500, Header: http.Header{}, Body: io.NopCloser(src)}
+	err := (&OpenAI{}).NewDecoder().Reset(resp, &Request{})
+	var ae *APIError
+	if !errors.As(err, &ae) || len(ae.Message) > maxMessage+3 {
+		t.Fatalf("Reset: %v", err)
+	}
+	if src.n > maxErrorBody+1 {
+		t.Errorf("read %d bytes of an error body, cap %d", src.n, maxErrorBody)
+	}
+}
+
+// TestOpenAIKeyNeverInErrors makes servers echo the API key in every place
+// a message or snippet comes from, and checks that no error shows it.
+func TestOpenAIKeyNeverInErrors(t *testing.T) {
+	const key = "sk-proj-S3CRETKEY0123456789abcdef"
+	const envKey = "sk-env-ANOTHERSECRET987654321"
+	t.Setenv("OPENAI_API_KEY", envKey)
+	for _, p := range []*OpenAI{{APIKey: key}, {}} {
+		secret := p.APIKey
+		if secret == "" {
+			secret = envKey
+		}
+		req, err := p.NewRequest(context.Background(), &Request{Model: "m", Prompt: "hi", Stream: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if req.Header.Get("Authorization") != "Bearer "+secret {
+			t.Fatalf("Authorization header %q", req.Header.Get("Authorization"))
+		}
+		sse := http.Header{"Content-Type": {"text/event-stream"}}
+		for name, resp := range map[string]*http.Response{
+			"JSON status error": recorded(401, http.Header{"Content-Type": {"application/json"}},
+				`{"error":{"message":"Incorrect API key provided: `+secret+`.","type":"invalid_request_error","code":"invalid_api_key"}}`),
+			"HTML status error": recorded(403, nil, "<html><body>Forbidden for "+secret+"</body></html>"),
+			"text status error": recorded(500, nil, "bad key "+secret),
+			"error chunk":       recorded(200, sse, `data: {"error":{"message":"key `+secret+` revoked"}}`+"\n\n"),
+			"error line":        recorded(200, sse, `error: {"code":401,"message":"key `+secret+`"}`+"\n\n"),
+			"vLLM error chunk":  recorded(200, sse, `data: {"object":"error","message":"`+secret+`"}`+"\n\n"),
+			"invalid chunk":     recorded(200, sse, `data: {"echo":"`+secret+`"`+"\n\n"),
+			"wrong content type": recorded(200, http.Header{"Content-Type": {"text/html"}},
+				"<html>"+secret+"</html>"),
+			"non-JSON 200 body": recorded(200, http.Header{"Content-Type": {"application/json"}}, "oops "+secret),
+			// The key straddles where a snippet (120 bytes) or a message
+			// (200 bytes) is cut: redaction must come before the cut.
+			"key across the snippet cut": recorded(200, sse,
+				`data: {"pad":"`+strings.Repeat("x", 95)+`","k":"`+secret+`"`+"\n\n"),
+			"key across the message cut": recorded(500, http.Header{"Content-Type": {"text/html"}},
+				"<html><body>"+strings.Repeat("y", 190)+" "+secret+"</body></html>"),
+			"key across the detail cut": recorded(422, http.Header{"Content-Type": {"application/json"}},
+				`{"detail":[{"msg":"`+strings.Repeat("z", 180)+secret+`"}]}`),
+		} {
+			body, _ := io.ReadAll(resp.Body)
+			if !bytes.Contains(body, []byte(secret)) {
+				t.Fatalf("%s: the body does not carry the key", name)
+			}
+			for _, withRequest := range []bool{true, false} {
+				resp.Request = nil
+				if withRequest {
+					resp.Request = req
+				}
+				resp.Body = io.NopCloser(bytes.NewReader(body))
+				got := decodeAll(t, p.NewDecoder(), resp, &Request{Stream: true})
+				if got.Err == nil || got.Err == io.EOF {
+					t.Fatalf("%s: no error", name)
+				}
+				if msg := got.Err.Error(); strings.Contains(msg, secret[:9]) || !strings.Contains(msg, "[redacted") {
+					t.Errorf("%s (request attached: %v): %q", name, withRequest, msg)
+				}
+			}
+		}
+	}
+}
+
+func TestOpenAINewRequest(t *testing.T) {
+	temp, topP, topK := 0.5, 0.9, 40
+	for _, tc := range []struct {
+		name     string
+		p        *OpenAI
+		r        *Request
+		url      string
+		headers  map[string]string
+		body     string
+		noHeader []string
+	}{
+		{name: "OpenAI streaming", p: &OpenAI{APIKey: "sk-test-123456789"},
+			r:   &Request{Model: "gpt-4o-mini", Prompt: "hi", System: "be brief", MaxTokens: 16, Stream: true},
+			url: "https://api.openai.com/v1/chat/completions",
+			headers: map[string]string{"Authorization": "Bearer sk-test-123456789", "Content-Type": "application/json",
+				"Accept": "text/event-stream", "Accept-Encoding": "identity"},
+			body: `{"max_completion_tokens":16,"messages":[{"content":"be brief","role":"system"},{"content":"hi","role":"user"}],` +
+				`"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}}`},
+		{name: "local server, no key, not streaming", p: &OpenAI{BaseURL: "http://127.0.0.1:8080/v1/"},
+			r:   &Request{Model: "m", Prompt: "hi", MaxTokens: 8, Temperature: &temp, TopP: &topP, TopK: &topK},
+			url: "http://127.0.0.1:8080/v1/chat/completions", headers: map[string]string{"Accept": "application/json"},
+			body:     `{"max_tokens":8,"messages":[{"content":"hi","role":"user"}],"model":"m","temperature":0.5,"top_k":40,"top_p":0.9}`,
+			noHeader: []string{"Authorization", "OpenAI-Organization"}},
+		{name: "explicit OpenAI host", p: &OpenAI{BaseURL: "https://API.openai.com/v1", APIKey: "k"},
+			r: &Request{Model: "o3", Prompt: "hi", MaxTokens: 5}, url: "https://API.openai.com/v1/chat/completions",
+			body: `{"max_completion_tokens":5,"messages":[{"content":"hi","role":"user"}],"model":"o3"}`},
+		{name: "override field, no usage, extras", p: &OpenAI{BaseURL: "http://h:1/v1", MaxTokensField: "max_completion_tokens",
+			NoStreamUsage: true, Organization: "org-1", Project: "proj-1",
+			Header: http.Header{"x-custom": {"a", "b"}, "Accept-Encoding": {"gzip"}}},
+			r: &Request{Prompt: "hi", MaxTokens: 3, Stream: true,
+				Extra: map[string]any{"stream_options": map[string]any{"include_usage": false}, "seed": 7, "stream": true}},
+			url: "http://h:1/v1/chat/completions",
+			headers: map[string]string{"OpenAI-Organization": "org-1", "OpenAI-Project": "proj-1", "X-Custom": "a",
+				"Accept-Encoding": "gzip"},
+			body: `{"max_completion_tokens":3,"messages":[{"content":"hi","role":"user"}],"seed":7,"stream":true,"stream_options":{"include_usage":false}}`},
+		{name: "max_tokens forced for OpenAI", p: &OpenAI{MaxTokensField: "max_tokens", APIKey: "k"},
+			r: &Request{Model: "gpt-4o", Prompt: "hi", MaxTokens: 2}, url: "https://api.openai.com/v1/chat/completions",
+			body: `{"max_tokens":2,"messages":[{"content":"hi","role":"user"}],"model":"gpt-4o"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := tc.p.NewRequest(context.Background(), tc.r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if req.Method != http.MethodPost || req.URL.String() != tc.url {
+				t.Errorf("%s %s, want POST %s", req.Method, req.URL, tc.url)
+			}
+			for k, v := range tc.headers {
+				if got := req.Header.Get(k); got != v {
+					t.Errorf("header %s = %q, want %q", k, got, v)
+				}
+			}
+			for _, k := range tc.noHeader {
+				if _, ok := req.Header[http.CanonicalHeaderKey(k)]; ok {
+					t.Errorf("header %s sent", k)
+				}
+			}
+			if req.GetBody == nil || req.ContentLength <= 0 {
+				t.Error("the body cannot be replayed for a retry")
+			}
+			body, _ := io.ReadAll(req.Body)
+			var got, want any
+			if err := json.Unmarshal(body, &got); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal([]byte(tc.body), &want); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("body %s\nwant %s", body, tc.body)
+			}
+		})
+	}
+}
+
+func TestOpenAINewRequestErrors(t *testing.T) {
+	for _, tc := range []struct {
+		p    *OpenAI
+		r    *Request
+		want string
+	}{
+		{&OpenAI{BaseURL: "127.0.0.1:8080/v1"}, &Request{}, "openai: build request: BaseURL is not an absolute http or https URL"},
+		{&OpenAI{BaseURL: "ftp://h/v1"}, &Request{}, "openai: build request: BaseURL is not an absolute http or https URL"},
+		{&OpenAI{BaseURL: "/v1"}, &Request{}, "openai: build request: BaseURL is not an absolute http or https URL"},
+		{&OpenAI{BaseURL: "http://user:pass@h/v1\x7f"}, &Request{}, "openai: build request: BaseURL is not an absolute http or https URL"},
+		{&OpenAI{MaxTokensField: "max_output_tokens", Label: "vllm"}, &Request{}, `vllm: build request: MaxTokensField "max_output_tokens"`},
+		{&OpenAI{}, nil, "openai: build request: nil Request"},
+		{&OpenAI{}, &Request{Extra: map[string]any{"f": func() {}}}, `openai: encode request body: extra field "f"`},
+	} {
+		_, err := tc.p.NewRequest(context.Background(), tc.r)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("error %v, want prefix %q", err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "pass") {
+			t.Errorf("error %q repeats the URL's credentials", err)
+		}
+	}
+}
+
+func TestOpenAIName(t *testing.T) {
+	p := &OpenAI{Label: "vllm"}
+	if p.Name() != "vllm" || (&OpenAI{}).Name() != "openai" {
+		t.Errorf("names %q, %q", p.Name(), (&OpenAI{}).Name())
+	}
+	err := p.NewDecoder().Reset(recorded(500, nil, "x"), &Request{})
+	if err == nil || !strings.HasPrefix(err.Error(), "vllm: 500") {
+		t.Errorf("error %v does not carry the label", err)
+	}
+}
+
+// TestOpenAIDecodeStamps checks in virtual time that each Delta's At is the
+// time of the Read that completed its event, and that events delivered in
+// one Read share it.
+func TestOpenAIDecodeStamps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ms := time.Millisecond
+		ev := bytes.SplitAfter(readFixture(t, "openai_chat.sse"), []byte("\n\n"))
+		start := time.Now()
+		body := newTimedBody([]timedWrite{
+			{20 * ms, string(ev[0])},                       // role
+			{250 * ms, string(ev[1])},                      // "Hello"
+			{265 * ms, string(ev[2][:40])},                 // " world", first part
+			{290 * ms, string(ev[2][40:]) + string(ev[3])}, // rest of " world" and the finish chunk
+			{300 * ms, string(ev[4]) + string(ev[5])},      // usage and [DONE]
+		})
+		dec := (&OpenAI{}).NewDecoder()
+		if err := dec.Reset(sseResponse(body), &Request{Stream: true}); err != nil {
+			t.Fatal(err)
+		}
+		var got []time.Duration
+		var d Delta
+		for {
+			err := dec.Next(&d)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, d.At.Sub(start))
+		}
+		want := []time.Duration{20 * ms, 250 * ms, 290 * ms, 290 * ms, 300 * ms}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("At %v, want %v", got, want)
+		}
+	})
+}
+
+// TestOpenAIDecodeNonStreamingStamp checks that a whole body's Delta is
+// stamped when the body was fully read.
+func TestOpenAIDecodeNonStreamingStamp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		body := string(readFixture(t, "openai_chat.json"))
+		start := time.Now()
+		resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: newTimedBody([]timedWrite{{10 * time.Millisecond, body[:100]}, {75 * time.Millisecond, body[100:]}})}
+		dec := (&OpenAI{}).NewDecoder()
+		if err := dec.Reset(resp, &Request{}); err != nil {
+			t.Fatal(err)
+		}
+		var d Delta
+		if err := dec.Next(&d); err != nil {
+			t.Fatal(err)
+		}
+		if at := d.At.Sub(start); at != 75*time.Millisecond {
+			t.Errorf("At %v, want 75ms", at)
+		}
+		if err := dec.Next(&d); err != io.EOF {
+			t.Errorf("second Next: %v, want io.EOF", err)
+		}
+	})
+}
+
+// TestOpenAIDecoderReuse runs one decoder over responses of every kind in
+// turn, checking that nothing of one leaks into the next.
+func TestOpenAIDecoderReuse(t *testing.T) {
+	dec := (&OpenAI{}).NewDecoder()
+	stream := &Request{Stream: true}
+	llama := readFixture(t, "llamacpp_usage_on_finish.sse")
+	timings := readFixture(t, "llamacpp_done_no_blank.sse")
+	for range 2 {
+		if got := decodeAll(t, dec, sseResponse(bytes.NewReader(llama)), stream); got.Usage.OutputTokens != 1 {
+			t.Fatalf("llama usage %+v", got.Usage)
+		}
+		// The previous response's usage must not hide this one's timings.
+		if got := decodeAll(t, dec, sseResponse(bytes.NewReader(timings)), stream); got.Usage.OutputTokens != 4 {
+			t.Fatalf("timings usage %+v", got.Usage)
+		}
+		if got := decodeAll(t, dec, recorded(429, nil, `{"error":{"message":"slow down"}}`), stream); !sameError(got.Err,
+			&APIError{Provider: "openai", StatusCode: 429, Message: "slow down"}) {
+			t.Fatalf("status error %v", got.Err)
+		}
+		if got := decodeAll(t, dec, recorded(200, http.Header{"Content-Type": {"application/json"}}, string(readFixture(t, "openai_chat.json"))), &Request{}); got.Text != "Hello world" || got.Err != io.EOF {
+			t.Fatalf("non-streaming %+v", got)
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package providers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Request building shared by the codecs.
+
+// marshalBody encodes v, a codec's request struct, as the JSON body, with
+// extra merged in at the top level; keys in extra replace v's.
+func marshalBody(v any, extra map[string]any) ([]byte, error) {
+	body, err := json.Marshal(v)
+	if err != nil || len(extra) == 0 {
+		return body, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil, err
+	}
+	for k, x := range extra {
+		raw, err := json.Marshal(x)
+		if err != nil {
+			return nil, fmt.Errorf("extra field %q: %w", k, err)
+		}
+		fields[k] = raw
+	}
+	return json.Marshal(fields)
+}
+
+// errBaseURL is a BaseURL the codecs cannot send to.
+var errBaseURL = errors.New(`BaseURL is not an absolute http or https URL (it includes the scheme and the version path, as in "http://127.0.0.1:8000/v1")`)
+
+// endpoint joins a base URL (which includes the API version path, as in
+// "https://api.openai.com/v1") and a path, checking that the result is an
+// absolute http or https URL. Errors do not repeat the URL, which may hold
+// credentials.
+func endpoint(base, path string) (string, error) {
+	u := strings.TrimRight(base, "/") + path
+	if p, err := url.Parse(u); err != nil || p.Scheme != "http" && p.Scheme != "https" || p.Host == "" {
+		return "", errBaseURL
+	}
+	return u, nil
+}
+
+// newJSONRequest builds a POST of body to u with the headers every codec
+// sends: JSON content type, the Accept the mode wants, and
+// Accept-Encoding: identity, so that no compression layer sits between the
+// server's writes and the timing of reads.
+func newJSONRequest(ctx context.Context, u string, body []byte, stream bool) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if stream {
+		req.Header.Set("Accept", "text/event-stream")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
+	req.Header.Set("Accept-Encoding", "identity")
+	return req, nil
+}

@@ -1,0 +1,321 @@
+package lens
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptrace"
+	"sync/atomic"
+	"time"
+
+	"github.com/llm-latency-lens/lens/providers"
+)
+
+// RequestMetrics is the measurement of one request. Durations that a
+// request did not have are negative (Absent): DNS, Connect and TLS on a
+// reused connection, TTFT of a request that produced no output, TPOT of a
+// request with fewer than two output tokens.
+type RequestMetrics struct {
+	// Seq numbers the requests of a run from 0, in the order they started
+	// (warmup first).
+	Seq int64
+
+	// Warmup marks warmup requests (not measured).
+	Warmup bool
+
+	// Intended is when the scheduler meant the request to be sent, Start
+	// when it was (t0). They differ in open loop when the client lags.
+	Intended time.Time
+	Start    time.Time
+
+	// QueueDelay is Start − Intended.
+	QueueDelay time.Duration
+
+	// DNS, Connect and TLS are the connection phases (Absent when a pooled
+	// connection was reused). Reused says whether it was.
+	DNS, Connect, TLS time.Duration
+	Reused            bool
+
+	// Wrote is t0 to the request being fully written; TTFB t0 to the first
+	// byte of the response headers (Absent when the transport does not
+	// report it).
+	Wrote, TTFB time.Duration
+
+	// TTFT is t0 to the first text-bearing event; E2E is t0 to the end of
+	// the response. TPOT is (E2E − TTFT) / (OutputTokens − 1).
+	TTFT, E2E, TPOT time.Duration
+
+	// OutputTokens is the server's usage count when it sent one
+	// (TokensFromUsage), else the number of text-bearing events.
+	// OutputEvents is the number of text-bearing events either way.
+	OutputTokens    int
+	OutputEvents    int
+	TokensFromUsage bool
+	InputTokens     int
+
+	// ITLs are the gaps between consecutive text-bearing events. The slice
+	// is reused: it is valid only during OnRequest.
+	ITLs []time.Duration
+
+	// FinishReason is the API's finish reason, if it sent one.
+	FinishReason string
+
+	// StatusCode is the HTTP status (0 when no response arrived).
+	StatusCode int
+
+	// Class is the outcome: "" for success, else an ErrorClass. Err is the
+	// error behind it. Both describe the last attempt.
+	Class ErrorClass
+	Err   error
+
+	// Attempts is the number of attempts made (1 without retries);
+	// Retried the classes of the attempts that failed and were retried
+	// (reused like ITLs); RetryWait the time from the first attempt's send
+	// to the last one's. Every timing above is of the last attempt.
+	Attempts  int
+	Retried   []ErrorClass
+	RetryWait time.Duration
+}
+
+// resetAttempt clears what one attempt measures, keeping the request's
+// identity and buffers.
+func (m *RequestMetrics) resetAttempt() {
+	m.Start = time.Time{}
+	m.DNS, m.Connect, m.TLS = Absent, Absent, Absent
+	m.Reused = false
+	m.Wrote, m.TTFB, m.TTFT, m.E2E, m.TPOT = Absent, Absent, Absent, 0, Absent
+	m.OutputTokens, m.OutputEvents, m.TokensFromUsage, m.InputTokens = 0, 0, false, 0
+	m.ITLs = m.ITLs[:0]
+	m.FinishReason, m.StatusCode, m.Class, m.Err = "", 0, "", nil
+}
+
+// Absent is the value of a duration a request did not have.
+const Absent time.Duration = -1
+
+// OK reports whether the request succeeded.
+func (m *RequestMetrics) OK() bool { return m.Class == "" }
+
+// TokensPerSecond is OutputTokens / E2E, the seed's per-request throughput
+// (0 when either is 0).
+func (m *RequestMetrics) TokensPerSecond() float64 {
+	if m.OutputTokens <= 0 || m.E2E <= 0 {
+		return 0
+	}
+	return float64(m.OutputTokens) / m.E2E.Seconds()
+}
+
+// trace stamps the connection phases of one request. One trace belongs to
+// one worker and is reset before each request; its ClientTrace is built
+// once, so tracing costs no allocation per phase.
+type trace struct {
+	dnsStart, dnsDone         time.Time
+	connectStart, connectDone time.Time
+	tlsStart, tlsDone         time.Time
+	wrote, firstByte          time.Time
+	reused                    bool
+	ct                        httptrace.ClientTrace
+}
+
+func newTrace() *trace {
+	t := &trace{}
+	t.ct = httptrace.ClientTrace{
+		DNSStart: func(httptrace.DNSStartInfo) { t.dnsStart = time.Now() },
+		DNSDone:  func(httptrace.DNSDoneInfo) { t.dnsDone = time.Now() },
+		ConnectStart: func(string, string) {
+			if t.connectStart.IsZero() {
+				t.connectStart = time.Now()
+			}
+		},
+		ConnectDone:          func(string, string, error) { t.connectDone = time.Now() },
+		TLSHandshakeStart:    func() { t.tlsStart = time.Now() },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { t.tlsDone = time.Now() },
+		GotConn:              func(i httptrace.GotConnInfo) { t.reused = i.Reused },
+		WroteRequest:         func(httptrace.WroteRequestInfo) { t.wrote = time.Now() },
+		GotFirstResponseByte: func() { t.firstByte = time.Now() },
+	}
+	return t
+}
+
+func (t *trace) reset() {
+	ct := t.ct
+	*t = trace{ct: ct}
+}
+
+// span returns b − a, or Absent when either end is missing.
+func span(a, b time.Time) time.Duration {
+	if a.IsZero() || b.IsZero() || b.Before(a) {
+		return Absent
+	}
+	return b.Sub(a)
+}
+
+// exchange sends one attempt of a request and decodes its response into
+// m. It is the timing core: t0 is taken just before the client sends;
+// every later stamp comes from the trace or from the decoder's event
+// arrival times.
+func (w *worker) exchange(parent context.Context, preq *providers.Request, m *RequestMetrics) {
+	sc := w.sc
+	ctx, cancelTimeout := context.WithTimeout(parent, sc.timeout())
+	defer cancelTimeout()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	req, err := sc.Provider.NewRequest(ctx, preq)
+	if err != nil {
+		m.Class, m.Err = ClassRequest, err
+		m.Start = time.Now()
+		return
+	}
+	w.trace.reset()
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &w.trace.ct))
+
+	t0 := time.Now()
+	m.Start = t0
+	wd := startWatchdog(sc.FirstTokenTimeout, sc.IdleTimeout, t0, cancel)
+	defer wd.stop()
+	resp, err := w.client.Do(req)
+	tr := w.trace
+	m.DNS = span(tr.dnsStart, tr.dnsDone)
+	m.Connect = span(tr.connectStart, tr.connectDone)
+	m.TLS = span(tr.tlsStart, tr.tlsDone)
+	m.Reused = tr.reused
+	m.Wrote = span(t0, tr.wrote)
+	if err != nil {
+		m.E2E = time.Since(t0)
+		m.Class, m.Err = classify(ctx, err), err
+		return
+	}
+	defer resp.Body.Close()
+	m.StatusCode = resp.StatusCode
+	m.TTFB = span(t0, tr.firstByte)
+	if w.log != nil {
+		w.log.LogAttrs(ctx, slog.LevelDebug, "lens: request sent", slog.Int("attempt", m.Attempts),
+			slog.Int("status", m.StatusCode), slog.Duration("ttfb", m.TTFB), slog.Bool("reused_conn", m.Reused))
+	}
+
+	if err := w.dec.Reset(resp, preq); err != nil {
+		// Drain a little so the connection can be reused.
+		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+		m.E2E = time.Since(t0)
+		m.Class, m.Err = classify(ctx, err), err
+		return
+	}
+
+	var (
+		d      providers.Delta
+		last   time.Time
+		usage  providers.Usage
+		hasUse bool
+		derr   error
+	)
+	for {
+		derr = w.dec.Next(&d)
+		if derr != nil {
+			break
+		}
+		if d.HasOutput() {
+			if m.OutputEvents == 0 {
+				m.TTFT = d.At.Sub(t0)
+				if w.log != nil {
+					w.log.LogAttrs(ctx, slog.LevelDebug, "lens: first token", slog.Duration("ttft", m.TTFT))
+				}
+			} else {
+				m.ITLs = append(m.ITLs, d.At.Sub(last))
+			}
+			last = d.At
+			m.OutputEvents++
+		}
+		wd.event(d.At, m.OutputEvents > 0)
+		if d.HasUsage {
+			usage, hasUse = d.Usage, true
+		}
+		if d.FinishReason != "" {
+			m.FinishReason = d.FinishReason
+		}
+	}
+	m.E2E = time.Since(t0)
+	if derr == io.EOF {
+		// The API's end marker may come before the end of the HTTP body (the
+		// last chunk of a chunked response): read the rest, so that the
+		// connection goes back to the pool instead of being closed.
+		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	}
+	if hasUse {
+		m.InputTokens = usage.InputTokens
+	}
+	if hasUse && usage.OutputTokens > 0 {
+		m.OutputTokens, m.TokensFromUsage = usage.OutputTokens, true
+	} else {
+		m.OutputTokens = m.OutputEvents
+	}
+	if m.OutputTokens >= 2 && m.TTFT >= 0 {
+		m.TPOT = (m.E2E - m.TTFT) / time.Duration(m.OutputTokens-1)
+	}
+	if !errors.Is(derr, io.EOF) {
+		m.Class, m.Err = classify(ctx, derr), derr
+	}
+}
+
+// watchdog enforces the first-token and idle timeouts of one attempt with
+// a single timer, re-armed at each event: its deadline is the earlier of
+// t0 + first-token timeout (until output arrives) and the last event +
+// idle timeout. When it fires it cancels the attempt's context with the
+// matching cause, which classify reads.
+type watchdog struct {
+	first, idle time.Duration
+	t0          time.Time
+	timer       *time.Timer
+	idleCause   atomic.Bool // the armed deadline is the idle one
+}
+
+func startWatchdog(first, idle time.Duration, t0 time.Time, cancel context.CancelCauseFunc) *watchdog {
+	if first <= 0 && idle <= 0 {
+		return nil
+	}
+	wd := &watchdog{first: first, idle: idle, t0: t0}
+	due, idleCause := wd.next(t0, false)
+	wd.idleCause.Store(idleCause)
+	wd.timer = time.AfterFunc(time.Until(due), func() {
+		if wd.idleCause.Load() {
+			cancel(errIdleTimeout)
+		} else {
+			cancel(errFirstTokenTimeout)
+		}
+	})
+	return wd
+}
+
+// next returns the deadline after an event at t, and whether it is the
+// idle one.
+func (wd *watchdog) next(t time.Time, gotOutput bool) (due time.Time, idle bool) {
+	if wd.first > 0 && !gotOutput {
+		due = wd.t0.Add(wd.first)
+	}
+	if wd.idle > 0 {
+		if d := t.Add(wd.idle); due.IsZero() || d.Before(due) {
+			due, idle = d, true
+		}
+	}
+	return due, idle
+}
+
+func (wd *watchdog) event(t time.Time, gotOutput bool) {
+	if wd == nil {
+		return
+	}
+	due, idle := wd.next(t, gotOutput)
+	if due.IsZero() {
+		wd.timer.Stop()
+		return
+	}
+	wd.idleCause.Store(idle)
+	wd.timer.Reset(time.Until(due))
+}
+
+func (wd *watchdog) stop() {
+	if wd != nil {
+		wd.timer.Stop()
+	}
+}

@@ -1,0 +1,358 @@
+package lens
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/llm-latency-lens/lens/stats"
+)
+
+// Result is what Run measured for one scenario. Latency distributions hold
+// successful requests only (a failed request has no complete timing);
+// failures are counted per class in Errors. Warmup requests are in none of
+// it.
+type Result struct {
+	Scenario string // Scenario.Name
+	Provider string // Provider.Name()
+	Model    string
+
+	// Started is when the measured phase began; Elapsed its wall time.
+	Started time.Time
+	Elapsed time.Duration
+
+	// Concurrency and Rate are the workload shape that was run.
+	Concurrency int
+	Rate        float64
+
+	// Total counts measured requests; Total == Succeeded + Failed, and
+	// Failed is the sum of Errors.
+	Total, Succeeded, Failed int64
+
+	// Errors counts failed requests by class; ErrorSamples keeps the first
+	// error message seen for each class.
+	Errors       map[ErrorClass]int64
+	ErrorSamples map[ErrorClass]string
+
+	// Latency distributions; see the package documentation for the exact
+	// definitions. DNS, Connect and TLS count only requests that opened a
+	// connection. QueueDelay is recorded in every mode (≈0 in closed loop).
+	TTFT, ITL, TPOT, E2E, TTFB *stats.Latency
+	DNS, Connect, TLS          *stats.Latency
+	QueueDelay                 *stats.Latency
+
+	// TokensPerSecond is the per-request OutputTokens/E2E distribution;
+	// OutputTokens the per-request output token counts.
+	TokensPerSecond *stats.Values
+	OutputTokens    *stats.Values
+
+	// Token totals over successful requests.
+	InputTokensTotal  int64
+	OutputTokensTotal int64
+
+	// TokensFromUsage counts successful requests whose output token count
+	// came from the server's usage (the rest counted text events).
+	// TokenMismatches counts those where the usage count differs from the
+	// number of text events — expected when one event carries several
+	// tokens, a sign of trouble when the API sends one token per event.
+	TokensFromUsage int64
+	TokenMismatches int64
+
+	// Good counts requests that succeeded and met every limit of the
+	// scenario's SLO (all successful requests when it sets none).
+	Good int64
+
+	// Attempts counts attempts over all measured requests; Retried the
+	// requests that needed more than one; RetriedBy the failed attempts
+	// that were retried, by class.
+	Attempts  int64
+	Retried   int64
+	RetriedBy map[ErrorClass]int64
+
+	// TTFTFromIntended and E2EFromIntended are TTFT and E2E measured from
+	// the intended send time instead of the actual one: queue delay and
+	// retries included. They are recorded in open loop only, where they
+	// are the latencies a user arriving on schedule would see.
+	TTFTFromIntended, E2EFromIntended *stats.Latency
+
+	// FirstSend and LastSend are the first and last actual send times of
+	// the measured requests (AchievedRate).
+	FirstSend, LastSend time.Time
+}
+
+func newResult(sc *Scenario) *Result {
+	r := &Result{
+		Scenario:        sc.Name,
+		Provider:        sc.Provider.Name(),
+		Model:           sc.Model,
+		Concurrency:     sc.concurrency(),
+		Rate:            sc.Rate,
+		Errors:          map[ErrorClass]int64{},
+		ErrorSamples:    map[ErrorClass]string{},
+		RetriedBy:       map[ErrorClass]int64{},
+		TTFT:            stats.NewLatency(),
+		ITL:             stats.NewLatency(),
+		TPOT:            stats.NewLatency(),
+		E2E:             stats.NewLatency(),
+		TTFB:            stats.NewLatency(),
+		DNS:             stats.NewLatency(),
+		Connect:         stats.NewLatency(),
+		TLS:             stats.NewLatency(),
+		QueueDelay:      stats.NewLatency(),
+		TokensPerSecond: stats.NewValues(),
+		OutputTokens:    stats.NewValues(),
+	}
+	if sc.Rate > 0 {
+		r.TTFTFromIntended = stats.NewLatency()
+		r.E2EFromIntended = stats.NewLatency()
+	}
+	return r
+}
+
+// record folds one measured request into r. It is called by the one
+// goroutine that holds r at the time (a partial result).
+func (r *Result) record(m *RequestMetrics, slo *SLO, open bool) {
+	r.Total++
+	r.Attempts += int64(m.Attempts)
+	if m.Attempts > 1 {
+		r.Retried++
+	}
+	for _, c := range m.Retried {
+		r.RetriedBy[c]++
+	}
+	if !m.Start.IsZero() {
+		if r.FirstSend.IsZero() || m.Start.Before(r.FirstSend) {
+			r.FirstSend = m.Start
+		}
+		if m.Start.After(r.LastSend) {
+			r.LastSend = m.Start
+		}
+	}
+	if m.QueueDelay >= 0 {
+		r.QueueDelay.Record(m.QueueDelay)
+	}
+	if !m.OK() {
+		r.Failed++
+		r.Errors[m.Class]++
+		if _, ok := r.ErrorSamples[m.Class]; !ok && m.Err != nil {
+			r.ErrorSamples[m.Class] = m.Err.Error()
+		}
+		return
+	}
+	r.Succeeded++
+	recordIf(r.DNS, m.DNS)
+	recordIf(r.Connect, m.Connect)
+	recordIf(r.TLS, m.TLS)
+	recordIf(r.TTFB, m.TTFB)
+	recordIf(r.TTFT, m.TTFT)
+	recordIf(r.TPOT, m.TPOT)
+	r.E2E.Record(m.E2E)
+	if open {
+		end := m.Start.Sub(m.Intended)
+		if m.TTFT >= 0 {
+			r.TTFTFromIntended.Record(end + m.TTFT)
+		}
+		r.E2EFromIntended.Record(end + m.E2E)
+	}
+	if slo.Met(m) {
+		r.Good++
+	}
+	for _, d := range m.ITLs {
+		r.ITL.Record(d)
+	}
+	if tps := m.TokensPerSecond(); tps > 0 {
+		r.TokensPerSecond.Record(tps)
+	}
+	r.OutputTokens.Record(float64(m.OutputTokens))
+	r.InputTokensTotal += int64(m.InputTokens)
+	r.OutputTokensTotal += int64(m.OutputTokens)
+	if m.TokensFromUsage {
+		r.TokensFromUsage++
+		if m.OutputTokens != m.OutputEvents {
+			r.TokenMismatches++
+		}
+	}
+}
+
+func recordIf(l *stats.Latency, d time.Duration) {
+	if d >= 0 {
+		l.Record(d)
+	}
+}
+
+// merge adds the partial result o (same scenario) into r, losslessly.
+func (r *Result) merge(o *Result) error {
+	r.Total += o.Total
+	r.Succeeded += o.Succeeded
+	r.Failed += o.Failed
+	for k, v := range o.Errors {
+		r.Errors[k] += v
+	}
+	for k, v := range o.ErrorSamples {
+		if _, ok := r.ErrorSamples[k]; !ok {
+			r.ErrorSamples[k] = v
+		}
+	}
+	for k, v := range o.RetriedBy {
+		r.RetriedBy[k] += v
+	}
+	r.Attempts += o.Attempts
+	r.Retried += o.Retried
+	r.Good += o.Good
+	if !o.FirstSend.IsZero() && (r.FirstSend.IsZero() || o.FirstSend.Before(r.FirstSend)) {
+		r.FirstSend = o.FirstSend
+	}
+	if o.LastSend.After(r.LastSend) {
+		r.LastSend = o.LastSend
+	}
+	pairs := [...][2]*stats.Latency{
+		{r.TTFT, o.TTFT}, {r.ITL, o.ITL}, {r.TPOT, o.TPOT}, {r.E2E, o.E2E}, {r.TTFB, o.TTFB},
+		{r.DNS, o.DNS}, {r.Connect, o.Connect}, {r.TLS, o.TLS}, {r.QueueDelay, o.QueueDelay},
+		{r.TTFTFromIntended, o.TTFTFromIntended}, {r.E2EFromIntended, o.E2EFromIntended},
+	}
+	for _, p := range pairs {
+		if p[0] == nil || p[1] == nil {
+			if p[1] != nil && p[1].Count() > 0 {
+				return fmt.Errorf("lens: merge results: open-loop distributions into a closed-loop result")
+			}
+			continue
+		}
+		if err := p[0].Merge(p[1]); err != nil {
+			return fmt.Errorf("lens: merge results: %w", err)
+		}
+	}
+	if err := r.TokensPerSecond.Merge(o.TokensPerSecond); err != nil {
+		return fmt.Errorf("lens: merge results: %w", err)
+	}
+	if err := r.OutputTokens.Merge(o.OutputTokens); err != nil {
+		return fmt.Errorf("lens: merge results: %w", err)
+	}
+	r.InputTokensTotal += o.InputTokensTotal
+	r.OutputTokensTotal += o.OutputTokensTotal
+	r.TokensFromUsage += o.TokensFromUsage
+	r.TokenMismatches += o.TokenMismatches
+	return nil
+}
+
+// ErrorRate is Failed / Total (0 when nothing ran).
+func (r *Result) ErrorRate() float64 {
+	if r.Total == 0 {
+		return 0
+	}
+	return float64(r.Failed) / float64(r.Total)
+}
+
+// RequestsPerSecond is the achieved request rate of the measured phase.
+func (r *Result) RequestsPerSecond() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Total) / r.Elapsed.Seconds()
+}
+
+// AchievedRate is the rate at which the measured requests were actually
+// sent: (Total − 1) / (LastSend − FirstSend). In open loop, compare it
+// with the Rate asked for.
+func (r *Result) AchievedRate() float64 {
+	span := r.LastSend.Sub(r.FirstSend)
+	if r.Total < 2 || span <= 0 {
+		return 0
+	}
+	return float64(r.Total-1) / span.Seconds()
+}
+
+// Goodput is the share of measured requests that succeeded and met every
+// limit of the scenario's SLO (0 when nothing ran).
+func (r *Result) Goodput() float64 {
+	if r.Total == 0 {
+		return 0
+	}
+	return float64(r.Good) / float64(r.Total)
+}
+
+// OutputTokensPerSecond is the aggregate output throughput of the measured
+// phase: all output tokens over its wall time.
+func (r *Result) OutputTokensPerSecond() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.OutputTokensTotal) / r.Elapsed.Seconds()
+}
+
+// Metric names a latency distribution of a Result.
+type Metric string
+
+// The latency metrics.
+const (
+	MetricTTFT       Metric = "ttft"
+	MetricITL        Metric = "itl"
+	MetricTPOT       Metric = "tpot"
+	MetricE2E        Metric = "e2e"
+	MetricTTFB       Metric = "ttfb"
+	MetricDNS        Metric = "dns"
+	MetricConnect    Metric = "connect"
+	MetricTLS        Metric = "tls"
+	MetricQueueDelay Metric = "queue"
+)
+
+// Metrics lists every latency metric, in display order.
+var Metrics = []Metric{MetricTTFT, MetricITL, MetricTPOT, MetricE2E, MetricTTFB, MetricDNS, MetricConnect, MetricTLS, MetricQueueDelay}
+
+// String returns the metric's display name ("TTFT", "queue delay").
+func (m Metric) String() string {
+	switch m {
+	case MetricConnect:
+		return "connect"
+	case MetricQueueDelay:
+		return "queue delay"
+	}
+	return strings.ToUpper(string(m))
+}
+
+// Latency returns the distribution of metric m (nil for an unknown name).
+func (r *Result) Latency(m Metric) *stats.Latency {
+	switch m {
+	case MetricTTFT:
+		return r.TTFT
+	case MetricITL:
+		return r.ITL
+	case MetricTPOT:
+		return r.TPOT
+	case MetricE2E:
+		return r.E2E
+	case MetricTTFB:
+		return r.TTFB
+	case MetricDNS:
+		return r.DNS
+	case MetricConnect:
+		return r.Connect
+	case MetricTLS:
+		return r.TLS
+	case MetricQueueDelay:
+		return r.QueueDelay
+	}
+	return nil
+}
+
+// ErrorClasses returns the classes in r.Errors, most frequent first.
+func (r *Result) ErrorClasses() []ErrorClass {
+	cs := make([]ErrorClass, 0, len(r.Errors))
+	for c := range r.Errors {
+		cs = append(cs, c)
+	}
+	sort.Slice(cs, func(i, j int) bool {
+		if r.Errors[cs[i]] != r.Errors[cs[j]] {
+			return r.Errors[cs[i]] > r.Errors[cs[j]]
+		}
+		return cs[i] < cs[j]
+	})
+	return cs
+}
+
+// String summarizes r in one line.
+func (r *Result) String() string {
+	return fmt.Sprintf("%s %s/%s: %d requests (%d failed) in %v; TTFT p50 %v p95 %v; ITL p50 %v; E2E p50 %v",
+		r.Scenario, r.Provider, r.Model, r.Total, r.Failed, r.Elapsed.Round(time.Millisecond),
+		r.TTFT.Percentile(50), r.TTFT.Percentile(95), r.ITL.Percentile(50), r.E2E.Percentile(50))
+}

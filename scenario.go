@@ -1,0 +1,307 @@
+// Package lens measures the latency of LLM APIs: a Scenario drives a workload
+// against a Provider, and Run times every phase of every request (DNS,
+// connect, TLS, first byte, first token, every later token, end) into HDR
+// histograms.
+//
+// The metrics are defined once, here, and mean the same for every provider:
+//
+//   - TTFB: t0 (just before the request is sent) to the first byte of the
+//     response headers.
+//   - TTFT: t0 to the arrival of the first event that carries output text
+//     (content, reasoning or tool-call arguments). Role-only chunks, pings,
+//     usage-only and filter chunks do not count.
+//   - ITL: one sample per gap between consecutive text-bearing events, pooled
+//     across all requests. Events that arrive in one read share a time and
+//     give a gap of 0, which is recorded.
+//   - TPOT: per request, (E2E − TTFT) / (output tokens − 1); needs at least
+//     two output tokens.
+//   - E2E: t0 to the end of the stream (or of the body).
+//   - Output tokens: the server's usage when it sends one (the last, never a
+//     sum), else the number of text-bearing events.
+//   - Tokens/s: per request, output tokens / E2E.
+//   - Queue delay (open loop only): actual send − intended send.
+//
+// Package lenstest runs scenarios inside go test and asserts SLOs on them.
+package lens
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/llm-latency-lens/lens/providers"
+)
+
+// Scenario is one workload against one provider and model. The zero value of
+// every optional field has a documented default; Run validates the rest.
+type Scenario struct {
+	// Name names the scenario in results and messages ("chat-short").
+	Name string
+
+	// Provider is the API codec, e.g. &providers.OpenAI{BaseURL: url}.
+	Provider providers.Provider
+
+	// Model is the model (or deployment) to ask.
+	Model string
+
+	// Prompt is the user message; System an optional system prompt.
+	Prompt string
+	System string
+
+	// MaxTokens caps the output tokens of each request (0: the API default).
+	MaxTokens int
+
+	// Temperature and TopP are the sampling parameters (nil: API default).
+	Temperature *float64
+	TopP        *float64
+
+	// NoStream asks for non-streaming responses. By default responses are
+	// streamed; a non-streamed response has a single "event" at the end of
+	// its body, so its TTFT equals its E2E and it has no ITL.
+	NoStream bool
+
+	// Requests is the number of measured requests (after Warmup). Under
+	// testing.B, lenstest sets it to b.N.
+	Requests int
+
+	// Duration, when Requests is 0, measures for this long instead: no
+	// request starts after it, requests in flight finish (bounded by
+	// Timeout) and are counted.
+	Duration time.Duration
+
+	// Concurrency is, in closed loop, the number of workers that each send
+	// one request at a time (default 1). In open loop it caps the requests
+	// in flight: an arrival that finds the cap full waits, and its wait
+	// counts as queue delay (default: no cap but MaxInFlight).
+	Concurrency int
+
+	// Rate, when positive, selects the open loop: requests arrive at this
+	// many per second, scheduled from absolute intended times, however slow
+	// the server is. Latencies are then also reported from the intended
+	// send (TTFTFromIntended, E2EFromIntended), so a slow server cannot hide
+	// behind coordinated omission.
+	Rate float64
+
+	// Warmup requests are sent first, at the same concurrency, and not
+	// measured. They open connections and warm caches.
+	Warmup int
+
+	// Timeout bounds each request from send to the end of its body
+	// (default 60s).
+	Timeout time.Duration
+
+	// Arrivals is the open-loop arrival process (constant or Poisson).
+	Arrivals Arrivals
+
+	// RampUp is, in open loop, the time over which the rate grows
+	// linearly from 0 to Rate; in closed loop, the time over which the
+	// workers start, evenly spaced, so that they do not move in lockstep
+	// (which, against a server of fixed latencies, would make every
+	// response arrive in bursts).
+	RampUp time.Duration
+
+	// MaxInFlight caps requests in flight in open loop when Concurrency is
+	// 0 (default 10,000): a safety limit, not a workload shape.
+	MaxInFlight int
+
+	// Seed seeds every random choice of the run: Poisson gaps, retry
+	// jitter, prompt choice and lengths. The same seed gives the same
+	// choices for the same request numbers.
+	Seed uint64
+
+	// Prompts, when set, is a prompt set: each request takes one, drawn
+	// with the seed. PromptTokens, when set, makes each prompt synthetic,
+	// of a length in tokens drawn from it (and then Prompt and Prompts are
+	// ignored). MaxTokensDist, when set, draws each request's MaxTokens.
+	Prompts       []string
+	PromptTokens  Dist
+	MaxTokensDist Dist
+
+	// Retry is the retry policy (default: no retry).
+	Retry Retry
+
+	// FirstTokenTimeout fails a request with no output this long after it
+	// was sent (class first_token_timeout); IdleTimeout one that receives
+	// no event for this long (class idle_timeout). Zero: no such limit.
+	FirstTokenTimeout time.Duration
+	IdleTimeout       time.Duration
+
+	// HTTP configures the client Run builds when Client is nil.
+	HTTP HTTPOptions
+
+	// Limiter is the provider's rate limit, shared by every scenario of
+	// that provider (nil: none). Gate caps requests in flight across every
+	// scenario that shares it (nil: none). Time spent waiting on either
+	// counts as queue delay.
+	Limiter *Limiter
+	Gate    *Gate
+
+	// SLO sets per-request limits for goodput: the share of requests that
+	// succeeded and met every limit that is set.
+	SLO SLO
+
+	// Logger, when set, receives each request's life (scheduled, sent,
+	// first token, retried, failed, done) at debug level. Nil: no logging.
+	// API keys and request bodies are never logged.
+	Logger *slog.Logger
+
+	// Client sends the requests. Nil means a client built by NewClient for
+	// this scenario: pooled keep-alive connections sized to the concurrency
+	// and no transparent gzip. Tests in virtual time pass a client whose
+	// transport is an httpmock.MockTransport.
+	Client *http.Client
+
+	// OnRequest, when set, is called with every finished request, warmup
+	// included (RequestMetrics.Warmup says which), from the goroutine that
+	// ran it: it must be safe for concurrent use and must not keep the
+	// pointer (copy what it needs). Raw per-request records are written
+	// through it, so memory stays flat however many requests run.
+	OnRequest func(*RequestMetrics)
+}
+
+// HTTPOptions are the settings of the client Run builds (the seed's http
+// section).
+type HTTPOptions struct {
+	// PoolSize is the number of idle connections kept per host (default:
+	// the concurrency plus 16).
+	PoolSize int
+
+	// ConnectTimeout bounds opening a connection, TLS included (default
+	// 30s); its expiry is class connect_timeout.
+	ConnectTimeout time.Duration
+
+	// KeepAlive is how long an idle pooled connection is kept (default
+	// 90s). DisableKeepAlives opens a new connection for every request.
+	KeepAlive         time.Duration
+	DisableKeepAlives bool
+
+	// DisableHTTP2 keeps the client on HTTP/1.1 even where the server
+	// offers HTTP/2.
+	DisableHTTP2 bool
+}
+
+// SLO is a set of per-request limits; zero fields are not checked.
+type SLO struct {
+	TTFT, TPOT, E2E time.Duration
+}
+
+// Met reports whether the successful request m meets every set limit
+// (strictly below each).
+func (s SLO) Met(m *RequestMetrics) bool {
+	if !m.OK() {
+		return false
+	}
+	if s.TTFT > 0 && (m.TTFT < 0 || m.TTFT >= s.TTFT) {
+		return false
+	}
+	if s.TPOT > 0 && m.TPOT >= s.TPOT {
+		return false
+	}
+	if s.E2E > 0 && m.E2E >= s.E2E {
+		return false
+	}
+	return true
+}
+
+// Defaults used for unset Scenario fields.
+const (
+	DefaultConcurrency = 1
+	DefaultTimeout     = 60 * time.Second
+	DefaultMaxInFlight = 10000
+)
+
+// validate reports every problem of sc at once.
+func (sc *Scenario) validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if sc.Provider == nil {
+		add("Provider: required")
+	}
+	if sc.Model == "" {
+		add("Model: required")
+	}
+	if sc.Requests < 0 {
+		add("Requests: must be >= 0, got %d", sc.Requests)
+	}
+	if sc.Duration < 0 {
+		add("Duration: must be >= 0, got %v", sc.Duration)
+	}
+	if sc.Requests == 0 && sc.Duration == 0 {
+		add("Requests or Duration: one must be set")
+	}
+	if sc.Concurrency < 0 {
+		add("Concurrency: must be >= 0, got %d", sc.Concurrency)
+	}
+	if sc.Rate < 0 {
+		add("Rate: must be >= 0, got %v", sc.Rate)
+	}
+	if sc.Warmup < 0 {
+		add("Warmup: must be >= 0, got %d", sc.Warmup)
+	}
+	if sc.Timeout < 0 {
+		add("Timeout: must be >= 0, got %v", sc.Timeout)
+	}
+	if sc.MaxInFlight < 0 {
+		add("MaxInFlight: must be >= 0, got %d", sc.MaxInFlight)
+	}
+	if sc.RampUp < 0 {
+		add("RampUp: must be >= 0, got %v", sc.RampUp)
+	}
+	if sc.Retry.MaxAttempts < 0 {
+		add("Retry.MaxAttempts: must be >= 0, got %d", sc.Retry.MaxAttempts)
+	}
+	if sc.Retry.Jitter < 0 || sc.Retry.Jitter > 1 {
+		add("Retry.Jitter: must be within 0..1, got %v", sc.Retry.Jitter)
+	}
+	if sc.FirstTokenTimeout < 0 {
+		add("FirstTokenTimeout: must be >= 0, got %v", sc.FirstTokenTimeout)
+	}
+	if sc.IdleTimeout < 0 {
+		add("IdleTimeout: must be >= 0, got %v", sc.IdleTimeout)
+	}
+	for i, p := range sc.Prompts {
+		if p == "" {
+			add("Prompts[%d]: empty prompt", i)
+		}
+	}
+	if sc.MaxTokens < 0 {
+		add("MaxTokens: must be >= 0, got %d", sc.MaxTokens)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	name := sc.Name
+	if name == "" {
+		name = "(unnamed)"
+	}
+	return fmt.Errorf("lens: scenario %s: %w", name, errors.Join(errs...))
+}
+
+func (sc *Scenario) concurrency() int {
+	if sc.Concurrency > 0 {
+		return sc.Concurrency
+	}
+	return DefaultConcurrency
+}
+
+func (sc *Scenario) timeout() time.Duration {
+	if sc.Timeout > 0 {
+		return sc.Timeout
+	}
+	return DefaultTimeout
+}
+
+// request returns the provider-neutral request the scenario sends.
+func (sc *Scenario) request() *providers.Request {
+	return &providers.Request{
+		Model:       sc.Model,
+		Prompt:      sc.Prompt,
+		System:      sc.System,
+		MaxTokens:   sc.MaxTokens,
+		Temperature: sc.Temperature,
+		TopP:        sc.TopP,
+		Stream:      !sc.NoStream,
+	}
+}
