@@ -40,6 +40,7 @@ func Run(ctx context.Context, sc Scenario) (*Result, error) {
 	}
 	res := newResult(&sc)
 	res.Started = time.Now()
+	e.start = res.Started
 	if sc.Rate > 0 {
 		e.open(ctx, int64(sc.Requests), sc.Duration)
 	} else {
@@ -107,6 +108,7 @@ type engine struct {
 	preq   *providers.Request
 	varies bool // the request differs per request (prompt sets, lengths)
 	seq    atomic.Int64
+	start  time.Time // when the measured phase began
 
 	// recs holds the partial results. A worker takes one to record a
 	// finished request and puts it back: one channel operation per request,
@@ -326,7 +328,7 @@ func (w *worker) do(ctx context.Context, intended time.Time, warmup bool) {
 	}
 	if !warmup {
 		rec := <-w.recs
-		rec.record(m, &w.sc.SLO, w.sc.Rate > 0)
+		rec.record(m, &w.sc.SLO, w.sc.Rate > 0, w.start)
 		w.recs <- rec
 	}
 	if sc.OnRequest != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptrace"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,11 @@ type RequestMetrics struct {
 	// StatusCode is the HTTP status (0 when no response arrived).
 	StatusCode int
 
+	// RequestID is the server's id for the request, from the response's
+	// x-request-id or request-id header, for finding a slow request in the
+	// provider's logs.
+	RequestID string
+
 	// Class is the outcome: "" for success, else an ErrorClass. Err is the
 	// error behind it. Both describe the last attempt.
 	Class ErrorClass
@@ -88,7 +94,7 @@ func (m *RequestMetrics) resetAttempt() {
 	m.Wrote, m.TTFB, m.TTFT, m.E2E, m.TPOT = Absent, Absent, Absent, 0, Absent
 	m.OutputTokens, m.OutputEvents, m.TokensFromUsage, m.InputTokens = 0, 0, false, 0
 	m.ITLs = m.ITLs[:0]
-	m.FinishReason, m.StatusCode, m.Class, m.Err = "", 0, "", nil
+	m.FinishReason, m.StatusCode, m.RequestID, m.Class, m.Err = "", 0, "", "", nil
 }
 
 // Absent is the value of a duration a request did not have.
@@ -190,6 +196,7 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 	defer resp.Body.Close()
 	m.StatusCode = resp.StatusCode
 	m.TTFB = span(t0, tr.firstByte)
+	m.RequestID = requestID(resp.Header)
 	if w.log != nil {
 		w.log.LogAttrs(ctx, slog.LevelDebug, "lens: request sent", slog.Int("attempt", m.Attempts),
 			slog.Int("status", m.StatusCode), slog.Duration("ttfb", m.TTFB), slog.Bool("reused_conn", m.Reused))
@@ -318,4 +325,14 @@ func (wd *watchdog) stop() {
 	if wd != nil {
 		wd.timer.Stop()
 	}
+}
+
+// requestID returns the server's request id from h. It does not allocate.
+func requestID(h http.Header) string {
+	for _, k := range [...]string{"X-Request-Id", "Request-Id", "Apim-Request-Id", "X-Goog-Request-Id"} {
+		if v := h[k]; len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
 }

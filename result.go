@@ -79,6 +79,27 @@ type Result struct {
 	// FirstSend and LastSend are the first and last actual send times of
 	// the measured requests (AchievedRate).
 	FirstSend, LastSend time.Time
+
+	// Priced says whether the model's price was known (Scenario.Price, or
+	// DefaultPricing); without it, costs are absent, not zero. InputCost
+	// and OutputCost are in USD over successful requests.
+	Priced                bool
+	Price                 Price
+	InputCost, OutputCost float64
+
+	// Timeline counts requests by the TimelineStep (1s) in which they
+	// ended, from Started: throughput over time.
+	Timeline []Tick
+}
+
+// TimelineStep is the width of a Result's Timeline buckets.
+const TimelineStep = time.Second
+
+// Tick is one bucket of a Timeline.
+type Tick struct {
+	Requests     int64 `json:"requests"`      // requests that ended in the bucket
+	Failed       int64 `json:"failed"`        // of which failed
+	OutputTokens int64 `json:"output_tokens"` // output tokens of the successful ones
 }
 
 func newResult(sc *Scenario) *Result {
@@ -103,6 +124,11 @@ func newResult(sc *Scenario) *Result {
 		TokensPerSecond: stats.NewValues(),
 		OutputTokens:    stats.NewValues(),
 	}
+	if sc.Price != nil {
+		r.Priced, r.Price = true, *sc.Price
+	} else if p, ok := DefaultPricing.Lookup(sc.Provider.Name(), sc.Model); ok {
+		r.Priced, r.Price = true, p
+	}
 	if sc.Rate > 0 {
 		r.TTFTFromIntended = stats.NewLatency()
 		r.E2EFromIntended = stats.NewLatency()
@@ -110,10 +136,24 @@ func newResult(sc *Scenario) *Result {
 	return r
 }
 
-// record folds one measured request into r. It is called by the one
-// goroutine that holds r at the time (a partial result).
-func (r *Result) record(m *RequestMetrics, slo *SLO, open bool) {
+// record folds one measured request into r, a partial result held by one
+// goroutine at a time. start is when the measured phase began.
+func (r *Result) record(m *RequestMetrics, slo *SLO, open bool, start time.Time) {
 	r.Total++
+	if !m.Start.IsZero() {
+		i := int(m.Start.Add(max(m.E2E, 0)).Sub(start) / TimelineStep)
+		if i >= 0 {
+			if i >= len(r.Timeline) {
+				r.Timeline = append(r.Timeline, make([]Tick, i+1-len(r.Timeline))...)
+			}
+			r.Timeline[i].Requests++
+			if !m.OK() {
+				r.Timeline[i].Failed++
+			} else {
+				r.Timeline[i].OutputTokens += int64(m.OutputTokens)
+			}
+		}
+	}
 	r.Attempts += int64(m.Attempts)
 	if m.Attempts > 1 {
 		r.Retried++
@@ -167,6 +207,10 @@ func (r *Result) record(m *RequestMetrics, slo *SLO, open bool) {
 	r.OutputTokens.Record(float64(m.OutputTokens))
 	r.InputTokensTotal += int64(m.InputTokens)
 	r.OutputTokensTotal += int64(m.OutputTokens)
+	if r.Priced {
+		r.InputCost += r.Price.Cost(int64(m.InputTokens), 0)
+		r.OutputCost += r.Price.Cost(0, int64(m.OutputTokens))
+	}
 	if m.TokensFromUsage {
 		r.TokensFromUsage++
 		if m.OutputTokens != m.OutputEvents {
@@ -230,6 +274,16 @@ func (r *Result) merge(o *Result) error {
 	}
 	r.InputTokensTotal += o.InputTokensTotal
 	r.OutputTokensTotal += o.OutputTokensTotal
+	r.InputCost += o.InputCost
+	r.OutputCost += o.OutputCost
+	if len(o.Timeline) > len(r.Timeline) {
+		r.Timeline = append(r.Timeline, make([]Tick, len(o.Timeline)-len(r.Timeline))...)
+	}
+	for i, t := range o.Timeline {
+		r.Timeline[i].Requests += t.Requests
+		r.Timeline[i].Failed += t.Failed
+		r.Timeline[i].OutputTokens += t.OutputTokens
+	}
 	r.TokensFromUsage += o.TokensFromUsage
 	r.TokenMismatches += o.TokenMismatches
 	return nil
@@ -260,6 +314,28 @@ func (r *Result) AchievedRate() float64 {
 		return 0
 	}
 	return float64(r.Total-1) / span.Seconds()
+}
+
+// TotalCost is InputCost + OutputCost, in USD (0 when not Priced).
+func (r *Result) TotalCost() float64 { return r.InputCost + r.OutputCost }
+
+// CostPerRequest is the mean cost of a measured request, in USD (the
+// seed's mean_cost_per_request).
+func (r *Result) CostPerRequest() float64 {
+	if r.Total == 0 {
+		return 0
+	}
+	return r.TotalCost() / float64(r.Total)
+}
+
+// CostPer1KTokens is the cost of a thousand tokens, input and output
+// together, in USD.
+func (r *Result) CostPer1KTokens() float64 {
+	tokens := r.InputTokensTotal + r.OutputTokensTotal
+	if tokens == 0 {
+		return 0
+	}
+	return r.TotalCost() / float64(tokens) * 1000
 }
 
 // Goodput is the share of measured requests that succeeded and met every

@@ -138,6 +138,11 @@ type Scenario struct {
 	Limiter *Limiter
 	Gate    *Gate
 
+	// Price is the model's price; nil looks the provider and model up in
+	// DefaultPricing, and a model found nowhere has no cost (absent, not
+	// zero).
+	Price *Price
+
 	// SLO sets per-request limits for goodput: the share of requests that
 	// succeeded and met every limit that is set.
 	SLO SLO

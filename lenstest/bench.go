@@ -74,8 +74,8 @@ func Bench(tb testing.TB, sc lens.Scenario) *Result {
 		reportMetrics(b, res)
 	} else {
 		recordAttrs(tb, res)
+		tb.Logf("lenstest: %s", res)
 	}
-	tb.Logf("lenstest: %s", res)
 	return r
 }
 

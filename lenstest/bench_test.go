@@ -124,27 +124,99 @@ func TestBenchVirtualTimeExact(t *testing.T) {
 	})
 }
 
-// TestBenchLoopbackTiming checks the measurement against the fake's
-// schedule on real sockets: fixed TTFT 100ms and ITL 10ms at concurrency
-// 64 must be measured to within a millisecond at p50 and p99.
+// TestBenchLoopbackTiming checks the measurement on real sockets against
+// the fake: fixed TTFT 100ms and ITL 10ms at concurrency 64, measured to
+// within a millisecond at p50 and p99.
+//
+// The truth is what the fake actually did, from its records, paired with
+// the client's measurement of the same request through the x-request-id
+// header: for every content event, the client's arrival stamp minus the
+// fake's send time (the delivery error: one loopback hop and the client's
+// own delay in reading and stamping), and for every request, measured TTFT
+// minus the fake's TTFT (the request's hop in, plus the first event's
+// delivery). The nominal schedule is checked at the median.
 //
 // The workers start spread over one request's length (RampUp): in
 // lockstep, 64 streams of fixed latencies would deliver every token in a
 // burst of 64 at the same instant, which times the machine's burst
 // capacity, not the client.
+//
+// A machine too busy to keep time cannot judge a client's timing: when the
+// fake itself missed its schedule by more than half a millisecond at p99
+// (its goroutines starved like the client's would), the run is repeated,
+// up to three times, and the test skips, with the numbers, if it never got
+// a quiet run. Under -race on two cores that is the common case; CI runs
+// this test a second time on its own, without -race, where the fake keeps
+// its schedule to about 0.2ms at p99.
 func TestBenchLoopbackTiming(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time loopback test; skipped with -short")
 	}
-	const (
-		ttft   = 100 * time.Millisecond
-		itl    = 10 * time.Millisecond
-		tokens = 20
-		tol    = time.Millisecond
-	)
-	srv := fake.NewServer(fake.Config{TTFT: fake.Fixed(ttft), ITL: fake.Fixed(itl), OutputTokens: tokens, Seed: 7, Record: true})
+	var busy []string
+	for attempt := 1; attempt <= 3; attempt++ {
+		why, quiet := loopbackTiming(t)
+		if quiet {
+			return
+		}
+		busy = append(busy, why)
+	}
+	t.Skipf("machine too busy to judge timing in 3 attempts (the fake missed its own schedule by > 0.5ms at p99):\n%s", strings.Join(busy, "\n"))
+}
+
+// loopbackTiming runs one measurement. It returns quiet=false, with the
+// fake's pacing numbers, when the fake could not keep its schedule;
+// otherwise it asserts on the measurement and returns quiet=true.
+func loopbackTiming(t *testing.T) (why string, quiet bool) {
+	const tol = time.Millisecond
+	n := measureLoopback(t)
+	why = n.String()
+	t.Log(why)
+	if n.pacing.Percentile(99) > tol/2 {
+		return why, false
+	}
+	for _, p := range []float64{50, 99} {
+		assert.Less(t, n.delivery.Percentile(p), tol, "delivery error p%v: %s", p, why)
+		assert.Less(t, n.ttftErr.Percentile(p), tol, "TTFT error p%v: %s", p, why)
+	}
+	assert.InDelta(t, float64(loopTTFT), float64(n.res.TTFT.Percentile(50)), float64(tol), "TTFT p50 vs schedule: %s", why)
+	assert.InDelta(t, float64(loopITL), float64(n.res.ITL.Percentile(50)), float64(tol), "ITL p50 vs schedule: %s", why)
+	assert.InDelta(t, float64(loopITL), float64(n.res.TPOT.Percentile(50)), float64(tol), "TPOT p50 vs schedule: %s", why)
+	return why, true
+}
+
+// The loopback workload: fixed TTFT and ITL, 64 workers.
+const (
+	loopTTFT   = 100 * time.Millisecond
+	loopITL    = 10 * time.Millisecond
+	loopTokens = 20
+)
+
+// loopbackNumbers is one loopback measurement set against the fake's
+// ground truth.
+type loopbackNumbers struct {
+	res      *lenstest.Result
+	pacing   *stats.Latency // fake: sent − scheduled, per content event
+	delivery *stats.Latency // client stamp − fake's send, per content event
+	ttftErr  *stats.Latency // measured TTFT − the fake's TTFT, per request
+}
+
+func (n loopbackNumbers) String() string {
+	return fmt.Sprintf("fake pacing error p50 %v p99 %v; client delivery error p50 %v p99 %v; TTFT error p50 %v p99 %v; measured TTFT p50 %v p99 %v, ITL p50 %v p99 %v",
+		n.pacing.Percentile(50), n.pacing.Percentile(99), n.delivery.Percentile(50), n.delivery.Percentile(99),
+		n.ttftErr.Percentile(50), n.ttftErr.Percentile(99), n.res.TTFT.Percentile(50), n.res.TTFT.Percentile(99),
+		n.res.ITL.Percentile(50), n.res.ITL.Percentile(99))
+}
+
+// measureLoopback runs 256 requests (after 64 warmup) at concurrency 64
+// against a loopback fake and pairs every measured request with the
+// fake's record of it by request id.
+func measureLoopback(tb testing.TB) loopbackNumbers {
+	srv := fake.NewServer(fake.Config{TTFT: fake.Fixed(loopTTFT), ITL: fake.Fixed(loopITL), OutputTokens: loopTokens, Seed: 7, Record: true})
 	defer srv.Close()
-	res := lenstest.Bench(t, lens.Scenario{
+	var mu sync.Mutex
+	arrivals := map[string][]time.Time{}   // request id → the client's stamp of each content event
+	measured := map[string]time.Duration{} // request id → measured TTFT
+	sc := lens.Scenario{
 		Name:        "loopback-64",
 		Provider:    &providers.OpenAI{BaseURL: srv.URL + "/v1", APIKey: "sk-test"},
 		Model:       "gpt-4o-mini",
@@ -152,33 +224,80 @@ func TestBenchLoopbackTiming(t *testing.T) {
 		Requests:    256,
 		Concurrency: 64,
 		Warmup:      64,
-		RampUp:      ttft + (tokens-1)*itl,
-	})
-	require.EqualValues(t, 256, res.Succeeded, "errors: %v", res.ErrorSamples)
+		RampUp:      loopTTFT + (loopTokens-1)*loopITL,
+		OnRequest: func(m *lens.RequestMetrics) {
+			if m.Warmup || !m.OK() {
+				return
+			}
+			ts := []time.Time{m.Start.Add(m.TTFT)}
+			for _, d := range m.ITLs {
+				ts = append(ts, ts[len(ts)-1].Add(d))
+			}
+			id := strings.TrimPrefix(m.RequestID, "req_")
+			mu.Lock()
+			defer mu.Unlock()
+			arrivals[id], measured[id] = ts, m.TTFT
+		},
+	}
+	var res *lenstest.Result
+	if b, ok := tb.(*testing.B); ok {
+		// A benchmark iteration is one whole workload; Bench would make it
+		// b.N requests.
+		r, err := lens.Run(b.Context(), sc)
+		require.NoError(tb, err)
+		res = &lenstest.Result{Result: r}
+	} else {
+		res = lenstest.Bench(tb, sc)
+	}
+	require.EqualValues(tb, 256, res.Succeeded, "errors: %v", res.ErrorSamples)
+	require.EqualValues(tb, 256*(loopTokens-1), res.ITL.Count())
 
-	// The fake's own pacing error, for the message when the client's
-	// measurement is off: was it the server or the client?
-	pacing := stats.NewLatency()
+	n := loopbackNumbers{res: res, pacing: stats.NewLatency(), delivery: stats.NewLatency(), ttftErr: stats.NewLatency()}
+	paired := 0
 	for _, r := range srv.Records() {
 		for i, sent := range r.Sent {
-			pacing.Record(sent.Sub(r.Start.Add(r.Scheduled[i])))
+			n.pacing.Record(sent.Sub(r.Start.Add(r.Scheduled[i])))
 		}
+		id := strings.TrimPrefix(r.ID, "chatcmpl-")
+		ts, ok := arrivals[id]
+		if !ok {
+			continue // a warmup request
+		}
+		paired++
+		require.Len(tb, r.Sent, len(ts), "request %s: events sent and received", id)
+		for i, sent := range r.Sent {
+			// Sent is stamped when the server's flush returned, which may
+			// be just after the client read the bytes: a small negative
+			// delivery is the server's stamping delay and counts as 0.
+			n.delivery.Record(ts[i].Sub(sent))
+		}
+		n.ttftErr.Record(measured[id] - r.Sent[0].Sub(r.Start)) // negative (as 0) for the same reason
 	}
-	why := fmt.Sprintf("fake pacing error p50 %v p99 %v; measured TTFT p50 %v p99 %v, ITL p1 %v p50 %v p99 %v",
-		pacing.Percentile(50), pacing.Percentile(99), res.TTFT.Percentile(50), res.TTFT.Percentile(99),
-		res.ITL.Percentile(1), res.ITL.Percentile(50), res.ITL.Percentile(99))
-	t.Log(why)
-	for _, p := range []float64{50, 99} {
-		got := res.TTFT.Percentile(p)
-		assert.GreaterOrEqual(t, got, ttft-tol/10, "TTFT p%v: %s", p, why) // never earlier than scheduled (up to histogram rounding)
-		assert.Less(t, got, ttft+tol, "TTFT p%v: %s", p, why)
+	require.Equal(tb, 256, paired, "every measured request found in the fake's records by its request id")
+	return n
+}
+
+// BenchmarkLoopbackTimingTruth measures how far the client's timing is from
+// the fake's ground truth at concurrency 64 on loopback (DESIGN.md's
+// target: within 0.5ms at p99). One iteration is a whole 256-request
+// workload; run it with -benchtime 3x or so.
+func BenchmarkLoopbackTimingTruth(b *testing.B) {
+	var delivery, ttftErr, pacing *stats.Latency
+	for range b.N {
+		n := measureLoopback(b)
+		if delivery == nil {
+			delivery, ttftErr, pacing = n.delivery, n.ttftErr, n.pacing
+			continue
+		}
+		require.NoError(b, delivery.Merge(n.delivery))
+		require.NoError(b, ttftErr.Merge(n.ttftErr))
+		require.NoError(b, pacing.Merge(n.pacing))
 	}
-	for _, p := range []float64{1, 50, 99} {
-		got := res.ITL.Percentile(p)
-		assert.InDelta(t, float64(itl), float64(got), float64(tol), "ITL p%v: %s", p, why)
-	}
-	assert.InDelta(t, float64(itl), float64(res.TPOT.Percentile(50)), float64(tol/2), "TPOT p50")
-	assert.EqualValues(t, 256*(tokens-1), res.ITL.Count())
+	b.ReportMetric(float64(delivery.Percentile(50)), "delivery-p50-ns")
+	b.ReportMetric(float64(delivery.Percentile(99)), "delivery-p99-ns")
+	b.ReportMetric(float64(ttftErr.Percentile(50)), "ttft-err-p50-ns")
+	b.ReportMetric(float64(ttftErr.Percentile(99)), "ttft-err-p99-ns")
+	b.ReportMetric(float64(pacing.Percentile(99)), "fake-pacing-p99-ns")
 }
 
 // TestAssertP95TTFT shows an SLO that must fail, with its message, and one

@@ -120,3 +120,15 @@ type Request struct {
 	// body as given (provider-specific options).
 	Extra map[string]any
 }
+
+// ModelLister is implemented by providers whose API lists the models a
+// key can use. It is a codec like the rest: it builds the request and
+// decodes the response, and ListModels sends it.
+type ModelLister interface {
+	// NewListModelsRequest builds the request that lists the models.
+	NewListModelsRequest(ctx context.Context) (*http.Request, error)
+
+	// DecodeModels decodes the response to it: the model names, or an
+	// *APIError for a status outside 2xx.
+	DecodeModels(resp *http.Response) ([]string, error)
+}
