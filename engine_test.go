@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv("LENS_FAKE_CHILD") != "" {
+		serveFakeChild()
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
 

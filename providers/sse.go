@@ -14,8 +14,12 @@ import (
 // Anthropic SDKs use.
 const DefaultMaxLineBytes = 32 << 20
 
-// sseReadSize is the size of one Read from the body.
-const sseReadSize = 32 << 10
+// sseReadSize is the size of one Read from the body, and of a reader's
+// buffer until a longer line makes it grow. LLM events are a few hundred
+// bytes and net/http reads through a 4 KiB buffer, so larger reads buy
+// nothing, while a thousand concurrent streams would each hold the
+// larger buffer.
+const sseReadSize = 4 << 10
 
 // SSEKind tells what an SSEEvent is.
 type SSEKind uint8
