@@ -1,0 +1,101 @@
+package fake
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the run if any test leaves a goroutine behind: every Server
+// must stop all of its goroutines in Close.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// sseEvent is one server-sent event as the tests read it.
+type sseEvent struct {
+	Event, Data string
+	At          time.Time // when the blank line that ended it was read
+}
+
+// readEvents reads an SSE body to its end with a minimal parser of its own:
+// "event:" and "data:" fields with one space, events ended by a blank line,
+// LF line endings only. It fails on anything else, including a final event
+// with no blank line after it.
+func readEvents(t testing.TB, body io.Reader) []sseEvent {
+	t.Helper()
+	br := bufio.NewReader(body)
+	var (
+		events []sseEvent
+		ev     sseEvent
+		open   bool
+	)
+	for {
+		line, err := br.ReadString('\n')
+		if err == io.EOF {
+			require.Empty(t, line, "bytes after the last line end")
+			require.False(t, open, "event not ended by a blank line")
+			return events
+		}
+		require.NoError(t, err)
+		switch {
+		case line == "\n":
+			require.True(t, open, "blank line with no event")
+			ev.At = time.Now()
+			events = append(events, ev)
+			ev, open = sseEvent{}, false
+		case strings.HasPrefix(line, "event: "):
+			ev.Event, open = strings.TrimSuffix(line[len("event: "):], "\n"), true
+		case strings.HasPrefix(line, "data: "):
+			require.Empty(t, ev.Data, "two data lines in one event")
+			ev.Data, open = strings.TrimSuffix(line[len("data: "):], "\n"), true
+		default:
+			t.Fatalf("unexpected SSE line %q", line)
+		}
+	}
+}
+
+// post sends body as JSON to the fake at base+path.
+func post(t testing.TB, client *http.Client, url, body string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json") // as openai-go sends, even when streaming
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	return resp
+}
+
+// readAll reads and closes resp's body.
+func readAll(t testing.TB, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// quote returns s as a JSON string, by encoding/json.
+func quote(s string) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// decode unmarshals a JSON object.
+func decode(t testing.TB, s string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(s), &m), "JSON: %s", s)
+	return m
+}
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

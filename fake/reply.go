@@ -1,0 +1,57 @@
+package fake
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// An event is one write of a response: bytes that go out together, with one
+// Write and one Flush, no earlier than at after the request's start.
+type event struct {
+	at      time.Duration
+	content int // index in Record.Scheduled of the content event it carries, or -1
+	data    []byte
+}
+
+// A reply is a wire format's answer to one request: a status, headers, and a
+// script of events that a player writes at their times. The real server plays
+// it with its pacer, the Responder with a body that sleeps; neither knows the
+// wire format, and no wire format knows the clock.
+//
+// The headers go out with the first event, so a stream's headers are sent at
+// once with an event due at 0, and a non-streaming body's headers with the
+// body.
+type reply struct {
+	status int
+	header http.Header
+	events int                           // number of events, at least 1
+	render func(dst []byte, i int) event // appends event i to dst[:0]; i counts up from 0
+	rec    Record                        // ground truth filled by the wire format: Model, Stream, ID, tokens, FinishReason, Text, Scheduled
+	ending bool                          // the player has called core.ending
+}
+
+// bodyReply answers with one body of the given content type, written at at.
+// content is the content-event index of the body (0 for a non-streaming
+// completion), or -1.
+func bodyReply(status int, contentType string, body []byte, at time.Duration, content int) *reply {
+	h := http.Header{}
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	return &reply{
+		status: status,
+		header: h,
+		events: 1,
+		render: func(dst []byte, _ int) event {
+			return event{at: at, content: content, data: append(dst, body...)}
+		},
+	}
+}
+
+// streamHeader returns the headers of a server-sent event stream.
+func streamHeader() http.Header {
+	h := http.Header{}
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	return h
+}
