@@ -69,11 +69,15 @@ func (e *APIError) RateLimited() bool {
 
 // QuotaExhausted reports whether the error is a spent quota or spend limit,
 // which waiting does not fix and which must not be retried.
+//
+// It reads the API's error type and code only, never the free-text
+// message: Gemini's per-minute 429 says "check your plan and billing
+// details" and is worth retrying.
 func (e *APIError) QuotaExhausted() bool {
-	t := strings.ToLower(e.Type + " " + e.Code + " " + e.Message)
+	t := strings.ToLower(e.Type + " " + e.Code)
 	return strings.Contains(t, "insufficient_quota") ||
 		strings.Contains(t, "enforced_spend_limit") ||
-		strings.Contains(t, "billing")
+		strings.Contains(t, "billing_error")
 }
 
 // Overloaded reports whether the server said it is overloaded (529, 503, or
