@@ -1,0 +1,630 @@
+package lens
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Config is a configuration file: the providers and models to measure, the
+// workload, how to execute it and where to write the results. Its schema
+// is the original tool's YAML (the same keys, so that existing files load),
+// with optional additions; JSON files of the same shape are read too.
+//
+// A Config holds the values as written, with ${ENV} references expanded;
+// a field left out keeps the default its doc comment gives. Runs turns it
+// into one Scenario per scenario, provider and model.
+type Config struct {
+	// File is the file the configuration was read from (for messages).
+	File string
+
+	// Version is the schema version, key "version" (default "1.0"; only
+	// 1.x is read).
+	Version string
+
+	// Providers are the APIs to measure, key "providers" (at least one).
+	Providers []ProviderConfig
+
+	// Workload is what to send, key "workload".
+	Workload WorkloadConfig
+
+	// Execution is how to send it, key "execution".
+	Execution ExecutionConfig
+
+	// Output is where the results go, key "output".
+	Output OutputConfig
+
+	// pos maps field paths to their place in the file.
+	pos map[string]position
+}
+
+// ProviderConfig is one entry of "providers": an API endpoint, its
+// credentials and the models to measure there.
+type ProviderConfig struct {
+	// Name names the provider in results, key "name" (required, unique).
+	Name string
+
+	// Type is the API, key "type": openai, openai_compatible, responses,
+	// anthropic, gemini (alias google), vertex, azure, cohere, generic or
+	// fake. When the file leaves it out it is inferred from Name: the
+	// name itself, or its first word before "-", "_" or "."
+	// ("openai-eu" is openai); vllm, ollama, llamacpp (llama.cpp,
+	// llama_cpp) and tgi are openai_compatible. After loading, Type holds
+	// the canonical type, never an alias.
+	Type string
+
+	// Endpoint is the API's base URL with its version path, key "endpoint"
+	// ("https://api.openai.com/v1"). Empty means the API's public endpoint;
+	// for openai_compatible servers named vllm, ollama, llamacpp or tgi
+	// it means their usual local address (http://localhost:8000/v1,
+	// :11434/v1, :8080/v1, :8080/v1); azure requires it (the resource
+	// URL), generic requires it (the whole request URL), and fake must
+	// leave it empty (the CLI serves the fake in-process and fills it).
+	// A trailing slash is removed.
+	Endpoint string
+
+	// Auth is the credential, key "auth".
+	Auth AuthConfig
+
+	// Models are the models (for azure: deployments) to measure, key
+	// "models" (at least one, no duplicates).
+	Models []string
+
+	// Settings are the API's own options, key "settings", as written:
+	// values are nil, bool, int64, float64, string, []any or
+	// map[string]any. The keys each type reads:
+	//
+	//	openai, openai_compatible: organization_id, project,
+	//	    max_tokens_field (max_tokens | max_completion_tokens),
+	//	    stream_usage (bool, default true)
+	//	responses:  organization_id, project
+	//	anthropic:  version (default "2023-06-01")
+	//	vertex:     project (required), location (default us-central1)
+	//	azure:      api_version (default "2024-10-21"), v1 (bool),
+	//	            max_tokens_field, stream_usage (as for openai)
+	//	generic:    the fields of providers.Generic in snake_case
+	//	            (text_path, format, body, done_data, ...); body may be
+	//	            a string or a mapping (written as JSON, where a string
+	//	            that is exactly "{{placeholder}}" stands bare)
+	//	fake:       ttft_ms and itl_ms (a number or a distribution),
+	//	            output_tokens, tokens_per_chunk, capacity, seed, faults
+	//
+	// A null value is the same as leaving the key out. Other keys are
+	// errors.
+	Settings map[string]any
+
+	// Headers are extra HTTP headers sent with every request, key
+	// "headers" (an addition to the original schema). Their values are
+	// treated as secrets.
+	Headers map[string]Secret
+
+	// RateLimit is the provider's own limit, key "rate_limit": one
+	// Limiter per provider, shared by every scenario run against it.
+	RateLimit RateLimitConfig
+
+	// Pricing is the price of each model, key "pricing": model name to
+	// {input, output} in USD per million tokens. Each model must be one
+	// of Models. A model left out is priced from DefaultPricing when it
+	// is known there.
+	Pricing map[string]Price
+
+	// index is the provider's index in Config.Providers (for paths).
+	index int
+}
+
+// AuthConfig is a provider's credential (key "auth").
+type AuthConfig struct {
+	// Type is the scheme, key "type": bearer ("Authorization: Bearer
+	// <token>") or api_key (the token as is, in Header). Empty means the
+	// API's own scheme: api_key for anthropic (x-api-key), gemini
+	// (x-goog-api-key) and azure (api-key), bearer for the others; and
+	// api_key when Header is set.
+	Type string
+
+	// Header is the header that carries the token, key "header". For
+	// api_key it defaults to the API's own key header; APIs that take
+	// bearer tokens (openai, openai_compatible, responses, cohere,
+	// vertex) require it with api_key.
+	Header string
+
+	// Token is the credential, key "token", usually "${SOME_API_KEY}".
+	// Empty means the API's usual environment variable (OPENAI_API_KEY,
+	// ANTHROPIC_API_KEY, ...), read when requests are built.
+	Token Secret
+}
+
+// RateLimitConfig is a provider's rate limit (key "rate_limit").
+type RateLimitConfig struct {
+	// RequestsPerSecond, key "requests_per_second" (0: no limit).
+	RequestsPerSecond float64
+
+	// TokensPerMinute, key "tokens_per_minute" (0: no limit). A request
+	// counts its prompt (about four characters a token) plus its
+	// max_tokens (256 when unset).
+	TokensPerMinute int
+}
+
+// WorkloadConfig is what to send (key "workload").
+type WorkloadConfig struct {
+	// Scenarios are the workloads, key "scenarios" (at least one, unique
+	// names). Each runs against every provider and model, in order.
+	Scenarios []ScenarioConfig
+
+	// Prompts are named prompt templates, key "prompts", referred to by
+	// scenarios' prompt.template.
+	Prompts []PromptTemplate
+
+	// PromptSets are named lists of prompts, key "prompt_sets", referred
+	// to by scenarios' prompt.set: each request takes one, drawn with the
+	// seed.
+	PromptSets []PromptSet
+
+	// RequestParams are the request parameters every scenario uses unless
+	// it sets its own, key "request_params".
+	RequestParams RequestParams
+}
+
+// PromptTemplate is a named prompt (an entry of "prompts").
+type PromptTemplate struct {
+	// Name, key "name" (required, unique).
+	Name string
+
+	// Template is the prompt text, key "template". Each {{name}} in it is
+	// a placeholder that a scenario fills with prompt.variables.name
+	// (spaces inside the braces are allowed).
+	Template string
+}
+
+// PromptSet is a named list of prompts (an entry of "prompt_sets").
+type PromptSet struct {
+	// Name, key "name" (required, unique).
+	Name string
+
+	// Prompts, key "prompts" (at least one; none empty). They are sent as
+	// written: placeholders are not filled.
+	Prompts []string
+}
+
+// RequestParams are request parameters (key "request_params").
+type RequestParams struct {
+	// MaxTokens caps each response's tokens, key "max_tokens": a number
+	// or a distribution drawn per request. Nil leaves the API's default
+	// (APIs that require a value get 1024).
+	MaxTokens *DistSpec
+
+	// Temperature and TopP, keys "temperature" and "top_p" (nil: the
+	// API's default).
+	Temperature *float64
+	TopP        *float64
+
+	// Stream, key "stream" (default true): streamed responses. Without
+	// streaming TTFT equals E2E and there is no ITL.
+	Stream bool
+
+	// TimeoutSecs bounds each request, key "timeout", in seconds (0: the
+	// default, 60s). The same as execution.timeouts.request_secs.
+	TimeoutSecs float64
+}
+
+// ScenarioConfig is one workload (an entry of "workload.scenarios").
+type ScenarioConfig struct {
+	// Name, key "name" (required, unique). It names the scenario's results.
+	Name string
+
+	// Prompt is what each request asks, key "prompt".
+	Prompt PromptConfig
+
+	// Requests is the number of measured requests, key "requests". Either
+	// it or DurationSecs must be set, not both.
+	Requests int
+
+	// DurationSecs, key "duration_secs": measure for this long instead.
+	DurationSecs float64
+
+	// Concurrency, key "concurrency": in closed loop the number of
+	// workers, each with one request in flight (nil: 1); with a rate, the
+	// cap on requests in flight (nil: no cap but 10,000). 0 is valid only
+	// with a rate.
+	Concurrency *int
+
+	// RateLimit, key "rate_limit", selects the open loop: requests arrive
+	// at this many per second whatever the server's latency (null or 0:
+	// closed loop).
+	RateLimit float64
+
+	// Arrivals is the open-loop arrival process, key "arrivals":
+	// constant (the default) or poisson. It needs a rate_limit.
+	Arrivals string
+
+	// RampUpSecs, key "ramp_up_secs": in open loop the rate grows from 0
+	// to rate_limit over this time; in closed loop the workers start
+	// spread over it (default 0).
+	RampUpSecs float64
+
+	// Warmup, key "warmup": unmeasured requests sent first (nil:
+	// execution.warmup_requests).
+	Warmup *int
+
+	// MaxTokens, Stream, Temperature and TopP override request_params
+	// (keys "max_tokens", "stream", "temperature", "top_p"; nil: inherit).
+	MaxTokens   *DistSpec
+	Stream      *bool
+	Temperature *float64
+	TopP        *float64
+
+	// SLO are per-request limits for goodput, key "slo".
+	SLO SLOConfig
+
+	// Timeouts override execution.timeouts, key "timeouts" (zero fields
+	// inherit; connect_ms is not taken here).
+	Timeouts TimeoutsConfig
+
+	// Providers, key "providers", restricts the scenario to these
+	// providers (by name). Empty: every provider.
+	Providers []string
+}
+
+// PromptConfig is a scenario's prompt (key "prompt"). Exactly one of
+// Template, Text, Set and Tokens must be set. A plain string, prompt:
+// "Hello", is short for prompt: {text: "Hello"}.
+type PromptConfig struct {
+	// Template names an entry of workload.prompts, key "template".
+	Template string
+
+	// Variables fill the template's (or Text's) placeholders, key
+	// "variables". Every variable must have a placeholder and every
+	// placeholder a variable.
+	Variables map[string]string
+
+	// Text is the prompt itself, key "text" (placeholders filled from
+	// Variables).
+	Text string
+
+	// Set names an entry of workload.prompt_sets, key "set".
+	Set string
+
+	// Tokens, key "tokens", makes each prompt synthetic: plain English
+	// words, about this many tokens (a number or a distribution).
+	Tokens *DistSpec
+
+	// System is an optional system prompt, key "system".
+	System string
+}
+
+// SLOConfig are per-request limits, in milliseconds (key "slo"). Zero is
+// no limit.
+type SLOConfig struct {
+	TTFTMs float64 // key "ttft_ms"
+	TPOTMs float64 // key "tpot_ms"
+	E2EMs  float64 // key "e2e_ms"
+}
+
+// TimeoutsConfig are request time limits (key "timeouts"). Zero is the
+// default.
+type TimeoutsConfig struct {
+	// ConnectMs bounds opening a connection, TLS included, key
+	// "connect_ms" (default 30000). The same as http.connect_timeout_ms.
+	ConnectMs float64
+
+	// RequestSecs bounds a request from send to the end of its body, key
+	// "request_secs" (default 60). The same as request_params.timeout.
+	RequestSecs float64
+
+	// FirstTokenMs fails a request with no output by then, key
+	// "first_token_ms" (default: no limit).
+	FirstTokenMs float64
+
+	// IdleMs fails a request that receives nothing for this long, key
+	// "idle_ms" (default: no limit).
+	IdleMs float64
+}
+
+// ExecutionConfig is how requests are sent (key "execution").
+type ExecutionConfig struct {
+	// MaxConcurrency caps requests in flight across every run of the
+	// configuration, key "max_concurrency" (0, the default: no cap).
+	MaxConcurrency int
+
+	// WarmupRequests are unmeasured requests sent first by every run, key
+	// "warmup_requests" (default 0).
+	WarmupRequests int
+
+	// Seed seeds every random choice (arrivals, prompt choice, lengths,
+	// retry jitter), key "seed" (default 0). Every run gets the same seed,
+	// so every provider gets the same prompts.
+	Seed uint64
+
+	// Retry is the retry policy, key "retry".
+	Retry RetryConfig
+
+	// HTTP configures the HTTP client, key "http".
+	HTTP HTTPConfig
+
+	// Timeouts are request time limits, key "timeouts".
+	Timeouts TimeoutsConfig
+}
+
+// RetryConfig is the retry policy (key "retry"). Zero fields take their
+// default.
+type RetryConfig struct {
+	// MaxAttempts counts attempts in all, the first included, key
+	// "max_attempts" (default 1: no retry).
+	MaxAttempts int
+
+	// InitialBackoffMs, key "initial_backoff_ms" (default 500), is the
+	// first wait; each later one is Multiplier (key "multiplier", >= 1,
+	// default 2) times longer, up to MaxBackoffMs (key "max_backoff_ms",
+	// default 30000). 0 means the default.
+	InitialBackoffMs float64
+	MaxBackoffMs     float64
+	Multiplier       float64
+
+	// Jitter shortens each wait by up to this fraction, key "jitter"
+	// (0..1; 0 means the default, 0.2).
+	Jitter float64
+
+	// MaxRetryAfterMs caps a server's Retry-After, key
+	// "max_retry_after_ms" (default 60000).
+	MaxRetryAfterMs float64
+}
+
+// HTTPConfig configures the HTTP client (key "http").
+type HTTPConfig struct {
+	// PoolSize is the idle connections kept per host, key "pool_size"
+	// (default: the concurrency plus 16).
+	PoolSize int
+
+	// ConnectTimeoutMs, key "connect_timeout_ms" (default 30000).
+	ConnectTimeoutMs float64
+
+	// KeepAliveSecs is how long an idle connection is kept, key
+	// "keep_alive_secs" (default 90).
+	KeepAliveSecs float64
+
+	// HTTP2, key "http2" (default true): use HTTP/2 where the server
+	// offers it.
+	HTTP2 bool
+
+	// DisableKeepAlives opens a connection per request, key
+	// "disable_keep_alives" (default false).
+	DisableKeepAlives bool
+}
+
+// OutputConfig is where results go (key "output"). The CLI acts on it;
+// the loader only checks it.
+type OutputConfig struct {
+	// Console is the terminal output, key "console".
+	Console ConsoleConfig
+
+	// Export are result files, key "export".
+	Export []ExportConfig
+
+	// Database is a time-series sink, key "database".
+	Database DatabaseConfig
+}
+
+// ConsoleConfig is the terminal output (key "console").
+type ConsoleConfig struct {
+	// Enabled, key "enabled" (default true).
+	Enabled bool
+
+	// Format, key "format": table (the default), json or minimal.
+	Format string
+
+	// ShowProgress, key "show_progress" (default true).
+	ShowProgress bool
+}
+
+// ExportConfig is one result file (an entry of "export").
+type ExportConfig struct {
+	// Format, key "format" (required): json, csv, binary, html, junit,
+	// markdown or benchstat.
+	Format string
+
+	// Path, key "path" (required). "{timestamp}" in it is replaced by the
+	// run's start time.
+	Path string
+
+	// Pretty indents JSON, key "pretty" (default false).
+	Pretty bool
+
+	// Codec is the binary encoding, key "codec": messagepack (the
+	// default) or bincode. Only for format binary.
+	Codec string
+}
+
+// DatabaseConfig is a time-series sink (key "database").
+type DatabaseConfig struct {
+	// Enabled, key "enabled" (default false).
+	Enabled bool
+
+	// Type, key "type": influxdb, prometheus or sqlite (required when
+	// enabled).
+	Type string
+
+	// Connection holds the sink's settings, key "connection" (url,
+	// database, ...). Values are treated as secrets.
+	Connection map[string]Secret
+}
+
+// Secret is a credential read from a configuration. It prints as
+// "[redacted]" (with fmt, slog, JSON, YAML and text encoders) so that it
+// never reaches an output by accident; Value returns it.
+type Secret string
+
+// Value returns the secret itself.
+func (s Secret) Value() string { return string(s) }
+
+// String returns "[redacted]", or "" for an empty secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString is String, for %#v.
+func (s Secret) GoString() string { return strconv.Quote(s.String()) }
+
+// MarshalText encodes the secret as String does.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// LogValue logs the secret as String does.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// DistSpec is a distribution as written in a configuration: a plain
+// number n (fixed), or one of
+//
+//	{fixed: n}
+//	{uniform: [lo, hi]}
+//	{normal: {mean: m, stddev: s}}
+//	{lognormal: {median: m, sigma: s}}
+type DistSpec struct {
+	// Kind is fixed, uniform, normal or lognormal.
+	Kind string
+
+	// A and B are the parameters: fixed A; uniform lo A, hi B; normal
+	// mean A, stddev B; lognormal median A, sigma B.
+	A, B float64
+}
+
+// Dist returns the distribution.
+func (d DistSpec) Dist() Dist {
+	switch d.Kind {
+	case "uniform":
+		return Uniform(d.A, d.B)
+	case "normal":
+		return Normal(d.A, d.B)
+	case "lognormal":
+		return LogNormal(d.A, d.B)
+	}
+	return Fixed(d.A)
+}
+
+// String formats the distribution as Dist's String does.
+func (d DistSpec) String() string { return d.Dist().String() }
+
+// LoadConfig reads and checks the configuration file at path (YAML, or
+// JSON for a .json file or content that starts with "{"). An invalid file
+// gives a *ConfigError that lists every problem with its line.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("lens: read config: %w", err)
+	}
+	return ParseConfig(data, path)
+}
+
+// ParseConfig parses and checks a configuration. filename names it in
+// messages and chooses the syntax by its extension (.yaml, .yml, .json);
+// with any other name the content decides. References ${NAME} and
+// ${NAME:-default} in string values are replaced from the environment
+// ($${ is a literal ${). Every error is a *ConfigError listing every
+// problem found, each with its field path and line.
+func ParseConfig(data []byte, filename string) (*Config, error) {
+	return parseConfig(data, filename, os.LookupEnv)
+}
+
+// parseConfig is ParseConfig with the environment given.
+func parseConfig(data []byte, filename string, lookup func(string) (string, bool)) (*Config, error) {
+	name := filename
+	if name == "" {
+		name = "config"
+	}
+	root, probs := parseDocument(data, syntaxOf(filename, data))
+	if len(probs) > 0 {
+		return nil, newConfigError(name, probs)
+	}
+	d := &decoder{lookup: lookup, pos: map[string]position{}}
+	cfg := d.config(root)
+	cfg.File = name
+	cfg.pos = d.pos
+	probs = append(d.probs, shadowed(cfg.check(), d.probs)...)
+	if len(probs) > 0 {
+		return nil, newConfigError(name, probs)
+	}
+	return cfg, nil
+}
+
+// shadowed drops the problems of values that could not be decoded: a
+// field whose type was wrong has no value to check.
+func shadowed(checks, decoding []Problem) []Problem {
+	out := checks[:0]
+	for _, p := range checks {
+		hidden := false
+		for _, q := range decoding {
+			if q.Path == "" {
+				return nil // the document itself has the wrong shape
+			}
+			if p.Path == q.Path || strings.HasPrefix(p.Path, q.Path+".") || strings.HasPrefix(p.Path, q.Path+"[") {
+				hidden = true
+				break
+			}
+		}
+		if !hidden {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Validate checks c as Runs does: every problem at once, as a
+// *ConfigError. A Config that LoadConfig returned is valid; Validate is for
+// one built or changed in code. Lines refer to the file as it was read.
+func (c *Config) Validate() error {
+	if probs := c.check(); len(probs) > 0 {
+		return newConfigError(c.fileName(), probs)
+	}
+	return nil
+}
+
+func (c *Config) fileName() string {
+	if c.File == "" {
+		return "config"
+	}
+	return c.File
+}
+
+// isIdent reports whether s can stand in a path without quotes.
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// pathKey appends a mapping key to a field path.
+func pathKey(path, key string) string {
+	if !isIdent(key) {
+		return path + "[" + strconv.Quote(key) + "]"
+	}
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// pathIndex appends a list index to a field path.
+func pathIndex(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+
+// parentPath returns the path of the value that holds path's value.
+func parentPath(path string) string {
+	i := max(strings.LastIndexByte(path, '.'), strings.LastIndexByte(path, '['))
+	if i < 0 {
+		return ""
+	}
+	// A quoted key may contain '.' or '['; skip back over it.
+	if strings.HasSuffix(path, "\"]") {
+		if j := strings.LastIndex(path, "[\""); j >= 0 {
+			return path[:j]
+		}
+	}
+	return path[:i]
+}

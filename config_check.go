@@ -1,0 +1,769 @@
+package lens
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ---- provider types ----
+
+// providerTypes are the canonical provider types.
+var providerTypes = []string{
+	"openai", "openai_compatible", "responses", "anthropic", "gemini", "vertex",
+	"azure", "cohere", "generic", "fake",
+}
+
+// typeAliases maps other spellings to canonical types.
+var typeAliases = map[string]string{
+	"google":           "gemini",
+	"openai_responses": "responses",
+	"vertex_ai":        "vertex",
+	"vertexai":         "vertex",
+	"azure_openai":     "azure",
+	"vllm":             "openai_compatible",
+	"ollama":           "openai_compatible",
+	"llamacpp":         "openai_compatible",
+	"llama.cpp":        "openai_compatible",
+	"llama_cpp":        "openai_compatible",
+	"tgi":              "openai_compatible",
+}
+
+// localEndpoints are the usual addresses of self-hosted OpenAI-compatible
+// servers.
+var localEndpoints = map[string]string{
+	"vllm":      "http://localhost:8000/v1",
+	"ollama":    "http://localhost:11434/v1",
+	"llamacpp":  "http://localhost:8080/v1",
+	"llama.cpp": "http://localhost:8080/v1",
+	"llama_cpp": "http://localhost:8080/v1",
+	"tgi":       "http://localhost:8080/v1",
+}
+
+func normType(s string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), "-", "_")
+}
+
+// canonType returns the canonical type for a spelling, or "".
+func canonType(s string) string {
+	if slices.Contains(providerTypes, s) {
+		return s
+	}
+	return typeAliases[s]
+}
+
+// firstWord returns s up to its first "-", "_", "." or space.
+func firstWord(s string) string {
+	if i := strings.IndexAny(s, "-_. "); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// resolveType returns a provider's canonical type and, for an
+// OpenAI-compatible server, its flavor (vllm, ollama, ...; "" when not
+// known). It fails when the type is unknown or cannot be inferred.
+func resolveType(typ, name string) (canon, flavor string, err error) {
+	t := normType(typ)
+	n := strings.ToLower(strings.TrimSpace(name))
+	nameFlavor := ""
+	for _, cand := range []string{n, normType(n), firstWord(n)} {
+		if _, ok := localEndpoints[cand]; ok {
+			nameFlavor = cand
+			break
+		}
+	}
+	if t == "" {
+		for _, cand := range []string{n, normType(n), firstWord(n)} {
+			if c := canonType(cand); c != "" {
+				return c, nameFlavor, nil
+			}
+		}
+		return "", "", fmt.Errorf("required: the type cannot be inferred from the name %q; set one of %s", name, oneOf(providerTypes))
+	}
+	c := canonType(t)
+	if c == "" {
+		cands := append(append([]string(nil), providerTypes...), "google", "vllm", "ollama", "llamacpp", "tgi")
+		return "", "", fmt.Errorf("unknown type %q%s; the types are %s", typ, suggest(t, cands), oneOf(providerTypes))
+	}
+	if _, ok := localEndpoints[t]; ok {
+		return c, t, nil
+	}
+	if c == "openai_compatible" {
+		return c, nameFlavor, nil
+	}
+	return c, "", nil
+}
+
+// ---- settings ----
+
+type settingKind int
+
+const (
+	kindString settingKind = iota
+	kindBool
+	kindInt
+	kindNumber
+	kindDist
+	kindBody // a string, or a mapping or list written as JSON
+	kindStrings
+	kindAny
+)
+
+// providerSettings lists the settings each type reads. generic's come
+// from providers.Generic (genericSettings).
+var providerSettings = map[string]map[string]settingKind{
+	"openai":            openAISettings,
+	"openai_compatible": openAISettings,
+	"responses":         {"organization_id": kindString, "project": kindString},
+	"anthropic":         {"version": kindString},
+	"gemini":            {},
+	"vertex":            {"project": kindString, "location": kindString},
+	"azure":             {"api_version": kindString, "v1": kindBool, "max_tokens_field": kindString, "stream_usage": kindBool},
+	"cohere":            {},
+	"fake":              fakeSettings,
+}
+
+var openAISettings = map[string]settingKind{
+	"organization_id":  kindString,
+	"project":          kindString,
+	"max_tokens_field": kindString,
+	"stream_usage":     kindBool,
+}
+
+// fakeSettings are the settings of a provider of type fake. The loader
+// checks them; the CLI, which serves the fake, reads them with the
+// ProviderConfig.Setting methods: ttft_ms and itl_ms (a number or a
+// distribution, in milliseconds), output_tokens, tokens_per_chunk,
+// capacity (requests served at once; 0: no limit), seed, and faults (any
+// shape; the CLI checks it).
+var fakeSettings = map[string]settingKind{
+	"ttft_ms":          kindDist,
+	"itl_ms":           kindDist,
+	"output_tokens":    kindInt,
+	"tokens_per_chunk": kindInt,
+	"capacity":         kindInt,
+	"seed":             kindInt,
+	"faults":           kindAny,
+}
+
+// settingsOf returns the settings a canonical type reads.
+func settingsOf(typ string) map[string]settingKind {
+	if typ == "generic" {
+		return genericSettingKinds()
+	}
+	return providerSettings[typ]
+}
+
+// ---- the checks ----
+
+// checker collects the problems of a Config.
+type checker struct {
+	c     *Config
+	probs []Problem
+}
+
+// errf records a problem at path, located at path or its nearest
+// ancestor that has a place in the file.
+func (k *checker) errf(path, format string, args ...any) {
+	p := Problem{Path: path, Message: fmt.Sprintf(format, args...)}
+	for q := path; ; q = parentPath(q) {
+		if at, ok := k.c.pos[q]; ok {
+			p.Line, p.Column = at.line, at.col
+			break
+		}
+		if q == "" {
+			break
+		}
+	}
+	k.probs = append(k.probs, p)
+}
+
+// nonNeg checks a number that must be finite and >= 0.
+func (k *checker) nonNeg(path string, v float64) {
+	if !finite(v) || v < 0 {
+		k.errf(path, "must be >= 0")
+	}
+}
+
+// duration checks a time in unit that must be >= 0 and fit a Duration.
+func (k *checker) duration(path string, v float64, unit time.Duration) {
+	if !finite(v) || v < 0 {
+		k.errf(path, "must be >= 0")
+	} else if v*float64(unit) >= math.MaxInt64 {
+		k.errf(path, "too large")
+	}
+}
+
+// toDuration converts a checked time in unit to a Duration.
+func toDuration(v float64, unit time.Duration) time.Duration {
+	return time.Duration(math.Round(v * float64(unit)))
+}
+
+var versionRE = regexp.MustCompile(`^1(\.[0-9]+)*$`)
+
+var headerNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+// check returns every problem of c's values.
+func (c *Config) check() []Problem {
+	if c.pos == nil {
+		c.pos = map[string]position{}
+	}
+	c.normalize()
+	k := &checker{c: c}
+	if c.Version != "" && !versionRE.MatchString(c.Version) {
+		k.errf("version", "unsupported version %q (this reads version 1.x)", c.Version)
+	}
+	names := k.providers()
+	k.workload(names)
+	k.execution()
+	k.output()
+	return k.probs
+}
+
+func (k *checker) providers() []string {
+	c := k.c
+	if len(c.Providers) == 0 {
+		k.errf("providers", "at least one provider is required")
+	}
+	var names []string
+	seen := map[string]int{}
+	for i := range c.Providers {
+		pc := &c.Providers[i]
+		path := pathIndex("providers", i)
+		key := func(s string) string { return pathKey(path, s) }
+		if strings.TrimSpace(pc.Name) == "" {
+			k.errf(key("name"), "required")
+		} else if j, dup := seen[pc.Name]; dup {
+			k.errf(key("name"), "duplicate provider name %q (also providers[%d])", pc.Name, j)
+		} else {
+			seen[pc.Name] = i
+		}
+		names = append(names, pc.Name)
+		typ, _, err := resolveType(pc.Type, pc.Name)
+		if err != nil {
+			k.errf(key("type"), "%v", err)
+		}
+		k.endpoint(key("endpoint"), typ, pc.Endpoint)
+		k.auth(key("auth"), typ, pc.Auth)
+		if len(pc.Models) == 0 {
+			k.errf(key("models"), "must list at least one model")
+		}
+		models := map[string]bool{}
+		for j, m := range pc.Models {
+			mp := pathIndex(key("models"), j)
+			switch {
+			case strings.TrimSpace(m) == "":
+				k.errf(mp, "empty model name")
+			case models[m]:
+				k.errf(mp, "duplicate model %q", m)
+			}
+			models[m] = true
+		}
+		if typ != "" {
+			k.settings(key("settings"), typ, pc)
+		}
+		for _, h := range sortedKeys(pc.Headers) {
+			if !headerNameRE.MatchString(h) {
+				k.errf(pathKey(key("headers"), h), "not a valid header name")
+			}
+		}
+		k.nonNeg(pathKey(key("rate_limit"), "requests_per_second"), pc.RateLimit.RequestsPerSecond)
+		if pc.RateLimit.TokensPerMinute < 0 {
+			k.errf(pathKey(key("rate_limit"), "tokens_per_minute"), "must be >= 0")
+		}
+		for _, m := range sortedKeys(pc.Pricing) {
+			mp := pathKey(key("pricing"), m)
+			if !models[m] {
+				k.errf(mp, "model %q is not in %s%s", m, key("models"), suggest(m, pc.Models))
+			}
+			pr := pc.Pricing[m]
+			k.nonNeg(pathKey(mp, "input"), pr.Input)
+			k.nonNeg(pathKey(mp, "output"), pr.Output)
+		}
+	}
+	return names
+}
+
+func (k *checker) endpoint(path, typ, endpoint string) {
+	if endpoint == "" {
+		switch typ {
+		case "openai_compatible":
+			k.errf(path, "required for an OpenAI-compatible server (known by default only for vllm, ollama, llamacpp and tgi)")
+		case "azure":
+			k.errf(path, "required for azure: the resource URL, https://{resource}.openai.azure.com")
+		case "generic":
+			k.errf(path, "required for generic: the URL requests go to")
+		}
+		return
+	}
+	if typ == "fake" {
+		k.errf(path, "must be empty for fake: the CLI serves the fake in-process")
+		return
+	}
+	if msg := checkURL(endpoint); msg != "" {
+		k.errf(path, "%s", msg)
+	}
+}
+
+// checkURL returns what is wrong with an endpoint URL, or "". It never
+// repeats the URL, which may carry a credential.
+func checkURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "not a valid URL"
+	}
+	switch {
+	case u.Scheme == "":
+		return "not a valid URL: no scheme (want http:// or https://)"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("not a valid URL: scheme %q (want http or https)", u.Scheme)
+	case u.Host == "" || u.Hostname() == "":
+		return "not a valid URL: no host"
+	}
+	return ""
+}
+
+// keyHeaders are the key headers of the APIs that take an API key (not a
+// bearer token) natively.
+var keyHeaders = map[string]string{
+	"anthropic": "x-api-key",
+	"gemini":    "x-goog-api-key",
+	"azure":     "api-key",
+}
+
+func (k *checker) auth(path, typ string, a AuthConfig) {
+	scheme := strings.ToLower(a.Type)
+	switch scheme {
+	case "", "bearer", "api_key":
+	default:
+		k.errf(pathKey(path, "type"), "unknown auth type %q%s; want bearer or api_key", a.Type,
+			suggest(scheme, []string{"bearer", "api_key"}))
+	}
+	if a.Header != "" && !headerNameRE.MatchString(a.Header) {
+		k.errf(pathKey(path, "header"), "not a valid header name")
+	}
+	if scheme == "api_key" && a.Header == "" && typ != "" && typ != "fake" && typ != "generic" && keyHeaders[typ] == "" {
+		k.errf(pathKey(path, "header"), "required with type api_key: %s takes a bearer token, so name the header that carries the key", typ)
+	}
+}
+
+func (k *checker) settings(path, typ string, pc *ProviderConfig) {
+	known := settingsOf(typ)
+	for _, key := range sortedKeys(pc.Settings) {
+		kp := pathKey(path, key)
+		kind, ok := known[key]
+		if !ok {
+			hint := suggest(key, sortedKeys(known))
+			if hint == "" {
+				var others []string
+				for _, other := range providerTypes {
+					if _, ok := settingsOf(other)[key]; ok && other != typ {
+						others = append(others, other)
+					}
+				}
+				if len(others) > 0 {
+					hint = fmt.Sprintf(" (%s is a setting of %s)", key, oneOf(others))
+				}
+			}
+			k.errf(kp, "unknown setting for type %s%s", typ, hint)
+			continue
+		}
+		if err := checkSetting(pc.Settings[key], kind); err != nil {
+			k.errf(kp, "%v", err)
+		}
+	}
+	switch typ {
+	case "openai", "openai_compatible", "azure":
+		if f, _ := pc.SettingString("max_tokens_field"); f != "" && f != "max_tokens" && f != "max_completion_tokens" {
+			k.errf(pathKey(path, "max_tokens_field"), "must be max_tokens or max_completion_tokens")
+		}
+	case "vertex":
+		if p, _ := pc.SettingString("project"); p == "" {
+			k.errf(pathKey(path, "project"), "required for vertex: the Google Cloud project")
+		}
+	case "fake":
+		for _, key := range []string{"ttft_ms", "itl_ms"} {
+			if spec, err := pc.SettingDist(key); err == nil && spec != nil {
+				if msg := spec.problem(0); msg != "" {
+					k.errf(pathKey(path, key), "%s", msg)
+				}
+			}
+		}
+		for _, key := range []string{"output_tokens", "tokens_per_chunk", "capacity", "seed"} {
+			if v, ok, err := pc.SettingInt(key); err == nil && ok && v < 0 {
+				k.errf(pathKey(path, key), "must be >= 0")
+			}
+		}
+	case "generic":
+		if f, _ := pc.SettingString("format"); f != "" && f != "sse" && f != "ndjson" && f != "json" {
+			k.errf(pathKey(path, "format"), "must be sse, ndjson or json")
+		}
+	}
+}
+
+func (k *checker) workload(providerNames []string) {
+	w := &k.c.Workload
+	templates := map[string]string{}
+	var templateNames []string
+	for i, t := range w.Prompts {
+		path := pathIndex("workload.prompts", i)
+		switch {
+		case t.Name == "":
+			k.errf(pathKey(path, "name"), "required")
+		case templates[t.Name] != "" || slices.Contains(templateNames, t.Name):
+			k.errf(pathKey(path, "name"), "duplicate prompt name %q", t.Name)
+		default:
+			templates[t.Name] = t.Template
+			templateNames = append(templateNames, t.Name)
+		}
+		if t.Template == "" {
+			k.errf(pathKey(path, "template"), "required")
+		}
+	}
+	sets := map[string]bool{}
+	var setNames []string
+	for i, s := range w.PromptSets {
+		path := pathIndex("workload.prompt_sets", i)
+		switch {
+		case s.Name == "":
+			k.errf(pathKey(path, "name"), "required")
+		case sets[s.Name]:
+			k.errf(pathKey(path, "name"), "duplicate prompt set name %q", s.Name)
+		default:
+			sets[s.Name] = true
+			setNames = append(setNames, s.Name)
+		}
+		if len(s.Prompts) == 0 {
+			k.errf(pathKey(path, "prompts"), "must list at least one prompt")
+		}
+		for j, p := range s.Prompts {
+			if p == "" {
+				k.errf(pathIndex(pathKey(path, "prompts"), j), "empty prompt")
+			}
+		}
+	}
+
+	rp := w.RequestParams
+	rpath := "workload.request_params"
+	k.maxTokens(pathKey(rpath, "max_tokens"), rp.MaxTokens)
+	k.sampling(rpath, rp.Temperature, rp.TopP)
+	k.duration(pathKey(rpath, "timeout"), rp.TimeoutSecs, time.Second)
+	if t := k.c.Execution.Timeouts.RequestSecs; rp.TimeoutSecs > 0 && t > 0 && t != rp.TimeoutSecs {
+		k.errf(pathKey(rpath, "timeout"), "conflicts with execution.timeouts.request_secs (set one)")
+	}
+
+	if len(w.Scenarios) == 0 {
+		k.errf("workload.scenarios", "at least one scenario is required")
+	}
+	seen := map[string]int{}
+	for i := range w.Scenarios {
+		s := &w.Scenarios[i]
+		path := pathIndex("workload.scenarios", i)
+		key := func(f string) string { return pathKey(path, f) }
+		if s.Name == "" {
+			k.errf(key("name"), "required")
+		} else if j, dup := seen[s.Name]; dup {
+			k.errf(key("name"), "duplicate scenario name %q (also workload.scenarios[%d])", s.Name, j)
+		} else {
+			seen[s.Name] = i
+		}
+		k.prompt(key("prompt"), s.Prompt, templates, templateNames, sets, setNames)
+
+		switch {
+		case s.Requests < 0:
+			k.errf(key("requests"), "must be > 0")
+		case s.Requests > 0 && s.DurationSecs > 0:
+			k.errf(key("duration_secs"), "set requests or duration_secs, not both")
+		case s.Requests == 0 && s.DurationSecs == 0:
+			if _, set := k.c.pos[key("duration_secs")]; set {
+				k.errf(key("duration_secs"), "must be > 0")
+			} else {
+				k.errf(key("requests"), "must be > 0 (or set duration_secs)")
+			}
+		}
+		k.duration(key("duration_secs"), s.DurationSecs, time.Second)
+		if !finite(s.RateLimit) || s.RateLimit < 0 {
+			k.errf(key("rate_limit"), "must be >= 0 (requests per second; null or 0: no rate, a closed loop)")
+		}
+		if c := s.Concurrency; c != nil {
+			switch {
+			case *c < 0:
+				k.errf(key("concurrency"), "must be >= 0")
+			case *c == 0 && s.RateLimit <= 0:
+				k.errf(key("concurrency"), "must be > 0 without a rate_limit (0 means no cap, only for an open loop)")
+			case *c > maxConfigConcurrency:
+				k.errf(key("concurrency"), "must be at most %d", maxConfigConcurrency)
+			}
+		}
+		switch strings.ToLower(s.Arrivals) {
+		case "", "constant", "poisson":
+			if s.Arrivals != "" && s.RateLimit <= 0 {
+				k.errf(key("arrivals"), "needs a rate_limit: arrivals shape the open loop")
+			}
+		default:
+			k.errf(key("arrivals"), "unknown arrivals %q%s; want constant or poisson", s.Arrivals,
+				suggest(strings.ToLower(s.Arrivals), []string{"constant", "poisson"}))
+		}
+		k.duration(key("ramp_up_secs"), s.RampUpSecs, time.Second)
+		if s.Warmup != nil && *s.Warmup < 0 {
+			k.errf(key("warmup"), "must be >= 0")
+		}
+		k.maxTokens(key("max_tokens"), s.MaxTokens)
+		k.sampling(path, s.Temperature, s.TopP)
+		k.duration(pathKey(key("slo"), "ttft_ms"), s.SLO.TTFTMs, time.Millisecond)
+		k.duration(pathKey(key("slo"), "tpot_ms"), s.SLO.TPOTMs, time.Millisecond)
+		k.duration(pathKey(key("slo"), "e2e_ms"), s.SLO.E2EMs, time.Millisecond)
+		k.timeouts(key("timeouts"), s.Timeouts)
+		for j, p := range s.Providers {
+			if !slices.Contains(providerNames, p) {
+				k.errf(pathIndex(key("providers"), j), "no provider is named %q%s", p, suggest(p, providerNames))
+			}
+		}
+	}
+}
+
+// maxConfigConcurrency bounds a scenario's concurrency, and
+// maxConfigMaxConcurrency execution.max_concurrency: both are allocated
+// up front.
+const (
+	maxConfigConcurrency    = 100000
+	maxConfigMaxConcurrency = 1000000
+)
+
+func (k *checker) maxTokens(path string, d *DistSpec) {
+	if d != nil {
+		if msg := d.problem(1); msg != "" {
+			k.errf(path, "%s", msg)
+		}
+	}
+}
+
+func (k *checker) sampling(path string, temperature, topP *float64) {
+	if t := temperature; t != nil && (!finite(*t) || *t < 0) {
+		k.errf(pathKey(path, "temperature"), "must be >= 0")
+	}
+	if p := topP; p != nil && (!finite(*p) || *p < 0 || *p > 1) {
+		k.errf(pathKey(path, "top_p"), "must be within 0..1")
+	}
+}
+
+func (k *checker) timeouts(path string, t TimeoutsConfig) {
+	k.duration(pathKey(path, "connect_ms"), t.ConnectMs, time.Millisecond)
+	k.duration(pathKey(path, "request_secs"), t.RequestSecs, time.Second)
+	k.duration(pathKey(path, "first_token_ms"), t.FirstTokenMs, time.Millisecond)
+	k.duration(pathKey(path, "idle_ms"), t.IdleMs, time.Millisecond)
+}
+
+// placeholderRE matches a template placeholder, {{name}} or {{ name }}.
+var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}`)
+
+// fillTemplate fills text's placeholders from vars. It returns the text,
+// the variables that have no placeholder and the placeholders left
+// unfilled, each sorted.
+func fillTemplate(text string, vars map[string]string) (out string, unused, unfilled []string) {
+	used := map[string]bool{}
+	missing := map[string]bool{}
+	out = placeholderRE.ReplaceAllStringFunc(text, func(m string) string {
+		name := placeholderRE.FindStringSubmatch(m)[1]
+		v, ok := vars[name]
+		if !ok {
+			missing[name] = true
+			return m
+		}
+		used[name] = true
+		return v
+	})
+	for name := range vars {
+		if !used[name] {
+			unused = append(unused, name)
+		}
+	}
+	for name := range missing {
+		unfilled = append(unfilled, name)
+	}
+	sort.Strings(unused)
+	sort.Strings(unfilled)
+	return out, unused, unfilled
+}
+
+func (k *checker) prompt(path string, p PromptConfig, templates map[string]string, templateNames []string, sets map[string]bool, setNames []string) {
+	var sources []string
+	for _, s := range []struct {
+		name string
+		set  bool
+	}{{"template", p.Template != ""}, {"text", p.Text != ""}, {"set", p.Set != ""}, {"tokens", p.Tokens != nil}} {
+		if s.set {
+			sources = append(sources, s.name)
+		}
+	}
+	switch len(sources) {
+	case 0:
+		k.errf(path, "one of template, text, set or tokens is required")
+		return
+	case 1:
+	default:
+		k.errf(pathKey(path, sources[1]), "set only one of template, text, set and tokens (%s is set too)", sources[0])
+		return
+	}
+	switch {
+	case p.Template != "":
+		text, ok := templates[p.Template]
+		if !ok {
+			if len(templateNames) == 0 {
+				k.errf(pathKey(path, "template"), "unknown template %q: workload.prompts is empty", p.Template)
+			} else {
+				k.errf(pathKey(path, "template"), "unknown template %q%s; workload.prompts has %s", p.Template,
+					suggest(p.Template, templateNames), oneOf(quoteAll(templateNames)))
+			}
+			return
+		}
+		k.fill(path, fmt.Sprintf("template %q", p.Template), text, p.Variables)
+	case p.Text != "":
+		k.fill(path, "text", p.Text, p.Variables)
+	case p.Set != "":
+		if !sets[p.Set] {
+			k.errf(pathKey(path, "set"), "unknown prompt set %q%s", p.Set, suggest(p.Set, setNames))
+		}
+		if len(p.Variables) > 0 {
+			k.errf(pathKey(path, "variables"), "variables fill a template or text, not a prompt set")
+		}
+	case p.Tokens != nil:
+		if msg := p.Tokens.problem(1); msg != "" {
+			k.errf(pathKey(path, "tokens"), "%s", msg)
+		}
+		if len(p.Variables) > 0 {
+			k.errf(pathKey(path, "variables"), "variables fill a template or text, not synthetic prompts")
+		}
+	}
+}
+
+func (k *checker) fill(path, what, text string, vars map[string]string) {
+	_, unused, unfilled := fillTemplate(text, vars)
+	for _, v := range unused {
+		k.errf(pathKey(pathKey(path, "variables"), v), "%s has no placeholder {{%s}}", what, v)
+	}
+	for _, v := range unfilled {
+		k.errf(pathKey(path, "variables"), "placeholder {{%s}} of %s is not filled (set variables.%s)", v, what, v)
+	}
+}
+
+func (k *checker) execution() {
+	e := &k.c.Execution
+	const path = "execution"
+	if e.MaxConcurrency < 0 {
+		k.errf(pathKey(path, "max_concurrency"), "must be >= 0 (0: no cap)")
+	} else if e.MaxConcurrency > maxConfigMaxConcurrency {
+		k.errf(pathKey(path, "max_concurrency"), "must be at most %d", maxConfigMaxConcurrency)
+	}
+	if e.WarmupRequests < 0 {
+		k.errf(pathKey(path, "warmup_requests"), "must be >= 0")
+	}
+	r := e.Retry
+	rp := pathKey(path, "retry")
+	if r.MaxAttempts < 0 {
+		k.errf(pathKey(rp, "max_attempts"), "must be >= 1")
+	}
+	k.duration(pathKey(rp, "initial_backoff_ms"), r.InitialBackoffMs, time.Millisecond)
+	k.duration(pathKey(rp, "max_backoff_ms"), r.MaxBackoffMs, time.Millisecond)
+	if r.MaxBackoffMs > 0 && r.InitialBackoffMs > r.MaxBackoffMs {
+		k.errf(pathKey(rp, "max_backoff_ms"), "must be >= initial_backoff_ms")
+	}
+	if !finite(r.Multiplier) || r.Multiplier != 0 && r.Multiplier < 1 {
+		k.errf(pathKey(rp, "multiplier"), "must be >= 1")
+	}
+	if !finite(r.Jitter) || r.Jitter < 0 || r.Jitter > 1 {
+		k.errf(pathKey(rp, "jitter"), "must be within 0..1")
+	}
+	k.duration(pathKey(rp, "max_retry_after_ms"), r.MaxRetryAfterMs, time.Millisecond)
+
+	h := e.HTTP
+	hp := pathKey(path, "http")
+	if h.PoolSize < 0 {
+		k.errf(pathKey(hp, "pool_size"), "must be >= 0")
+	}
+	k.duration(pathKey(hp, "connect_timeout_ms"), h.ConnectTimeoutMs, time.Millisecond)
+	k.duration(pathKey(hp, "keep_alive_secs"), h.KeepAliveSecs, time.Second)
+	k.timeouts(pathKey(path, "timeouts"), e.Timeouts)
+	if t := e.Timeouts.ConnectMs; h.ConnectTimeoutMs > 0 && t > 0 && t != h.ConnectTimeoutMs {
+		k.errf(pathKey(pathKey(path, "timeouts"), "connect_ms"), "conflicts with execution.http.connect_timeout_ms (set one)")
+	}
+}
+
+func (k *checker) output() {
+	o := &k.c.Output
+	choose := func(path, what, v string, choices ...string) {
+		if !slices.Contains(choices, v) {
+			k.errf(path, "unknown %s %q%s; want %s", what, v, suggest(v, choices), oneOf(choices))
+		}
+	}
+	if o.Console.Format != "" {
+		choose("output.console.format", "format", o.Console.Format, "table", "json", "minimal")
+	}
+	for i, e := range o.Export {
+		path := pathIndex("output.export", i)
+		if e.Format == "" {
+			k.errf(pathKey(path, "format"), "required")
+		} else {
+			choose(pathKey(path, "format"), "format", e.Format, "json", "csv", "binary", "html", "junit", "markdown", "benchstat")
+		}
+		if e.Path == "" {
+			k.errf(pathKey(path, "path"), "required")
+		}
+		if e.Codec != "" {
+			if e.Format != "binary" {
+				k.errf(pathKey(path, "codec"), "only for format binary")
+			} else {
+				choose(pathKey(path, "codec"), "codec", e.Codec, "messagepack", "bincode")
+			}
+		}
+	}
+	db := o.Database
+	if db.Type != "" {
+		choose("output.database.type", "database type", db.Type, "influxdb", "prometheus", "sqlite")
+	} else if db.Enabled {
+		k.errf("output.database.type", "required when the database is enabled")
+	}
+}
+
+// normalize fills in what loading derives: each provider's canonical type
+// and default endpoint, without the endpoint's trailing slash.
+func (c *Config) normalize() {
+	for i := range c.Providers {
+		pc := &c.Providers[i]
+		pc.index = i
+		typ, flavor, err := resolveType(pc.Type, pc.Name)
+		if err != nil {
+			continue
+		}
+		pc.Type = typ
+		if pc.Endpoint == "" && typ == "openai_compatible" {
+			pc.Endpoint = localEndpoints[flavor]
+		}
+		if typ != "generic" {
+			pc.Endpoint = strings.TrimRight(pc.Endpoint, "/")
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
