@@ -89,7 +89,10 @@ type ProviderConfig struct {
 	//	            a string or a mapping (written as JSON, where a string
 	//	            that is exactly "{{placeholder}}" stands bare)
 	//	fake:       ttft_ms and itl_ms (a number or a distribution),
-	//	            output_tokens, tokens_per_chunk, capacity, seed, faults
+	//	            output_tokens, tokens_per_chunk, capacity,
+	//	            prefill_per_token_ms, seed, faults, and format (the
+	//	            wire format it speaks: openai (default), responses,
+	//	            anthropic, gemini, azure or cohere)
 	//
 	// A null value is the same as leaving the key out. Other keys are
 	// errors.
@@ -419,8 +422,9 @@ type ConsoleConfig struct {
 
 // ExportConfig is one result file (an entry of "export").
 type ExportConfig struct {
-	// Format, key "format" (required): json, csv, binary, html, junit,
-	// markdown or benchstat.
+	// Format, key "format" (required): json, csv, binary (MessagePack of
+	// the JSON document), html, markdown, benchstat or prometheus (the
+	// text exposition format).
 	Format string
 
 	// Path, key "path" (required). "{timestamp}" in it is replaced by the
@@ -431,7 +435,8 @@ type ExportConfig struct {
 	Pretty bool
 
 	// Codec is the binary encoding, key "codec": messagepack (the
-	// default) or bincode. Only for format binary.
+	// default; bincode, the original tool's Rust encoding, is refused).
+	// Only for format binary.
 	Codec string
 }
 

@@ -143,13 +143,15 @@ var openAISettings = map[string]settingKind{
 // capacity (requests served at once; 0: no limit), seed, and faults (any
 // shape; the CLI checks it).
 var fakeSettings = map[string]settingKind{
-	"ttft_ms":          kindDist,
-	"itl_ms":           kindDist,
-	"output_tokens":    kindInt,
-	"tokens_per_chunk": kindInt,
-	"capacity":         kindInt,
-	"seed":             kindInt,
-	"faults":           kindAny,
+	"ttft_ms":              kindDist,
+	"itl_ms":               kindDist,
+	"output_tokens":        kindInt,
+	"tokens_per_chunk":     kindInt,
+	"capacity":             kindInt,
+	"seed":                 kindInt,
+	"faults":               kindAny,
+	"format":               kindString,
+	"prefill_per_token_ms": kindNumber,
 }
 
 // settingsOf returns the settings a canonical type reads.
@@ -710,7 +712,7 @@ func (k *checker) output() {
 		if e.Format == "" {
 			k.errf(pathKey(path, "format"), "required")
 		} else {
-			choose(pathKey(path, "format"), "format", e.Format, "json", "csv", "binary", "html", "junit", "markdown", "benchstat")
+			choose(pathKey(path, "format"), "format", e.Format, "json", "csv", "binary", "html", "markdown", "benchstat", "prometheus")
 		}
 		if e.Path == "" {
 			k.errf(pathKey(path, "path"), "required")
@@ -719,7 +721,11 @@ func (k *checker) output() {
 			if e.Format != "binary" {
 				k.errf(pathKey(path, "codec"), "only for format binary")
 			} else {
-				choose(pathKey(path, "codec"), "codec", e.Codec, "messagepack", "bincode")
+				if e.Codec == "bincode" {
+					k.errf(pathKey(path, "codec"), "bincode is the original Rust tool's own encoding and is not written here; use messagepack (the same document as the JSON file)")
+				} else {
+					choose(pathKey(path, "codec"), "codec", e.Codec, "messagepack")
+				}
 			}
 		}
 	}

@@ -1,0 +1,177 @@
+// Lens-report runs LLM latency benchmarks and reports on their results.
+//
+// It is the command line of github.com/llm-latency-lens/lens. This
+// documentation is its help, checked by a test.
+//
+//	lens-report runs LLM latency benchmarks and reports on their results.
+//
+//	Usage:
+//
+//		lens-report run      run the benchmark a configuration file describes
+//		lens-report fake     serve the fake LLM server on an address
+//		lens-report show     print a result file
+//		lens-report junit    turn go test -json output into JUnit XML
+//		lens-report compare  compare two result files; exit 1 on a regression
+//		lens-report merge    merge result files of shards into one
+//		lens-report html     write a result file as a single-file HTML report
+//
+//	Run 'lens-report <command> -help' for a command's flags.
+//
+// # run
+//
+//	usage: lens-report run [flags] -config FILE
+//
+//	run the benchmark a configuration file describes
+//
+//	Run loads the configuration (the YAML or JSON schema of examples/full.yaml),
+//	runs every scenario against every provider and model it lists, one after
+//	another, prints the console report, and writes the exports named in the
+//	configuration's output section ({timestamp} in a path becomes the run's start
+//	time, 20060102T150405Z). A provider of type fake is served in-process, so a
+//	configuration against it runs offline.
+//
+//	On Ctrl-C (or SIGTERM) the run stops starting requests, the requests in flight
+//	end as canceled, and the report and exports are written with what was
+//	measured, marked interrupted; the exit status is then 130. A second Ctrl-C
+//	exits at once.
+//
+//	Flags:
+//	  -color string
+//	    	colour in the console table: auto (on a terminal, unless NO_COLOR is set), on or off (default "auto")
+//	  -config file
+//	    	the configuration file (YAML or JSON); required
+//	  -format string
+//	    	console output: table, json or minimal (default: the configuration's, else table)
+//	  -o path
+//	    	also write the result file (JSON) to path
+//	  -progress string
+//	    	progress bar on stderr: auto (on a terminal, unless the configuration turns it off), on or off (default "auto")
+//	  -raw path
+//	    	write every request's record as JSON lines to path (memory stays flat)
+//
+// # fake
+//
+//	usage: lens-report fake [flags] 
+//
+//	serve the fake LLM server on an address
+//
+//	Fake serves every wire format the fake speaks (OpenAI chat completions and
+//	responses, Anthropic messages, Gemini and Vertex AI, Azure OpenAI, Cohere) on
+//	one address until interrupted, with the latency profile the flags give.
+//
+//	A latency is a duration ("80ms"), or a distribution of durations:
+//	"uniform:40ms,120ms", "normal:80ms,10ms" (mean, standard deviation).
+//
+//	Flags:
+//	  -addr address
+//	    	listen address (default "127.0.0.1:8080")
+//	  -capacity int
+//	    	concurrent streams served at full speed; more queue (0: no limit)
+//	  -itl latency
+//	    	time between tokens: a latency (default "10ms")
+//	  -model string
+//	    	model named in responses when a request names none
+//	  -prefill-per-token duration
+//	    	extra time to first token per prompt token
+//	  -seed uint
+//	    	seed of every random choice (default 1)
+//	  -tokens int
+//	    	output tokens per response (a request's max_tokens lowers it) (default 64)
+//	  -tokens-per-chunk int
+//	    	tokens per content event (0: 1; Gemini's default is several)
+//	  -ttft latency
+//	    	time to first token: a latency (default "100ms")
+//
+// # show
+//
+//	usage: lens-report show [flags] FILE
+//
+//	print a result file
+//
+//	Show prints a result file written by run (or merge) in the format asked:
+//	the console table (the same table run prints), json, csv (one row per
+//	result), markdown (for pull-request comments and CI step summaries),
+//	benchstat (benchfmt lines that benchstat compares), prometheus (the text
+//	exposition format) or minimal (one line per result).
+//
+//	Flags:
+//	  -color string
+//	    	colour in the table: auto, on or off (default "auto")
+//	  -format format
+//	    	output format: table, json, csv, markdown, benchstat, prometheus or minimal (default "table")
+//
+// # junit
+//
+//	usage: lens-report junit [flags] [go-test-json-file]
+//
+//	turn go test -json output into JUnit XML
+//
+//	Junit reads the output of go test -json (from the file, or standard input)
+//	and writes JUnit XML: a test suite per package, a test case per test,
+//	subtest, example and benchmark. Each case carries its lens metrics (the
+//	lens.* attributes lenstest records) as properties; an SLO failure is a
+//	<failure> with the assertion's message; benchmarks are passes, with their
+//	metrics as properties.
+//
+//		go test -json ./... | lens-report junit -o junit.xml
+//
+//	Flags:
+//	  -o file
+//	    	write the XML to file (default: standard output)
+//	  -suite-properties
+//	    	put properties on test suites (as <test>/<key>) for readers that accept them only there
+//
+// # compare
+//
+//	usage: lens-report compare [flags] OLD NEW
+//
+//	compare two result files; exit 1 on a regression
+//
+//	Compare matches the results of two files by scenario, provider and model and,
+//	for each metric (TTFT, ITL, TPOT and E2E percentiles, tokens/s, error rate,
+//	goodput), prints the old and new values, the change, and whether it is
+//	significant, from the files' full histograms. A significant change in the
+//	worse direction beyond the threshold is a regression: compare then exits
+//	with status 1.
+//
+//	Flags:
+//	  -alpha level
+//	    	significance level of each test (default 0.05)
+//	  -color string
+//	    	colour: auto, on or off (default "auto")
+//	  -format format
+//	    	output format: table or markdown (default "table")
+//	  -threshold percent
+//	    	smallest change, in percent, that counts as a regression (default 5)
+//
+// # merge
+//
+//	usage: lens-report merge [flags] -o OUT FILE...
+//
+//	merge result files of shards into one
+//
+//	Merge combines result files of shards — the same configuration run on many
+//	machines — into one, exactly as if one machine had run them all: the
+//	histograms are merged without loss and every percentile recomputed from
+//	them, counts and costs summed.
+//
+//	Flags:
+//	  -o path
+//	    	write the merged result file to path; required
+//
+// # html
+//
+//	usage: lens-report html [flags] FILE
+//
+//	write a result file as a single-file HTML report
+//
+//	Html writes one self-contained HTML page (inline CSS and SVG, no script) with
+//	a summary table, TTFT and E2E distributions as CDFs, ITL histograms, a
+//	per-model comparison and throughput over time.
+//
+//	Flags:
+//	  -o file
+//	    	write the page to file (default: standard output)
+//	  -title string
+//	    	the page's title
+package main

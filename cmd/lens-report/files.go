@@ -1,0 +1,218 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/llm-latency-lens/lens/report"
+)
+
+var showCmd = &command{
+	name:    "show",
+	args:    "FILE",
+	summary: "print a result file",
+	detail: `Show prints a result file written by run (or merge) in the format asked:
+the console table (the same table run prints), json, csv (one row per
+result), markdown (for pull-request comments and CI step summaries),
+benchstat (benchfmt lines that benchstat compares), prometheus (the text
+exposition format) or minimal (one line per result).`,
+	flags: func(fs *flag.FlagSet) func([]string) error {
+		format := fs.String("format", "table", "output `format`: table, json, csv, markdown, benchstat, prometheus or minimal")
+		color := fs.String("color", "auto", "colour in the table: auto, on or off")
+		return func(args []string) error {
+			if len(args) != 1 {
+				return errUsage
+			}
+			f, err := readResult(args[0])
+			if err != nil {
+				return err
+			}
+			w := current.out
+			switch *format {
+			case "table":
+				return report.WriteTable(w, f, report.TableOptions{Color: useColor(*color, w)})
+			case "json":
+				return report.WriteJSON(w, f, true)
+			case "csv":
+				return report.WriteCSV(w, f, report.CSVOptions{})
+			case "markdown":
+				return report.WriteMarkdown(w, f)
+			case "benchstat":
+				return report.WriteBenchfmt(w, f)
+			case "prometheus":
+				return report.WritePrometheus(w, f)
+			case "minimal":
+				return report.WriteMinimal(w, f)
+			}
+			return fmt.Errorf("-format: unknown format %q", *format)
+		}
+	},
+}
+
+var junitCmd = &command{
+	name:    "junit",
+	args:    "[go-test-json-file]",
+	summary: "turn go test -json output into JUnit XML",
+	detail: `Junit reads the output of go test -json (from the file, or standard input)
+and writes JUnit XML: a test suite per package, a test case per test,
+subtest, example and benchmark. Each case carries its lens metrics (the
+lens.* attributes lenstest records) as properties; an SLO failure is a
+<failure> with the assertion's message; benchmarks are passes, with their
+metrics as properties.
+
+	go test -json ./... | lens-report junit -o junit.xml`,
+	flags: func(fs *flag.FlagSet) func([]string) error {
+		out := fs.String("o", "", "write the XML to `file` (default: standard output)")
+		suiteProps := fs.Bool("suite-properties", false, "put properties on test suites (as <test>/<key>) for readers that accept them only there")
+		return func(args []string) error {
+			if len(args) > 1 {
+				return errUsage
+			}
+			in := current.in
+			if len(args) == 1 && args[0] != "-" {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				in = f
+			}
+			events, err := report.ReadTestEvents(in)
+			if err != nil {
+				return err
+			}
+			opts := report.JUnitOptions{SuiteProperties: *suiteProps}
+			return output(*out, func(w io.Writer) error { return report.WriteJUnitWith(w, opts, events...) })
+		}
+	},
+}
+
+var compareCmd = &command{
+	name:    "compare",
+	args:    "OLD NEW",
+	summary: "compare two result files; exit 1 on a regression",
+	detail: `Compare matches the results of two files by scenario, provider and model and,
+for each metric (TTFT, ITL, TPOT and E2E percentiles, tokens/s, error rate,
+goodput), prints the old and new values, the change, and whether it is
+significant, from the files' full histograms. A significant change in the
+worse direction beyond the threshold is a regression: compare then exits
+with status 1.`,
+	flags: func(fs *flag.FlagSet) func([]string) error {
+		threshold := fs.Float64("threshold", 100*report.DefaultThreshold, "smallest change, in `percent`, that counts as a regression")
+		alpha := fs.Float64("alpha", report.DefaultAlpha, "significance `level` of each test")
+		format := fs.String("format", "table", "output `format`: table or markdown")
+		color := fs.String("color", "auto", "colour: auto, on or off")
+		return func(args []string) error {
+			if len(args) != 2 {
+				return errUsage
+			}
+			old, err := readResult(args[0])
+			if err != nil {
+				return err
+			}
+			neu, err := readResult(args[1])
+			if err != nil {
+				return err
+			}
+			c := report.Compare(old, neu, report.CompareOptions{Alpha: *alpha, Threshold: *threshold / 100})
+			switch *format {
+			case "table":
+				err = report.WriteCompare(current.out, c, report.TableOptions{Color: useColor(*color, current.out)})
+			case "markdown":
+				err = report.WriteCompareMarkdown(current.out, c)
+			default:
+				return fmt.Errorf("-format: unknown format %q (want table or markdown)", *format)
+			}
+			if err != nil {
+				return err
+			}
+			if c.Regressed() {
+				return &exitError{code: 1, msg: fmt.Sprintf("%d regression(s)", len(c.Regressions()))}
+			}
+			return nil
+		}
+	},
+}
+
+var mergeCmd = &command{
+	name:    "merge",
+	args:    "-o OUT FILE...",
+	summary: "merge result files of shards into one",
+	detail: `Merge combines result files of shards — the same configuration run on many
+machines — into one, exactly as if one machine had run them all: the
+histograms are merged without loss and every percentile recomputed from
+them, counts and costs summed.`,
+	flags: func(fs *flag.FlagSet) func([]string) error {
+		out := fs.String("o", "", "write the merged result file to `path`; required")
+		return func(args []string) error {
+			if *out == "" || len(args) < 1 {
+				return errUsage
+			}
+			var files []*report.File
+			for _, a := range args {
+				f, err := readResult(a)
+				if err != nil {
+					return err
+				}
+				files = append(files, f)
+			}
+			m, err := report.Merge(files...)
+			if err != nil {
+				return err
+			}
+			if err := report.WriteFile(*out, m); err != nil {
+				return err
+			}
+			fmt.Fprintf(current.err, "merged %d files into %s\n", len(files), *out)
+			return nil
+		}
+	},
+}
+
+var htmlCmd = &command{
+	name:    "html",
+	args:    "FILE",
+	summary: "write a result file as a single-file HTML report",
+	detail: `Html writes one self-contained HTML page (inline CSS and SVG, no script) with
+a summary table, TTFT and E2E distributions as CDFs, ITL histograms, a
+per-model comparison and throughput over time.`,
+	flags: func(fs *flag.FlagSet) func([]string) error {
+		out := fs.String("o", "", "write the page to `file` (default: standard output)")
+		title := fs.String("title", "", "the page's title")
+		return func(args []string) error {
+			if len(args) != 1 {
+				return errUsage
+			}
+			f, err := readResult(args[0])
+			if err != nil {
+				return err
+			}
+			return output(*out, func(w io.Writer) error { return report.WriteHTML(w, f, report.HTMLOptions{Title: *title}) })
+		}
+	},
+}
+
+// readResult reads a result file, JSON or MessagePack.
+func readResult(path string) (*report.File, error) {
+	if strings.HasSuffix(path, ".msgpack") || strings.HasSuffix(path, ".bin") {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return report.ReadMsgpack(f)
+	}
+	return report.ReadFile(path)
+}
+
+// output writes with fn to path (atomically) or, when path is empty, to
+// standard output.
+func output(path string, fn func(io.Writer) error) error {
+	if path == "" {
+		return fn(current.out)
+	}
+	return report.WriteFileAtomic(path, fn)
+}

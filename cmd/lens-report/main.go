@@ -1,0 +1,130 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// command is one subcommand: its flags, its one-line summary, the rest of
+// its help, and what it does with its arguments.
+type command struct {
+	name    string
+	args    string // the synopsis after the flags
+	summary string
+	detail  string
+	flags   func(fs *flag.FlagSet) func(args []string) error
+}
+
+// commands lists the subcommands in help order.
+var commands = []*command{runCmd, fakeCmd, showCmd, junitCmd, compareCmd, mergeCmd, htmlCmd}
+
+// exitError asks main to exit with a status other than 1, after printing
+// its message (if any).
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// errUsage marks a usage error: main prints the command's help and exits 2.
+var errUsage = errors.New("usage")
+
+func main() {
+	os.Exit(lensReport(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// lensReport runs the command line args and returns the exit status.
+func lensReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	std := stdio{in: stdin, out: stdout, err: stderr}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" && len(args) == 1 {
+		fmt.Fprint(stdout, usage())
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	if args[0] == "help" {
+		args = []string{args[1], "-help"}
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		fs := flag.NewFlagSet("lens-report "+c.name, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		run := c.flags(fs)
+		fs.Usage = func() { fmt.Fprint(fs.Output(), commandHelp(c, fs)) }
+		if err := fs.Parse(args[1:]); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(stdout)
+				fs.Usage()
+				return 0
+			}
+			return 2
+		}
+		current = std
+		err := run(fs.Args())
+		var ee *exitError
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, errUsage):
+			fs.Usage()
+			return 2
+		case errors.As(err, &ee):
+			if ee.msg != "" {
+				fmt.Fprintf(stderr, "lens-report %s: %s\n", c.name, ee.msg)
+			}
+			return ee.code
+		default:
+			fmt.Fprintf(stderr, "lens-report %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "lens-report: unknown command %q\n\n%s", args[0], usage())
+	return 2
+}
+
+// stdio is the process's standard streams, replaceable in tests.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// current holds the streams of the command being run.
+var current stdio
+
+// usage is the top-level help.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("lens-report runs LLM latency benchmarks and reports on their results.\n\nUsage:\n\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "\tlens-report %-8s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nRun 'lens-report <command> -help' for a command's flags.\n")
+	return b.String()
+}
+
+// commandHelp is one command's help: synopsis, description and flags.
+func commandHelp(c *command, fs *flag.FlagSet) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "usage: lens-report %s [flags] %s\n\n%s\n", c.name, c.args, c.summary)
+	if c.detail != "" {
+		b.WriteString("\n" + c.detail + "\n")
+	}
+	var flags strings.Builder
+	out := fs.Output()
+	fs.SetOutput(&flags)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
+	if flags.Len() > 0 {
+		b.WriteString("\nFlags:\n")
+		b.WriteString(flags.String())
+	}
+	return b.String()
+}

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/report"
+)
+
+var runCmd = &command{
+	name:    "run",
+	args:    "-config FILE",
+	summary: "run the benchmark a configuration file describes",
+	detail: `Run loads the configuration (the YAML or JSON schema of examples/full.yaml),
+runs every scenario against every provider and model it lists, one after
+another, prints the console report, and writes the exports named in the
+configuration's output section ({timestamp} in a path becomes the run's start
+time, 20060102T150405Z). A provider of type fake is served in-process, so a
+configuration against it runs offline.
+
+On Ctrl-C (or SIGTERM) the run stops starting requests, the requests in flight
+end as canceled, and the report and exports are written with what was
+measured, marked interrupted; the exit status is then 130. A second Ctrl-C
+exits at once.`,
+	flags: func(fs *flag.FlagSet) func([]string) error {
+		config := fs.String("config", "", "the configuration `file` (YAML or JSON); required")
+		out := fs.String("o", "", "also write the result file (JSON) to `path`")
+		raw := fs.String("raw", "", "write every request's record as JSON lines to `path` (memory stays flat)")
+		format := fs.String("format", "", "console output: table, json or minimal (default: the configuration's, else table)")
+		progress := fs.String("progress", "auto", "progress bar on stderr: auto (on a terminal, unless the configuration turns it off), on or off")
+		color := fs.String("color", "auto", "colour in the console table: auto (on a terminal, unless NO_COLOR is set), on or off")
+		return func(args []string) error {
+			if *config == "" || len(args) > 0 {
+				return errUsage
+			}
+			return runConfig(runOptions{config: *config, out: *out, raw: *raw, format: *format, progress: *progress, color: *color})
+		}
+	},
+}
+
+type runOptions struct {
+	config, out, raw, format, progress, color string
+}
+
+func runConfig(o runOptions) error {
+	data, err := os.ReadFile(o.config)
+	if err != nil {
+		return err
+	}
+	cfg, err := lens.ParseConfig(data, o.config)
+	if err != nil {
+		return &exitError{code: 2, msg: err.Error()}
+	}
+	fakes := newFakes()
+	defer fakes.Close()
+	runs, err := cfg.Runs(fakes.build)
+	if err != nil {
+		return &exitError{code: 2, msg: err.Error()}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// A second signal, once the first has canceled the run, exits at
+		// once.
+		<-ctx.Done()
+		stop()
+	}()
+
+	var raww *report.RawWriter
+	if o.raw != "" {
+		if raww, err = report.CreateRawFile(o.raw); err != nil {
+			return err
+		}
+		defer raww.Close()
+	}
+	bar := newProgress(runs, o.progress, cfg.Output.Console.ShowProgress)
+	started := time.Now()
+
+	var results []*lens.Result
+	var runErr error
+	for i := range runs {
+		sc := runs[i].Scenario
+		var hooks []func(*lens.RequestMetrics)
+		if raww != nil {
+			hooks = append(hooks, raww.OnRequest(&sc))
+		}
+		if bar != nil {
+			hooks = append(hooks, bar.onRequest)
+		}
+		if len(hooks) > 0 {
+			sc.OnRequest = func(m *lens.RequestMetrics) {
+				for _, h := range hooks {
+					h(m)
+				}
+			}
+		}
+		if bar != nil {
+			bar.describe(fmt.Sprintf("%s %s/%s", sc.Name, runs[i].Provider.Name, sc.Model))
+		}
+		res, err := lens.Run(ctx, sc)
+		if res != nil {
+			results = append(results, res)
+		}
+		if err != nil {
+			runErr = err
+			break
+		}
+	}
+	if bar != nil {
+		bar.finish()
+	}
+	interrupted := ctx.Err() != nil
+
+	f, err := report.FromResults(results, report.Metadata{ConfigHash: hash(data), Interrupted: interrupted})
+	if err != nil {
+		return err
+	}
+	if raww != nil {
+		if err := raww.Flush(); err != nil {
+			return err
+		}
+	}
+	if err := console(f, cfg, o); err != nil {
+		return err
+	}
+	if err := exports(f, cfg, o, started); err != nil {
+		return err
+	}
+	switch {
+	case interrupted:
+		return &exitError{code: 130, msg: "interrupted: wrote what was measured"}
+	case runErr != nil:
+		return runErr
+	}
+	return nil
+}
+
+// console prints the report to stdout in the configured format.
+func console(f *report.File, cfg *lens.Config, o runOptions) error {
+	if !cfg.Output.Console.Enabled && o.format == "" {
+		return nil
+	}
+	format := o.format
+	if format == "" {
+		format = cfg.Output.Console.Format
+	}
+	w := current.out
+	switch format {
+	case "", "table":
+		return report.WriteTable(w, f, report.TableOptions{Color: useColor(o.color, w)})
+	case "json":
+		return report.WriteJSON(w, f, true)
+	case "minimal":
+		return report.WriteMinimal(w, f)
+	}
+	return fmt.Errorf("-format: unknown console format %q (want table, json or minimal)", format)
+}
+
+// exports writes every file the configuration's output section names, and
+// the -o result file.
+func exports(f *report.File, cfg *lens.Config, o runOptions, started time.Time) error {
+	stamp := started.UTC().Format("20060102T150405Z")
+	var errs []error
+	write := func(path string, fn func(io.Writer) error) {
+		path = strings.ReplaceAll(path, "{timestamp}", stamp)
+		if err := report.WriteFileAtomic(path, fn); err != nil {
+			errs = append(errs, err)
+			return
+		}
+		fmt.Fprintf(current.err, "wrote %s\n", path)
+	}
+	if o.out != "" {
+		write(o.out, func(w io.Writer) error { return report.WriteJSON(w, f, true) })
+	}
+	for _, e := range cfg.Output.Export {
+		switch e.Format {
+		case "json":
+			write(e.Path, func(w io.Writer) error { return report.WriteJSON(w, f, e.Pretty) })
+		case "csv":
+			write(e.Path, func(w io.Writer) error { return report.WriteCSV(w, f, report.CSVOptions{}) })
+		case "html":
+			write(e.Path, func(w io.Writer) error { return report.WriteHTML(w, f, report.HTMLOptions{}) })
+		case "markdown":
+			write(e.Path, func(w io.Writer) error { return report.WriteMarkdown(w, f) })
+		case "benchstat":
+			write(e.Path, func(w io.Writer) error { return report.WriteBenchfmt(w, f) })
+		case "prometheus":
+			write(e.Path, func(w io.Writer) error { return report.WritePrometheus(w, f) })
+		case "binary":
+			write(e.Path, func(w io.Writer) error { return report.WriteMsgpack(w, f) })
+		default:
+			errs = append(errs, fmt.Errorf("output.export: format %q is not written by run", e.Format))
+		}
+	}
+	if db := cfg.Output.Database; db.Enabled && db.Type == "prometheus" {
+		url := db.Connection["url"].Value()
+		job := db.Connection["job"].Value()
+		if job == "" {
+			job = "lens"
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := report.PushPrometheus(ctx, url, job, f, nil); err != nil {
+			errs = append(errs, err)
+		} else {
+			fmt.Fprintf(current.err, "pushed to %s (job %s)\n", url, job)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// hash identifies a configuration by its bytes.
+func hash(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
+// useColor decides from the -color flag, NO_COLOR and whether w is a
+// terminal.
+func useColor(flag string, w io.Writer) bool {
+	switch flag {
+	case "on":
+		return true
+	case "off":
+		return false
+	}
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	return isTerminal(w)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// progress is the run's progress bar on stderr.
+type progress struct {
+	bar  *progressbar.ProgressBar
+	done atomic.Int64
+}
+
+// newProgress returns a bar over every run's requests, or nil when there is
+// to be none.
+func newProgress(runs []lens.ConfigRun, flag string, configured bool) *progress {
+	switch flag {
+	case "off":
+		return nil
+	case "auto":
+		if !configured || !isTerminal(current.err) {
+			return nil
+		}
+	}
+	total := int64(0)
+	for _, r := range runs {
+		if r.Scenario.Requests == 0 {
+			total = -1 // a duration-bounded run: a spinner
+			break
+		}
+		total += int64(r.Scenario.Requests)
+	}
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(current.err),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("req"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetWidth(30),
+	)
+	return &progress{bar: bar}
+}
+
+func (p *progress) onRequest(m *lens.RequestMetrics) {
+	if !m.Warmup {
+		_ = p.bar.Add(1)
+	}
+}
+
+func (p *progress) describe(s string) { p.bar.Describe(s) }
+
+func (p *progress) finish() { _ = p.bar.Finish() }

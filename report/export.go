@@ -1,0 +1,113 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// WriteFileAtomic writes path with fn, atomically: into a temporary file
+// in the same directory (created when missing), synced, then renamed over
+// path. A reader sees the old file or the whole new one, never a part;
+// when fn fails, path is left as it was.
+func WriteFileAtomic(path string, fn func(io.Writer) error) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(dir, base+".tmp*")
+	if err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriter(tmp)
+	if err := fn(bw); err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	syncDir(dir)
+	return nil
+}
+
+// WriteMsgpack writes f in MessagePack (the seed's "binary" export with
+// codec messagepack): the same document as the JSON result file, with the
+// same field names, in MessagePack's binary encoding. ReadMsgpack reads it
+// back.
+func WriteMsgpack(w io.Writer, f *File) error {
+	enc := msgpack.NewEncoder(w)
+	enc.SetCustomStructTag("json")
+	enc.SetOmitEmpty(true)
+	if err := enc.Encode(f); err != nil {
+		return fmt.Errorf("report: write messagepack: %w", err)
+	}
+	return nil
+}
+
+// ReadMsgpack reads a result file written by WriteMsgpack and validates it
+// like Decode.
+func ReadMsgpack(r io.Reader) (*File, error) {
+	dec := msgpack.NewDecoder(r)
+	dec.SetCustomStructTag("json")
+	var f File
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("report: read messagepack: %w", err)
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// WriteMinimal writes one line per result: scenario, provider/model,
+// requests and failures, TTFT p50 and p95, E2E p50 and output tokens per
+// second (the console's "minimal" format).
+func WriteMinimal(w io.Writer, f *File) error {
+	bw := bufio.NewWriter(w)
+	for _, sc := range f.Scenarios {
+		for _, r := range sc.Results {
+			m := &r.Metrics
+			fmt.Fprintf(bw, "%s %s/%s: %d requests, %d failed; TTFT p50 %s p95 %s; E2E p50 %s; %.1f tokens/s\n",
+				sc.Name, r.Provider, r.Model, m.TotalRequests, m.FailedRequests,
+				minimalMs(m.Latency.TTFT, func(d *Distribution) float64 { return d.Median }),
+				minimalMs(m.Latency.TTFT, func(d *Distribution) float64 { return d.P95 }),
+				minimalMs(m.Latency.TotalDuration, func(d *Distribution) float64 { return d.Median }),
+				m.TokenStats.MeanTokensPerSecond)
+		}
+	}
+	return bw.Flush()
+}
+
+// minimalMs formats one statistic of d in milliseconds, or "-" when d is absent
+// or empty.
+func minimalMs(d *Distribution, stat func(*Distribution) float64) string {
+	if d == nil || d.Count == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1fms", stat(d))
+}
