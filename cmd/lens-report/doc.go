@@ -51,7 +51,7 @@
 //
 // # fake
 //
-//	usage: lens-report fake [flags] 
+//	usage: lens-report fake [flags]
 //
 //	serve the fake LLM server on an address
 //

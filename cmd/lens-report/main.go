@@ -113,7 +113,7 @@ func usage() string {
 // commandHelp is one command's help: synopsis, description and flags.
 func commandHelp(c *command, fs *flag.FlagSet) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "usage: lens-report %s [flags] %s\n\n%s\n", c.name, c.args, c.summary)
+	fmt.Fprintf(&b, "%s\n\n%s\n", strings.TrimSpace("usage: lens-report "+c.name+" [flags] "+c.args), c.summary)
 	if c.detail != "" {
 		b.WriteString("\n" + c.detail + "\n")
 	}
