@@ -36,6 +36,9 @@ const defaultOpenAIBaseURL = "https://api.openai.com/v1"
 // discarded; but a stream that ends before anything could be decoded ends
 // with a *DecodeError, so that an empty answer is never taken for success.
 //
+// OpenAI is also a ModelLister: GET {BaseURL}/models lists the models the
+// key can use.
+//
 // The zero value talks to api.openai.com with $OPENAI_API_KEY. An OpenAI is
 // safe for concurrent use once configured.
 type OpenAI struct {
@@ -150,28 +153,7 @@ func (p *OpenAI) NewRequest(ctx context.Context, r *Request) (*http.Request, err
 	if err != nil {
 		return nil, fmt.Errorf("%s: build request: %w", name, err)
 	}
-	body := openAIChatRequest{
-		Model:       r.Model,
-		Temperature: r.Temperature,
-		TopP:        r.TopP,
-		TopK:        r.TopK,
-		Stream:      r.Stream,
-	}
-	if r.System != "" {
-		body.Messages = append(body.Messages, openAIMessage{Role: "system", Content: r.System})
-	}
-	body.Messages = append(body.Messages, openAIMessage{Role: "user", Content: r.Prompt})
-	if r.MaxTokens > 0 {
-		if field == "max_tokens" {
-			body.MaxTokens = r.MaxTokens
-		} else {
-			body.MaxCompletionTokens = r.MaxTokens
-		}
-	}
-	if r.Stream && !p.NoStreamUsage {
-		body.StreamOptions = &openAIStreamOptions{IncludeUsage: true}
-	}
-	b, err := marshalBody(body, r.Extra)
+	b, err := marshalBody(newOpenAIChatBody(r, r.Model, field, !p.NoStreamUsage), r.Extra)
 	if err != nil {
 		return nil, fmt.Errorf("%s: encode request body: %w", name, err)
 	}
@@ -182,22 +164,64 @@ func (p *OpenAI) NewRequest(ctx context.Context, r *Request) (*http.Request, err
 	if key := p.apiKey(); key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
-	if p.Organization != "" {
-		req.Header.Set("OpenAI-Organization", p.Organization)
+	setOpenAIHeaders(req, p.Organization, p.Project, p.Header)
+	return req, nil
+}
+
+// newOpenAIChatBody builds the chat completions body for r, with model as
+// its "model" (empty leaves it out), the output token limit in the field
+// named maxField, and, when streamUsage is set and r streams, a request for
+// usage in the stream. OpenAI and Azure share it.
+func newOpenAIChatBody(r *Request, model, maxField string, streamUsage bool) openAIChatRequest {
+	body := openAIChatRequest{
+		Model:       model,
+		Temperature: r.Temperature,
+		TopP:        r.TopP,
+		TopK:        r.TopK,
+		Stream:      r.Stream,
 	}
-	if p.Project != "" {
-		req.Header.Set("OpenAI-Project", p.Project)
+	if r.System != "" {
+		body.Messages = append(body.Messages, openAIMessage{Role: "system", Content: r.System})
 	}
-	for k, vs := range p.Header {
+	body.Messages = append(body.Messages, openAIMessage{Role: "user", Content: r.Prompt})
+	if r.MaxTokens > 0 {
+		if maxField == "max_tokens" {
+			body.MaxTokens = r.MaxTokens
+		} else {
+			body.MaxCompletionTokens = r.MaxTokens
+		}
+	}
+	if r.Stream && streamUsage {
+		body.StreamOptions = &openAIStreamOptions{IncludeUsage: true}
+	}
+	return body
+}
+
+// setOpenAIHeaders sets the OpenAI-Organization and OpenAI-Project headers
+// when given, then the extra headers, which replace any of the same name.
+func setOpenAIHeaders(req *http.Request, org, project string, extra http.Header) {
+	if org != "" {
+		req.Header.Set("OpenAI-Organization", org)
+	}
+	if project != "" {
+		req.Header.Set("OpenAI-Project", project)
+	}
+	for k, vs := range extra {
 		req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
 	}
-	return req, nil
 }
 
 // NewDecoder returns a decoder of chat completion responses, streamed or
 // not.
 func (p *OpenAI) NewDecoder() Decoder {
-	d := &openAIDecoder{name: p.Name(), sc: secrets{key: p.apiKey()}}
+	return newOpenAIDecoder(p.Name(), secrets{key: p.apiKey()}, openAIRequestID)
+}
+
+// newOpenAIDecoder returns a chat completions decoder that names itself
+// name, redacts sc and takes the request id from the first of the
+// requestID headers present. OpenAI and Azure share it.
+func newOpenAIDecoder(name string, sc secrets, requestID []string) *openAIDecoder {
+	d := &openAIDecoder{name: name, sc: sc, requestID: requestID}
 	d.s.sse.DispatchAtEOF = true // llama.cpp may end with "data: [DONE]" and no blank line
 	d.s.sse.ErrorField = true    // llama.cpp's "error: {...}" line
 	return d
@@ -216,13 +240,14 @@ const (
 
 // openAIDecoder decodes one chat completion response at a time.
 type openAIDecoder struct {
-	name string
-	sc   secrets
-	mode openAIMode
-	resp *http.Response
-	s    sseStream
-	c    jsonCursor
-	err  error // sticky: the error Next returned
+	name      string
+	sc        secrets
+	requestID []string // header names of the request id
+	mode      openAIMode
+	resp      *http.Response
+	s         sseStream
+	c         jsonCursor
+	err       error // sticky: the error Next returned
 
 	sawUsage  bool // the response has sent usage: timings no longer count
 	delivered int  // Deltas Next has returned for this response
@@ -248,7 +273,7 @@ func (d *openAIDecoder) Reset(resp *http.Response, r *Request) error {
 	d.sawUsage = false
 	d.delivered = 0
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		d.err = newStatusError(d.name, resp, d.sc, openAIRequestID...)
+		d.err = newStatusError(d.name, resp, d.sc, d.requestID...)
 		return d.err
 	}
 	ct := resp.Header.Get("Content-Type")
@@ -256,7 +281,7 @@ func (d *openAIDecoder) Reset(resp *http.Response, r *Request) error {
 	switch {
 	case isEventStream(ct) || ct == "" && stream:
 		d.mode = openAIStream
-		d.s.reset(d.name, resp, d.sc, openAIRequestID)
+		d.s.reset(d.name, resp, d.sc, d.requestID)
 	case isJSONType(ct) || ct == "" && !stream:
 		d.mode = openAIBody
 	default:
@@ -616,7 +641,7 @@ func finishReason(v []byte) string {
 // streamError returns the *APIError for an error object the server sent
 // with a 2xx status: a chunk, llama.cpp's error line, or a whole body.
 func (d *openAIDecoder) streamError(data []byte) *APIError {
-	return newStreamError(d.name, d.resp, d.sc, data, openAIRequestID...)
+	return newStreamError(d.name, d.resp, d.sc, data, d.requestID...)
 }
 
 // decodeError returns a *DecodeError for the current event (or body).
@@ -625,4 +650,106 @@ func (d *openAIDecoder) decodeError(err error, input []byte) *DecodeError {
 		return d.s.decodeError(err, input)
 	}
 	return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(input), Err: err}
+}
+
+var _ ModelLister = (*OpenAI)(nil)
+
+// NewListModelsRequest builds GET {BaseURL}/models, with the auth and
+// extra headers NewRequest sends.
+func (p *OpenAI) NewListModelsRequest(ctx context.Context) (*http.Request, error) {
+	req, err := newOpenAIModelsRequest(ctx, cmp.Or(p.BaseURL, defaultOpenAIBaseURL), "/models")
+	if err != nil {
+		return nil, fmt.Errorf("%s: build list-models request: %w", p.Name(), err)
+	}
+	if key := p.apiKey(); key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	setOpenAIHeaders(req, p.Organization, p.Project, p.Header)
+	return req, nil
+}
+
+// DecodeModels decodes the answer to NewListModelsRequest: the "id" of
+// every element of "data", in the server's order.
+func (p *OpenAI) DecodeModels(resp *http.Response) ([]string, error) {
+	return decodeOpenAIModels(p.Name(), resp, secrets{key: p.apiKey(), req: resp.Request}, openAIRequestID)
+}
+
+// newOpenAIModelsRequest builds a GET of base + path (joined and checked
+// as endpoint does) that accepts JSON.
+func newOpenAIModelsRequest(ctx context.Context, base, path string) (*http.Request, error) {
+	u, err := endpoint(base, path)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept-Encoding", "identity")
+	return req, nil
+}
+
+// maxOpenAIModelsBody caps the body of a list of models.
+const maxOpenAIModelsBody = 8 << 20
+
+// decodeOpenAIModels decodes an OpenAI-style list of models,
+// {"object":"list","data":[{"id":"gpt-4o",...},...]}, into the ids. A
+// status outside 2xx gives the *APIError; a 2xx body that is an error object
+// gives it too, with InStream set; any other body without a "data" list
+// gives a *DecodeError. OpenAI, OpenAIResponses and Azure share it.
+func decodeOpenAIModels(name string, resp *http.Response, sc secrets, requestID []string) ([]string, error) {
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, newStatusError(name, resp, sc, requestID...)
+	}
+	body, truncated, err := readCapped(nil, resp.Body, maxOpenAIModelsBody)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s: read list of models: %w", name, err)
+	case truncated:
+		return nil, &DecodeError{Provider: name, Snippet: sc.snippet(body),
+			Err: fmt.Errorf("%w: the list of models is over %d bytes", ErrLineTooLong, maxOpenAIModelsBody)}
+	}
+	var c jsonCursor
+	c.reset(body)
+	var ids []string
+	found := false
+	if c.object() {
+		for c.nextKey() {
+			if string(c.key) != "data" || !c.array() {
+				c.skip()
+				continue
+			}
+			found = true
+			for c.nextElem() {
+				if !c.object() {
+					continue
+				}
+				for c.nextKey() {
+					if string(c.key) != "id" {
+						c.skip()
+					} else if v, ok := c.strView(); ok && len(v) > 0 {
+						ids = append(ids, string(v))
+					}
+				}
+			}
+		}
+	}
+	if err := c.done(); err != nil {
+		return nil, &DecodeError{Provider: name, Snippet: sc.snippet(body), Err: fmt.Errorf("list of models: %w", err)}
+	}
+	if !found {
+		var e APIError
+		if parseAPIError(&c, body, &e) {
+			return nil, newStreamError(name, resp, sc, body, requestID...)
+		}
+		return nil, &DecodeError{Provider: name, Snippet: sc.snippet(body), Err: errors.New(`list of models: no "data" list`)}
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	return ids, nil
 }

@@ -1,0 +1,494 @@
+package providers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"testing/synctest"
+	"time"
+)
+
+// Helpers shared by the tests of the Azure, Responses and Generic codecs
+// (prefixed fam, for the OpenAI family and its neighbours).
+
+// famResponse is a 200 response with content type ct and body.
+func famResponse(ct string, body io.Reader) *http.Response {
+	h := http.Header{}
+	if ct != "" {
+		h.Set("Content-Type", ct)
+	}
+	return &http.Response{StatusCode: 200, Header: h, Body: io.NopCloser(body)}
+}
+
+// famCheckSplits decodes body whole, one byte per Read, and split into two
+// Reads at every byte, and fails unless all give the same result; it
+// returns the whole-body result.
+func famCheckSplits(t *testing.T, dec Decoder, ct string, body []byte, req *Request) decoded {
+	t.Helper()
+	want := decodeAll(t, dec, famResponse(ct, bytes.NewReader(body)), req)
+	check := func(how string, got decoded) {
+		t.Helper()
+		if reflect.TypeOf(got.Err) != reflect.TypeOf(want.Err) || got.Err.Error() != want.Err.Error() {
+			t.Fatalf("%s: ended with %v, want %v", how, got.Err, want.Err)
+		}
+		got.Err = want.Err
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s:\n got %+v\nwant %+v", how, got, want)
+		}
+	}
+	check("one byte per Read", decodeAll(t, dec, famResponse(ct, iotest.OneByteReader(bytes.NewReader(body))), req))
+	for k := range len(body) + 1 {
+		r := &partsReader{parts: [][]byte{bytes.Clone(body[:k]), bytes.Clone(body[k:])}}
+		check("split at "+strconv.Itoa(k), decodeAll(t, dec, famResponse(ct, r), req))
+	}
+	return want
+}
+
+// famCompare fails unless got is want (errors compared with sameError).
+func famCompare(t *testing.T, got, want decoded) {
+	t.Helper()
+	if !sameError(got.Err, want.Err) {
+		t.Fatalf("ended with %#v (%v), want %v", got.Err, got.Err, want.Err)
+	}
+	got.Err = want.Err
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// famRequestBody reads req's body as JSON and compares it with want.
+func famRequestBody(t *testing.T, req *http.Request, want string) {
+	t.Helper()
+	if req.Body == nil {
+		t.Fatalf("no body, want %s", want)
+	}
+	if req.GetBody == nil || req.ContentLength <= 0 {
+		t.Error("the body cannot be replayed for a retry")
+	}
+	body, _ := io.ReadAll(req.Body)
+	var got, w any
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("body %s: %v", body, err)
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, w) {
+		t.Errorf("body %s\nwant %s", body, want)
+	}
+}
+
+// famStamps decodes resp in virtual time and returns each Delta's At
+// relative to start, and whether it carried output.
+func famStamps(t *testing.T, dec Decoder, resp *http.Response, req *Request, start time.Time) (at []time.Duration, output []bool, end error) {
+	t.Helper()
+	if err := dec.Reset(resp, req); err != nil {
+		t.Fatal(err)
+	}
+	var d Delta
+	for {
+		err := dec.Next(&d)
+		if err != nil {
+			return at, output, err
+		}
+		at = append(at, d.At.Sub(start))
+		output = append(output, d.HasOutput())
+	}
+}
+
+var azureFixtures = []struct {
+	file string
+	want decoded
+}{
+	// The prelude (choices:[], id "") and the trailing filter chunk are
+	// Deltas without output.
+	{"azure.sse", decoded{Text: "Hello", Finish: "stop", Outputs: 1, Deltas: 5, Err: io.EOF}},
+	{"azure_filter_trailer.sse", decoded{Text: "Hello", Finish: "stop", Outputs: 2, Deltas: 7, Err: io.EOF}},
+	{"azure_content_filter.sse", decoded{Text: "The duel", Finish: "content_filter", Outputs: 1, Deltas: 4, Err: io.EOF}},
+	{"azure_usage.sse", decoded{Text: "Hi there", Usage: Usage{InputTokens: 12, OutputTokens: 2}, HasUsage: true,
+		Finish: "length", Outputs: 2, Deltas: 6, Err: io.EOF}},
+}
+
+func TestAzureDecodeFixtures(t *testing.T) {
+	dec := (&Azure{BaseURL: "https://r.openai.azure.com", APIKey: "k"}).NewDecoder()
+	for _, tc := range azureFixtures {
+		t.Run(tc.file, func(t *testing.T) {
+			body := readFixture(t, tc.file)
+			got := famCheckSplits(t, dec, "text/event-stream", body, &Request{Stream: true})
+			famCompare(t, got, tc.want)
+		})
+	}
+}
+
+// TestAzureFilterChunksAreNotOutput checks event by event that the filter
+// prelude and trailer carry nothing that counts for TTFT.
+func TestAzureFilterChunksAreNotOutput(t *testing.T) {
+	dec := (&Azure{}).NewDecoder()
+	body := readFixture(t, "azure_filter_trailer.sse")
+	if err := dec.Reset(famResponse("text/event-stream", bytes.NewReader(body)), &Request{Stream: true}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var d Delta
+	for {
+		err := dec.Next(&d)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(d.Text)+"|"+d.FinishReason+"|"+map[bool]string{true: "out", false: "-"}[d.HasOutput()])
+	}
+	want := []string{"||-", "||-", "Hel||out", "lo||out", "||-", "|stop|-", "||-"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("events %q\nwant %q", got, want)
+	}
+}
+
+func TestAzureDecodeNonStreaming(t *testing.T) {
+	body := string(readFixture(t, "azure_chat.json"))
+	got := decodeAll(t, (&Azure{}).NewDecoder(), recorded(200, http.Header{"Content-Type": {"application/json"}}, body), &Request{})
+	famCompare(t, got, decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
+		Finish: "stop", Outputs: 1, Deltas: 1, Err: io.EOF})
+}
+
+// TestAzureDecodeStamps checks in virtual time that each Delta is stamped
+// with the time its event arrived, filter chunks included.
+func TestAzureDecodeStamps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ms := time.Millisecond
+		ev := bytes.SplitAfter(readFixture(t, "azure_filter_trailer.sse"), []byte("\n\n"))
+		start := time.Now()
+		body := newTimedBody([]timedWrite{
+			{15 * ms, string(ev[0])},                  // prompt filter results
+			{40 * ms, string(ev[1])},                  // role
+			{180 * ms, string(ev[2][:30])},            // "Hel", part
+			{200 * ms, string(ev[2][30:])},            // rest of "Hel"
+			{230 * ms, string(ev[3]) + string(ev[4])}, // "lo" and a filter chunk, one Read
+			{260 * ms, string(ev[5])},                 // finish
+			{900 * ms, string(ev[6]) + string(ev[7])}, // late filter chunk, [DONE]
+		})
+		at, output, end := famStamps(t, (&Azure{}).NewDecoder(), famResponse("text/event-stream", body), &Request{Stream: true}, start)
+		if end != io.EOF {
+			t.Fatalf("ended with %v", end)
+		}
+		wantAt := []time.Duration{15 * ms, 40 * ms, 200 * ms, 230 * ms, 230 * ms, 260 * ms, 900 * ms}
+		wantOut := []bool{false, false, true, true, false, false, false}
+		if !reflect.DeepEqual(at, wantAt) || !reflect.DeepEqual(output, wantOut) {
+			t.Errorf("At %v output %v\nwant %v %v", at, output, wantAt, wantOut)
+		}
+	})
+}
+
+func TestAzureNewRequest(t *testing.T) {
+	temp, topK := 0.2, 5
+	t.Setenv("AZURE_OPENAI_API_KEY", "env-azure-key-123")
+	for _, tc := range []struct {
+		name     string
+		p        *Azure
+		r        *Request
+		url      string
+		headers  map[string]string
+		noHeader []string
+		body     string
+	}{
+		{name: "deployments, api-key", p: &Azure{BaseURL: "https://res.openai.azure.com", APIKey: "azure-key-456"},
+			r:   &Request{Model: "my-deploy", Prompt: "hi", System: "be brief", MaxTokens: 16, Stream: true},
+			url: "https://res.openai.azure.com/openai/deployments/my-deploy/chat/completions?api-version=2024-10-21",
+			headers: map[string]string{"Api-Key": "azure-key-456", "Content-Type": "application/json",
+				"Accept": "text/event-stream", "Accept-Encoding": "identity"},
+			noHeader: []string{"Authorization"},
+			body: `{"max_completion_tokens":16,"messages":[{"content":"be brief","role":"system"},{"content":"hi","role":"user"}],` +
+				`"stream":true,"stream_options":{"include_usage":true}}`},
+		{name: "deployments, key from the environment", p: &Azure{BaseURL: "https://res.openai.azure.com/"},
+			r:        &Request{Model: "gpt 4o/x", Prompt: "hi", Temperature: &temp, TopK: &topK},
+			url:      "https://res.openai.azure.com/openai/deployments/gpt%204o%2Fx/chat/completions?api-version=2024-10-21",
+			headers:  map[string]string{"Api-Key": "env-azure-key-123", "Accept": "application/json"},
+			noHeader: []string{"Authorization"},
+			body:     `{"messages":[{"content":"hi","role":"user"}],"temperature":0.2}`},
+		{name: "deployments, Entra ID, own api-version", p: &Azure{BaseURL: "https://res.openai.azure.com/openai",
+			BearerToken: "eyJ0eXAiOiJKV1QiLCJhbGciOi", APIVersion: "2025-04-01-preview", MaxTokensField: "max_tokens"},
+			r:        &Request{Model: "d", Prompt: "hi", MaxTokens: 3},
+			url:      "https://res.openai.azure.com/openai/deployments/d/chat/completions?api-version=2025-04-01-preview",
+			headers:  map[string]string{"Authorization": "Bearer eyJ0eXAiOiJKV1QiLCJhbGciOi"},
+			noHeader: []string{"Api-Key"},
+			body:     `{"max_tokens":3,"messages":[{"content":"hi","role":"user"}]}`},
+		{name: "v1, api-key", p: &Azure{BaseURL: "https://res.openai.azure.com", APIKey: "azure-key-456", V1: true,
+			APIVersion: "ignored-on-v1"},
+			r:        &Request{Model: "gpt-4o-mini", Prompt: "hi", MaxTokens: 8, Stream: true},
+			url:      "https://res.openai.azure.com/openai/v1/chat/completions",
+			headers:  map[string]string{"Api-Key": "azure-key-456"},
+			noHeader: []string{"Authorization"},
+			body: `{"model":"gpt-4o-mini","max_completion_tokens":8,"messages":[{"content":"hi","role":"user"}],` +
+				`"stream":true,"stream_options":{"include_usage":true}}`},
+		{name: "v1, Entra ID, endpoint written with /openai/v1, no usage, extras", p: &Azure{BaseURL: "https://res.openai.azure.com/openai/v1/",
+			BearerToken: "entra-token-789", V1: true, NoStreamUsage: true, Header: http.Header{"x-ms-useragent": {"lens"}}},
+			r:        &Request{Model: "o4-mini", Prompt: "hi", Stream: true, Extra: map[string]any{"reasoning_effort": "low"}},
+			url:      "https://res.openai.azure.com/openai/v1/chat/completions",
+			headers:  map[string]string{"Authorization": "Bearer entra-token-789", "X-Ms-Useragent": "lens"},
+			noHeader: []string{"Api-Key"},
+			body:     `{"model":"o4-mini","messages":[{"content":"hi","role":"user"}],"stream":true,"reasoning_effort":"low"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := tc.p.NewRequest(context.Background(), tc.r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if req.Method != http.MethodPost || req.URL.String() != tc.url {
+				t.Errorf("%s %s, want POST %s", req.Method, req.URL, tc.url)
+			}
+			for k, v := range tc.headers {
+				if got := req.Header.Get(k); got != v {
+					t.Errorf("header %s = %q, want %q", k, got, v)
+				}
+			}
+			for _, k := range tc.noHeader {
+				if _, ok := req.Header[http.CanonicalHeaderKey(k)]; ok {
+					t.Errorf("header %s sent", k)
+				}
+			}
+			famRequestBody(t, req, tc.body)
+		})
+	}
+}
+
+func TestAzureNewRequestErrors(t *testing.T) {
+	t.Setenv("AZURE_OPENAI_API_KEY", "")
+	for _, tc := range []struct {
+		p    *Azure
+		r    *Request
+		want string
+	}{
+		{&Azure{}, &Request{Model: "d"}, "azure: build request: BaseURL is required"},
+		{&Azure{BaseURL: "res.openai.azure.com"}, &Request{Model: "d"}, "azure: build request: BaseURL is not an absolute http or https URL"},
+		{&Azure{BaseURL: "https://u:secretpass@res.openai.azure.com\x7f"}, &Request{Model: "d"}, "azure: build request: BaseURL is not"},
+		{&Azure{BaseURL: "https://res.openai.azure.com"}, &Request{}, "azure: build request: the Model of a Request is the deployment name, and it is empty"},
+		{&Azure{BaseURL: "https://res.openai.azure.com", MaxTokensField: "max_output_tokens", Label: "az"}, &Request{Model: "d"}, `az: build request: MaxTokensField "max_output_tokens"`},
+		{&Azure{BaseURL: "https://res.openai.azure.com"}, nil, "azure: build request: nil Request"},
+	} {
+		_, err := tc.p.NewRequest(context.Background(), tc.r)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("error %v, want prefix %q", err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secretpass") {
+			t.Errorf("error %q repeats the URL's credentials", err)
+		}
+	}
+	// No key anywhere: no auth header (the server will say 401).
+	req, err := (&Azure{BaseURL: "https://res.openai.azure.com"}).NewRequest(context.Background(), &Request{Model: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Header.Get("Api-Key") != "" || req.Header.Get("Authorization") != "" {
+		t.Errorf("auth headers %v", req.Header)
+	}
+}
+
+func TestAzureStatusErrors(t *testing.T) {
+	type hdr = http.Header
+	json := hdr{"Content-Type": {"application/json"}, "Apim-Request-Id": {"apim-1"}, "X-Request-Id": {"xr-1"}}
+	for _, tc := range []struct {
+		name                   string
+		status                 int
+		header                 http.Header
+		body                   string
+		want                   APIError
+		rateLimited, retryable bool
+	}{
+		{name: "401", status: 401, header: json,
+			body: `{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}`,
+			want: APIError{Code: "401", RequestID: "apim-1", Message: "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}},
+		{name: "404 deployment", status: 404, header: json,
+			body: `{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."}}`,
+			want: APIError{Code: "DeploymentNotFound", RequestID: "apim-1", Message: "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."}},
+		{name: "429 retry-after", status: 429,
+			header: hdr{"Content-Type": {"application/json"}, "Retry-After": {"7"}, "X-Ratelimit-Remaining-Tokens": {"0"}, "X-Request-Id": {"xr-2"}},
+			body:   `{"error":{"code":"429","message":"Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 7 seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit."}}`,
+			want: APIError{Code: "429", RetryAfter: 7 * time.Second, RequestID: "xr-2",
+				Message: "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 7 seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit."},
+			rateLimited: true, retryable: true},
+		{name: "429 retry-after-ms wins", status: 429,
+			header:      hdr{"Content-Type": {"application/json"}, "Retry-After": {"7"}, "Retry-After-Ms": {"6500"}},
+			body:        `{"error":{"code":"429","message":"Please retry after 7 seconds."}}`,
+			want:        APIError{Code: "429", RetryAfter: 6500 * time.Millisecond, Message: "Please retry after 7 seconds."},
+			rateLimited: true, retryable: true},
+		{name: "429 delay only in the message", status: 429, header: hdr{"Content-Type": {"application/json"}},
+			body: `{"error":{"code":"429","message":"Requests to the ChatCompletions_Create Operation have exceeded call rate limit. Please retry after 12 seconds."}}`,
+			want: APIError{Code: "429", RetryAfter: 12 * time.Second,
+				Message: "Requests to the ChatCompletions_Create Operation have exceeded call rate limit. Please retry after 12 seconds."},
+			rateLimited: true, retryable: true},
+		{name: "400 prompt filtered", status: 400, header: json,
+			body: `{"error":{"message":"The response was filtered due to the prompt triggering Azure OpenAI's content management policy.","type":null,"param":"prompt","code":"content_filter","status":400,` +
+				`"innererror":{"code":"ResponsibleAIPolicyViolation","content_filter_result":{"hate":{"filtered":false,"severity":"safe"},"jailbreak":{"filtered":true,"detected":true},"violence":{"filtered":false,"severity":"safe"}}}}}`,
+			want: APIError{Code: "content_filter", Type: "ResponsibleAIPolicyViolation", RequestID: "apim-1",
+				Message: "The response was filtered due to the prompt triggering Azure OpenAI's content management policy."}},
+		{name: "500 text", status: 500, body: "upstream connect error",
+			want: APIError{Message: "upstream connect error"}, retryable: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := (&Azure{}).NewDecoder().Reset(recorded(tc.status, tc.header, tc.body), &Request{Stream: true})
+			var got *APIError
+			if !errors.As(err, &got) {
+				t.Fatalf("Reset returned %v, want an *APIError", err)
+			}
+			want := tc.want
+			want.Provider, want.StatusCode = "azure", tc.status
+			if *got != want {
+				t.Errorf("got  %+v\nwant %+v", *got, want)
+			}
+			if got.RateLimited() != tc.rateLimited || got.Retryable() != tc.retryable {
+				t.Errorf("rate limited %v, retryable %v", got.RateLimited(), got.Retryable())
+			}
+		})
+	}
+}
+
+// TestAzureStreamErrors checks errors sent inside a 200 stream.
+func TestAzureStreamErrors(t *testing.T) {
+	prelude := bytes.SplitAfter(readFixture(t, "azure.sse"), []byte("\n\n"))[0]
+	body := string(prelude) + `data: {"error":{"code":"content_filter","message":"The response was filtered.","status":400}}` + "\n\n"
+	got := decodeAll(t, (&Azure{}).NewDecoder(), famResponse("text/event-stream", strings.NewReader(body)), &Request{Stream: true})
+	famCompare(t, got, decoded{Deltas: 1, Err: &APIError{Provider: "azure", StatusCode: 200, InStream: true,
+		Code: "content_filter", Message: "The response was filtered."}})
+}
+
+func TestRetryAfterInMessage(t *testing.T) {
+	for msg, want := range map[string]time.Duration{
+		"Please retry after 3 seconds.":   3 * time.Second,
+		"please RETRY AFTER 1 second":     time.Second,
+		"Retry after 60 seconds":          time.Minute,
+		"retry after seconds":             0,
+		"retry after 5 minutes":           0,
+		"retry after 9999999999 seconds":  0,
+		"no delay here":                   0,
+		"Please retry after 2":            0,
+		"Please retry after 4 seconds, 5": 4 * time.Second,
+	} {
+		if got := retryAfterInMessage(msg); got != want {
+			t.Errorf("%q: %v, want %v", msg, got, want)
+		}
+	}
+}
+
+// TestAzureKeyNeverInErrors makes servers echo the credential everywhere
+// a message or snippet comes from, for both auths.
+func TestAzureKeyNeverInErrors(t *testing.T) {
+	const envKey = "azure-env-key-0123456789abcdef"
+	t.Setenv("AZURE_OPENAI_API_KEY", envKey)
+	for _, p := range []*Azure{
+		{BaseURL: "https://res.openai.azure.com", APIKey: "azure-key-S3CRET-0123456789"},
+		{BaseURL: "https://res.openai.azure.com"},
+		{BaseURL: "https://res.openai.azure.com", BearerToken: "eyJ-entra-S3CRET-token-0123456789", V1: true},
+	} {
+		secret := p.secret()
+		if secret == "" {
+			t.Fatal("no credential")
+		}
+		req, err := p.NewRequest(context.Background(), &Request{Model: "d", Prompt: "hi", Stream: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sse := http.Header{"Content-Type": {"text/event-stream"}}
+		for name, resp := range map[string]*http.Response{
+			"401":               recorded(401, http.Header{"Content-Type": {"application/json"}}, `{"error":{"code":"401","message":"Access denied for `+secret+`"}}`),
+			"innererror":        recorded(400, http.Header{"Content-Type": {"application/json"}}, `{"error":{"code":"content_filter","message":"m","innererror":{"code":"`+secret+`"}}}`),
+			"HTML":              recorded(403, nil, "<html><body>Forbidden "+secret+"</body></html>"),
+			"error chunk":       recorded(200, sse, `data: {"error":{"message":"key `+secret+` revoked"}}`+"\n\n"),
+			"invalid chunk":     recorded(200, sse, `data: {"echo":"`+secret+`"`+"\n\n"),
+			"non-JSON 200 body": recorded(200, http.Header{"Content-Type": {"application/json"}}, "oops "+secret),
+		} {
+			body, _ := io.ReadAll(resp.Body)
+			for _, withRequest := range []bool{true, false} {
+				resp.Request = nil
+				if withRequest {
+					resp.Request = req
+				}
+				resp.Body = io.NopCloser(bytes.NewReader(body))
+				got := decodeAll(t, p.NewDecoder(), resp, &Request{Stream: true})
+				if got.Err == nil || got.Err == io.EOF {
+					t.Fatalf("%s: no error", name)
+				}
+				var ae *APIError
+				msg := got.Err.Error()
+				if errors.As(got.Err, &ae) {
+					msg += ae.Type + ae.Code
+				}
+				if strings.Contains(msg, secret[:12]) || !strings.Contains(msg, "[redacted") {
+					t.Errorf("%s (request attached: %v): %q", name, withRequest, msg)
+				}
+			}
+		}
+		// Models too.
+		lreq, err := p.NewListModelsRequest(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := recorded(401, nil, `{"error":{"code":"401","message":"bad `+secret+`"}}`)
+		resp.Request = lreq
+		if _, err := p.DecodeModels(resp); err == nil || strings.Contains(err.Error(), secret[:12]) {
+			t.Errorf("models error %v", err)
+		}
+	}
+}
+
+func TestAzureListModels(t *testing.T) {
+	for _, tc := range []struct {
+		p       *Azure
+		url     string
+		headers map[string]string
+	}{
+		{&Azure{BaseURL: "https://res.openai.azure.com/", APIKey: "azure-key-456"},
+			"https://res.openai.azure.com/openai/models?api-version=2024-10-21", map[string]string{"Api-Key": "azure-key-456"}},
+		{&Azure{BaseURL: "https://res.openai.azure.com", APIKey: "azure-key-456", APIVersion: "2024-06-01"},
+			"https://res.openai.azure.com/openai/models?api-version=2024-06-01", map[string]string{"Api-Key": "azure-key-456"}},
+		{&Azure{BaseURL: "https://res.openai.azure.com/openai/v1", BearerToken: "tok-123456789", V1: true},
+			"https://res.openai.azure.com/openai/v1/models", map[string]string{"Authorization": "Bearer tok-123456789"}},
+	} {
+		req, err := tc.p.NewListModelsRequest(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if req.Method != http.MethodGet || req.URL.String() != tc.url {
+			t.Errorf("%s %s, want GET %s", req.Method, req.URL, tc.url)
+		}
+		for k, v := range tc.headers {
+			if req.Header.Get(k) != v {
+				t.Errorf("header %s = %q, want %q", k, req.Header.Get(k), v)
+			}
+		}
+	}
+	if _, err := (&Azure{}).NewListModelsRequest(context.Background()); err == nil || !strings.Contains(err.Error(), "BaseURL is required") {
+		t.Errorf("no BaseURL: %v", err)
+	}
+	p := &Azure{BaseURL: "https://res.openai.azure.com"}
+	ids, err := p.DecodeModels(recorded(200, http.Header{"Content-Type": {"application/json"}},
+		`{"data":[{"status":"succeeded","capabilities":{"chat_completion":true},"id":"gpt-4o-2024-08-06","object":"model"},{"id":"text-embedding-3-small","object":"model"}],"object":"list"}`))
+	if err != nil || !reflect.DeepEqual(ids, []string{"gpt-4o-2024-08-06", "text-embedding-3-small"}) {
+		t.Errorf("models %q, %v", ids, err)
+	}
+	_, err = p.DecodeModels(recorded(429, http.Header{"Content-Type": {"application/json"}},
+		`{"error":{"code":"429","message":"Please retry after 2 seconds."}}`))
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 429 || ae.RetryAfter != 2*time.Second || ae.Provider != "azure" {
+		t.Errorf("status error %#v", err)
+	}
+}
+
+func TestAzureName(t *testing.T) {
+	if (&Azure{}).Name() != "azure" || (&Azure{Label: "az-east"}).Name() != "az-east" {
+		t.Error("names")
+	}
+	err := (&Azure{Label: "az-east"}).NewDecoder().Reset(recorded(500, nil, "x"), &Request{})
+	if err == nil || !strings.HasPrefix(err.Error(), "az-east: 500") {
+		t.Errorf("error %v does not carry the label", err)
+	}
+}

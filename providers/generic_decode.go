@@ -1,0 +1,489 @@
+package providers
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// genericRequestID is the header that carries the request id.
+var genericRequestID = []string{"X-Request-Id"}
+
+// NewDecoder returns a decoder of the API's responses, framed as Format
+// says, with the paths compiled once. Each event is walked once, reading
+// only what the paths name.
+//
+// A stream ends with io.EOF at DoneData, after the event where DonePath
+// marks the end, or at the end of the body; a stream that ends before
+// anything could be decoded gives a *DecodeError, and a last event cut
+// short is discarded. A 2xx response with an HTML content type gives a
+// *DecodeError. When the configuration is invalid (see Validate), Reset
+// returns a *DecodeError that says why.
+func (p *Generic) NewDecoder() Decoder {
+	d := &genericDecoder{name: p.Name(), sc: secrets{key: p.apiKey()}}
+	d.format, d.cfgErr = p.format()
+	if d.cfgErr == nil {
+		d.root, d.cfgErr = compileGenericPaths(p)
+	}
+	d.doneData = []byte(strings.TrimSpace(p.DoneData))
+	d.doneValue = p.DoneValue
+	d.increments = p.UsageIncrements
+	d.maxLine = p.MaxLineBytes
+	if d.maxLine <= 0 {
+		d.maxLine = DefaultMaxLineBytes
+	}
+	d.s.sse.MaxLineBytes = d.maxLine
+	d.s.sse.DispatchAtEOF = true // a last event without its blank line is still decoded
+	return d
+}
+
+type genericMode uint8
+
+const (
+	genericSSE   genericMode = iota // SSE events
+	genericLines                    // NDJSON lines
+	genericBody                     // one JSON body, not yet read
+	genericEnded                    // the body was read, or the last event delivered
+)
+
+// genericDecoder decodes one response of a Generic API at a time.
+type genericDecoder struct {
+	// configuration
+	name       string
+	sc         secrets
+	format     string
+	cfgErr     error
+	root       *genericPathNode
+	doneData   []byte
+	doneValue  string
+	increments bool
+	maxLine    int
+
+	// the response
+	mode      genericMode
+	resp      *http.Response
+	s         sseStream
+	lines     genericLineReader
+	lineNo    int // NDJSON lines read so far
+	c         jsonCursor
+	err       error // sticky: the error Next returned
+	delivered int   // Deltas Next has returned for this response
+	usage     Usage // the running usage of the response
+	body      []byte
+
+	// the event being decoded
+	text      []byte
+	reasoning []byte
+	args      []byte
+	finish    []byte
+	found     genericTarget // the count, finish, done and special targets found
+	counts    [4]int        // input, output, reasoning, cached, when found
+	errSpan   []byte        // the value at ErrorPath, when it says error
+	isErr     bool
+}
+
+// Reset prepares d for resp. See Decoder and Generic.NewDecoder.
+func (d *genericDecoder) Reset(resp *http.Response, r *Request) error {
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	d.resp = resp
+	d.sc.req = resp.Request
+	d.err = nil
+	d.delivered = 0
+	d.lineNo = 0
+	d.usage = Usage{}
+	if d.cfgErr != nil {
+		d.err = &DecodeError{Provider: d.name, Err: fmt.Errorf("invalid configuration: %w", d.cfgErr)}
+		return d.err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		d.err = newStatusError(d.name, resp, d.sc, genericRequestID...)
+		return d.err
+	}
+	ct := resp.Header.Get("Content-Type")
+	if mediaTypeIs(ct, "text/html") {
+		d.err = contentTypeError(d.name, resp, ct, d.sc)
+		return d.err
+	}
+	stream := r == nil || r.Stream
+	json := isJSONType(ct) || ct == ""
+	switch {
+	case d.format == "json", d.format == "sse" && isJSONType(ct), !stream && json:
+		d.mode = genericBody
+	case d.format == "ndjson":
+		d.mode = genericLines
+		d.lines.reset(resp.Body, d.maxLine)
+	default:
+		d.mode = genericSSE
+		d.s.reset(d.name, resp, d.sc, genericRequestID)
+	}
+	return nil
+}
+
+// Next decodes the next event into out. See Decoder.
+func (d *genericDecoder) Next(out *Delta) error {
+	if d.err != nil {
+		return d.err
+	}
+	switch d.mode {
+	case genericSSE:
+		d.err = d.nextEvent(out)
+	case genericLines:
+		d.err = d.nextLine(out)
+	case genericBody:
+		d.err = d.readBody(out)
+	default:
+		d.err = io.EOF
+	}
+	if d.err == nil {
+		d.delivered++
+	}
+	return d.err
+}
+
+func (d *genericDecoder) nextEvent(out *Delta) error {
+	for {
+		ev, err := d.s.next()
+		if err == io.EOF {
+			return d.end()
+		}
+		if err != nil {
+			return err
+		}
+		if ev.Kind != SSEMessage {
+			continue
+		}
+		if len(d.doneData) > 0 && bytes.Equal(bytes.TrimSpace(ev.Data), d.doneData) {
+			return io.EOF
+		}
+		*out = Delta{At: ev.DispatchAt}
+		err = d.decode(ev.Data, out)
+		if err != nil && ev.Unterminated {
+			var de *DecodeError
+			if errors.As(err, &de) {
+				*out = Delta{}
+				return d.end()
+			}
+		}
+		return err
+	}
+}
+
+func (d *genericDecoder) nextLine(out *Delta) error {
+	line, at, unterminated, err := d.lines.next()
+	switch {
+	case err == io.EOF:
+		return d.end()
+	case errors.Is(err, ErrLineTooLong):
+		return &DecodeError{Provider: d.name, Event: d.lineNo + 1, Err: err}
+	case err != nil:
+		return fmt.Errorf("%s: read line %d: %w", d.name, d.lineNo+1, err)
+	}
+	d.lineNo++
+	if len(d.doneData) > 0 && bytes.Equal(bytes.TrimSpace(line), d.doneData) {
+		return io.EOF
+	}
+	*out = Delta{At: at}
+	err = d.decode(line, out)
+	if err != nil && unterminated {
+		var de *DecodeError
+		if errors.As(err, &de) {
+			// The stream stopped inside its last line: that is its end.
+			*out = Delta{}
+			return d.end()
+		}
+	}
+	return err
+}
+
+// end is the end of the body: a clean end, unless nothing at all was
+// decoded.
+func (d *genericDecoder) end() error {
+	if d.delivered == 0 {
+		return &DecodeError{Provider: d.name, Err: errEmptyStream}
+	}
+	return io.EOF
+}
+
+func (d *genericDecoder) readBody(out *Delta) error {
+	d.mode = genericEnded
+	body, truncated, err := readCapped(d.body, d.resp.Body, maxBody)
+	at := time.Now()
+	d.body = body
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: read body: %w", d.name, err)
+	case truncated:
+		return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(body),
+			Err: fmt.Errorf("%w: the body is over %d bytes", ErrLineTooLong, maxBody)}
+	case len(bytes.TrimSpace(body)) == 0:
+		return &DecodeError{Provider: d.name, Err: errors.New("empty response body")}
+	}
+	*out = Delta{At: at}
+	return d.decode(body, out)
+}
+
+// decode walks one event (or body) into out, whose At is already set.
+func (d *genericDecoder) decode(data []byte, out *Delta) error {
+	c := &d.c
+	c.reset(data)
+	d.text, d.reasoning, d.args, d.finish = d.text[:0], d.reasoning[:0], d.args[:0], d.finish[:0]
+	d.found, d.isErr, d.errSpan = 0, false, nil
+	if c.kind() == jsonInvalid {
+		c.skip() // records the error
+	} else {
+		d.walk(d.root)
+	}
+	if err := c.done(); err != nil {
+		*out = Delta{At: out.At}
+		return d.decodeError(err, data)
+	}
+	if d.isErr {
+		*out = Delta{}
+		return d.eventError(data)
+	}
+	if d.found&genericSpecial != 0 {
+		d.text = d.text[:0]
+	}
+	if d.found&genericCounts != 0 {
+		d.addUsage(genericInput, d.counts[0], &d.usage.InputTokens)
+		d.addUsage(genericOutput, d.counts[1], &d.usage.OutputTokens)
+		d.addUsage(genericReasoningTokens, d.counts[2], &d.usage.ReasoningTokens)
+		d.addUsage(genericCached, d.counts[3], &d.usage.CachedTokens)
+		out.Usage, out.HasUsage = d.usage, true
+	}
+	if len(d.finish) > 0 {
+		out.FinishReason = finishReason(d.finish)
+	}
+	if len(d.text) > 0 {
+		out.Text = d.text
+	}
+	if len(d.reasoning) > 0 {
+		out.Reasoning = d.reasoning
+	}
+	if len(d.args) > 0 {
+		out.ToolArgs = d.args
+	}
+	if d.found&genericDone != 0 && d.mode != genericBody {
+		d.mode = genericEnded // the next Next returns io.EOF
+	}
+	return nil
+}
+
+// addUsage folds the count n of target, when the event had it, into dst.
+func (d *genericDecoder) addUsage(target genericTarget, n int, dst *int) {
+	if d.found&target == 0 {
+		return
+	}
+	if d.increments {
+		*dst += n
+	} else {
+		*dst = n
+	}
+}
+
+// walk reads the value at the cursor, which node n of the path trie
+// matches: it descends into the keys and elements n's children name, skips
+// the rest, and takes the value when n is a target.
+func (d *genericDecoder) walk(n *genericPathNode) {
+	c := &d.c
+	k := c.kind()
+	if n.targets != 0 && (!n.hasKids() || k != jsonObject && k != jsonArray) {
+		d.take(n.targets, k)
+		return
+	}
+	start := c.i
+	switch k {
+	case jsonObject:
+		if !c.object() {
+			return
+		}
+		for c.nextKey() {
+			if kid := n.key(c.key); kid != nil {
+				d.walk(kid)
+			} else {
+				c.skip()
+			}
+		}
+	case jsonArray:
+		if !c.array() {
+			return
+		}
+		for i := 0; c.nextElem(); i++ {
+			if kid := n.index(i); kid != nil {
+				d.walk(kid)
+			} else {
+				c.skip()
+			}
+		}
+	default:
+		c.skip()
+	}
+	if n.targets != 0 && c.err == nil {
+		d.takeContainer(n.targets, c.b[start:c.i])
+	}
+}
+
+// take reads the value at the cursor, of kind k, for the targets t.
+func (d *genericDecoder) take(t genericTarget, k jsonKind) {
+	c := &d.c
+	start := c.i
+	switch k {
+	case jsonString:
+		if t&^genericCounts == 0 { // numbers in strings ("12")
+			n, ok := c.int()
+			d.setCounts(t, n, ok)
+			return
+		}
+		v, ok := c.strView()
+		if !ok {
+			return
+		}
+		if t&genericText != 0 {
+			d.text = append(d.text, v...)
+		}
+		if t&genericReasoning != 0 {
+			d.reasoning = append(d.reasoning, v...)
+		}
+		if t&genericToolArgs != 0 {
+			d.args = append(d.args, v...)
+		}
+		if t&genericFinish != 0 && len(v) > 0 {
+			d.finish = append(d.finish[:0], v...)
+		}
+		if t&genericDone != 0 && d.doneValue != "" && string(v) == d.doneValue {
+			d.found |= genericDone
+		}
+		if t&genericError != 0 && len(v) > 0 {
+			d.isErr, d.errSpan = true, c.b[start:c.i]
+		}
+		if t&genericCounts != 0 {
+			n, ok := parseIntLoose(v)
+			d.setCounts(t, n, ok && len(v) > 0)
+		}
+	case jsonNumber:
+		num, ok := c.number()
+		if !ok {
+			return
+		}
+		n, ok := parseCount(num)
+		d.setCounts(t, n, ok)
+		if t&genericError != 0 && (!ok || n != 0) {
+			d.isErr, d.errSpan = true, c.b[start:c.i]
+		}
+	case jsonBool:
+		isTrue := c.b[c.i] == 't'
+		c.skip()
+		if !isTrue || c.err != nil {
+			return
+		}
+		if t&genericDone != 0 && d.doneValue == "" {
+			d.found |= genericDone
+		}
+		if t&genericSpecial != 0 {
+			d.found |= genericSpecial
+		}
+		if t&genericError != 0 {
+			d.isErr, d.errSpan = true, c.b[start:c.i]
+		}
+	default:
+		c.skip()
+		if (k == jsonObject || k == jsonArray) && c.err == nil {
+			d.takeContainer(t, c.b[start:c.i])
+		}
+	}
+}
+
+// takeContainer takes an object or array value (raw) for the targets t:
+// only an error can be one, when it is not empty.
+func (d *genericDecoder) takeContainer(t genericTarget, raw []byte) {
+	if t&genericError == 0 {
+		return
+	}
+	if inner := bytes.TrimSpace(raw[1 : len(raw)-1]); len(inner) > 0 {
+		d.isErr, d.errSpan = true, raw
+	}
+}
+
+// setCounts records n, when ok, as the count of each count target in t.
+func (d *genericDecoder) setCounts(t genericTarget, n int64, ok bool) {
+	if t&genericCounts == 0 || !ok {
+		return
+	}
+	v := 0
+	if n >= 0 && int64(int(n)) == n {
+		v = int(n)
+	}
+	for i, target := range [4]genericTarget{genericInput, genericOutput, genericReasoningTokens, genericCached} {
+		if t&target != 0 {
+			d.counts[i] = v
+			d.found |= target
+		}
+	}
+}
+
+// parseCount parses a JSON number as an integer, without allocating for
+// plain integers.
+func parseCount(num []byte) (int64, bool) {
+	if len(num) > 0 && len(num) <= 18 {
+		var v int64
+		for _, ch := range num {
+			if ch < '0' || ch > '9' {
+				return parseIntLoose(num)
+			}
+			v = v*10 + int64(ch-'0')
+		}
+		return v, true
+	}
+	return parseIntLoose(num)
+}
+
+// eventError returns the *APIError for an event whose ErrorPath value says
+// error: a string is the message; an object is read as an API error
+// object; anything else makes the whole event the message.
+func (d *genericDecoder) eventError(data []byte) *APIError {
+	e := &APIError{
+		Provider:   d.name,
+		StatusCode: d.resp.StatusCode,
+		InStream:   true,
+		RequestID:  headerOf(d.resp.Header, genericRequestID),
+	}
+	span := d.sc.redactBytes(d.errSpan)
+	c := &d.c
+	c.reset(span)
+	switch c.kind() {
+	case jsonString:
+		v, _ := c.strView()
+		e.Message = string(v)
+	case jsonObject:
+		if !parseAPIError(c, span, e) {
+			c.reset(span)
+			readErrorObject(c, e)
+			if e.Message == "" {
+				e.Message = textMessage(span)
+			}
+		}
+	default:
+		e.Message = textMessage(d.sc.redactBytes(data))
+	}
+	e.Message = d.sc.redact(e.Message)
+	e.Code = d.sc.redact(e.Code)
+	e.Type = d.sc.redact(e.Type)
+	return e
+}
+
+// decodeError returns a *DecodeError for the current event (or body).
+func (d *genericDecoder) decodeError(err error, input []byte) *DecodeError {
+	switch d.mode {
+	case genericSSE:
+		return d.s.decodeError(err, input)
+	case genericLines:
+		return &DecodeError{Provider: d.name, Event: d.lineNo, Snippet: d.sc.snippet(input), Err: err}
+	}
+	return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(input), Err: err}
+}
