@@ -36,3 +36,28 @@ func TestAPIErrorClassification(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenAIKeyStaysWithOpenAI: the OPENAI_API_KEY fallback is sent to
+// OpenAI's own API only, never to a self-hosted or third-party server.
+func TestOpenAIKeyStaysWithOpenAI(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "sk-from-the-environment")
+	for _, tt := range []struct {
+		p    Provider
+		want string
+	}{
+		{&OpenAI{}, "Bearer sk-from-the-environment"},
+		{&OpenAI{BaseURL: "https://api.openai.com/v1"}, "Bearer sk-from-the-environment"},
+		{&OpenAI{BaseURL: "http://localhost:8000/v1"}, ""},
+		{&OpenAI{BaseURL: "http://localhost:8000/v1", APIKey: "local-key"}, "Bearer local-key"},
+		{&OpenAIResponses{}, "Bearer sk-from-the-environment"},
+		{&OpenAIResponses{BaseURL: "https://gateway.example.com/v1"}, ""},
+	} {
+		req, err := tt.p.NewRequest(t.Context(), &Request{Model: "m", Prompt: "hi", Stream: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := req.Header.Get("Authorization"); got != tt.want {
+			t.Errorf("%T at %q: Authorization %q, want %q", tt.p, req.URL.Host, got, tt.want)
+		}
+	}
+}

@@ -48,9 +48,10 @@ type OpenAI struct {
 	BaseURL string
 
 	// APIKey is sent as "Authorization: Bearer <APIKey>". Empty means the
-	// OPENAI_API_KEY environment variable, read by each NewRequest; when
-	// both are empty no Authorization header is sent (local servers need
-	// none).
+	// OPENAI_API_KEY environment variable, read by each NewRequest — but
+	// only when BaseURL is OpenAI's own (empty, or host api.openai.com):
+	// an OpenAI key is never sent to another server by default. Without a
+	// key no Authorization header is sent (local servers need none).
 	APIKey string
 
 	// Label names the provider in results and messages ("vllm",
@@ -92,7 +93,20 @@ func (p *OpenAI) apiKey() string {
 	if p.APIKey != "" {
 		return p.APIKey
 	}
+	if !officialOpenAI(p.BaseURL) {
+		return ""
+	}
 	return os.Getenv("OPENAI_API_KEY")
+}
+
+// officialOpenAI reports whether base is OpenAI's own API: empty, or on
+// host api.openai.com.
+func officialOpenAI(base string) bool {
+	if base == "" {
+		return true
+	}
+	u, err := url.Parse(base)
+	return err == nil && strings.EqualFold(u.Hostname(), "api.openai.com")
 }
 
 // maxTokensField returns the field that carries the output token limit.
@@ -101,10 +115,7 @@ func (p *OpenAI) maxTokensField() (string, error) {
 	case "max_tokens", "max_completion_tokens":
 		return p.MaxTokensField, nil
 	case "":
-		if p.BaseURL == "" {
-			return "max_completion_tokens", nil
-		}
-		if u, err := url.Parse(p.BaseURL); err == nil && strings.EqualFold(u.Hostname(), "api.openai.com") {
+		if officialOpenAI(p.BaseURL) {
 			return "max_completion_tokens", nil
 		}
 		return "max_tokens", nil

@@ -52,8 +52,9 @@ type OpenAIResponses struct {
 	BaseURL string
 
 	// APIKey is sent as "Authorization: Bearer <APIKey>". Empty means the
-	// OPENAI_API_KEY environment variable, read by each NewRequest; when
-	// both are empty no Authorization header is sent.
+	// OPENAI_API_KEY environment variable, read by each NewRequest, but
+	// only for OpenAI's own API (as for OpenAI.APIKey); without a key no
+	// Authorization header is sent.
 	APIKey string
 
 	// Label names the provider in results and messages; empty means
@@ -82,6 +83,9 @@ func (p *OpenAIResponses) Name() string { return cmp.Or(p.Label, "openai-respons
 func (p *OpenAIResponses) apiKey() string {
 	if p.APIKey != "" {
 		return p.APIKey
+	}
+	if !officialOpenAI(p.BaseURL) {
+		return ""
 	}
 	return os.Getenv("OPENAI_API_KEY")
 }
