@@ -151,23 +151,21 @@ func (sc *Scenario) inFlightLimit() int {
 }
 
 // worker is one goroutine's private state while it runs a request: its
-// decoder, trace, random source and metrics buffer.
+// decoder, random source and metrics buffer.
 type worker struct {
 	*engine
-	dec   providers.Decoder
-	trace *trace
-	pcg   rand.PCG
-	rng   *rand.Rand
-	req   providers.Request
-	m     RequestMetrics
-	log   *slog.Logger // the current request's logger; nil when not logging
+	dec providers.Decoder
+	pcg rand.PCG
+	rng *rand.Rand
+	req providers.Request
+	m   RequestMetrics
+	log *slog.Logger // the current request's logger; nil when not logging
 }
 
 func (e *engine) newWorker() *worker {
 	w := &worker{
 		engine: e,
 		dec:    e.sc.Provider.NewDecoder(),
-		trace:  newTrace(),
 	}
 	w.rng = rand.New(&w.pcg)
 	return w

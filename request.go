@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -112,41 +113,71 @@ func (m *RequestMetrics) TokensPerSecond() float64 {
 	return float64(m.OutputTokens) / m.E2E.Seconds()
 }
 
-// trace stamps the connection phases of one request. One trace belongs to
-// one worker and is reset before each request; its ClientTrace is built
-// once, so tracing costs no allocation per phase.
+// trace stamps the connection phases of one attempt. A new trace is made
+// for every attempt: the transport may finish a dial in the background
+// after the attempt took another, pooled connection, and that dial's
+// callbacks still arrive on the attempt's trace, from another goroutine,
+// possibly after Do returned. So the callbacks write under a lock, and
+// freeze stops them: what the attempt reads is a snapshot taken once, and
+// late callbacks land in a trace nobody reads any more.
 type trace struct {
+	mu     sync.Mutex
+	frozen bool
+	phases phases
+}
+
+// phases are the stamps of one attempt's connection.
+type phases struct {
 	dnsStart, dnsDone         time.Time
 	connectStart, connectDone time.Time
 	tlsStart, tlsDone         time.Time
 	wrote, firstByte          time.Time
-	reused                    bool
-	ct                        httptrace.ClientTrace
+	reused, gotConn           bool
 }
 
-func newTrace() *trace {
-	t := &trace{}
-	t.ct = httptrace.ClientTrace{
-		DNSStart: func(httptrace.DNSStartInfo) { t.dnsStart = time.Now() },
-		DNSDone:  func(httptrace.DNSDoneInfo) { t.dnsDone = time.Now() },
-		ConnectStart: func(string, string) {
-			if t.connectStart.IsZero() {
-				t.connectStart = time.Now()
-			}
-		},
-		ConnectDone:          func(string, string, error) { t.connectDone = time.Now() },
-		TLSHandshakeStart:    func() { t.tlsStart = time.Now() },
-		TLSHandshakeDone:     func(tls.ConnectionState, error) { t.tlsDone = time.Now() },
-		GotConn:              func(i httptrace.GotConnInfo) { t.reused = i.Reused },
-		WroteRequest:         func(httptrace.WroteRequestInfo) { t.wrote = time.Now() },
-		GotFirstResponseByte: func() { t.firstByte = time.Now() },
+// clientTrace returns the httptrace hooks that stamp t.
+func (t *trace) clientTrace() *httptrace.ClientTrace {
+	stamp := func(f func(p *phases, now time.Time)) {
+		now := time.Now()
+		t.mu.Lock()
+		if !t.frozen {
+			f(&t.phases, now)
+		}
+		t.mu.Unlock()
 	}
-	return t
+	return &httptrace.ClientTrace{
+		DNSStart: func(httptrace.DNSStartInfo) { stamp(func(p *phases, n time.Time) { p.dnsStart = n }) },
+		DNSDone:  func(httptrace.DNSDoneInfo) { stamp(func(p *phases, n time.Time) { p.dnsDone = n }) },
+		ConnectStart: func(string, string) {
+			stamp(func(p *phases, n time.Time) {
+				if p.connectStart.IsZero() {
+					p.connectStart = n
+				}
+			})
+		},
+		ConnectDone:       func(string, string, error) { stamp(func(p *phases, n time.Time) { p.connectDone = n }) },
+		TLSHandshakeStart: func() { stamp(func(p *phases, n time.Time) { p.tlsStart = n }) },
+		TLSHandshakeDone:  func(tls.ConnectionState, error) { stamp(func(p *phases, n time.Time) { p.tlsDone = n }) },
+		GotConn: func(i httptrace.GotConnInfo) {
+			stamp(func(p *phases, _ time.Time) { p.reused, p.gotConn = i.Reused, true })
+		},
+		WroteRequest:         func(httptrace.WroteRequestInfo) { stamp(func(p *phases, n time.Time) { p.wrote = n }) },
+		GotFirstResponseByte: func() { stamp(func(p *phases, n time.Time) { p.firstByte = n }) },
+	}
 }
 
-func (t *trace) reset() {
-	ct := t.ct
-	*t = trace{ct: ct}
+// freeze stops t's callbacks and returns its stamps. On a reused
+// connection the connection phases are dropped: any that arrived belong to
+// a dial in the background, not to this attempt's connection.
+func (t *trace) freeze() phases {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.frozen = true
+	p := t.phases
+	if p.reused {
+		p.dnsStart, p.dnsDone, p.connectStart, p.connectDone, p.tlsStart, p.tlsDone = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	}
+	return p
 }
 
 // span returns b − a, or Absent when either end is missing.
@@ -174,20 +205,20 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 		m.Start = time.Now()
 		return
 	}
-	w.trace.reset()
-	req = req.WithContext(httptrace.WithClientTrace(ctx, &w.trace.ct))
+	tr := &trace{}
+	req = req.WithContext(httptrace.WithClientTrace(ctx, tr.clientTrace()))
 
 	t0 := time.Now()
 	m.Start = t0
 	wd := startWatchdog(sc.FirstTokenTimeout, sc.IdleTimeout, t0, cancel)
 	defer wd.stop()
 	resp, err := w.client.Do(req)
-	tr := w.trace
-	m.DNS = span(tr.dnsStart, tr.dnsDone)
-	m.Connect = span(tr.connectStart, tr.connectDone)
-	m.TLS = span(tr.tlsStart, tr.tlsDone)
-	m.Reused = tr.reused
-	m.Wrote = span(t0, tr.wrote)
+	ph := tr.freeze()
+	m.DNS = span(ph.dnsStart, ph.dnsDone)
+	m.Connect = span(ph.connectStart, ph.connectDone)
+	m.TLS = span(ph.tlsStart, ph.tlsDone)
+	m.Reused = ph.reused
+	m.Wrote = span(t0, ph.wrote)
 	if err != nil {
 		m.E2E = time.Since(t0)
 		m.Class, m.Err = classify(ctx, err), err
@@ -195,7 +226,7 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 	}
 	defer resp.Body.Close()
 	m.StatusCode = resp.StatusCode
-	m.TTFB = span(t0, tr.firstByte)
+	m.TTFB = span(t0, ph.firstByte)
 	m.RequestID = requestID(resp.Header)
 	if w.log != nil {
 		w.log.LogAttrs(ctx, slog.LevelDebug, "lens: request sent", slog.Int("attempt", m.Attempts),

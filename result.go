@@ -22,7 +22,9 @@ type Result struct {
 	Started time.Time
 	Elapsed time.Duration
 
-	// Concurrency and Rate are the workload shape that was run.
+	// Concurrency and Rate are the workload shape that was run: in closed
+	// loop the number of workers (at least 1), in open loop the cap on
+	// requests in flight (0: none).
 	Concurrency int
 	Rate        float64
 
@@ -103,11 +105,15 @@ type Tick struct {
 }
 
 func newResult(sc *Scenario) *Result {
+	conc := sc.Concurrency
+	if sc.Rate <= 0 {
+		conc = sc.concurrency()
+	}
 	r := &Result{
 		Scenario:        sc.Name,
 		Provider:        sc.Provider.Name(),
 		Model:           sc.Model,
-		Concurrency:     sc.concurrency(),
+		Concurrency:     conc,
 		Rate:            sc.Rate,
 		Errors:          map[ErrorClass]int64{},
 		ErrorSamples:    map[ErrorClass]string{},
