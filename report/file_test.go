@@ -1,0 +1,327 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/fake"
+	"github.com/llm-latency-lens/lens/providers"
+	"github.com/llm-latency-lens/lens/stats"
+)
+
+// distOf returns the distribution of metric m in a file's metrics.
+func distOf(m *Metrics, metric lens.Metric) *Distribution {
+	switch metric {
+	case lens.MetricTTFT:
+		return m.Latency.TTFT
+	case lens.MetricITL:
+		return m.Latency.InterTokenLatency
+	case lens.MetricTPOT:
+		return m.Latency.TPOT
+	case lens.MetricE2E:
+		return m.Latency.TotalDuration
+	case lens.MetricTTFB:
+		return m.Latency.TTFB
+	case lens.MetricDNS:
+		return m.Latency.DNS
+	case lens.MetricConnect:
+		return m.Latency.Connect
+	case lens.MetricTLS:
+		return m.Latency.TLS
+	case lens.MetricQueueDelay:
+		return m.Latency.QueueDelay
+	}
+	return nil
+}
+
+// samePercentiles checks that d decodes to a histogram with the count and
+// every percentile (0 to 100 by 0.1) of want.
+func samePercentiles(t *testing.T, what string, d *Distribution, want *stats.Latency) {
+	t.Helper()
+	got, err := d.Latency()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if got.Count() != want.Count() || d.Count != want.Count() {
+		t.Fatalf("%s: count %d (stated %d), want %d", what, got.Count(), d.Count, want.Count())
+	}
+	for i := 0; i <= 1000; i++ {
+		p := float64(i) / 10
+		if g, w := got.Percentile(p), want.Percentile(p); g != w {
+			t.Fatalf("%s: p%g = %v, want %v", what, p, g, w)
+		}
+	}
+	if got.Mean() != want.Mean() || got.Max() != want.Max() || got.Min() != want.Min() {
+		t.Errorf("%s: min/mean/max %v/%v/%v, want %v/%v/%v", what, got.Min(), got.Mean(), got.Max(), want.Min(), want.Mean(), want.Max())
+	}
+}
+
+func sameValues(t *testing.T, what string, d *Distribution, want *stats.Values) {
+	t.Helper()
+	got, err := d.Values()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if got.Count() != want.Count() {
+		t.Fatalf("%s: count %d, want %d", what, got.Count(), want.Count())
+	}
+	for i := 0; i <= 1000; i++ {
+		p := float64(i) / 10
+		if g, w := got.Percentile(p), want.Percentile(p); g != w {
+			t.Fatalf("%s: p%g = %v, want %v", what, p, g, w)
+		}
+	}
+}
+
+// withErrors adds failed and retried requests to a synthetic result.
+func withErrors(r *lens.Result) *lens.Result {
+	r.Total += 3
+	r.Failed += 3
+	r.Errors[lens.ClassRateLimited] = 2
+	r.Errors[lens.ClassTimeout] = 1
+	r.ErrorSamples[lens.ClassRateLimited] = "openai: 429 Too Many Requests: slow down"
+	r.RetriedBy[lens.ClassOverloaded] = 4
+	r.Retried = 3
+	r.Attempts += 7
+	r.TokenMismatches = 5
+	return r
+}
+
+func TestFileRoundTrip(t *testing.T) {
+	closed := runFake(t, fakeConfig(1), lens.Scenario{Name: "closed", Requests: 60, Concurrency: 4})
+	open := runFake(t, fakeConfig(2), lens.Scenario{Name: "open", Requests: 40, Rate: 400})
+	unpriced := runFake(t, fakeConfig(3), lens.Scenario{Name: "closed", Model: "my-local-model", Requests: 20, Concurrency: 4})
+	synth := withErrors(synthResult(4, 300, 1))
+	results := []*lens.Result{closed, open, unpriced, synth}
+
+	f, err := FromResults(results, Metadata{ConfigHash: "sha256:0123", Interrupted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "result.json")
+	if err := WriteFile(path, f); err != nil {
+		t.Fatal(err)
+	}
+	g, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Everything the file holds survives.
+	a, _ := json.Marshal(f)
+	b, _ := json.Marshal(g)
+	if !bytes.Equal(a, b) {
+		t.Errorf("read back differs from written:\n%s\n%s", a, b)
+	}
+	if g.Format != Format || g.SchemaVersion != SchemaVersion || !g.Metadata.Interrupted || g.Metadata.ConfigHash != "sha256:0123" {
+		t.Errorf("metadata: %+v", g.Metadata)
+	}
+	if got := len(g.Scenarios); got != 3 {
+		t.Fatalf("%d scenarios, want 3 (closed, open, chat)", got)
+	}
+	if got := len(g.Scenarios[0].Results); got != 2 {
+		t.Fatalf("scenario closed has %d results, want 2", got)
+	}
+
+	// Every histogram gives back the percentiles of the run.
+	where := []struct{ sc, res int }{{0, 0}, {1, 0}, {0, 1}, {2, 0}}
+	for i, r := range results {
+		m := &g.Scenarios[where[i].sc].Results[where[i].res].Metrics
+		if m.TotalRequests != r.Total || m.SuccessfulRequests != r.Succeeded || m.FailedRequests != r.Failed {
+			t.Errorf("%s: counts %d/%d/%d, want %d/%d/%d", r.Scenario, m.TotalRequests, m.SuccessfulRequests, m.FailedRequests, r.Total, r.Succeeded, r.Failed)
+		}
+		for _, metric := range lens.Metrics {
+			samePercentiles(t, r.Scenario+" "+string(metric), distOf(m, metric), r.Latency(metric))
+		}
+		sameValues(t, r.Scenario+" tokens/s", m.Latency.Throughput, r.TokensPerSecond)
+		sameValues(t, r.Scenario+" output tokens", m.TokenStats.OutputTokens, r.OutputTokens)
+		if r.TTFTFromIntended != nil {
+			samePercentiles(t, r.Scenario+" ttft from intended", m.Latency.TTFTFromIntended, r.TTFTFromIntended)
+			samePercentiles(t, r.Scenario+" e2e from intended", m.Latency.E2EFromIntended, r.E2EFromIntended)
+		} else if m.Latency.TTFTFromIntended != nil || m.Latency.E2EFromIntended != nil {
+			t.Errorf("%s: closed loop has from-intended distributions", r.Scenario)
+		}
+		if m.Goodput != r.Goodput() || m.AchievedSendRate != r.AchievedRate() || m.Attempts != r.Attempts || m.RetriedRequests != r.Retried {
+			t.Errorf("%s: goodput %v send rate %v attempts %d retried %d", r.Scenario, m.Goodput, m.AchievedSendRate, m.Attempts, m.RetriedRequests)
+		}
+		if len(m.Timeline) != len(r.Timeline) {
+			t.Errorf("%s: timeline of %d ticks, want %d", r.Scenario, len(m.Timeline), len(r.Timeline))
+		}
+		if m.TokenStats.CountedFromUsage != r.TokensFromUsage || m.TokenStats.UsageMismatches != r.TokenMismatches ||
+			m.TokenStats.CountedFromEvents != r.Succeeded-r.TokensFromUsage {
+			t.Errorf("%s: token sources %+v", r.Scenario, m.TokenStats)
+		}
+	}
+	open2 := g.Scenarios[1]
+	if open2.Config.RateLimit == nil || *open2.Config.RateLimit != 400 {
+		t.Errorf("open loop rate_limit = %v, want 400", open2.Config.RateLimit)
+	}
+	if g.Scenarios[0].Config.RateLimit != nil {
+		t.Errorf("closed loop has a rate_limit")
+	}
+	synthM := g.Scenarios[2].Results[0].Metrics
+	if synthM.Errors["rate_limited"] != 2 || synthM.Retries["overloaded"] != 4 || synthM.ErrorSamples["rate_limited"] == "" {
+		t.Errorf("errors %v retries %v samples %v", synthM.Errors, synthM.Retries, synthM.ErrorSamples)
+	}
+
+	// A model without a price has a null cost, not zero.
+	if c := g.Scenarios[0].Results[1].Metrics.CostStats; c != nil {
+		t.Errorf("unpriced model has cost %+v", c)
+	}
+	if c := g.Scenarios[0].Results[0].Metrics.CostStats; c == nil || c.TotalCost <= 0 {
+		t.Errorf("gpt-4o-mini cost = %+v, want > 0", c)
+	}
+	raw, _ := os.ReadFile(path)
+	if !bytes.Contains(raw, []byte(`"cost_stats": null`)) {
+		t.Errorf("the file has no \"cost_stats\": null")
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	newer := strings.Replace(mustJSON(t, synthFile(1, 10, 1)), `"schema_version":1`, `"schema_version":2`, 1)
+	for _, tc := range []struct {
+		name, in string
+		notOurs  bool
+		schema   int
+	}{
+		{"empty", "", true, 0},
+		{"text", "hello", true, 0},
+		{"array", "[1,2]", true, 0},
+		{"other json", `{"metadata":{"version":"1.0"},"scenarios":[]}`, true, 0},
+		{"other format", `{"format":"k6-summary","schema_version":1}`, true, 0},
+		{"no version", `{"format":"lens-result"}`, true, 0},
+		{"newer", newer, false, 2},
+		{"zero version", `{"format":"lens-result","schema_version":0}`, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode(strings.NewReader(tc.in))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := errors.Is(err, ErrNotResultFile); got != tc.notOurs {
+				t.Errorf("errors.Is(%v, ErrNotResultFile) = %v", err, got)
+			}
+			var se *SchemaError
+			if !tc.notOurs && (!errors.As(err, &se) || se.Version != tc.schema) {
+				t.Errorf("error %v, want a SchemaError for version %d", err, tc.schema)
+			}
+		})
+	}
+}
+
+func TestDecodeChecksContent(t *testing.T) {
+	good := mustJSON(t, synthFile(1, 10, 1))
+	if _, err := Decode(strings.NewReader(good)); err != nil {
+		t.Fatalf("valid file: %v", err)
+	}
+	for _, tc := range []struct{ name, old, new, want string }{
+		{"count", `"total_requests":10`, `"total_requests":11`, "total_requests"},
+		{"histogram", `"histogram":"HISTF`, `"histogram":"XISTF`, "ttft"},
+		{"histogram count", `"count":10,"unit":"ms"`, `"count":9,"unit":"ms"`, "histogram holds 10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := strings.Replace(good, tc.old, tc.new, 1)
+			if in == good {
+				t.Fatalf("%q not found in the file", tc.old)
+			}
+			_, err := Decode(strings.NewReader(in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func mustJSON(t *testing.T, f *File) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := WriteJSON(&b, f, false); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "result.json")
+	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(path, synthFile(1, 10, 1)); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("directory holds %d entries after the write, want only result.json", len(entries))
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", st.Mode().Perm())
+	}
+	if _, err := ReadFile(path); err != nil {
+		t.Errorf("replaced file: %v", err)
+	}
+
+	// A file that cannot be encoded leaves the old one, and no temporary.
+	bad := synthFile(1, 10, 1)
+	bad.Scenarios[0].Config.RateLimit = new(float64)
+	*bad.Scenarios[0].Config.RateLimit = 1 / zero()
+	if err := WriteFile(path, bad); err == nil {
+		t.Fatal("WriteFile of +Inf: no error")
+	}
+	entries, _ = os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("failed write left %d entries", len(entries))
+	}
+	if _, err := ReadFile(path); err != nil {
+		t.Errorf("old file after a failed write: %v", err)
+	}
+
+	if err := WriteFile(filepath.Join(dir, "missing", "result.json"), synthFile(1, 10, 1)); err == nil {
+		t.Error("write into a missing directory: no error")
+	}
+}
+
+func zero() float64 { return 0 }
+
+// An interrupted run writes what it measured: the partial result of a run
+// cut short by its context, with nil entries for scenarios that never ran.
+func TestInterruptedRun(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	sc := lens.Scenario{Name: "cut", Model: "gpt-4o-mini", Prompt: "hi", Requests: 100000, Concurrency: 2}
+	sc.Client = &http.Client{Transport: fake.NewResponder(fake.Config{TTFT: fake.Fixed(10 * time.Millisecond), OutputTokens: 4})}
+	sc.Provider = &providers.OpenAI{BaseURL: "http://fake.invalid/v1", APIKey: "sk-fake"}
+	res, runErr := lens.Run(ctx, sc)
+	if res == nil {
+		t.Fatalf("lens.Run returned no partial result: %v", runErr)
+	}
+	f, err := FromResults([]*lens.Result{res, nil}, Metadata{Interrupted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "partial.json")
+	if err := WriteFile(path, f); err != nil {
+		t.Fatal(err)
+	}
+	g, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := g.Scenarios[0].Results[0].Metrics
+	if !g.Metadata.Interrupted || m.TotalRequests == 0 || m.TotalRequests >= 100000 || m.TotalRequests != res.Total {
+		t.Errorf("interrupted %v, %d requests (run counted %d)", g.Metadata.Interrupted, m.TotalRequests, res.Total)
+	}
+}

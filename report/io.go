@@ -1,0 +1,213 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// ErrNotResultFile is the error, wrapped, of Decode and ReadFile for input
+// that is not a lens result file: not JSON, or JSON without "format":
+// "lens-result".
+var ErrNotResultFile = errors.New("not a lens result file")
+
+// A SchemaError is the error of Decode and ReadFile for a result file
+// written in a schema this package does not know: a newer one, or a version
+// below 1.
+type SchemaError struct {
+	Version int // the file's schema_version
+}
+
+func (e *SchemaError) Error() string {
+	if e.Version > SchemaVersion {
+		return fmt.Sprintf("report: result file schema version %d is newer than this program reads (%d): use a newer lens", e.Version, SchemaVersion)
+	}
+	return fmt.Sprintf("report: result file schema version %d is not valid", e.Version)
+}
+
+// WriteJSON writes f as JSON: indented when pretty, else on one line. The
+// output ends with a newline.
+func WriteJSON(w io.Writer, f *File, pretty bool) error {
+	enc := json.NewEncoder(w)
+	if pretty {
+		enc.SetIndent("", "  ")
+	}
+	if err := enc.Encode(f); err != nil {
+		return fmt.Errorf("report: encode result file: %w", err)
+	}
+	return nil
+}
+
+// Decode reads a result file and checks it (see Validate). Input that is
+// not a result file is an error wrapping ErrNotResultFile; a file of a newer
+// schema is a *SchemaError.
+func Decode(r io.Reader) (*File, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("report: read result file: %w", err)
+	}
+	var probe struct {
+		Format        *string `json:"format"`
+		SchemaVersion *int    `json:"schema_version"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("report: %w: %v", ErrNotResultFile, err)
+	}
+	if probe.Format == nil || *probe.Format != Format {
+		got := "no format"
+		if probe.Format != nil {
+			got = fmt.Sprintf("format %q", *probe.Format)
+		}
+		return nil, fmt.Errorf("report: %w (%s, want %q)", ErrNotResultFile, got, Format)
+	}
+	if probe.SchemaVersion == nil {
+		return nil, fmt.Errorf("report: %w (no schema_version)", ErrNotResultFile)
+	}
+	if v := *probe.SchemaVersion; v > SchemaVersion || v < 1 {
+		return nil, &SchemaError{Version: v}
+	}
+	f := new(File)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(f); err != nil {
+		return nil, fmt.Errorf("report: decode result file: %w", err)
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Validate checks what a reader relies on: the format and schema version,
+// names on every scenario and result, counts that add up (total =
+// successful + failed, failed = the sum of errors), and distributions whose
+// histograms decode to the count they state.
+func (f *File) Validate() error {
+	if f.Format != Format {
+		return fmt.Errorf("report: %w (format %q)", ErrNotResultFile, f.Format)
+	}
+	if f.SchemaVersion > SchemaVersion || f.SchemaVersion < 1 {
+		return &SchemaError{Version: f.SchemaVersion}
+	}
+	for i := range f.Scenarios {
+		sc := &f.Scenarios[i]
+		if sc.Name == "" {
+			return fmt.Errorf("report: invalid result file: scenarios[%d] has no name", i)
+		}
+		for j := range sc.Results {
+			r := &sc.Results[j]
+			where := fmt.Sprintf("scenario %q, %s/%s", sc.Name, r.Provider, r.Model)
+			if r.Provider == "" {
+				return fmt.Errorf("report: invalid result file: scenarios[%d].results[%d] has no provider", i, j)
+			}
+			m := &r.Metrics
+			if m.TotalRequests < 0 || m.SuccessfulRequests < 0 || m.FailedRequests < 0 ||
+				m.TotalRequests != m.SuccessfulRequests+m.FailedRequests {
+				return fmt.Errorf("report: invalid result file: %s: total_requests %d != successful %d + failed %d",
+					where, m.TotalRequests, m.SuccessfulRequests, m.FailedRequests)
+			}
+			var failed int64
+			for _, n := range m.Errors {
+				failed += n
+			}
+			if failed != m.FailedRequests {
+				return fmt.Errorf("report: invalid result file: %s: errors add up to %d, failed_requests is %d", where, failed, m.FailedRequests)
+			}
+			for _, nd := range m.Distributions() {
+				if err := nd.Dist.check(); err != nil {
+					return fmt.Errorf("report: invalid result file: %s, %s: %w", where, nd.Name, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// check decodes d's histogram and compares its count.
+func (d *Distribution) check() error {
+	var n int64
+	if d.IsLatency() {
+		l, err := d.Latency()
+		if err != nil {
+			return err
+		}
+		n = l.Count()
+	} else {
+		v, err := d.Values()
+		if err != nil {
+			return err
+		}
+		n = v.Count()
+	}
+	if n != d.Count {
+		return fmt.Errorf("histogram holds %d values, count is %d", n, d.Count)
+	}
+	return nil
+}
+
+// ReadFile reads and checks the result file at path, as Decode does.
+func ReadFile(path string) (*File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	defer fh.Close()
+	f, err := Decode(fh)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// WriteFile writes f, indented, to path atomically: to a temporary file in
+// the same directory, synced to disk, then renamed over path. A reader sees
+// the old file or the new one, never a part; a crash leaves at worst a
+// stray temporary file (named path's base + ".tmp" + digits). The file is
+// given mode 0644.
+func WriteFile(path string, f *File) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, base+".tmp*")
+	if err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := WriteJSON(tmp, f, true); err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("report: write %s: %w", path, err)
+	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir makes a rename in dir durable where the system allows it; errors
+// are ignored (some systems cannot sync a directory).
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	_ = d.Sync()
+	d.Close()
+}
