@@ -75,7 +75,9 @@ func ExampleResult() {
 }
 
 // A latency SLO inside go test: run 200 requests, 8 at a time, and fail the
-// test when p95 TTFT is 500ms or more, or more than 1% of requests fail.
+// test when p95 TTFT is a second or more, p99 ITL half a second or more, or
+// more than 1% of requests fail. (The limits leave the fake's 40-120ms
+// plenty of room: this test must hold on a busy CI machine.)
 func TestChatSLO(t *testing.T) {
 	srv := fake.NewServer(fake.Config{
 		TTFT:         fake.Uniform(40*time.Millisecond, 120*time.Millisecond),
@@ -93,8 +95,8 @@ func TestChatSLO(t *testing.T) {
 		Concurrency: 8,
 		Warmup:      8,
 	})
-	res.AssertP95TTFT(500 * time.Millisecond)
-	res.AssertP99ITL(100 * time.Millisecond)
+	res.AssertP95TTFT(time.Second)
+	res.AssertP99ITL(500 * time.Millisecond)
 	res.AssertErrorRate(0.01)
 }
 

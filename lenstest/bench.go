@@ -143,7 +143,7 @@ func recordAttrs(tb testing.TB, r *lens.Result) {
 			continue
 		}
 		for _, p := range []float64{50, 95, 99} {
-			a.Attr(fmt.Sprintf("lens.%s.p%g_ms", m, p), ms(l.Percentile(p)))
+			a.Attr(fmt.Sprintf("lens.%s.p%g_ms", string(m), p), ms(l.Percentile(p)))
 		}
 	}
 	a.Attr("lens.tokens_per_s", strconv.FormatFloat(r.TokensPerSecond.Mean(), 'f', 2, 64))

@@ -289,8 +289,16 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Errorf("old file after a failed write: %v", err)
 	}
 
-	if err := WriteFile(filepath.Join(dir, "missing", "result.json"), synthFile(1, 10, 1)); err == nil {
-		t.Error("write into a missing directory: no error")
+	// A missing directory is created (export paths like results/x.json).
+	nested := filepath.Join(dir, "missing", "result.json")
+	if err := WriteFile(nested, synthFile(1, 10, 1)); err != nil {
+		t.Errorf("write into a missing directory: %v", err)
+	} else if _, err := ReadFile(nested); err != nil {
+		t.Errorf("read back from the created directory: %v", err)
+	}
+	// A path under a file cannot be written.
+	if err := WriteFile(filepath.Join(path, "result.json"), synthFile(1, 10, 1)); err == nil {
+		t.Error("write under a file: no error")
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 )
 
 // ErrNotResultFile is the error, wrapped, of Decode and ReadFile for input
@@ -22,6 +21,7 @@ type SchemaError struct {
 	Version int // the file's schema_version
 }
 
+// Error says which schema version the file has and what to do about it.
 func (e *SchemaError) Error() string {
 	if e.Version > SchemaVersion {
 		return fmt.Sprintf("report: result file schema version %d is newer than this program reads (%d): use a newer lens", e.Version, SchemaVersion)
@@ -166,39 +166,9 @@ func ReadFile(path string) (*File, error) {
 // the same directory, synced to disk, then renamed over path. A reader sees
 // the old file or the new one, never a part; a crash leaves at worst a
 // stray temporary file (named path's base + ".tmp" + digits). The file is
-// given mode 0644.
-func WriteFile(path string, f *File) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, base+".tmp*")
-	if err != nil {
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := WriteJSON(tmp, f, true); err != nil {
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	syncDir(dir)
-	return nil
+// given mode 0644, and a missing directory is created.
+func WriteFile(path string, f *File) error {
+	return WriteFileAtomic(path, func(w io.Writer) error { return WriteJSON(w, f, true) })
 }
 
 // syncDir makes a rename in dir durable where the system allows it; errors

@@ -131,6 +131,15 @@ func runConfig(o runOptions) error {
 	if err != nil {
 		return err
 	}
+	// A scenario's requests are the number asked for, which an
+	// interrupted run did not reach.
+	for i := range f.Scenarios {
+		for _, r := range runs {
+			if r.Scenario.Name == f.Scenarios[i].Name && r.Scenario.Requests > 0 {
+				f.Scenarios[i].Config.Requests = int64(r.Scenario.Requests)
+			}
+		}
+	}
 	if raww != nil {
 		if err := raww.Flush(); err != nil {
 			return err
