@@ -67,6 +67,8 @@
 //	    	listen address (default "127.0.0.1:8080")
 //	  -capacity int
 //	    	concurrent streams served at full speed; more queue (0: no limit)
+//	  -faults rates
+//	    	fault rates, e.g. "rate_limit=0.05,disconnect=0.01"; faults: disconnect, malformed, overloaded, rate_limit, server_error, stall, stream_error, unavailable; also retry_after_ms and stall_for_ms
 //	  -itl latency
 //	    	time between tokens: a latency (default "10ms")
 //	  -model string

@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,13 +43,30 @@ A latency is a duration ("80ms"), or a distribution of durations:
 		prefill := fs.Duration("prefill-per-token", 0, "extra time to first token per prompt token")
 		seed := fs.Uint64("seed", 1, "seed of every random choice")
 		model := fs.String("model", "", "model named in responses when a request names none")
+		faults := fs.String("faults", "", "fault `rates`, e.g. \"rate_limit=0.05,disconnect=0.01\"; faults: "+strings.Join(faultNames(), ", ")+
+			"; also retry_after_ms and stall_for_ms")
 		return func(args []string) error {
 			if len(args) > 0 {
 				return errUsage
 			}
 			cfg := fake.Config{OutputTokens: *tokens, TokensPerChunk: *perChunk, Seed: *seed, Model: *model,
 				Capacity: *capacity, PrefillPerToken: *prefill}
+			rates := map[string]any{}
+			for _, kv := range strings.Split(*faults, ",") {
+				if kv = strings.TrimSpace(kv); kv == "" {
+					continue
+				}
+				k, v, ok := strings.Cut(kv, "=")
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if !ok || err != nil {
+					return fmt.Errorf("-faults: %q: want name=number", kv)
+				}
+				rates[strings.TrimSpace(k)] = f
+			}
 			var err error
+			if cfg.Faults, err = parseFaults(rates); err != nil {
+				return fmt.Errorf("-faults: %w", err)
+			}
 			if cfg.TTFT, err = parseLatency(*ttft); err != nil {
 				return fmt.Errorf("-ttft: %w", err)
 			}
@@ -190,6 +211,7 @@ func (f *fakes) Close() {
 func fakeConfig(pc lens.ProviderConfig) (fake.Config, error) {
 	var cfg fake.Config
 	var errs []string
+	var err error
 	latency := func(key string) fake.Latency {
 		d, err := pc.SettingDist(key)
 		if err != nil {
@@ -220,8 +242,82 @@ func fakeConfig(pc lens.ProviderConfig) (fake.Config, error) {
 	} else if ok {
 		cfg.PrefillPerToken = time.Duration(v * float64(time.Millisecond))
 	}
+	if v, ok := pc.Setting("faults"); ok {
+		m, isMap := v.(map[string]any)
+		if !isMap {
+			errs = append(errs, "settings.faults: want a mapping of fault names to rates")
+		} else if cfg.Faults, err = parseFaults(m); err != nil {
+			errs = append(errs, "settings.faults: "+err.Error())
+		}
+	}
 	if len(errs) > 0 {
 		return cfg, fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return cfg, nil
+}
+
+// faultFields maps the fault names of settings and flags to the fields of
+// fake.Faults.
+func faultFields(f *fake.Faults) map[string]*float64 {
+	return map[string]*float64{
+		"rate_limit": &f.RateLimit, "server_error": &f.ServerError, "unavailable": &f.Unavailable,
+		"overloaded": &f.Overloaded, "disconnect": &f.Disconnect, "stall": &f.Stall,
+		"malformed": &f.Malformed, "stream_error": &f.StreamError,
+	}
+}
+
+func faultNames() []string {
+	names := slices.Collect(maps.Keys(faultFields(&fake.Faults{})))
+	slices.Sort(names)
+	return names
+}
+
+// parseFaults reads fault rates (each in 0..1, summing to at most 1) and
+// retry_after_ms and stall_for_ms.
+func parseFaults(m map[string]any) (fake.Faults, error) {
+	var f fake.Faults
+	fields := faultFields(&f)
+	var sum float64
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v, ok := toFloat(m[k])
+		if !ok {
+			return f, fmt.Errorf("%s: want a number", k)
+		}
+		switch k {
+		case "retry_after_ms":
+			f.RetryAfter = time.Duration(v * float64(time.Millisecond))
+			continue
+		case "stall_for_ms":
+			f.StallFor = time.Duration(v * float64(time.Millisecond))
+			continue
+		}
+		p, ok := fields[k]
+		if !ok {
+			return f, fmt.Errorf("unknown fault %q (want %s, retry_after_ms or stall_for_ms)", k, strings.Join(faultNames(), ", "))
+		}
+		if v < 0 || v > 1 {
+			return f, fmt.Errorf("%s: %v is not a rate in 0..1", k, v)
+		}
+		*p = v
+		sum += v
+	}
+	if sum > 1 {
+		return f, fmt.Errorf("the rates sum to %v, more than 1", sum)
+	}
+	if f.RetryAfter < 0 || f.StallFor < 0 {
+		return f, errors.New("retry_after_ms and stall_for_ms must be >= 0")
+	}
+	return f, nil
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int64:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	}
+	return 0, false
 }

@@ -330,3 +330,23 @@ func TestFakeFlags(t *testing.T) {
 	}
 	assert.Regexp(t, regexp.MustCompile(`-ttft latency`), func() string { _, out, _ := cli(t, "", "fake", "-help"); return out }())
 }
+
+// TestRunWithFaults: a fake provider's faults setting injects failures,
+// which the report breaks down by class.
+func TestRunWithFaults(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "ttft_ms: 5, itl_ms: 1, output_tokens: 8, faults: {rate_limit: 0.2, disconnect: 0.1, retry_after_ms: 5}", 200)
+	code, out, errOut := cli(t, "", "run", "-config", cfg, "-color", "off")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "Error Breakdown")
+	assert.Contains(t, out, "rate_limited")
+	assert.Contains(t, out, "connection")
+
+	for _, bad := range []string{"faults: {rate_limit: 2}", "faults: {hiccup: 0.1}", "faults: {rate_limit: 0.6, stall: 0.6}", "faults: [1]"} {
+		code, _, errOut := cli(t, "", "run", "-config", writeConfig(t, dir, "output_tokens: 2, "+bad, 1))
+		assert.NotEqual(t, 0, code, bad)
+		assert.Contains(t, errOut, "settings.faults", bad)
+	}
+	_, err := parseFaults(map[string]any{"stream_error": 0.5, "malformed": 0.25, "stall_for_ms": int64(100)})
+	assert.NoError(t, err)
+}
