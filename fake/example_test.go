@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -104,4 +105,42 @@ func ExampleResponder() {
 	// response.content_part.done
 	// response.output_item.done
 	// response.completed
+}
+
+func ExampleFault() {
+	r := fake.NewResponder(fake.Config{
+		OutputTokens: 4,
+		Record:       true,
+		FaultFunc: func(seq uint64) fake.Fault {
+			if seq == 1 {
+				return fake.FaultDisconnect
+			}
+			return fake.NoFault
+		},
+	})
+	client := &http.Client{Transport: r}
+	body := `{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}],"stream":true}`
+	for range 2 {
+		req, err := http.NewRequest(http.MethodPost, "http://fake.test/v1/messages", strings.NewReader(body))
+		if err != nil {
+			panic(err)
+		}
+		req.Header.Set("X-Api-Key", "sk-ant-test")
+		req.Header.Set("Anthropic-Version", "2023-06-01")
+		resp, err := client.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, err)
+	}
+	for _, rec := range r.Records() {
+		fmt.Printf("%q: %d content events sent, text %q, err: %v\n", rec.Fault, len(rec.Sent), rec.Text, rec.Err)
+	}
+	// Output:
+	// 200 <nil>
+	// 200 unexpected EOF
+	// "": 4 content events sent, text "Enim felis enim irure", err: <nil>
+	// "disconnect": 2 content events sent, text "Luctus proident", err: fake: connection cut by a Disconnect fault
 }

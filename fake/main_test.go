@@ -27,7 +27,13 @@ type sseEvent struct {
 // "event:" and "data:" fields with one space, events ended by a blank line,
 // LF line endings only. It fails on anything else, including a final event
 // with no blank line after it.
-func readEvents(t testing.TB, body io.Reader) []sseEvent {
+func readEvents(t testing.TB, body io.Reader) []sseEvent { return readEventsEOL(t, body, "\n") }
+
+// readEventsCRLF is readEvents for a stream whose every line ends with CRLF,
+// as Gemini's do: a bare LF or CR fails.
+func readEventsCRLF(t testing.TB, body io.Reader) []sseEvent { return readEventsEOL(t, body, "\r\n") }
+
+func readEventsEOL(t testing.TB, body io.Reader, eol string) []sseEvent {
 	t.Helper()
 	br := bufio.NewReader(body)
 	var (
@@ -43,17 +49,20 @@ func readEvents(t testing.TB, body io.Reader) []sseEvent {
 			return events
 		}
 		require.NoError(t, err)
+		text, ok := strings.CutSuffix(line, eol)
+		require.True(t, ok, "line %q does not end with %q", line, eol)
+		require.NotContains(t, text, "\r", "stray CR in line %q", line)
 		switch {
-		case line == "\n":
+		case text == "":
 			require.True(t, open, "blank line with no event")
 			ev.At = time.Now()
 			events = append(events, ev)
 			ev, open = sseEvent{}, false
-		case strings.HasPrefix(line, "event: "):
-			ev.Event, open = strings.TrimSuffix(line[len("event: "):], "\n"), true
-		case strings.HasPrefix(line, "data: "):
+		case strings.HasPrefix(text, "event: "):
+			ev.Event, open = text[len("event: "):], true
+		case strings.HasPrefix(text, "data: "):
 			require.Empty(t, ev.Data, "two data lines in one event")
-			ev.Data, open = strings.TrimSuffix(line[len("data: "):], "\n"), true
+			ev.Data, open = text[len("data: "):], true
 		default:
 			t.Fatalf("unexpected SSE line %q", line)
 		}

@@ -40,6 +40,41 @@ func openAIError(status int, message, typ, param, code string) *reply {
 	return bodyReply(status, "application/json", body, 0, -1)
 }
 
+// openAIAPI is the API of the OpenAI formats.
+var openAIAPI = &api{
+	requestIDHeader: "X-Request-Id",
+	fail: func(_ *exchange, status int, message string) *reply {
+		return openAIError(status, message, "invalid_request_error", "", "")
+	},
+	fault: openAIFault,
+}
+
+// Messages of OpenAI's server errors.
+const (
+	openAIServerError = "The server had an error while processing your request. Sorry about that!"
+	openAIUnavailable = "The server is overloaded or not ready yet."
+	openAIOverloaded  = "The engine is currently overloaded, please try again later"
+)
+
+// openAIFault answers a status fault as OpenAI does: a 429 of type
+// "requests" with its x-ratelimit-* headers, or a server_error.
+func openAIFault(_ *exchange, f Fault, retryAfter time.Duration) *reply {
+	switch f {
+	case FaultRateLimit:
+		msg := fmt.Sprintf("Rate limit reached for requests in organization org-fake on requests per min (RPM): Limit 60, Used 60, Requested 1. Please try again in %v. Visit https://platform.openai.com/account/rate-limits to learn more.", retryAfter)
+		rep := openAIError(http.StatusTooManyRequests, msg, "requests", "", "rate_limit_exceeded")
+		rep.header.Set("X-Ratelimit-Limit-Requests", "60")
+		rep.header.Set("X-Ratelimit-Remaining-Requests", "0")
+		rep.header.Set("X-Ratelimit-Reset-Requests", retryAfter.String())
+		return rep
+	case FaultUnavailable:
+		return openAIError(http.StatusServiceUnavailable, openAIUnavailable, "server_error", "", "")
+	case FaultOverloaded:
+		return openAIError(http.StatusServiceUnavailable, openAIOverloaded, "server_error", "", "")
+	}
+	return openAIError(http.StatusInternalServerError, openAIServerError, "server_error", "", "")
+}
+
 // badRequest is a 400 invalid_request_error.
 func badRequest(message, param, code string) *reply {
 	return openAIError(http.StatusBadRequest, message, "invalid_request_error", param, code)
@@ -185,52 +220,79 @@ type chatRequest struct {
 	} `json:"stream_options"`
 }
 
-// serveChatCompletions answers POST /v1/chat/completions.
-func serveChatCompletions(x *exchange) *reply {
-	var req chatRequest
-	if rep := decodeOpenAI(x.body, &req); rep != nil {
-		return rep
+// A chatCall is a valid Chat Completions request, as OpenAI and Azure check
+// it.
+type chatCall struct {
+	chatRequest
+	model        string
+	promptTokens int
+	limit        int
+}
+
+// includeUsage reports whether the request asks for a usage chunk.
+func (c chatCall) includeUsage() bool { return c.StreamOptions != nil && c.StreamOptions.IncludeUsage }
+
+// parseChat parses and checks a Chat Completions request, or returns the 400
+// OpenAI answers with. A request with no model gets Config.Model, then
+// fallback.
+func parseChat(x *exchange, fallback string) (chatCall, *reply) {
+	var c chatCall
+	req := &c.chatRequest
+	if rep := decodeOpenAI(x.body, req); rep != nil {
+		return c, rep
+	}
+	if req.Model == "" && x.cfg.Model == "" && fallback != "" {
+		req.Model = fallback
 	}
 	model, rep := x.model(req.Model)
 	if rep != nil {
-		return rep
+		return c, rep
 	}
 	switch {
 	case req.Messages == nil:
-		return badRequest("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
+		return c, badRequest("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
 	case len(req.Messages) == 0:
-		return badRequest("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", "messages", "empty_array")
+		return c, badRequest("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", "messages", "empty_array")
 	case req.StreamOptions != nil && !req.Stream:
-		return badRequest("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options", "")
+		return c, badRequest("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options", "")
 	}
 	var prompt strings.Builder
 	for i, m := range req.Messages {
 		if m.Role == "" {
-			return badRequest(fmt.Sprintf("Missing required parameter: 'messages[%d].role'.", i), fmt.Sprintf("messages[%d].role", i), "missing_required_parameter")
+			return c, badRequest(fmt.Sprintf("Missing required parameter: 'messages[%d].role'.", i), fmt.Sprintf("messages[%d].role", i), "missing_required_parameter")
 		}
 		if !contentText(&prompt, m.Content) {
-			return badRequest(fmt.Sprintf("Invalid type for 'messages[%d].content': expected one of a string or array of objects.", i), fmt.Sprintf("messages[%d].content", i), "invalid_type")
+			return c, badRequest(fmt.Sprintf("Invalid type for 'messages[%d].content': expected one of a string or array of objects.", i), fmt.Sprintf("messages[%d].content", i), "invalid_type")
 		}
 	}
 	limit, rep := tokenLimit(map[string]*int{"max_tokens": req.MaxTokens, "max_completion_tokens": req.MaxCompletionTokens})
 	if rep != nil {
+		return c, rep
+	}
+	c.model, c.promptTokens, c.limit = model, EstimateTokens(prompt.String()), limit
+	return c, nil
+}
+
+// serveChatCompletions answers POST /v1/chat/completions.
+func serveChatCompletions(x *exchange) *reply {
+	call, rep := parseChat(x, "")
+	if rep != nil {
 		return rep
 	}
-
-	p := newPlan(x.cfg, x.seq, x.start, model, EstimateTokens(prompt.String()), limit)
+	p := newPlan(x.cfg, x.seq, x.start, call.model, call.promptTokens, call.limit)
 	finish := "stop"
 	if p.length {
 		finish = "length"
 	}
 	c := chat{p: p, finish: finish, fingerprint: fingerprint(x.cfg.Seed)}
-	if req.Stream {
-		rep = c.stream(req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
+	if call.Stream {
+		rep = c.stream(call.includeUsage())
 	} else {
 		rep = c.completion()
 	}
-	rep.header.Set("X-Request-Id", "req_"+p.id)
-	rep.rec.Model = model
-	rep.rec.Stream = req.Stream
+	rep.plan = p
+	rep.rec.Model = call.model
+	rep.rec.Stream = call.Stream
 	rep.rec.ID = c.id()
 	rep.rec.PromptTokens = p.promptTokens
 	rep.rec.OutputTokens = len(p.tokens)
@@ -317,16 +379,29 @@ func (c chat) stream(includeUsage bool) *reply {
 			dst = c.appendUsage(dst, true)
 			return event{at: p.last(), content: -1, data: append(dst, "}\n\n"...)}
 		default:
-			return event{at: p.last(), content: -1, data: append(dst, "data: [DONE]\n\n"...)}
+			return event{at: p.last(), content: -1, data: append(dst, doneEvent...)}
 		}
 	}
 	return &reply{
-		status: http.StatusOK,
-		header: streamHeader(),
-		events: events,
-		render: render,
-		rec:    Record{Scheduled: p.offsets},
+		status:    http.StatusOK,
+		header:    streamHeader(eventStreamUTF8),
+		events:    events,
+		render:    render,
+		rec:       Record{Scheduled: p.offsets},
+		first:     1,
+		failEvent: appendOpenAIStreamError,
+		done:      []byte(doneEvent),
 	}
+}
+
+// doneEvent ends an OpenAI-style stream.
+const doneEvent = "data: [DONE]\n\n"
+
+// appendOpenAIStreamError appends the mid-stream error chunk of Chat
+// Completions (reference §10.5), a top-level "error" key that makes clients
+// stop.
+func appendOpenAIStreamError(dst []byte, _ int) []byte {
+	return append(dst, `data: {"error":{"message":"`+openAIServerError+`","type":"server_error","code":null}}`+"\n\n"...)
 }
 
 // completion renders the non-streaming chat.completion object, sent when the
@@ -354,12 +429,22 @@ func (c chat) completion() *reply {
 	return rep
 }
 
-// serveModels answers GET /v1/models with the one configured model.
-func serveModels(x *exchange) *reply {
-	model := x.cfg.Model
-	if model == "" {
-		model = DefaultModel
+// listedModel is the one model the model lists show.
+func (x *exchange) listedModel() string {
+	if x.cfg.Model != "" {
+		return x.cfg.Model
 	}
+	return DefaultModel
+}
+
+// serveModels answers GET /v1/models with the one configured model, in
+// Anthropic's shape when the request carries anthropic-version (both APIs
+// list models at this path), else in OpenAI's.
+func serveModels(x *exchange) *reply {
+	if x.req.Header.Get("Anthropic-Version") != "" {
+		return serveAnthropicModels(x)
+	}
+	model := x.listedModel()
 	var b []byte
 	b = append(b, `{"object":"list","data":[{"id":`...)
 	b = appendString(b, model)

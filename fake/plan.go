@@ -30,9 +30,15 @@ const (
 	streamText = iota
 	streamTime
 	streamID
+	streamFault
 )
 
-// newRand returns the generator of one stream of request seq.
+// idLength is the length of the random part of response and request ids.
+const idLength = 24
+
+// newRand returns the generator of one stream of request seq. There is room
+// for four streams (seq*4+stream); a fifth would need a new packing, which
+// would change every existing seed's output.
 func newRand(seed, seq uint64, stream uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, mix64(seq*4+stream)))
 }
@@ -46,7 +52,9 @@ func mix64(x uint64) uint64 {
 }
 
 // newPlan plans the response to request seq, which arrived at start. limit
-// is the request's token limit (0 for none).
+// is the request's token limit (0 for none). The first content event is due
+// after a sample of TTFT plus the prefill of promptTokens; a TokensPerChunk
+// of 0 means 1.
 func newPlan(cfg *Config, seq uint64, start time.Time, model string, promptTokens, limit int) *plan {
 	n := cfg.OutputTokens
 	p := &plan{
@@ -60,14 +68,14 @@ func newPlan(cfg *Config, seq uint64, start time.Time, model string, promptToken
 		n, p.length = limit, true
 	}
 	p.tokens = words(newRand(cfg.Seed, seq, streamText), n)
-	p.id = randomID(newRand(cfg.Seed, seq, streamID), 24)
+	p.id = randomID(newRand(cfg.Seed, seq, streamID), idLength)
 
-	k := cfg.TokensPerChunk
+	k := max(cfg.TokensPerChunk, 1)
 	events := (n + k - 1) / k
 	p.ends = make([]int, events)
 	p.offsets = make([]time.Duration, events)
 	r := newRand(cfg.Seed, seq, streamTime)
-	at := max(cfg.TTFT.Sample(r), 0)
+	at := max(cfg.TTFT.Sample(r), 0) + time.Duration(promptTokens)*cfg.PrefillPerToken
 	for j := range events {
 		if j > 0 {
 			at += max(cfg.ITL.Sample(r), 0)

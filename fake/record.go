@@ -24,27 +24,57 @@ type Record struct {
 	// Start is when the handler started: the origin of Scheduled.
 	Start time.Time
 
-	// ID is the response's id ("chatcmpl-…", "resp_…"); empty for errors.
+	// ID is the response's id as its body names it: "chatcmpl-" (Chat
+	// Completions, Azure), "resp_" (Responses) or "msg_" (Anthropic)
+	// followed by 24 characters of [0-9A-Za-z], or those 24 characters
+	// alone (Gemini's responseId, Cohere's id). Empty for errors.
 	ID string
+
+	// RequestID is the value of the response's request id header
+	// (request-id for Anthropic, x-request-id for every other format),
+	// sent with every answer, errors included: "req_" followed by the 24
+	// characters that end ID when there is one. A client pairs its requests
+	// with Records by this header: RequestID == "req_" + ID[len(ID)-24:].
+	RequestID string
 
 	// PromptTokens is the prompt's token count (see EstimateTokens).
 	PromptTokens int
 
-	// OutputTokens is the number of output tokens the response reports in
-	// its usage, all of which were sent when Err is nil.
+	// OutputTokens is the number of output tokens in Text. A response that
+	// reaches its end reports them in its usage.
 	OutputTokens int
 
 	// FinishReason is why the output ended, as the wire format spells it:
-	// "stop" or "length" in Chat Completions; the response's status,
-	// "completed" or "incomplete", in Responses. Empty for errors.
+	// "stop" or "length" in Chat Completions and Azure; the response's
+	// status, "completed" or "incomplete", in Responses; "end_turn" or
+	// "max_tokens" in Anthropic; "STOP" or "MAX_TOKENS" in Gemini;
+	// "COMPLETE" or "MAX_TOKENS" in Cohere ("ERROR" after its mid-stream
+	// error). Empty for errors and for responses cut short by a fault.
 	FinishReason string
 
-	// Text is the whole output text.
+	// Text is the output text the response carries: all of it, or, for a
+	// stream that a Disconnect or StreamError fault ends early, the text of
+	// the content events before the fault.
 	Text string
 
-	// Scheduled holds, for each content event, when it was due, from Start.
-	// A content event is one that carries output text; a non-streaming
-	// response has one, its body, due when the stream's last would be.
+	// Queued is how long the request waited for a place (Config.Capacity)
+	// before its response started; Scheduled includes it.
+	Queued time.Duration
+
+	// Fault is the fault the request drew, NoFault for none.
+	Fault Fault
+
+	// FaultAt is the index of the content event the fault struck (see
+	// Fault): the content events before it were written whole. 0 for
+	// status faults, non-streaming responses and NoFault.
+	FaultAt int
+
+	// Scheduled holds, for each content event, when it was due, from Start:
+	// after the wait in the queue (Queued), the prefill and TTFT, the ITLs
+	// and any Stall. A content event is one that carries output text; a
+	// non-streaming response has one, its body, due when the stream's last
+	// would be. A response that a fault ends early holds only the events
+	// before the fault; status faults hold none.
 	Scheduled []time.Duration
 
 	// Sent holds, for each content event written, when the write and its
@@ -55,12 +85,20 @@ type Record struct {
 	// Status is the HTTP status code.
 	Status int
 
+	// Events is the number of the response's writes made whole: one per
+	// SSE event (per element, and the closing bracket, of Gemini's JSON
+	// array stream), or one for a non-streaming body (two when a Stall
+	// splits it). The half event before a Disconnect's cut is not counted.
+	Events int
+
 	// End is when the response ended: the last write, or when it was cut
 	// short.
 	End time.Time
 
 	// Err is why the response was cut short (the client went away, the
-	// server was closed, the body was closed early), or nil.
+	// server was closed, the body was closed early, a Disconnect fault:
+	// ErrDisconnected), or nil: a response is complete, as far as the
+	// fake's side goes, exactly when Err is nil.
 	Err error
 }
 

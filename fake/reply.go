@@ -3,15 +3,18 @@ package fake
 import (
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
 // An event is one write of a response: bytes that go out together, with one
-// Write and one Flush, no earlier than at after the request's start.
+// Write and one Flush, no earlier than at after the request's start (and
+// its wait in the queue).
 type event struct {
 	at      time.Duration
 	content int // index in Record.Scheduled of the content event it carries, or -1
 	data    []byte
+	cut     bool // after writing data, cut the connection without ending the response
 }
 
 // A reply is a wire format's answer to one request: a status, headers, and a
@@ -29,6 +32,14 @@ type reply struct {
 	render func(dst []byte, i int) event // appends event i to dst[:0]; i counts up from 0
 	rec    Record                        // ground truth filled by the wire format: Model, Stream, ID, tokens, FinishReason, Text, Scheduled
 	ending bool                          // the player has called core.ending
+
+	// A successful response also sets what capacity and faults need.
+	plan      *plan                          // the plan it renders; nil for other answers
+	first     int                            // the index of the event that carries content event 0
+	failEvent func(dst []byte, i int) []byte // appends the format's mid-stream error event, as event i; nil when not a stream
+	done      []byte                         // the event that ends a stream after an error event ("data: [DONE]\n\n"), or nil
+	errFinish string                         // the finish reason the error event reports, if any
+	slot      atomic.Bool                    // the response holds a place of Config.Capacity
 }
 
 // bodyReply answers with one body of the given content type, written at at.
@@ -48,10 +59,17 @@ func bodyReply(status int, contentType string, body []byte, at time.Duration, co
 	}
 }
 
-// streamHeader returns the headers of a server-sent event stream.
-func streamHeader() http.Header {
+// streamHeader returns the headers of a server-sent event stream with the
+// given content type.
+func streamHeader(contentType string) http.Header {
 	h := http.Header{}
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-cache")
 	return h
 }
+
+// Content types of streams.
+const (
+	eventStreamUTF8 = "text/event-stream; charset=utf-8"
+	eventStream     = "text/event-stream"
+)

@@ -45,8 +45,10 @@ func (r *Responder) Records() []Record { return r.c.records.all() }
 func (r *Responder) Respond(req *http.Request) (*http.Response, error) { return r.RoundTrip(req) }
 
 // RoundTrip answers req, so that a Responder can be an http.Client's
-// Transport. It returns when the response's headers are due, or with the
-// context's error if req's context is done first.
+// Transport. It returns when the response's headers are due (after any wait
+// in the queue, see Config.Capacity), or with the context's error if req's
+// context is done first. A response cut by FaultDisconnect returns its last
+// bytes from Read, then io.ErrUnexpectedEOF.
 func (r *Responder) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	rep := r.c.respond(req, start)
@@ -55,6 +57,10 @@ func (r *Responder) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	b := &body{c: r.c, rep: rep, ctx: req.Context(), closed: make(chan struct{})}
+	if err := r.c.admit(b.ctx, rep); err != nil {
+		b.end(err)
+		return nil, err
+	}
 	if err := b.fill(); err != nil {
 		return nil, err
 	}
@@ -121,6 +127,7 @@ type body struct {
 
 	next      int    // the next event to render
 	pending   []byte // what is left of the current event
+	cut       bool   // the current event is a Disconnect's last bytes
 	buf       []byte
 	delivered atomic.Bool // the last event has been read whole
 
@@ -132,7 +139,7 @@ type body struct {
 func (b *body) fill() error {
 	ev := b.rep.render(b.buf[:0], b.next)
 	b.buf = ev.data[:0]
-	if d := time.Until(b.rep.rec.Start.Add(ev.at)); d > 0 {
+	if d := time.Until(b.rep.rec.Start.Add(b.rep.rec.Queued + ev.at)); d > 0 {
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
@@ -149,11 +156,18 @@ func (b *body) fill() error {
 		return err
 	}
 	b.next++
-	b.pending = ev.data
-	if ev.content >= 0 && b.c.cfg.Record {
+	b.pending, b.cut = ev.data, ev.cut
+	if b.cut || b.next == b.rep.events {
+		// The server side has written its last event: its place is free.
+		b.c.release(b.rep)
+	}
+	if !b.cut {
 		b.mu.Lock()
 		if !b.done { // Close may have recorded the response meanwhile
-			b.rep.rec.Sent = append(b.rep.rec.Sent, time.Now())
+			b.rep.rec.Events++
+			if ev.content >= 0 && b.c.cfg.Record {
+				b.rep.rec.Sent = append(b.rep.rec.Sent, time.Now())
+			}
 		}
 		b.mu.Unlock()
 	}
@@ -169,7 +183,11 @@ func (b *body) Read(p []byte) (int, error) {
 	default:
 	}
 	if len(b.pending) == 0 {
-		if b.next == b.rep.events {
+		switch {
+		case b.cut:
+			b.end(ErrDisconnected)
+			return 0, io.ErrUnexpectedEOF
+		case b.next == b.rep.events:
 			b.end(nil)
 			return 0, io.EOF
 		}
@@ -179,6 +197,10 @@ func (b *body) Read(p []byte) (int, error) {
 	}
 	n := copy(p, b.pending)
 	b.pending = b.pending[n:]
+	if len(b.pending) == 0 && b.cut {
+		b.end(ErrDisconnected) // the connection is cut now; the next Read says so
+		return n, nil
+	}
 	if len(b.pending) == 0 && b.next == b.rep.events {
 		// The whole response has been read: it is complete, whether or not
 		// the client goes on to read io.EOF.

@@ -77,7 +77,7 @@ func serveResponses(x *exchange) *reply {
 	} else {
 		rep = r.object()
 	}
-	rep.header.Set("X-Request-Id", "req_"+p.id)
+	rep.plan = p
 	rep.rec.Model = model
 	rep.rec.Stream = req.Stream
 	rep.rec.ID = r.id()
@@ -241,12 +241,22 @@ func (r response) stream() *reply {
 		return ev
 	}
 	return &reply{
-		status: http.StatusOK,
-		header: streamHeader(),
-		events: events,
-		render: render,
-		rec:    Record{Scheduled: p.offsets},
+		status:    http.StatusOK,
+		header:    streamHeader(eventStreamUTF8),
+		events:    events,
+		render:    render,
+		rec:       Record{Scheduled: p.offsets},
+		first:     4,
+		failEvent: appendResponsesError,
 	}
+}
+
+// appendResponsesError appends the Responses API's error event, as event
+// (and sequence number) i.
+func appendResponsesError(dst []byte, i int) []byte {
+	dst = append(dst, "event: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\""+openAIServerError+"\",\"param\":null,\"sequence_number\":"...)
+	dst = appendInt(dst, int64(i))
+	return append(dst, "}\n\n"...)
 }
 
 // object renders the non-streaming response object, sent when the stream's

@@ -36,8 +36,11 @@ type Server struct {
 }
 
 // NewServer starts and returns a new Server. The caller should call Close
-// when finished, to shut it down.
+// when finished, to shut it down. It panics, naming the field, if cfg is not
+// valid: a negative Capacity, PrefillPerToken, Faults.RetryAfter or
+// Faults.StallFor, or fault rates outside [0, 1] or summing to more than 1.
 func NewServer(cfg Config) *Server {
+	cfg.check()
 	s := NewUnstartedServer(cfg)
 	s.Start()
 	return s
@@ -55,8 +58,9 @@ func NewUnstartedServer(cfg Config) *Server {
 }
 
 // Start starts a server from NewUnstartedServer. It panics if the server was
-// already started.
+// already started, or if its Config is not valid (see NewServer).
 func (s *Server) Start() {
+	s.Config.check()
 	s.handler()
 	s.ts.Start()
 	s.URL = s.ts.URL
@@ -64,8 +68,9 @@ func (s *Server) Start() {
 
 // StartTLS starts TLS on a server from NewUnstartedServer; Client returns a
 // client that trusts its certificate. It panics if the server was already
-// started.
+// started, or if its Config is not valid (see NewServer).
 func (s *Server) StartTLS() {
+	s.Config.check()
 	s.handler()
 	s.ts.StartTLS()
 	s.URL = s.ts.URL
@@ -76,11 +81,11 @@ func (s *Server) StartTLS() {
 // connections are closed by Close.
 func (s *Server) Client() *http.Client { return s.ts.Client() }
 
-// Close shuts the server down: it cuts every response in progress (the
-// client sees the connection close before the end of the stream, and the
-// Record's Err is ErrServerClosed), waits for every handler to return and for
-// the pacer to stop. No goroutine of the server is left when it returns.
-// Close may be called more than once.
+// Close shuts the server down: it cuts every response in progress or
+// waiting in the queue (the client sees the connection close before the end
+// of the stream, and the Record's Err is ErrServerClosed), waits for every
+// handler to return and for the pacer to stop. No goroutine of the server
+// is left when it returns. Close may be called more than once.
 func (s *Server) Close() {
 	h := s.handler()
 	s.closeOnce.Do(h.cancel)
@@ -126,11 +131,14 @@ func (h *serverHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithCancel(r.Context())
 	stop := context.AfterFunc(h.closed, cancel)
-	err := h.play(ctx, w, rep)
+	err := h.admit(ctx, rep)
+	if err == nil {
+		err = h.play(ctx, w, rep)
+	}
 	stop()
 	cancel()
 
-	if err != nil && h.closed.Err() != nil {
+	if err != nil && err != ErrDisconnected && h.closed.Err() != nil {
 		err = ErrServerClosed
 	}
 	h.finish(rep, time.Now(), err)
@@ -142,7 +150,8 @@ func (h *serverHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // play writes rep's events, each with one Write and one Flush, no earlier
-// than it is due.
+// than it is due, and frees rep's place in the queue after the last one. A
+// cut event returns ErrDisconnected once written.
 func (h *serverHandler) play(ctx context.Context, w http.ResponseWriter, rep *reply) error {
 	rc := http.NewResponseController(w)
 	bp, _ := h.bufs.Get().(*[]byte)
@@ -155,11 +164,11 @@ func (h *serverHandler) play(ctx context.Context, w http.ResponseWriter, rep *re
 	for i := range rep.events {
 		ev := rep.render((*bp)[:0], i)
 		*bp = ev.data[:0]
-		if ev.at > 0 {
+		if at := rep.rec.Queued + ev.at; at > 0 {
 			if wt == nil {
 				wt = newWaiter()
 			}
-			if err := h.pacer.wait(ctx, wt, rep.rec.Start.Add(ev.at)); err != nil {
+			if err := h.pacer.wait(ctx, wt, rep.rec.Start.Add(at)); err != nil {
 				return err
 			}
 		}
@@ -176,9 +185,14 @@ func (h *serverHandler) play(ctx context.Context, w http.ResponseWriter, rep *re
 		if err := rc.Flush(); err != nil {
 			return err
 		}
+		if ev.cut {
+			return ErrDisconnected
+		}
+		rep.rec.Events++
 		if ev.content >= 0 && h.cfg.Record {
 			rep.rec.Sent = append(rep.rec.Sent, time.Now())
 		}
 	}
+	h.release(rep)
 	return nil
 }

@@ -134,9 +134,11 @@ func TestRecords(t *testing.T) {
 	readAll(t, post(t, s.Client(), s.URL+"/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"What is the answer?"}],"stream":true}`))
 	readAll(t, post(t, s.Client(), s.URL+"/v1/responses", `{"model":"r","input":"hi","max_output_tokens":4}`))
 	readAll(t, post(t, s.Client(), s.URL+"/v1/nope", `{}`))
-	after := time.Now()
 
+	// A response's End is stamped after its last write, which the client
+	// may read first: the bound is when Records has them all.
 	recs := s.Records()
+	after := time.Now()
 	require.Len(t, recs, 3)
 	for i, rec := range recs {
 		assert.Equal(t, uint64(i), rec.Seq)
