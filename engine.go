@@ -92,6 +92,7 @@ func NewClient(sc Scenario) *http.Client {
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
 		DisableKeepAlives:     o.DisableKeepAlives,
+		TLSClientConfig:       o.TLSConfig.Clone(),
 	}
 	if o.DisableHTTP2 {
 		var p http.Protocols

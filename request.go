@@ -35,8 +35,9 @@ type RequestMetrics struct {
 	// QueueDelay is Start − Intended.
 	QueueDelay time.Duration
 
-	// DNS, Connect and TLS are the connection phases (Absent when a pooled
-	// connection was reused). Reused says whether it was.
+	// DNS, Connect and TLS are the connection phases the attempt waited
+	// for (Absent when it took a pooled connection). Reused says whether
+	// the transport called its connection reused.
 	DNS, Connect, TLS time.Duration
 	Reused            bool
 
@@ -64,8 +65,10 @@ type RequestMetrics struct {
 	// FinishReason is the API's finish reason, if it sent one.
 	FinishReason string
 
-	// StatusCode is the HTTP status (0 when no response arrived).
+	// StatusCode is the HTTP status (0 when no response arrived), Proto
+	// the response's protocol ("HTTP/1.1", "HTTP/2.0").
 	StatusCode int
+	Proto      string
 
 	// RequestID is the server's id for the request, from the response's
 	// x-request-id or request-id header, for finding a slow request in the
@@ -95,7 +98,7 @@ func (m *RequestMetrics) resetAttempt() {
 	m.Wrote, m.TTFB, m.TTFT, m.E2E, m.TPOT = Absent, Absent, Absent, 0, Absent
 	m.OutputTokens, m.OutputEvents, m.TokensFromUsage, m.InputTokens = 0, 0, false, 0
 	m.ITLs = m.ITLs[:0]
-	m.FinishReason, m.StatusCode, m.RequestID, m.Class, m.Err = "", 0, "", "", nil
+	m.FinishReason, m.StatusCode, m.Proto, m.RequestID, m.Class, m.Err = "", 0, "", "", "", nil
 }
 
 // Absent is the value of a duration a request did not have.
@@ -132,7 +135,8 @@ type phases struct {
 	connectStart, connectDone time.Time
 	tlsStart, tlsDone         time.Time
 	wrote, firstByte          time.Time
-	reused, gotConn           bool
+	gotConn                   time.Time
+	reused                    bool
 }
 
 // clientTrace returns the httptrace hooks that stamp t.
@@ -159,24 +163,33 @@ func (t *trace) clientTrace() *httptrace.ClientTrace {
 		TLSHandshakeStart: func() { stamp(func(p *phases, n time.Time) { p.tlsStart = n }) },
 		TLSHandshakeDone:  func(tls.ConnectionState, error) { stamp(func(p *phases, n time.Time) { p.tlsDone = n }) },
 		GotConn: func(i httptrace.GotConnInfo) {
-			stamp(func(p *phases, _ time.Time) { p.reused, p.gotConn = i.Reused, true })
+			stamp(func(p *phases, n time.Time) { p.reused, p.gotConn = i.Reused, n })
 		},
 		WroteRequest:         func(httptrace.WroteRequestInfo) { stamp(func(p *phases, n time.Time) { p.wrote = n }) },
 		GotFirstResponseByte: func() { stamp(func(p *phases, n time.Time) { p.firstByte = n }) },
 	}
 }
 
-// freeze stops t's callbacks and returns its stamps. On a reused
-// connection the connection phases are dropped: any that arrived belong to
-// a dial in the background, not to this attempt's connection.
+// freeze stops t's callbacks and returns its stamps. Connection phases
+// count only when they ended before the attempt got its connection: the
+// attempt waited for them. Phases that end later belong to a dial the
+// transport finished in the background after the attempt took another
+// connection, and are dropped. (Over HTTP/2 an attempt may wait for its
+// own dial and still be told its connection is reused, when another
+// request took the new connection first: its phases count.)
 func (t *trace) freeze() phases {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.frozen = true
 	p := t.phases
-	if p.reused {
-		p.dnsStart, p.dnsDone, p.connectStart, p.connectDone, p.tlsStart, p.tlsDone = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	before := func(start, done *time.Time) {
+		if p.gotConn.IsZero() || done.After(p.gotConn) {
+			*start, *done = time.Time{}, time.Time{}
+		}
 	}
+	before(&p.dnsStart, &p.dnsDone)
+	before(&p.connectStart, &p.connectDone)
+	before(&p.tlsStart, &p.tlsDone)
 	return p
 }
 
@@ -225,7 +238,7 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 		return
 	}
 	defer resp.Body.Close()
-	m.StatusCode = resp.StatusCode
+	m.StatusCode, m.Proto = resp.StatusCode, resp.Proto
 	m.TTFB = span(t0, ph.firstByte)
 	m.RequestID = requestID(resp.Header)
 	if w.log != nil {

@@ -25,6 +25,7 @@
 package lens
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -185,6 +186,10 @@ type HTTPOptions struct {
 	// DisableHTTP2 keeps the client on HTTP/1.1 even where the server
 	// offers HTTP/2.
 	DisableHTTP2 bool
+
+	// TLSConfig configures TLS (nil: the system's roots), for endpoints
+	// behind a private certificate authority or a self-signed certificate.
+	TLSConfig *tls.Config
 }
 
 // SLO is a set of per-request limits; zero fields are not checked.
