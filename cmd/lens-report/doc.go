@@ -94,13 +94,22 @@
 //	the console table (the same table run prints), json, csv (one row per
 //	result), markdown (for pull-request comments and CI step summaries),
 //	benchstat (benchfmt lines that benchstat compares), prometheus (the text
-//	exposition format) or minimal (one line per result).
+//	exposition format), minimal (one line per result), or hlog: an HdrHistogram
+//	interval log of one metric (-metric) over time, which HdrHistogram's own
+//	log processor and plotters read. hlog and raw-csv need the raw requests:
+//	the JSON lines file run -raw wrote (-raw), or those embedded in the file.
 //
 //	Flags:
 //	  -color string
 //	    	colour in the table: auto, on or off (default "auto")
 //	  -format format
-//	    	output format: table, json, csv, markdown, benchstat, prometheus or minimal (default "table")
+//	    	output format: table, json, csv, raw-csv, markdown, benchstat, prometheus, minimal or hlog (default "table")
+//	  -interval duration
+//	    	the interval of an hlog (default 1s)
+//	  -metric string
+//	    	the metric of an hlog: ttft, e2e, ttfb, tpot, itl, queue, dns, connect or tls (default "ttft")
+//	  -raw string
+//	    	the raw requests (JSON lines from run -raw) for hlog and raw-csv
 //
 // # junit
 //

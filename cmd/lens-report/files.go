@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/report"
 )
 
@@ -18,10 +20,16 @@ var showCmd = &command{
 the console table (the same table run prints), json, csv (one row per
 result), markdown (for pull-request comments and CI step summaries),
 benchstat (benchfmt lines that benchstat compares), prometheus (the text
-exposition format) or minimal (one line per result).`,
+exposition format), minimal (one line per result), or hlog: an HdrHistogram
+interval log of one metric (-metric) over time, which HdrHistogram's own
+log processor and plotters read. hlog and raw-csv need the raw requests:
+the JSON lines file run -raw wrote (-raw), or those embedded in the file.`,
 	flags: func(fs *flag.FlagSet) func([]string) error {
-		format := fs.String("format", "table", "output `format`: table, json, csv, markdown, benchstat, prometheus or minimal")
+		format := fs.String("format", "table", "output `format`: table, json, csv, raw-csv, markdown, benchstat, prometheus, minimal or hlog")
 		color := fs.String("color", "auto", "colour in the table: auto, on or off")
+		raw := fs.String("raw", "", "the raw requests (JSON lines from run -raw) for hlog and raw-csv")
+		metric := fs.String("metric", "ttft", "the metric of an hlog: ttft, e2e, ttfb, tpot, itl, queue, dns, connect or tls")
+		interval := fs.Duration("interval", time.Second, "the interval of an hlog")
 		return func(args []string) error {
 			if len(args) != 1 {
 				return errUsage
@@ -32,6 +40,30 @@ exposition format) or minimal (one line per result).`,
 			}
 			w := current.out
 			switch *format {
+			case "hlog", "raw-csv":
+				reqs := report.RawRequests(f.RawRequests)
+				if *raw != "" {
+					rf, err := os.Open(*raw)
+					if err != nil {
+						return err
+					}
+					defer rf.Close()
+					rr := report.NewRawReader(rf)
+					if *format == "raw-csv" {
+						return report.WriteRawCSV(w, rr)
+					}
+					if err := report.WriteHistogramLog(w, rr.All(), report.HistogramLogOptions{Metric: lens.Metric(*metric), Interval: *interval}); err != nil {
+						return err
+					}
+					return rr.Err()
+				}
+				if len(f.RawRequests) == 0 {
+					return fmt.Errorf("-format %s: the file has no raw requests; give the run's -raw file with -raw", *format)
+				}
+				if *format == "raw-csv" {
+					return fmt.Errorf("-format raw-csv: give the run's -raw file with -raw")
+				}
+				return report.WriteHistogramLog(w, reqs, report.HistogramLogOptions{Metric: lens.Metric(*metric), Interval: *interval})
 			case "table":
 				return report.WriteTable(w, f, report.TableOptions{Color: useColor(*color, w)})
 			case "json":

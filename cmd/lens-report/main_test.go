@@ -173,6 +173,18 @@ func TestRunShowAndExports(t *testing.T) {
 	raw, _ := os.ReadFile(filepath.Join(dir, "raw.jsonl"))
 	assert.Equal(t, 60, bytes.Count(raw, []byte("\n")), "one raw record per measured request")
 
+	// The raw requests as an HdrHistogram interval log and as CSV.
+	code, hlog, errOut := cli(t, "", "show", "-format", "hlog", "-raw", filepath.Join(dir, "raw.jsonl"), "-metric", "e2e", resultPath)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, hlog, "#[Histogram log format version 1.3]")
+	assert.Contains(t, hlog, `"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed_Histogram"`)
+	code, rawCSV, errOut := cli(t, "", "show", "-format", "raw-csv", "-raw", filepath.Join(dir, "raw.jsonl"), resultPath)
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, 61, strings.Count(rawCSV, "\n"), "a header and a row per request")
+	code, _, errOut = cli(t, "", "show", "-format", "hlog", resultPath)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "no raw requests")
+
 	// Other show formats.
 	for _, format := range []string{"json", "csv", "markdown", "benchstat", "prometheus", "minimal"} {
 		code, out, errOut := cli(t, "", "show", "-format", format, resultPath)
