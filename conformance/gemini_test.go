@@ -1,0 +1,290 @@
+package conformance
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/genai"
+
+	"github.com/llm-latency-lens/lens/fake"
+)
+
+// This file checks the fake's Gemini format, as the Gemini API (AI Studio)
+// and as Vertex AI, with google.golang.org/genai.
+
+const (
+	geminiModel   = "gemini-2.0-flash"
+	vertexProject = "my-proj"
+	vertexRegion  = "us-central1"
+)
+
+// geminiBackend is one of genai's backends pointed at the fake.
+type geminiBackend struct {
+	name string
+	cfg  func(srv *fake.Server) *genai.ClientConfig
+	path string // the path of a streamGenerateContent call
+}
+
+var geminiBackends = []geminiBackend{
+	{
+		name: "gemini",
+		cfg: func(srv *fake.Server) *genai.ClientConfig {
+			return &genai.ClientConfig{
+				Backend:     genai.BackendGeminiAPI,
+				APIKey:      testKey,
+				HTTPClient:  srv.Client(),
+				HTTPOptions: genai.HTTPOptions{BaseURL: srv.URL},
+			}
+		},
+		path: "/v1beta/models/" + geminiModel + ":streamGenerateContent",
+	},
+	{
+		name: "vertex",
+		cfg: func(srv *fake.Server) *genai.ClientConfig {
+			return &genai.ClientConfig{
+				Backend:    genai.BackendVertexAI,
+				Project:    vertexProject,
+				Location:   vertexRegion,
+				HTTPClient: srv.Client(),
+				HTTPOptions: genai.HTTPOptions{
+					BaseURL: srv.URL,
+					Headers: http.Header{"Authorization": {"Bearer ya29.test-token"}},
+				},
+			}
+		},
+		path: "/v1beta1/projects/" + vertexProject + "/locations/" + vertexRegion + "/publishers/google/models/" + geminiModel + ":streamGenerateContent",
+	},
+	{
+		name: "gemini-v1",
+		cfg: func(srv *fake.Server) *genai.ClientConfig {
+			return &genai.ClientConfig{
+				Backend:     genai.BackendGeminiAPI,
+				APIKey:      testKey,
+				HTTPClient:  srv.Client(),
+				HTTPOptions: genai.HTTPOptions{BaseURL: srv.URL, APIVersion: "v1"},
+			}
+		},
+		path: "/v1/models/" + geminiModel + ":streamGenerateContent",
+	},
+	{
+		name: "vertex-v1",
+		cfg: func(srv *fake.Server) *genai.ClientConfig {
+			return &genai.ClientConfig{
+				Backend:    genai.BackendVertexAI,
+				Project:    vertexProject,
+				Location:   vertexRegion,
+				HTTPClient: srv.Client(),
+				HTTPOptions: genai.HTTPOptions{
+					BaseURL:    srv.URL,
+					APIVersion: "v1",
+					Headers:    http.Header{"Authorization": {"Bearer ya29.test-token"}},
+				},
+			}
+		},
+		path: "/v1/projects/" + vertexProject + "/locations/" + vertexRegion + "/publishers/google/models/" + geminiModel + ":streamGenerateContent",
+	},
+}
+
+// newGenAI returns a genai client of srv for backend b. With retries above
+// 0 it makes up to 1+retries attempts, 5 to 10 ms apart; genai makes one
+// by default.
+func newGenAI(t *testing.T, srv *fake.Server, b geminiBackend, retries int) *genai.Client {
+	t.Helper()
+	cfg := b.cfg(srv)
+	if retries > 0 {
+		attempts := int32(1 + retries)
+		initial, most := 0.005, 0.01
+		cfg.HTTPOptions.RetryOptions = &genai.HTTPRetryOptions{Attempts: &attempts, InitialDelay: &initial, MaxDelay: &most}
+	}
+	client, err := genai.NewClient(t.Context(), cfg)
+	require.NoError(t, err)
+	return client
+}
+
+func generateConfig(maxTokens int64) *genai.GenerateContentConfig {
+	return &genai.GenerateContentConfig{MaxOutputTokens: int32(maxTokens)}
+}
+
+func TestGeminiGenerateContentStream(t *testing.T) {
+	for _, b := range geminiBackends {
+		for _, tc := range outputCases {
+			t.Run(b.name+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				const seed = 51
+				srv := newServer(t, fake.Config{Seed: seed, OutputTokens: tc.tokens, TokensPerChunk: tc.perChunk, ITL: fake.Fixed(time.Millisecond)})
+				client := newGenAI(t, srv, b, 0)
+
+				var text strings.Builder
+				var chunks int
+				var last *genai.GenerateContentResponse
+				for resp, err := range client.Models.GenerateContentStream(t.Context(), geminiModel, genai.Text(testPrompt), generateConfig(tc.maxTokens)) {
+					require.NoError(t, err)
+					chunks++
+					text.WriteString(resp.Text())
+					last = resp
+				}
+
+				rec := oneRecord(t, srv)
+				want, tokens, cut := tc.want(seed, 0)
+				finish := genai.FinishReasonStop
+				if cut {
+					finish = genai.FinishReasonMaxTokens
+				}
+				assert.Equal(t, b.path, rec.Path)
+				assert.Equal(t, want, rec.Text)
+				assert.Equal(t, want, text.String(), "the chunks' text")
+				assert.Equal(t, tc.chunks(4), chunks, "chunks (4 tokens each by default)")
+				assert.Len(t, rec.Scheduled, chunks)
+				require.NotNil(t, last)
+				require.Len(t, last.Candidates, 1)
+				assert.Equal(t, finish, last.Candidates[0].FinishReason)
+				assert.Equal(t, rec.FinishReason, string(last.Candidates[0].FinishReason))
+				require.NotNil(t, last.UsageMetadata)
+				assert.EqualValues(t, tokens, last.UsageMetadata.CandidatesTokenCount, "the last chunk's running total")
+				assert.EqualValues(t, rec.OutputTokens, last.UsageMetadata.CandidatesTokenCount)
+				assert.EqualValues(t, testPromptTokens, last.UsageMetadata.PromptTokenCount)
+				assert.EqualValues(t, testPromptTokens+tokens, last.UsageMetadata.TotalTokenCount)
+				assert.Equal(t, rec.ID, last.ResponseID)
+			})
+		}
+	}
+}
+
+func TestGeminiGenerateContent(t *testing.T) {
+	for _, b := range geminiBackends {
+		for _, tc := range outputCases {
+			t.Run(b.name+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				const seed = 52
+				srv := newServer(t, fake.Config{Seed: seed, OutputTokens: tc.tokens, TokensPerChunk: tc.perChunk})
+				client := newGenAI(t, srv, b, 0)
+
+				resp, err := client.Models.GenerateContent(t.Context(), geminiModel, genai.Text(testPrompt), generateConfig(tc.maxTokens))
+				require.NoError(t, err)
+
+				rec := oneRecord(t, srv)
+				want, tokens, cut := tc.want(seed, 0)
+				finish := genai.FinishReasonStop
+				if cut {
+					finish = genai.FinishReasonMaxTokens
+				}
+				assert.Equal(t, strings.TrimSuffix(b.path, ":streamGenerateContent")+":generateContent", rec.Path)
+				assert.Equal(t, want, resp.Text())
+				assert.Equal(t, want, rec.Text)
+				require.Len(t, resp.Candidates, 1)
+				assert.Equal(t, finish, resp.Candidates[0].FinishReason)
+				assert.Equal(t, rec.FinishReason, string(resp.Candidates[0].FinishReason))
+				require.NotNil(t, resp.UsageMetadata)
+				assert.EqualValues(t, tokens, resp.UsageMetadata.CandidatesTokenCount)
+				assert.EqualValues(t, rec.OutputTokens, resp.UsageMetadata.CandidatesTokenCount)
+				assert.EqualValues(t, testPromptTokens, resp.UsageMetadata.PromptTokenCount)
+				assert.Equal(t, rec.ID, resp.ResponseID)
+			})
+		}
+	}
+}
+
+// geminiCall makes one generate call, streamed or not, and returns its
+// error.
+func geminiCall(t *testing.T, client *genai.Client, stream bool) error {
+	t.Helper()
+	if !stream {
+		_, err := client.Models.GenerateContent(t.Context(), geminiModel, genai.Text(testPrompt), nil)
+		return err
+	}
+	var last error
+	for resp, err := range client.Models.GenerateContentStream(t.Context(), geminiModel, genai.Text(testPrompt), nil) {
+		if err != nil {
+			last = err
+			continue
+		}
+		t.Errorf("unexpected chunk %q", resp.Text())
+	}
+	return last
+}
+
+// TestGeminiErrors: status faults become genai.APIError with Google's code
+// and status. A 429 carries its retry delay in a RetryInfo detail, genai's
+// only view of it (it reads no header). genai makes one attempt unless
+// RetryOptions asks for more, and then retries 429 and 5xx.
+func TestGeminiErrors(t *testing.T) {
+	for _, b := range geminiBackends {
+		for _, tc := range []struct {
+			fault  fake.Fault
+			code   int
+			status string
+		}{
+			{fake.FaultRateLimit, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED"},
+			{fake.FaultServerError, http.StatusInternalServerError, "INTERNAL"},
+			{fake.FaultOverloaded, http.StatusServiceUnavailable, "UNAVAILABLE"},
+		} {
+			for _, stream := range []bool{false, true} {
+				for _, retries := range []int{0, 2} {
+					name := b.name + "/" + string(tc.fault)
+					if stream {
+						name += "/stream"
+					}
+					if retries > 0 {
+						name += "/retry"
+					}
+					t.Run(name, func(t *testing.T) {
+						t.Parallel()
+						srv := newServer(t, fake.Config{FaultFunc: always(tc.fault)})
+						err := geminiCall(t, newGenAI(t, srv, b, retries), stream)
+						recs := srv.Records()
+						require.Len(t, recs, 1+retries, "attempts")
+						for _, rec := range recs {
+							assert.Equal(t, tc.code, rec.Status)
+						}
+						var apiErr genai.APIError
+						require.ErrorAs(t, err, &apiErr)
+						assert.Equal(t, tc.code, apiErr.Code)
+						assert.Equal(t, tc.status, apiErr.Status)
+						assert.NotEmpty(t, apiErr.Message)
+						if tc.fault == fake.FaultRateLimit {
+							require.Len(t, apiErr.Details, 1)
+							assert.Equal(t, "type.googleapis.com/google.rpc.RetryInfo", apiErr.Details[0]["@type"])
+							assert.Equal(t, "0.040s", apiErr.Details[0]["retryDelay"])
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestGeminiStreamError: the fake's mid-stream error, a data event holding
+// {"error":{...}}, is a genai.APIError from the iterator, after the chunks
+// sent before it.
+func TestGeminiStreamError(t *testing.T) {
+	for _, b := range geminiBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			const seed = 53
+			srv := newServer(t, fake.Config{Seed: seed, OutputTokens: 16, FaultFunc: always(fake.FaultStreamError)})
+			client := newGenAI(t, srv, b, 0)
+			var text strings.Builder
+			var errs []error
+			for resp, err := range client.Models.GenerateContentStream(t.Context(), geminiModel, genai.Text(testPrompt), nil) {
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				text.WriteString(resp.Text())
+			}
+			rec := oneRecord(t, srv)
+			assert.Equal(t, 2, rec.FaultAt, "4 chunks of 4 tokens: the fault strikes the third")
+			assert.Equal(t, wantText(seed, 0, 8), text.String())
+			assert.Equal(t, rec.Text, text.String())
+			require.Len(t, errs, 1)
+			var apiErr genai.APIError
+			require.ErrorAs(t, errs[0], &apiErr)
+			assert.Equal(t, http.StatusServiceUnavailable, apiErr.Code)
+			assert.Equal(t, "UNAVAILABLE", apiErr.Status)
+		})
+	}
+}

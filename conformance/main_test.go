@@ -1,0 +1,92 @@
+package conformance
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/llm-latency-lens/lens/fake"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// genai's dependencies start OpenCensus's view worker at init; it
+		// lives as long as the process.
+		goleak.IgnoreTopFunction("go.opencensus.io/stats/view.(*worker).start"),
+	)
+}
+
+// testKey is the API key every client sends; the fake does not check it.
+const testKey = "sk-conformance-test-key"
+
+// testPrompt is the user message of every request, and testPromptTokens its
+// token count as the fake estimates it.
+const testPrompt = "Write a short paragraph of lorem ipsum."
+
+var testPromptTokens = fake.EstimateTokens(testPrompt)
+
+// testRetryAfter is the wait the fake's 429, 503 and 529 answers ask for:
+// long enough to be told apart from no wait, short enough for a test.
+const testRetryAfter = 40 * time.Millisecond
+
+// newServer starts a fake server for cfg, with records kept, and closes it
+// when the test ends.
+func newServer(t testing.TB, cfg fake.Config) *fake.Server {
+	t.Helper()
+	cfg.Record = true
+	if cfg.Faults.RetryAfter == 0 {
+		cfg.Faults.RetryAfter = testRetryAfter
+	}
+	srv := fake.NewServer(cfg)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// oneRecord returns the only record of srv, failing the test unless there
+// is exactly one.
+func oneRecord(t testing.TB, srv *fake.Server) fake.Record {
+	t.Helper()
+	recs := srv.Records()
+	require.Len(t, recs, 1, "requests the fake received")
+	return recs[0]
+}
+
+// wantText is the text of the first n tokens the fake generates for request
+// seq under seed: what the response must carry.
+func wantText(seed, seq uint64, n int) string {
+	return strings.Join(fake.Tokens(seed, seq, n), "")
+}
+
+// always returns a Config.FaultFunc that gives every request fault f.
+func always(f fake.Fault) func(uint64) fake.Fault {
+	return func(uint64) fake.Fault { return f }
+}
+
+// firstThen returns a Config.FaultFunc that gives the first n requests
+// fault f and serves the rest whole.
+func firstThen(n uint64, f fake.Fault) func(uint64) fake.Fault {
+	return func(seq uint64) fake.Fault {
+		if seq < n {
+			return f
+		}
+		return fake.NoFault
+	}
+}
+
+// requireRetriedAfter checks that recs are len(statuses) attempts of one
+// call, with those statuses, each sent no sooner than wait after the
+// previous one: the client waited as the server asked.
+func requireRetriedAfter(t testing.TB, recs []fake.Record, wait time.Duration, statuses ...int) {
+	t.Helper()
+	require.Len(t, recs, len(statuses), "attempts")
+	for i, rec := range recs {
+		require.Equal(t, statuses[i], rec.Status, "status of attempt %d", i+1)
+		if i > 0 {
+			gap := rec.Start.Sub(recs[i-1].Start)
+			require.GreaterOrEqual(t, gap, wait, "wait before attempt %d", i+1)
+		}
+	}
+}
