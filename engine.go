@@ -120,6 +120,12 @@ type engine struct {
 
 	// idle holds workers between open-loop requests.
 	idle chan *worker
+
+	// tmpl is the HTTP request every attempt clones when no request
+	// differs from another (see worker.newRequest).
+	tmplOnce sync.Once
+	tmpl     *http.Request
+	tmplErr  error
 }
 
 func newEngine(sc *Scenario, client *http.Client) *engine {

@@ -59,6 +59,8 @@ func classify(ctx context.Context, err error) ErrorClass {
 	// A watchdog or deadline wins over whatever error the cut-off read
 	// produced.
 	switch context.Cause(ctx) {
+	case errRequestTimeout:
+		return ClassTimeout
 	case errFirstTokenTimeout:
 		return ClassFirstTokenTimeout
 	case errIdleTimeout:
@@ -89,6 +91,7 @@ func classify(ctx context.Context, err error) ErrorClass {
 // Watchdog causes: the request's context is canceled with one of these
 // when a first-token or idle timeout fires.
 var (
+	errRequestTimeout    = errors.New("lens: the request timeout expired")
 	errFirstTokenTimeout = errors.New("lens: no output within the first-token timeout")
 	errIdleTimeout       = errors.New("lens: no event within the idle timeout")
 )

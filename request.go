@@ -207,23 +207,23 @@ func span(a, b time.Time) time.Duration {
 // arrival times.
 func (w *worker) exchange(parent context.Context, preq *providers.Request, m *RequestMetrics) {
 	sc := w.sc
-	ctx, cancelTimeout := context.WithTimeout(parent, sc.timeout())
-	defer cancelTimeout()
-	ctx, cancel := context.WithCancelCause(ctx)
+	// One context and one timer per attempt: the watchdog cancels the
+	// context, with the reason as its cause, at the whole-request timeout
+	// or at a first-token or idle timeout, whichever comes first.
+	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 
-	req, err := sc.Provider.NewRequest(ctx, preq)
+	tr := &trace{}
+	req, err := w.newRequest(httptrace.WithClientTrace(ctx, tr.clientTrace()), preq)
 	if err != nil {
 		m.Class, m.Err = ClassRequest, err
 		m.Start = time.Now()
 		return
 	}
-	tr := &trace{}
-	req = req.WithContext(httptrace.WithClientTrace(ctx, tr.clientTrace()))
 
 	t0 := time.Now()
 	m.Start = t0
-	wd := startWatchdog(sc.FirstTokenTimeout, sc.IdleTimeout, t0, cancel)
+	wd := startWatchdog(sc.timeout(), sc.FirstTokenTimeout, sc.IdleTimeout, t0, cancel)
 	defer wd.stop()
 	resp, err := w.client.Do(req)
 	ph := tr.freeze()
@@ -309,66 +309,86 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 	}
 }
 
-// watchdog enforces the first-token and idle timeouts of one attempt with
-// a single timer, re-armed at each event: its deadline is the earlier of
-// t0 + first-token timeout (until output arrives) and the last event +
-// idle timeout. When it fires it cancels the attempt's context with the
-// matching cause, which classify reads.
+// watchdog enforces the timeouts of one attempt with a single timer,
+// re-armed at each event when a first-token or idle timeout is set: its
+// deadline is the earliest of t0 + the request timeout, t0 + the
+// first-token timeout (until output arrives) and the last event + the idle
+// timeout. When it fires it cancels the attempt's context with the matching
+// cause, which classify reads.
 type watchdog struct {
-	first, idle time.Duration
-	t0          time.Time
-	timer       *time.Timer
-	idleCause   atomic.Bool // the armed deadline is the idle one
+	total, first, idle time.Duration
+	t0                 time.Time
+	timer              *time.Timer
+	cause              atomic.Int32 // the armed deadline's reason: one of causeTotal, causeFirst, causeIdle
 }
 
-func startWatchdog(first, idle time.Duration, t0 time.Time, cancel context.CancelCauseFunc) *watchdog {
-	if first <= 0 && idle <= 0 {
-		return nil
-	}
-	wd := &watchdog{first: first, idle: idle, t0: t0}
-	due, idleCause := wd.next(t0, false)
-	wd.idleCause.Store(idleCause)
-	wd.timer = time.AfterFunc(time.Until(due), func() {
-		if wd.idleCause.Load() {
-			cancel(errIdleTimeout)
-		} else {
-			cancel(errFirstTokenTimeout)
-		}
-	})
+const (
+	causeTotal int32 = iota
+	causeFirst
+	causeIdle
+)
+
+var watchdogCauses = [...]error{causeTotal: errRequestTimeout, causeFirst: errFirstTokenTimeout, causeIdle: errIdleTimeout}
+
+func startWatchdog(total, first, idle time.Duration, t0 time.Time, cancel context.CancelCauseFunc) *watchdog {
+	wd := &watchdog{total: total, first: first, idle: idle, t0: t0}
+	due, cause := wd.next(t0, false)
+	wd.cause.Store(cause)
+	wd.timer = time.AfterFunc(time.Until(due), func() { cancel(watchdogCauses[wd.cause.Load()]) })
 	return wd
 }
 
-// next returns the deadline after an event at t, and whether it is the
-// idle one.
-func (wd *watchdog) next(t time.Time, gotOutput bool) (due time.Time, idle bool) {
+// next returns the deadline after an event at t, and its reason.
+func (wd *watchdog) next(t time.Time, gotOutput bool) (time.Time, int32) {
+	due, cause := wd.t0.Add(wd.total), causeTotal
 	if wd.first > 0 && !gotOutput {
-		due = wd.t0.Add(wd.first)
-	}
-	if wd.idle > 0 {
-		if d := t.Add(wd.idle); due.IsZero() || d.Before(due) {
-			due, idle = d, true
+		if d := wd.t0.Add(wd.first); d.Before(due) {
+			due, cause = d, causeFirst
 		}
 	}
-	return due, idle
+	if wd.idle > 0 {
+		if d := t.Add(wd.idle); d.Before(due) {
+			due, cause = d, causeIdle
+		}
+	}
+	return due, cause
 }
 
+// event re-arms the timer after an event at t. Without first-token and
+// idle timeouts the deadline never moves and there is nothing to do.
 func (wd *watchdog) event(t time.Time, gotOutput bool) {
-	if wd == nil {
+	if wd.first <= 0 && wd.idle <= 0 {
 		return
 	}
-	due, idle := wd.next(t, gotOutput)
-	if due.IsZero() {
-		wd.timer.Stop()
-		return
-	}
-	wd.idleCause.Store(idle)
+	due, cause := wd.next(t, gotOutput)
+	wd.cause.Store(cause)
 	wd.timer.Reset(time.Until(due))
 }
 
-func (wd *watchdog) stop() {
-	if wd != nil {
-		wd.timer.Stop()
+func (wd *watchdog) stop() { wd.timer.Stop() }
+
+// newRequest returns the attempt's HTTP request, carrying ctx. When every
+// request of the scenario is the same, the provider builds it once per run
+// and each attempt gets a clone, with a fresh body: building means
+// encoding the JSON body and parsing the URL, which is most of a request's
+// client-side cost against a fast server.
+func (w *worker) newRequest(ctx context.Context, preq *providers.Request) (*http.Request, error) {
+	if w.varies {
+		return w.sc.Provider.NewRequest(ctx, preq)
 	}
+	w.tmplOnce.Do(func() { w.tmpl, w.tmplErr = w.sc.Provider.NewRequest(context.Background(), preq) })
+	if w.tmplErr != nil {
+		return nil, w.tmplErr
+	}
+	req := w.tmpl.Clone(ctx)
+	if w.tmpl.GetBody != nil {
+		body, err := w.tmpl.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		req.Body = body
+	}
+	return req, nil
 }
 
 // requestID returns the server's request id from h. It does not allocate.
