@@ -82,21 +82,16 @@ func (p *Anthropic) apiKey() string { return cmp.Or(p.APIKey, os.Getenv("ANTHROP
 // anthropicRequestID is the header that carries the request id.
 var anthropicRequestID = []string{"Request-Id"}
 
-// anthropicMessagesRequest is the body of POST /messages.
-type anthropicMessagesRequest struct {
-	Model       string             `json:"model"`
-	MaxTokens   int                `json:"max_tokens"`
-	System      string             `json:"system,omitempty"`
-	Messages    []anthropicMessage `json:"messages"`
-	Temperature *float64           `json:"temperature,omitempty"`
-	TopP        *float64           `json:"top_p,omitempty"`
-	TopK        *int               `json:"top_k,omitempty"`
-	Stream      bool               `json:"stream,omitempty"`
-}
-
-type anthropicMessage struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+// chatMessagesRequest is the body of POST /messages.
+type chatMessagesRequest struct {
+	Model       string        `json:"model"`
+	MaxTokens   int           `json:"max_tokens"`
+	System      string        `json:"system,omitempty"`
+	Messages    []chatMessage `json:"messages"`
+	Temperature *float64      `json:"temperature,omitempty"`
+	TopP        *float64      `json:"top_p,omitempty"`
+	TopK        *int          `json:"top_k,omitempty"`
+	Stream      bool          `json:"stream,omitempty"`
 }
 
 // NewRequest builds the POST to BaseURL + "/messages" for r. Its headers
@@ -105,18 +100,15 @@ type anthropicMessage struct {
 // merged into the body and replace the codec's own.
 func (p *Anthropic) NewRequest(ctx context.Context, r *Request) (*http.Request, error) {
 	name := p.Name()
-	if r == nil {
-		return nil, fmt.Errorf("%s: build request: nil Request", name)
-	}
-	u, err := endpoint(cmp.Or(p.BaseURL, defaultAnthropicBaseURL), "/messages")
+	u, err := requestURL(name, r, cmp.Or(p.BaseURL, defaultAnthropicBaseURL), "/messages")
 	if err != nil {
-		return nil, fmt.Errorf("%s: build request: %w", name, err)
+		return nil, err
 	}
-	body := anthropicMessagesRequest{
+	body := chatMessagesRequest{
 		Model:       r.Model,
 		MaxTokens:   r.MaxTokens,
 		System:      r.System,
-		Messages:    []anthropicMessage{{Role: "user", Content: r.Prompt}},
+		Messages:    []chatMessage{{Role: "user", Content: r.Prompt}},
 		Temperature: r.Temperature,
 		TopP:        r.TopP,
 		TopK:        r.TopK,
@@ -125,13 +117,9 @@ func (p *Anthropic) NewRequest(ctx context.Context, r *Request) (*http.Request, 
 	if body.MaxTokens <= 0 {
 		body.MaxTokens = defaultAnthropicMaxTokens
 	}
-	b, err := marshalBody(body, r.Extra)
+	req, err := newPost(ctx, name, u, body, r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: encode request body: %w", name, err)
-	}
-	req, err := newJSONRequest(ctx, u, b, r.Stream)
-	if err != nil {
-		return nil, fmt.Errorf("%s: build request: %w", name, err)
+		return nil, err
 	}
 	p.auth(req)
 	return req, nil
@@ -178,10 +166,11 @@ func (p *Anthropic) DecodeModels(resp *http.Response) ([]string, error) {
 
 // NewDecoder returns a decoder of Messages API responses, streamed or not.
 func (p *Anthropic) NewDecoder() Decoder {
-	d := &anthropicDecoder{name: p.Name(), sc: secrets{key: p.apiKey()}}
+	d := &anthropicDecoder{frame: frame{name: p.Name(), sc: secrets{key: p.apiKey()},
+		requestID: anthropicRequestID, details: anthropicErrorDetails}}
 	// A last event without its blank line still counts (message_stop
 	// especially); a cut one fails to decode and ends the stream as cut.
-	d.s.sse.DispatchAtEOF = true
+	d.sse.DispatchAtEOF = true
 	return d
 }
 
@@ -190,11 +179,15 @@ func (p *Anthropic) NewDecoder() Decoder {
 // "enforced_spend_limit_reached", which becomes Code, so that
 // QuotaExhausted reports it.
 func anthropicStatusError(name string, resp *http.Response, sc secrets) *APIError {
-	return statusErrorWith(name, resp, sc, anthropicRequestID, func(body []byte, e *APIError) {
-		if code := anthropicDetailsCode(body); code != "" && e.Code == "" {
-			e.Code = code
-		}
-	})
+	return statusErrorWith(name, resp, sc, anthropicRequestID, anthropicErrorDetails)
+}
+
+// anthropicErrorDetails fills e's Code from error.details.error_code of an
+// error body when e has none.
+func anthropicErrorDetails(body []byte, e *APIError) {
+	if code := anthropicDetailsCode(body); code != "" && e.Code == "" {
+		e.Code = code
+	}
 }
 
 // anthropicDetailsCode returns error.details.error_code of an error body.
@@ -237,11 +230,11 @@ type anthropicEvent uint8
 
 const (
 	anthropicOther anthropicEvent = iota
-	anthropicMessageStart
+	chatMessageStart
 	anthropicContentBlockDelta
-	anthropicMessageDelta
-	anthropicMessageStop
-	anthropicMessageBody // a whole message: the non-streaming answer
+	chatMessageDelta
+	chatMessageStop
+	chatMessageBody // a whole message: the non-streaming answer
 	anthropicError
 	anthropicPing
 )
@@ -251,13 +244,13 @@ func anthropicEventOf(v []byte) anthropicEvent {
 	case "content_block_delta":
 		return anthropicContentBlockDelta
 	case "message_start":
-		return anthropicMessageStart
+		return chatMessageStart
 	case "message_delta":
-		return anthropicMessageDelta
+		return chatMessageDelta
 	case "message_stop":
-		return anthropicMessageStop
+		return chatMessageStop
 	case "message":
-		return anthropicMessageBody
+		return chatMessageBody
 	case "error":
 		return anthropicError
 	case "ping":
@@ -270,8 +263,8 @@ func anthropicEventOf(v []byte) anthropicEvent {
 var anthropicStopReasons = []string{"end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn",
 	"refusal", "model_context_window_exceeded"}
 
-// anthropicMessageType is the type of a whole (non-streaming) message.
-var anthropicMessageType = []byte("message")
+// chatMessageType is the type of a whole (non-streaming) message.
+var chatMessageType = []byte("message")
 
 // errAnthropicCut is the cause of the DecodeError for a stream that ended
 // before message_stop.
@@ -279,25 +272,11 @@ var errAnthropicCut = fmt.Errorf("stream ended before message_stop: %w", io.ErrU
 
 // anthropicDecoder decodes one Messages API response at a time.
 type anthropicDecoder struct {
-	name     string
-	sc       secrets
-	resp     *http.Response
-	s        sseStream
-	c        jsonCursor
-	err      error // sticky: the error Next returned
-	stream   bool  // the body is SSE (else one JSON message)
-	bodyRead bool
-
-	delivered int // Deltas Next has returned for this response
+	frame
 
 	// The usage so far, merged from message_start and message_delta.
 	input, cacheWrite, cacheRead, output int
 	hasUsage                             bool
-
-	text      []byte
-	reasoning []byte
-	args      []byte
-	body      []byte
 }
 
 // Reset prepares d for resp. See Decoder. A status outside 2xx gives an
@@ -305,102 +284,39 @@ type anthropicDecoder struct {
 // streaming request) is read as SSE; a JSON body as one message (or error);
 // any other content type gives a *DecodeError naming it.
 func (d *anthropicDecoder) Reset(resp *http.Response, r *Request) error {
-	if resp.Body == nil {
-		resp.Body = http.NoBody
-	}
-	d.resp = resp
-	d.sc.req = resp.Request
-	d.err = nil
-	d.delivered = 0
 	d.input, d.cacheWrite, d.cacheRead, d.output, d.hasUsage = 0, 0, 0, 0, false
-	d.bodyRead = false
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		d.err = anthropicStatusError(d.name, resp, d.sc)
-		return d.err
-	}
-	ct := resp.Header.Get("Content-Type")
-	stream := r == nil || r.Stream
-	switch {
-	case isEventStream(ct) || ct == "" && stream:
-		d.stream = true
-		d.s.reset(d.name, resp, d.sc, anthropicRequestID)
-	case isJSONType(ct) || ct == "" && !stream:
-		d.stream = false
-	default:
-		d.err = contentTypeError(d.name, resp, ct, d.sc)
-		return d.err
-	}
-	return nil
+	return d.start(resp, r)
 }
 
 // Next decodes the next event into out. See Decoder.
-func (d *anthropicDecoder) Next(out *Delta) error {
-	if d.err != nil {
-		return d.err
+func (d *anthropicDecoder) Next(out *Delta) error { return d.step(out, d) }
+
+// event decodes one stream event by its type: pings are skipped unread, as
+// the SDK does, and an error event is an *APIError.
+func (d *anthropicDecoder) event(ev *SSEEvent, out *Delta) error {
+	*out = Delta{At: ev.DispatchAt}
+	switch anthropicEventOf(ev.Type) {
+	case anthropicPing:
+		return nil
+	case anthropicError:
+		return d.streamError(ev.Data)
 	}
-	switch {
-	case d.stream:
-		d.err = d.nextEvent(out)
-	case !d.bodyRead:
-		d.err = d.readBody(out)
-	default:
-		d.err = io.EOF
-	}
-	if d.err == nil {
-		d.delivered++
-	}
-	return d.err
+	return d.decode(ev.Data, ev.Type, out)
 }
 
-func (d *anthropicDecoder) nextEvent(out *Delta) error {
-	for {
-		ev, err := d.s.next()
-		if err == io.EOF {
-			return d.cut()
-		}
-		if err != nil {
-			return err
-		}
-		if ev.Kind != SSEMessage {
-			continue
-		}
-		*out = Delta{At: ev.DispatchAt}
-		switch anthropicEventOf(ev.Type) {
-		case anthropicPing: // skipped unread, as the SDK does
-			return nil
-		case anthropicError:
-			return d.s.streamError(ev.Data)
-		}
-		err = d.decode(ev.Data, ev.Type, out)
-		if err != nil && ev.Unterminated {
-			var de *DecodeError
-			if errors.As(err, &de) {
-				*out = Delta{}
-				return d.cut()
-			}
-		}
-		return err
-	}
-}
-
-// cut is the end of a stream body before message_stop.
-func (d *anthropicDecoder) cut() error {
+// end is the end of a stream body before message_stop: a stream cut short.
+func (d *anthropicDecoder) end() error {
 	if d.delivered == 0 {
-		return &DecodeError{Provider: d.name, Event: d.s.events, Err: errEmptyStream}
+		return &DecodeError{Provider: d.name, Event: d.events, Err: errEmptyStream}
 	}
-	return &DecodeError{Provider: d.name, Event: d.s.events, Err: errAnthropicCut}
+	return &DecodeError{Provider: d.name, Event: d.events, Err: errAnthropicCut}
 }
 
-func (d *anthropicDecoder) readBody(out *Delta) error {
-	d.bodyRead = true
-	body, at, err := readWholeBody(d.name, &d.body, d.resp.Body, d.sc)
-	if err != nil {
-		return err
-	}
-	*out = Delta{At: at}
-	err = d.decode(body, anthropicMessageType, out) // a body without "type" is a message
-	if err == io.EOF {                              // a lone message_stop is not an answer
-		return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(body), Err: errors.New("the body is a message_stop event, not a message")}
+// body decodes a whole message (or error) body.
+func (d *anthropicDecoder) body(data []byte, out *Delta) error {
+	err := d.decode(data, chatMessageType, out) // a body without "type" is a message
+	if err == io.EOF {                          // a lone message_stop is not an answer
+		return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(data), Err: errors.New("the body is a message_stop event, not a message")}
 	}
 	return err
 }
@@ -458,24 +374,16 @@ func (d *anthropicDecoder) decode(data, evType []byte, out *Delta) error {
 	switch typ {
 	case anthropicError:
 		return d.streamError(data)
-	case anthropicMessageStop:
+	case chatMessageStop:
 		return io.EOF
-	case anthropicContentBlockDelta, anthropicMessageBody:
-		if len(d.text) > 0 {
-			out.Text = d.text
-		}
-		if len(d.reasoning) > 0 {
-			out.Reasoning = d.reasoning
-		}
-		if len(d.args) > 0 {
-			out.ToolArgs = d.args
-		}
+	case anthropicContentBlockDelta, chatMessageBody:
+		d.setOutput(out)
 	}
 	if hasError && typ == anthropicOther {
 		return d.streamError(data)
 	}
 	switch typ {
-	case anthropicMessageStart, anthropicMessageDelta, anthropicMessageBody:
+	case chatMessageStart, chatMessageDelta, chatMessageBody:
 		out.FinishReason = finish
 		if u.any() {
 			d.merge(&u)
@@ -623,18 +531,4 @@ func (d *anthropicDecoder) content() {
 			}
 		}
 	}
-}
-
-// streamError returns the *APIError for an error the server sent with a
-// 2xx status.
-func (d *anthropicDecoder) streamError(data []byte) *APIError {
-	return newStreamError(d.name, d.resp, d.sc, data, anthropicRequestID...)
-}
-
-// decodeError returns a *DecodeError for the current event (or body).
-func (d *anthropicDecoder) decodeError(err error, input []byte) *DecodeError {
-	if d.stream {
-		return d.s.decodeError(err, input)
-	}
-	return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(input), Err: err}
 }

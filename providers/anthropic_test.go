@@ -89,12 +89,7 @@ func TestAnthropicDecodeBadInput(t *testing.T) {
 	stream := &Request{Stream: true}
 	sse := func(s string) *http.Response { return sseResponse(strings.NewReader(s)) }
 	jsonCT := http.Header{"Content-Type": {"application/json"}}
-	for _, tc := range []struct {
-		name    string
-		resp    *http.Response
-		want    decoded
-		inError []string
-	}{
+	checkDecodeCases(t, dec, stream, []decodeCase{
 		{"empty stream", sse(""), decoded{Err: &DecodeError{Err: errEmptyStream}}, []string{"stream ended before its first event"}},
 		{"only message_stop", sse("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), decoded{Err: io.EOF}, nil},
 		{"no event lines: JSON type decides", sse(`data: {"type":"content_block_delta","delta":{"type":"text_delta","text":"a"}}` + "\n\n" +
@@ -125,23 +120,7 @@ func TestAnthropicDecodeBadInput(t *testing.T) {
 		{"empty JSON body", recorded(200, jsonCT, ""), decoded{Err: &DecodeError{}}, []string{"empty response body"}},
 		{"line over the limit", sseResponse(io.MultiReader(strings.NewReader("data: \""), &io.LimitedReader{R: &endless{b: 'a'}, N: DefaultMaxLineBytes + 1})),
 			decoded{Err: &DecodeError{Err: ErrLineTooLong}}, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := decodeAll(t, dec, tc.resp, stream)
-			if !sameError(got.Err, tc.want.Err) {
-				t.Fatalf("ended with %#v (%v), want %v", got.Err, got.Err, tc.want.Err)
-			}
-			for _, s := range tc.inError {
-				if !strings.Contains(got.Err.Error(), s) {
-					t.Errorf("error %q does not contain %q", got.Err, s)
-				}
-			}
-			got.Err = tc.want.Err
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("got %+v\nwant %+v", got, tc.want)
-			}
-		})
-	}
+	})
 }
 
 // TestAnthropicDecodeInStreamError checks the error event's classification
@@ -213,7 +192,7 @@ func TestAnthropicStatusErrors(t *testing.T) {
 
 func TestAnthropicNewRequest(t *testing.T) {
 	temp, topP, topK := 0.2, 0.8, 5
-	checkCodecRequests(t, []codecRequest{
+	checkCodecRequests(t, true, []codecRequest{
 		{name: "defaults, streaming", env: map[string]string{"ANTHROPIC_API_KEY": "sk-ant-env-123456789"}, p: &Anthropic{},
 			r:   &Request{Model: "claude-sonnet-4-5", Prompt: "hi", Stream: true},
 			url: "https://api.anthropic.com/v1/messages",
@@ -331,7 +310,7 @@ func TestAnthropicDecodeStamps(t *testing.T) {
 }
 
 func TestAnthropicDecodeNonStreamingStamp(t *testing.T) {
-	checkCodecBodyStamp(t, &Anthropic{}, "anthropic.json")
+	checkCodecBodyStamp(t, &Anthropic{}, "anthropic.json", 50)
 }
 
 // TestAnthropicDecoderReuse runs one decoder over responses of every kind
@@ -366,14 +345,14 @@ func TestAnthropicDecoderReuse(t *testing.T) {
 // FuzzAnthropicDecoder decodes arbitrary bodies under arbitrary content
 // types and statuses, split into arbitrary Reads: see fuzzCodec.
 func FuzzAnthropicDecoder(f *testing.F) {
-	addCodecSeeds(f, "anthropic*.sse", func(b []byte) { f.Add(b, uint8(0), []byte{5, 1, 31}, true) })
+	addSeeds(f, func(b []byte) { f.Add(b, uint8(0), []byte{5, 1, 31}, true) }, "anthropic*.sse")
 	if b, err := os.ReadFile("testdata/anthropic.json"); err == nil {
 		f.Add(b, uint8(1), []byte{}, false)
 	}
 	f.Add([]byte(`{"type":"error","error":{"type":"rate_limit_error","message":"x","details":{"error_code":"enforced_spend_limit_reached"}}}`), uint8(3*8+1), []byte{}, true)
 	p := &Anthropic{APIKey: "sk-ant-fuzz-0123456789"}
 	f.Fuzz(func(t *testing.T, body []byte, pick uint8, sizes []byte, stream bool) {
-		fuzzCodec(t, p, body, pick, sizes, stream)
+		codecFuzz.decode(t, p.NewDecoder(), body, pick, sizes, stream)
 	})
 }
 
@@ -389,5 +368,5 @@ func BenchmarkAnthropicDecodeStream(b *testing.B) {
 	ev := bytes.SplitAfter(readFixture(b, "anthropic.sse"), []byte("\n\n"))
 	head := string(bytes.Join(ev[:3], nil))
 	tail := string(bytes.Join(ev[5:], nil))
-	benchCodecStream(b, &Anthropic{APIKey: "sk-ant-bench"}, codecBenchStream(head, anthropicTextEvent, tail, 1000), len(anthropicTextEvent))
+	benchDecoder(b, (&Anthropic{APIKey: "sk-ant-bench"}).NewDecoder(), "text/event-stream; charset=utf-8", benchStreamOf(head, anthropicTextEvent, tail, 1000), len(anthropicTextEvent), 0)
 }

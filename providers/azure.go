@@ -193,13 +193,9 @@ func (p *Azure) NewRequest(ctx context.Context, r *Request) (*http.Request, erro
 	}
 	body := newOpenAIChatBody(r, model, field, !p.NoStreamUsage)
 	body.TopK = nil
-	b, err := marshalBody(body, r.Extra)
+	req, err := newPost(ctx, name, u, body, r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: encode request body: %w", name, err)
-	}
-	req, err := newJSONRequest(ctx, u, b, r.Stream)
-	if err != nil {
-		return nil, fmt.Errorf("%s: build request: %w", name, err)
+		return nil, err
 	}
 	p.setAuth(req)
 	return req, nil

@@ -3,111 +3,17 @@ package providers
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"testing/synctest"
 	"time"
 )
 
-// Helpers shared by the tests of the Azure, Responses and Generic codecs
-// (prefixed fam, for the OpenAI family and its neighbours).
-
-// famResponse is a 200 response with content type ct and body.
-func famResponse(ct string, body io.Reader) *http.Response {
-	h := http.Header{}
-	if ct != "" {
-		h.Set("Content-Type", ct)
-	}
-	return &http.Response{StatusCode: 200, Header: h, Body: io.NopCloser(body)}
-}
-
-// famCheckSplits decodes body whole, one byte per Read, and split into two
-// Reads at every byte, and fails unless all give the same result; it
-// returns the whole-body result.
-func famCheckSplits(t *testing.T, dec Decoder, ct string, body []byte, req *Request) decoded {
-	t.Helper()
-	want := decodeAll(t, dec, famResponse(ct, bytes.NewReader(body)), req)
-	check := func(how string, got decoded) {
-		t.Helper()
-		if reflect.TypeOf(got.Err) != reflect.TypeOf(want.Err) || got.Err.Error() != want.Err.Error() {
-			t.Fatalf("%s: ended with %v, want %v", how, got.Err, want.Err)
-		}
-		got.Err = want.Err
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("%s:\n got %+v\nwant %+v", how, got, want)
-		}
-	}
-	check("one byte per Read", decodeAll(t, dec, famResponse(ct, iotest.OneByteReader(bytes.NewReader(body))), req))
-	for k := range len(body) + 1 {
-		r := &partsReader{parts: [][]byte{bytes.Clone(body[:k]), bytes.Clone(body[k:])}}
-		check("split at "+strconv.Itoa(k), decodeAll(t, dec, famResponse(ct, r), req))
-	}
-	return want
-}
-
-// famCompare fails unless got is want (errors compared with sameError).
-func famCompare(t *testing.T, got, want decoded) {
-	t.Helper()
-	if !sameError(got.Err, want.Err) {
-		t.Fatalf("ended with %#v (%v), want %v", got.Err, got.Err, want.Err)
-	}
-	got.Err = want.Err
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("decoded\n got %+v\nwant %+v", got, want)
-	}
-}
-
-// famRequestBody reads req's body as JSON and compares it with want.
-func famRequestBody(t *testing.T, req *http.Request, want string) {
-	t.Helper()
-	if req.Body == nil {
-		t.Fatalf("no body, want %s", want)
-	}
-	if req.GetBody == nil || req.ContentLength <= 0 {
-		t.Error("the body cannot be replayed for a retry")
-	}
-	body, _ := io.ReadAll(req.Body)
-	var got, w any
-	if err := json.Unmarshal(body, &got); err != nil {
-		t.Fatalf("body %s: %v", body, err)
-	}
-	if err := json.Unmarshal([]byte(want), &w); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, w) {
-		t.Errorf("body %s\nwant %s", body, want)
-	}
-}
-
-// famStamps decodes resp in virtual time and returns each Delta's At
-// relative to start, and whether it carried output.
-func famStamps(t *testing.T, dec Decoder, resp *http.Response, req *Request, start time.Time) (at []time.Duration, output []bool, end error) {
-	t.Helper()
-	if err := dec.Reset(resp, req); err != nil {
-		t.Fatal(err)
-	}
-	var d Delta
-	for {
-		err := dec.Next(&d)
-		if err != nil {
-			return at, output, err
-		}
-		at = append(at, d.At.Sub(start))
-		output = append(output, d.HasOutput())
-	}
-}
-
-var azureFixtures = []struct {
-	file string
-	want decoded
-}{
+var azureFixtures = []codecFixture{
 	// The prelude (choices:[], id "") and the trailing filter chunk are
 	// Deltas without output.
 	{"azure.sse", decoded{Text: "Hello", Finish: "stop", Outputs: 1, Deltas: 5, Err: io.EOF}},
@@ -118,14 +24,7 @@ var azureFixtures = []struct {
 }
 
 func TestAzureDecodeFixtures(t *testing.T) {
-	dec := (&Azure{BaseURL: "https://r.openai.azure.com", APIKey: "k"}).NewDecoder()
-	for _, tc := range azureFixtures {
-		t.Run(tc.file, func(t *testing.T) {
-			body := readFixture(t, tc.file)
-			got := famCheckSplits(t, dec, "text/event-stream", body, &Request{Stream: true})
-			famCompare(t, got, tc.want)
-		})
-	}
+	checkFixtureSplits(t, &Azure{BaseURL: "https://r.openai.azure.com", APIKey: "k"}, ctResponse("text/event-stream"), azureFixtures)
 }
 
 // TestAzureFilterChunksAreNotOutput checks event by event that the filter
@@ -177,7 +76,7 @@ func TestAzureDecodeStamps(t *testing.T) {
 			{260 * ms, string(ev[5])},                 // finish
 			{900 * ms, string(ev[6]) + string(ev[7])}, // late filter chunk, [DONE]
 		})
-		at, output, end := famStamps(t, (&Azure{}).NewDecoder(), famResponse("text/event-stream", body), &Request{Stream: true}, start)
+		at, output, end := deltaStamps(t, (&Azure{}).NewDecoder(), famResponse("text/event-stream", body), &Request{Stream: true}, start)
 		if end != io.EOF {
 			t.Fatalf("ended with %v", end)
 		}
@@ -192,15 +91,7 @@ func TestAzureDecodeStamps(t *testing.T) {
 func TestAzureNewRequest(t *testing.T) {
 	temp, topK := 0.2, 5
 	t.Setenv("AZURE_OPENAI_API_KEY", "env-azure-key-123")
-	for _, tc := range []struct {
-		name     string
-		p        *Azure
-		r        *Request
-		url      string
-		headers  map[string]string
-		noHeader []string
-		body     string
-	}{
+	checkCodecRequests(t, false, []codecRequest{
 		{name: "deployments, api-key", p: &Azure{BaseURL: "https://res.openai.azure.com", APIKey: "azure-key-456"},
 			r:   &Request{Model: "my-deploy", Prompt: "hi", System: "be brief", MaxTokens: 16, Stream: true},
 			url: "https://res.openai.azure.com/openai/deployments/my-deploy/chat/completions?api-version=2024-10-21",
@@ -237,28 +128,7 @@ func TestAzureNewRequest(t *testing.T) {
 			headers:  map[string]string{"Authorization": "Bearer entra-token-789", "X-Ms-Useragent": "lens"},
 			noHeader: []string{"Api-Key"},
 			body:     `{"model":"o4-mini","messages":[{"content":"hi","role":"user"}],"stream":true,"reasoning_effort":"low"}`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			req, err := tc.p.NewRequest(context.Background(), tc.r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if req.Method != http.MethodPost || req.URL.String() != tc.url {
-				t.Errorf("%s %s, want POST %s", req.Method, req.URL, tc.url)
-			}
-			for k, v := range tc.headers {
-				if got := req.Header.Get(k); got != v {
-					t.Errorf("header %s = %q, want %q", k, got, v)
-				}
-			}
-			for _, k := range tc.noHeader {
-				if _, ok := req.Header[http.CanonicalHeaderKey(k)]; ok {
-					t.Errorf("header %s sent", k)
-				}
-			}
-			famRequestBody(t, req, tc.body)
-		})
-	}
+	})
 }
 
 func TestAzureNewRequestErrors(t *testing.T) {
@@ -398,35 +268,14 @@ func TestAzureKeyNeverInErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		sse := http.Header{"Content-Type": {"text/event-stream"}}
-		for name, resp := range map[string]*http.Response{
+		checkRedacted(t, p, req, map[string]*http.Response{
 			"401":               recorded(401, http.Header{"Content-Type": {"application/json"}}, `{"error":{"code":"401","message":"Access denied for `+secret+`"}}`),
 			"innererror":        recorded(400, http.Header{"Content-Type": {"application/json"}}, `{"error":{"code":"content_filter","message":"m","innererror":{"code":"`+secret+`"}}}`),
 			"HTML":              recorded(403, nil, "<html><body>Forbidden "+secret+"</body></html>"),
 			"error chunk":       recorded(200, sse, `data: {"error":{"message":"key `+secret+` revoked"}}`+"\n\n"),
 			"invalid chunk":     recorded(200, sse, `data: {"echo":"`+secret+`"`+"\n\n"),
 			"non-JSON 200 body": recorded(200, http.Header{"Content-Type": {"application/json"}}, "oops "+secret),
-		} {
-			body, _ := io.ReadAll(resp.Body)
-			for _, withRequest := range []bool{true, false} {
-				resp.Request = nil
-				if withRequest {
-					resp.Request = req
-				}
-				resp.Body = io.NopCloser(bytes.NewReader(body))
-				got := decodeAll(t, p.NewDecoder(), resp, &Request{Stream: true})
-				if got.Err == nil || got.Err == io.EOF {
-					t.Fatalf("%s: no error", name)
-				}
-				var ae *APIError
-				msg := got.Err.Error()
-				if errors.As(got.Err, &ae) {
-					msg += ae.Type + ae.Code
-				}
-				if strings.Contains(msg, secret[:12]) || !strings.Contains(msg, "[redacted") {
-					t.Errorf("%s (request attached: %v): %q", name, withRequest, msg)
-				}
-			}
-		}
+		}, secret, 12)
 		// Models too.
 		lreq, err := p.NewListModelsRequest(context.Background())
 		if err != nil {

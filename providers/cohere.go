@@ -80,18 +80,13 @@ var cohereRequestID = []string{"X-Request-Id", "X-Debug-Trace-Id"}
 
 // cohereChatRequest is the body of POST /v2/chat.
 type cohereChatRequest struct {
-	Model       string          `json:"model"`
-	Messages    []cohereMessage `json:"messages"`
-	MaxTokens   int             `json:"max_tokens,omitempty"`
-	Temperature *float64        `json:"temperature,omitempty"`
-	P           *float64        `json:"p,omitempty"`
-	K           *int            `json:"k,omitempty"`
-	Stream      bool            `json:"stream,omitempty"`
-}
-
-type cohereMessage struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Model       string        `json:"model"`
+	Messages    []chatMessage `json:"messages"`
+	MaxTokens   int           `json:"max_tokens,omitempty"`
+	Temperature *float64      `json:"temperature,omitempty"`
+	P           *float64      `json:"p,omitempty"`
+	K           *int          `json:"k,omitempty"`
+	Stream      bool          `json:"stream,omitempty"`
 }
 
 // NewRequest builds the POST to BaseURL + "/chat" for r. Its headers are
@@ -100,12 +95,9 @@ type cohereMessage struct {
 // into the body and replace the codec's own.
 func (p *Cohere) NewRequest(ctx context.Context, r *Request) (*http.Request, error) {
 	name := p.Name()
-	if r == nil {
-		return nil, fmt.Errorf("%s: build request: nil Request", name)
-	}
-	u, err := endpoint(cmp.Or(p.BaseURL, defaultCohereBaseURL), "/chat")
+	u, err := requestURL(name, r, cmp.Or(p.BaseURL, defaultCohereBaseURL), "/chat")
 	if err != nil {
-		return nil, fmt.Errorf("%s: build request: %w", name, err)
+		return nil, err
 	}
 	body := cohereChatRequest{
 		Model:       r.Model,
@@ -116,16 +108,12 @@ func (p *Cohere) NewRequest(ctx context.Context, r *Request) (*http.Request, err
 		Stream:      r.Stream,
 	}
 	if r.System != "" {
-		body.Messages = append(body.Messages, cohereMessage{Role: "system", Content: r.System})
+		body.Messages = append(body.Messages, chatMessage{Role: "system", Content: r.System})
 	}
-	body.Messages = append(body.Messages, cohereMessage{Role: "user", Content: r.Prompt})
-	b, err := marshalBody(body, r.Extra)
+	body.Messages = append(body.Messages, chatMessage{Role: "user", Content: r.Prompt})
+	req, err := newPost(ctx, name, u, body, r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: encode request body: %w", name, err)
-	}
-	req, err := newJSONRequest(ctx, u, b, r.Stream)
-	if err != nil {
-		return nil, fmt.Errorf("%s: build request: %w", name, err)
+		return nil, err
 	}
 	p.auth(req)
 	return req, nil
@@ -178,8 +166,8 @@ func (p *Cohere) DecodeModels(resp *http.Response) ([]string, error) {
 
 // NewDecoder returns a decoder of chat responses, streamed or not.
 func (p *Cohere) NewDecoder() Decoder {
-	d := &cohereDecoder{name: p.Name(), sc: secrets{key: p.apiKey()}}
-	d.s.sse.DispatchAtEOF = true // "data: [DONE]" may lack its blank line
+	d := &cohereDecoder{frame: frame{name: p.Name(), sc: secrets{key: p.apiKey()}, requestID: cohereRequestID}}
+	d.sse.DispatchAtEOF = true // "data: [DONE]" may lack its blank line
 	return d
 }
 
@@ -188,122 +176,31 @@ var cohereFinishReasons = []string{"COMPLETE", "MAX_TOKENS", "STOP_SEQUENCE", "T
 
 // cohereDecoder decodes one chat response at a time.
 type cohereDecoder struct {
-	name     string
-	sc       secrets
-	resp     *http.Response
-	s        sseStream
-	c        jsonCursor
-	err      error // sticky: the error Next returned
-	stream   bool  // the body is SSE (else JSON)
-	bodyRead bool
-
-	delivered int // Deltas Next has returned for this response
-
-	text      []byte
-	reasoning []byte
-	args      []byte
-	errText   []byte // delta.error of message-end
-	body      []byte
+	frame
+	errText []byte // delta.error of message-end
 }
 
 // Reset prepares d for resp. See Decoder. A status outside 2xx gives an
 // *APIError; a text/event-stream body (or one with no Content-Type, for a
 // streaming request) is read as SSE; a JSON body as one chat response (or
 // error); any other content type gives a *DecodeError naming it.
-func (d *cohereDecoder) Reset(resp *http.Response, r *Request) error {
-	if resp.Body == nil {
-		resp.Body = http.NoBody
-	}
-	d.resp = resp
-	d.sc.req = resp.Request
-	d.err = nil
-	d.delivered = 0
-	d.bodyRead = false
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		d.err = newStatusError(d.name, resp, d.sc, cohereRequestID...)
-		return d.err
-	}
-	ct := resp.Header.Get("Content-Type")
-	stream := r == nil || r.Stream
-	switch {
-	case isEventStream(ct) || ct == "" && stream:
-		d.stream = true
-		d.s.reset(d.name, resp, d.sc, cohereRequestID)
-	case isJSONType(ct) || ct == "" && !stream:
-		d.stream = false
-	default:
-		d.err = contentTypeError(d.name, resp, ct, d.sc)
-		return d.err
-	}
-	return nil
-}
+func (d *cohereDecoder) Reset(resp *http.Response, r *Request) error { return d.start(resp, r) }
 
 // Next decodes the next event into out. See Decoder.
-func (d *cohereDecoder) Next(out *Delta) error {
-	if d.err != nil {
-		return d.err
+func (d *cohereDecoder) Next(out *Delta) error { return d.step(out, d) }
+
+// event decodes one stream event; "data: [DONE]" ends the stream. A stream
+// without it ends cleanly with its body, unless nothing at all was decoded.
+func (d *cohereDecoder) event(ev *SSEEvent, out *Delta) error {
+	if string(bytes.TrimSpace(ev.Data)) == "[DONE]" {
+		return io.EOF
 	}
-	switch {
-	case d.stream:
-		d.err = d.nextEvent(out)
-	case !d.bodyRead:
-		d.err = d.readBody(out)
-	default:
-		d.err = io.EOF
-	}
-	if d.err == nil {
-		d.delivered++
-	}
-	return d.err
+	*out = Delta{At: ev.DispatchAt}
+	return d.decode(ev.Data, out)
 }
 
-func (d *cohereDecoder) nextEvent(out *Delta) error {
-	for {
-		ev, err := d.s.next()
-		if err == io.EOF {
-			return d.end()
-		}
-		if err != nil {
-			return err
-		}
-		if ev.Kind != SSEMessage {
-			continue
-		}
-		if string(bytes.TrimSpace(ev.Data)) == "[DONE]" {
-			return io.EOF
-		}
-		*out = Delta{At: ev.DispatchAt}
-		err = d.decode(ev.Data, out)
-		if err != nil && ev.Unterminated {
-			var de *DecodeError
-			if errors.As(err, &de) {
-				// The stream stopped inside its last event: that is its end.
-				*out = Delta{}
-				return d.end()
-			}
-		}
-		return err
-	}
-}
-
-// end is the end of a stream body without "[DONE]": a clean end, unless
-// nothing at all was decoded.
-func (d *cohereDecoder) end() error {
-	if d.delivered == 0 {
-		return &DecodeError{Provider: d.name, Err: errEmptyStream}
-	}
-	return io.EOF
-}
-
-func (d *cohereDecoder) readBody(out *Delta) error {
-	d.bodyRead = true
-	body, at, err := readWholeBody(d.name, &d.body, d.resp.Body, d.sc)
-	if err != nil {
-		return err
-	}
-	*out = Delta{At: at}
-	return d.decode(body, out)
-}
+// body decodes a whole chat response (or error) body.
+func (d *cohereDecoder) body(data []byte, out *Delta) error { return d.decode(data, out) }
 
 // cohereEvent is what one event said besides its text.
 type cohereEvent struct {
@@ -355,20 +252,12 @@ func (d *cohereDecoder) decode(data []byte, out *Delta) error {
 		return d.decodeError(err, data)
 	}
 	if k.errorBody {
-		return newStreamError(d.name, d.resp, d.sc, data, cohereRequestID...)
+		return d.streamError(data)
 	}
 	if len(d.errText) > 0 || k.finish == "ERROR" {
 		return d.finishError(&k)
 	}
-	if len(d.text) > 0 {
-		out.Text = d.text
-	}
-	if len(d.reasoning) > 0 {
-		out.Reasoning = d.reasoning
-	}
-	if len(d.args) > 0 {
-		out.ToolArgs = d.args
-	}
+	d.setOutput(out)
 	out.FinishReason = k.finish
 	if u, ok := k.usage.picture(); ok {
 		out.Usage, out.HasUsage = u, true
@@ -540,31 +429,9 @@ func (d *cohereDecoder) usage(u *cohereUsage) {
 	for c.nextKey() {
 		switch string(c.key) {
 		case "tokens":
-			if c.object() {
-				for c.nextKey() {
-					switch string(c.key) {
-					case "input_tokens":
-						u.tokensIn, u.hasTokensIn = tokenCount(c)
-					case "output_tokens":
-						u.tokensOut, u.hasTokensOut = tokenCount(c)
-					default:
-						c.skip()
-					}
-				}
-			}
+			cohereTokens(c, &u.tokensIn, &u.tokensOut, &u.hasTokensIn, &u.hasTokensOut)
 		case "billed_units":
-			if c.object() {
-				for c.nextKey() {
-					switch string(c.key) {
-					case "input_tokens":
-						u.billedIn, u.hasBilledIn = tokenCount(c)
-					case "output_tokens":
-						u.billedOut, u.hasBilledOut = tokenCount(c)
-					default:
-						c.skip()
-					}
-				}
-			}
+			cohereTokens(c, &u.billedIn, &u.billedOut, &u.hasBilledIn, &u.hasBilledOut)
 		case "cached_tokens":
 			var ok bool
 			if u.cached, ok = tokenCount(c); ok {
@@ -576,10 +443,20 @@ func (d *cohereDecoder) usage(u *cohereUsage) {
 	}
 }
 
-// decodeError returns a *DecodeError for the current event (or body).
-func (d *cohereDecoder) decodeError(err error, input []byte) *DecodeError {
-	if d.stream {
-		return d.s.decodeError(err, input)
+// cohereTokens reads a {"input_tokens","output_tokens"} object (tokens or
+// billed_units), each count with whether it was present.
+func cohereTokens(c *jsonCursor, in, out *int, hasIn, hasOut *bool) {
+	if !c.object() {
+		return
 	}
-	return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(input), Err: err}
+	for c.nextKey() {
+		switch string(c.key) {
+		case "input_tokens":
+			*in, *hasIn = tokenCount(c)
+		case "output_tokens":
+			*out, *hasOut = tokenCount(c)
+		default:
+			c.skip()
+		}
+	}
 }

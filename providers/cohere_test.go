@@ -59,12 +59,7 @@ func TestCohereDecodeBadInput(t *testing.T) {
 	stream := &Request{Stream: true}
 	sse := func(s string) *http.Response { return sseResponse(strings.NewReader(s)) }
 	jsonCT := http.Header{"Content-Type": {"application/json"}}
-	for _, tc := range []struct {
-		name    string
-		resp    *http.Response
-		want    decoded
-		inError []string
-	}{
+	checkDecodeCases(t, dec, stream, []decodeCase{
 		{"empty stream", sse(""), decoded{Err: &DecodeError{Err: errEmptyStream}}, []string{"cohere: decode: stream ended before its first event"}},
 		{"only [DONE]", sse("data: [DONE]\n\n"), decoded{Err: io.EOF}, nil},
 		{"[DONE] without its blank line", sse(`data: {"type":"content-delta","delta":{"message":{"content":{"text":"a"}}}}` + "\n\ndata: [DONE]"),
@@ -92,23 +87,7 @@ func TestCohereDecodeBadInput(t *testing.T) {
 		{"html", recorded(200, http.Header{"Content-Type": {"text/html"}}, "<html><title>Maintenance</title></html>"),
 			decoded{Err: &DecodeError{}}, []string{`unexpected content type "text/html"`, "Maintenance"}},
 		{"empty JSON body", recorded(200, jsonCT, ""), decoded{Err: &DecodeError{}}, []string{"empty response body"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := decodeAll(t, dec, tc.resp, stream)
-			if !sameError(got.Err, tc.want.Err) {
-				t.Fatalf("ended with %#v (%v), want %v", got.Err, got.Err, tc.want.Err)
-			}
-			for _, s := range tc.inError {
-				if !strings.Contains(got.Err.Error(), s) {
-					t.Errorf("error %q does not contain %q", got.Err, s)
-				}
-			}
-			got.Err = tc.want.Err
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("got %+v\nwant %+v", got, tc.want)
-			}
-		})
-	}
+	})
 }
 
 func TestCohereDecodeInStreamError(t *testing.T) {
@@ -153,7 +132,7 @@ func TestCohereStatusErrors(t *testing.T) {
 
 func TestCohereNewRequest(t *testing.T) {
 	temp, topP, topK := 0.3, 0.75, 10
-	checkCodecRequests(t, []codecRequest{
+	checkCodecRequests(t, true, []codecRequest{
 		{name: "defaults, COHERE_API_KEY", env: map[string]string{"COHERE_API_KEY": "co-env-123456", "CO_API_KEY": "co-other-789"},
 			p: &Cohere{}, r: &Request{Model: "command-a-03-2025", Prompt: "hi", System: "be brief", MaxTokens: 32,
 				Temperature: &temp, TopP: &topP, TopK: &topK, Stream: true},
@@ -263,7 +242,7 @@ func TestCohereDecodeStamps(t *testing.T) {
 }
 
 func TestCohereDecodeNonStreamingStamp(t *testing.T) {
-	checkCodecBodyStamp(t, &Cohere{}, "cohere.json")
+	checkCodecBodyStamp(t, &Cohere{}, "cohere.json", 50)
 }
 
 // TestCohereDecoderReuse runs one decoder over responses of every kind in
@@ -291,14 +270,14 @@ func TestCohereDecoderReuse(t *testing.T) {
 // FuzzCohereDecoder decodes arbitrary bodies under arbitrary content types
 // and statuses, split into arbitrary Reads: see fuzzCodec.
 func FuzzCohereDecoder(f *testing.F) {
-	addCodecSeeds(f, "cohere*.sse", func(b []byte) { f.Add(b, uint8(0), []byte{5, 1, 31}, true) })
+	addSeeds(f, func(b []byte) { f.Add(b, uint8(0), []byte{5, 1, 31}, true) }, "cohere*.sse")
 	if b, err := os.ReadFile("testdata/cohere.json"); err == nil {
 		f.Add(b, uint8(1), []byte{}, false)
 	}
 	f.Add([]byte(`{"message":"invalid api token"}`), uint8(3*8+1), []byte{}, true)
 	p := &Cohere{APIKey: "co-fuzz-0123456789"}
 	f.Fuzz(func(t *testing.T, body []byte, pick uint8, sizes []byte, stream bool) {
-		fuzzCodec(t, p, body, pick, sizes, stream)
+		codecFuzz.decode(t, p.NewDecoder(), body, pick, sizes, stream)
 	})
 }
 
@@ -314,5 +293,5 @@ func BenchmarkCohereDecodeStream(b *testing.B) {
 	ev := bytes.SplitAfter(readFixture(b, "cohere.sse"), []byte("\n\n"))
 	head := string(bytes.Join(ev[:2], nil))
 	tail := string(bytes.Join(ev[3:], nil))
-	benchCodecStream(b, &Cohere{APIKey: "co-bench"}, codecBenchStream(head, cohereTextEvent, tail, 1000), len(cohereTextEvent))
+	benchDecoder(b, (&Cohere{APIKey: "co-bench"}).NewDecoder(), "text/event-stream; charset=utf-8", benchStreamOf(head, cohereTextEvent, tail, 1000), len(cohereTextEvent), 0)
 }

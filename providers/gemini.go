@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -218,13 +217,9 @@ func (p *Gemini) NewRequest(ctx context.Context, r *Request) (*http.Request, err
 			TopK:            r.TopK,
 		}
 	}
-	b, err := marshalBody(body, r.Extra)
+	req, err := newPost(ctx, name, u, body, r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: encode request body: %w", name, err)
-	}
-	req, err := newJSONRequest(ctx, u, b, r.Stream)
-	if err != nil {
-		return nil, fmt.Errorf("%s: build request: %w", name, err)
+		return nil, err
 	}
 	p.auth(req)
 	return req, nil
@@ -308,8 +303,8 @@ func (p *Gemini) DecodeModels(resp *http.Response) ([]string, error) {
 // NewDecoder returns a decoder of generate-content responses, streamed or
 // not.
 func (p *Gemini) NewDecoder() Decoder {
-	d := &geminiDecoder{name: p.Name(), sc: secrets{key: p.credential()}}
-	d.s.sse.DispatchAtEOF = true // genai processes a last event without its blank line
+	d := &geminiDecoder{frame: frame{name: p.Name(), sc: secrets{key: p.credential()}, details: geminiErrorDetails}}
+	d.sse.DispatchAtEOF = true // genai processes a last event without its blank line
 	return d
 }
 
@@ -383,25 +378,11 @@ var geminiFinishReasons = []string{"STOP", "MAX_TOKENS", "SAFETY", "RECITATION",
 
 // geminiDecoder decodes one generate-content response at a time.
 type geminiDecoder struct {
-	name     string
-	sc       secrets
-	resp     *http.Response
-	s        sseStream
-	c        jsonCursor
-	err      error // sticky: the error Next returned
-	stream   bool  // the body is SSE (else JSON)
-	bodyRead bool
-
-	delivered int // Deltas Next has returned for this response
+	frame
 
 	// The usage so far: every count is a running total, and a chunk that
 	// leaves one out keeps its last value.
 	prompt, candidates, thoughts, cached int
-
-	text      []byte
-	reasoning []byte
-	args      []byte
-	body      []byte
 }
 
 // Reset prepares d for resp. See Decoder. A status outside 2xx gives an
@@ -409,97 +390,22 @@ type geminiDecoder struct {
 // streaming request) is read as SSE; a JSON body as one response, or an
 // array of them; any other content type gives a *DecodeError naming it.
 func (d *geminiDecoder) Reset(resp *http.Response, r *Request) error {
-	if resp.Body == nil {
-		resp.Body = http.NoBody
-	}
-	d.resp = resp
-	d.sc.req = resp.Request
-	d.err = nil
-	d.delivered = 0
 	d.prompt, d.candidates, d.thoughts, d.cached = 0, 0, 0, 0
-	d.bodyRead = false
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		d.err = geminiStatusError(d.name, resp, d.sc)
-		return d.err
-	}
-	ct := resp.Header.Get("Content-Type")
-	stream := r == nil || r.Stream
-	switch {
-	case isEventStream(ct) || ct == "" && stream:
-		d.stream = true
-		d.s.reset(d.name, resp, d.sc, nil)
-	case isJSONType(ct) || ct == "" && !stream:
-		d.stream = false
-	default:
-		d.err = contentTypeError(d.name, resp, ct, d.sc)
-		return d.err
-	}
-	return nil
+	return d.start(resp, r)
 }
 
 // Next decodes the next event into out. See Decoder.
-func (d *geminiDecoder) Next(out *Delta) error {
-	if d.err != nil {
-		return d.err
-	}
-	switch {
-	case d.stream:
-		d.err = d.nextEvent(out)
-	case !d.bodyRead:
-		d.err = d.readBody(out)
-	default:
-		d.err = io.EOF
-	}
-	if d.err == nil {
-		d.delivered++
-	}
-	return d.err
+func (d *geminiDecoder) Next(out *Delta) error { return d.step(out, d) }
+
+// event decodes one chunk of a stream. Gemini streams have no end marker:
+// the end of the body ends them cleanly, unless nothing at all was decoded.
+func (d *geminiDecoder) event(ev *SSEEvent, out *Delta) error {
+	*out = Delta{At: ev.DispatchAt}
+	return d.decode(ev.Data, out)
 }
 
-func (d *geminiDecoder) nextEvent(out *Delta) error {
-	for {
-		ev, err := d.s.next()
-		if err == io.EOF {
-			return d.end()
-		}
-		if err != nil {
-			return err
-		}
-		if ev.Kind != SSEMessage {
-			continue
-		}
-		*out = Delta{At: ev.DispatchAt}
-		err = d.decode(ev.Data, out)
-		if err != nil && ev.Unterminated {
-			var de *DecodeError
-			if errors.As(err, &de) {
-				// The stream stopped inside its last event: that is its end.
-				*out = Delta{}
-				return d.end()
-			}
-		}
-		return err
-	}
-}
-
-// end is the end of a stream body, which is how Gemini streams end: clean,
-// unless nothing at all was decoded.
-func (d *geminiDecoder) end() error {
-	if d.delivered == 0 {
-		return &DecodeError{Provider: d.name, Err: errEmptyStream}
-	}
-	return io.EOF
-}
-
-func (d *geminiDecoder) readBody(out *Delta) error {
-	d.bodyRead = true
-	body, at, err := readWholeBody(d.name, &d.body, d.resp.Body, d.sc)
-	if err != nil {
-		return err
-	}
-	*out = Delta{At: at}
-	return d.decode(body, out)
-}
+// body decodes a whole body: one response, or an array of them.
+func (d *geminiDecoder) body(data []byte, out *Delta) error { return d.decode(data, out) }
 
 // decode reads one GenerateContentResponse, or (for a whole body) a JSON
 // array of them, into out, whose At is already set. It returns an
@@ -514,7 +420,7 @@ func (d *geminiDecoder) decode(data []byte, out *Delta) error {
 	case jsonObject:
 		d.chunk(&g)
 	case jsonArray:
-		if d.stream {
+		if d.mode == frameSSE { // a whole body may be an array of chunks
 			c.skip()
 			if err := c.done(); err != nil {
 				return d.decodeError(err, data)
@@ -538,15 +444,7 @@ func (d *geminiDecoder) decode(data []byte, out *Delta) error {
 	if g.isErr {
 		return d.streamError(data)
 	}
-	if len(d.text) > 0 {
-		out.Text = d.text
-	}
-	if len(d.reasoning) > 0 {
-		out.Reasoning = d.reasoning
-	}
-	if len(d.args) > 0 {
-		out.ToolArgs = d.args
-	}
+	d.setOutput(out)
 	out.FinishReason = cmp.Or(g.finish, g.blocked)
 	if g.hasUsage {
 		out.Usage = Usage{
@@ -693,18 +591,4 @@ func (d *geminiDecoder) usage(g *geminiChunk) {
 			*dst = n
 		}
 	}
-}
-
-// streamError returns the *APIError for an error the server sent with a
-// 2xx status.
-func (d *geminiDecoder) streamError(data []byte) *APIError {
-	return newStreamError(d.name, d.resp, d.sc, data)
-}
-
-// decodeError returns a *DecodeError for the current event (or body).
-func (d *geminiDecoder) decodeError(err error, input []byte) *DecodeError {
-	if d.stream {
-		return d.s.decodeError(err, input)
-	}
-	return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(input), Err: err}
 }

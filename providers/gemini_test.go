@@ -103,12 +103,7 @@ func TestGeminiDecodeBadInput(t *testing.T) {
 	stream := &Request{Stream: true}
 	sse := func(s string) *http.Response { return sseResponse(strings.NewReader(s)) }
 	jsonCT := http.Header{"Content-Type": {"application/json"}}
-	for _, tc := range []struct {
-		name    string
-		resp    *http.Response
-		want    decoded
-		inError []string
-	}{
+	checkDecodeCases(t, dec, stream, []decodeCase{
 		{"empty stream", sse(""), decoded{Err: &DecodeError{Err: errEmptyStream}}, []string{"gemini: decode: stream ended before its first event"}},
 		{"cut inside the only event", sse(`data: {"candidates": [{"content": {"par`), decoded{Err: &DecodeError{Err: errEmptyStream}}, nil},
 		{"cut inside the last event is its end", sse(`data: {"candidates":[{"content":{"parts":[{"text":"a"}]}}]}` + "\r\n\r\n" + `data: {"candid`),
@@ -133,23 +128,7 @@ func TestGeminiDecodeBadInput(t *testing.T) {
 			decoded{Err: &DecodeError{}}, []string{`unexpected content type "text/html"`, "Sign in"}},
 		{"empty JSON body", recorded(200, jsonCT, "\r\n"), decoded{Err: &DecodeError{}}, []string{"empty response body"}},
 		{"JSON string body", recorded(200, jsonCT, `"hello"`), decoded{Err: &DecodeError{}}, []string{"event data is not a JSON object"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := decodeAll(t, dec, tc.resp, stream)
-			if !sameError(got.Err, tc.want.Err) {
-				t.Fatalf("ended with %#v (%v), want %v", got.Err, got.Err, tc.want.Err)
-			}
-			for _, s := range tc.inError {
-				if !strings.Contains(got.Err.Error(), s) {
-					t.Errorf("error %q does not contain %q", got.Err, s)
-				}
-			}
-			got.Err = tc.want.Err
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("got %+v\nwant %+v", got, tc.want)
-			}
-		})
-	}
+	})
 }
 
 func TestGeminiDecodeInStreamError(t *testing.T) {
@@ -214,7 +193,7 @@ func TestGeminiNewRequest(t *testing.T) {
 		}
 		return m
 	}
-	checkCodecRequests(t, []codecRequest{
+	checkCodecRequests(t, true, []codecRequest{
 		{name: "AI Studio streaming, GEMINI_API_KEY", env: env("GEMINI_API_KEY", "AIza-gemini-env-123", "GOOGLE_API_KEY", "AIza-google-env-456"),
 			p: &Gemini{}, r: &Request{Model: "gemini-2.0-flash", Prompt: "hi", System: "be brief", MaxTokens: 64,
 				Temperature: &temp, TopP: &topP, TopK: &topK, Stream: true},
@@ -413,7 +392,7 @@ func TestGeminiDecodeStamps(t *testing.T) {
 }
 
 func TestGeminiDecodeNonStreamingStamp(t *testing.T) {
-	checkCodecBodyStamp(t, &Gemini{}, "gemini.json")
+	checkCodecBodyStamp(t, &Gemini{}, "gemini.json", 50)
 }
 
 // TestGeminiDecoderReuse runs one decoder over responses of every kind in
@@ -448,15 +427,15 @@ func TestGeminiDecoderReuse(t *testing.T) {
 // FuzzGeminiDecoder decodes arbitrary bodies under arbitrary content types
 // and statuses, split into arbitrary Reads: see fuzzCodec.
 func FuzzGeminiDecoder(f *testing.F) {
-	addCodecSeeds(f, "gemini*.sse", func(b []byte) { f.Add(b, uint8(0), []byte{5, 1, 31}, true) })
-	addCodecSeeds(f, "vertex*.sse", func(b []byte) { f.Add(b, uint8(0), []byte{2}, true) })
+	addSeeds(f, func(b []byte) { f.Add(b, uint8(0), []byte{5, 1, 31}, true) }, "gemini*.sse")
+	addSeeds(f, func(b []byte) { f.Add(b, uint8(0), []byte{2}, true) }, "vertex*.sse")
 	if b, err := os.ReadFile("testdata/gemini.json"); err == nil {
 		f.Add(b, uint8(1), []byte{}, false)
 	}
 	f.Add([]byte(`{"error":{"code":429,"message":"x","status":"RESOURCE_EXHAUSTED","details":[{"retryDelay":"2s"}]}}`), uint8(3*8+1), []byte{}, true)
 	p := &Gemini{APIKey: "AIza-fuzz-0123456789"}
 	f.Fuzz(func(t *testing.T, body []byte, pick uint8, sizes []byte, stream bool) {
-		fuzzCodec(t, p, body, pick, sizes, stream)
+		codecFuzz.decode(t, p.NewDecoder(), body, pick, sizes, stream)
 	})
 }
 
@@ -470,5 +449,5 @@ const geminiTextEvent = `data: {"candidates": [{"content": {"parts": [{"text": "
 // a few tokens), so ns/op and allocs/op are per text event.
 func BenchmarkGeminiDecodeStream(b *testing.B) {
 	ev := bytes.SplitAfter(readFixture(b, "gemini_crlf.sse"), []byte("\r\n\r\n"))
-	benchCodecStream(b, &Gemini{APIKey: "AIza-bench"}, codecBenchStream(string(ev[0]), geminiTextEvent, string(ev[1]), 1000), len(geminiTextEvent))
+	benchDecoder(b, (&Gemini{APIKey: "AIza-bench"}).NewDecoder(), "text/event-stream; charset=utf-8", benchStreamOf(string(ev[0]), geminiTextEvent, string(ev[1]), 1000), len(geminiTextEvent), 0)
 }

@@ -421,9 +421,9 @@ func genericValues(r *Request, key string) (map[string]genericValue, error) {
 		"api_key": str(key),
 		"stream":  {set: true, json: []byte(fmt.Sprint(r.Stream)), text: fmt.Sprint(r.Stream)},
 	}
-	msgs := []openAIMessage{{Role: "user", Content: r.Prompt}}
+	msgs := []chatMessage{{Role: "user", Content: r.Prompt}}
 	if r.System != "" {
-		msgs = []openAIMessage{{Role: "system", Content: r.System}, msgs[0]}
+		msgs = []chatMessage{{Role: "system", Content: r.System}, msgs[0]}
 	}
 	b, err := json.Marshal(msgs)
 	if err != nil {

@@ -21,7 +21,7 @@ func BenchmarkGenericDecodeOllama(b *testing.B) {
 		body.WriteString(ollamaTextLine)
 	}
 	body.Write(lines[3]) // done
-	famBenchDecode(b, genericOllama().NewDecoder(), "application/x-ndjson", body.Bytes(), len(ollamaTextLine))
+	benchDecoder(b, genericOllama().NewDecoder(), "application/x-ndjson", body.Bytes(), len(ollamaTextLine), 0)
 }
 
 // BenchmarkGenericDecodeTGI decodes TGI's native SSE stream.
@@ -32,12 +32,12 @@ func BenchmarkGenericDecodeTGI(b *testing.B) {
 		body.WriteString(tgiTextEvent)
 	}
 	body.Write(ev[2])
-	famBenchDecode(b, genericTGI().NewDecoder(), "text/event-stream", body.Bytes(), len(tgiTextEvent))
+	benchDecoder(b, genericTGI().NewDecoder(), "text/event-stream", body.Bytes(), len(tgiTextEvent), 0)
 }
 
 // BenchmarkGenericDecodeOpenAIChat decodes the stream of
 // BenchmarkOpenAIDecodeStream with Generic paths instead of the OpenAI
 // codec, for comparison.
 func BenchmarkGenericDecodeOpenAIChat(b *testing.B) {
-	famBenchDecode(b, genericOpenAI().NewDecoder(), "text/event-stream", benchStream(b, 1000), len(contentChunk)+len("data: \n\n"))
+	benchDecoder(b, genericOpenAI().NewDecoder(), "text/event-stream", benchStream(b, 1000), len(contentChunk)+len("data: \n\n"), 0)
 }

@@ -2,12 +2,10 @@ package providers
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // genericRequestID is the header that carries the request id.
@@ -24,7 +22,7 @@ var genericRequestID = []string{"X-Request-Id"}
 // *DecodeError. When the configuration is invalid (see Validate), Reset
 // returns a *DecodeError that says why.
 func (p *Generic) NewDecoder() Decoder {
-	d := &genericDecoder{name: p.Name(), sc: secrets{key: p.apiKey()}}
+	d := &genericDecoder{frame: frame{name: p.Name(), sc: secrets{key: p.apiKey()}, requestID: genericRequestID}}
 	d.format, d.cfgErr = p.format()
 	if d.cfgErr == nil {
 		d.root, d.cfgErr = compileGenericPaths(p)
@@ -36,25 +34,16 @@ func (p *Generic) NewDecoder() Decoder {
 	if d.maxLine <= 0 {
 		d.maxLine = DefaultMaxLineBytes
 	}
-	d.s.sse.MaxLineBytes = d.maxLine
-	d.s.sse.DispatchAtEOF = true // a last event without its blank line is still decoded
+	d.sse.MaxLineBytes = d.maxLine
+	d.sse.DispatchAtEOF = true // a last event without its blank line is still decoded
 	return d
 }
 
-type genericMode uint8
-
-const (
-	genericSSE   genericMode = iota // SSE events
-	genericLines                    // NDJSON lines
-	genericBody                     // one JSON body, not yet read
-	genericEnded                    // the body was read, or the last event delivered
-)
-
 // genericDecoder decodes one response of a Generic API at a time.
 type genericDecoder struct {
+	frame
+
 	// configuration
-	name       string
-	sc         secrets
 	format     string
 	cfgErr     error
 	root       *genericPathNode
@@ -63,170 +52,57 @@ type genericDecoder struct {
 	increments bool
 	maxLine    int
 
-	// the response
-	mode      genericMode
-	resp      *http.Response
-	s         sseStream
-	lines     genericLineReader
-	lineNo    int // NDJSON lines read so far
-	c         jsonCursor
-	err       error // sticky: the error Next returned
-	delivered int   // Deltas Next has returned for this response
-	usage     Usage // the running usage of the response
-	body      []byte
+	usage Usage // the running usage of the response
 
 	// the event being decoded
-	text      []byte
-	reasoning []byte
-	args      []byte
-	finish    []byte
-	found     genericTarget // the count, finish, done and special targets found
-	counts    [4]int        // input, output, reasoning, cached, when found
-	errSpan   []byte        // the value at ErrorPath, when it says error
-	isErr     bool
+	finish  []byte
+	found   genericTarget // the count, finish, done and special targets found
+	counts  [4]int        // input, output, reasoning, cached, when found
+	errSpan []byte        // the value at ErrorPath, when it says error
+	isErr   bool
 }
 
 // Reset prepares d for resp. See Decoder and Generic.NewDecoder.
 func (d *genericDecoder) Reset(resp *http.Response, r *Request) error {
-	if resp.Body == nil {
-		resp.Body = http.NoBody
-	}
-	d.resp = resp
-	d.sc.req = resp.Request
-	d.err = nil
-	d.delivered = 0
-	d.lineNo = 0
+	d.attach(resp)
 	d.usage = Usage{}
 	if d.cfgErr != nil {
-		d.err = &DecodeError{Provider: d.name, Err: fmt.Errorf("invalid configuration: %w", d.cfgErr)}
-		return d.err
+		return d.fail(&DecodeError{Provider: d.name, Err: fmt.Errorf("invalid configuration: %w", d.cfgErr)})
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		d.err = newStatusError(d.name, resp, d.sc, genericRequestID...)
-		return d.err
+	if err := d.status(); err != nil {
+		return err
 	}
 	ct := resp.Header.Get("Content-Type")
 	if mediaTypeIs(ct, "text/html") {
-		d.err = contentTypeError(d.name, resp, ct, d.sc)
-		return d.err
+		return d.fail(contentTypeError(d.name, resp, ct, d.sc))
 	}
 	stream := r == nil || r.Stream
 	json := isJSONType(ct) || ct == ""
 	switch {
 	case d.format == "json", d.format == "sse" && isJSONType(ct), !stream && json:
-		d.mode = genericBody
+		d.mode = frameBody
 	case d.format == "ndjson":
-		d.mode = genericLines
-		d.lines.reset(resp.Body, d.maxLine)
+		d.readLines(d.maxLine)
 	default:
-		d.mode = genericSSE
-		d.s.reset(d.name, resp, d.sc, genericRequestID)
+		d.readSSE()
 	}
 	return nil
 }
 
 // Next decodes the next event into out. See Decoder.
-func (d *genericDecoder) Next(out *Delta) error {
-	if d.err != nil {
-		return d.err
-	}
-	switch d.mode {
-	case genericSSE:
-		d.err = d.nextEvent(out)
-	case genericLines:
-		d.err = d.nextLine(out)
-	case genericBody:
-		d.err = d.readBody(out)
-	default:
-		d.err = io.EOF
-	}
-	if d.err == nil {
-		d.delivered++
-	}
-	return d.err
-}
+func (d *genericDecoder) Next(out *Delta) error { return d.step(out, d) }
 
-func (d *genericDecoder) nextEvent(out *Delta) error {
-	for {
-		ev, err := d.s.next()
-		if err == io.EOF {
-			return d.end()
-		}
-		if err != nil {
-			return err
-		}
-		if ev.Kind != SSEMessage {
-			continue
-		}
-		if len(d.doneData) > 0 && bytes.Equal(bytes.TrimSpace(ev.Data), d.doneData) {
-			return io.EOF
-		}
-		*out = Delta{At: ev.DispatchAt}
-		err = d.decode(ev.Data, out)
-		if err != nil && ev.Unterminated {
-			var de *DecodeError
-			if errors.As(err, &de) {
-				*out = Delta{}
-				return d.end()
-			}
-		}
-		return err
-	}
-}
-
-func (d *genericDecoder) nextLine(out *Delta) error {
-	line, at, unterminated, err := d.lines.next()
-	switch {
-	case err == io.EOF:
-		return d.end()
-	case errors.Is(err, ErrLineTooLong):
-		return &DecodeError{Provider: d.name, Event: d.lineNo + 1, Err: err}
-	case err != nil:
-		return fmt.Errorf("%s: read line %d: %w", d.name, d.lineNo+1, err)
-	}
-	d.lineNo++
-	if len(d.doneData) > 0 && bytes.Equal(bytes.TrimSpace(line), d.doneData) {
+// event decodes one SSE event or NDJSON line; DoneData ends the stream.
+func (d *genericDecoder) event(ev *SSEEvent, out *Delta) error {
+	if len(d.doneData) > 0 && bytes.Equal(bytes.TrimSpace(ev.Data), d.doneData) {
 		return io.EOF
 	}
-	*out = Delta{At: at}
-	err = d.decode(line, out)
-	if err != nil && unterminated {
-		var de *DecodeError
-		if errors.As(err, &de) {
-			// The stream stopped inside its last line: that is its end.
-			*out = Delta{}
-			return d.end()
-		}
-	}
-	return err
+	*out = Delta{At: ev.DispatchAt}
+	return d.decode(ev.Data, out)
 }
 
-// end is the end of the body: a clean end, unless nothing at all was
-// decoded.
-func (d *genericDecoder) end() error {
-	if d.delivered == 0 {
-		return &DecodeError{Provider: d.name, Err: errEmptyStream}
-	}
-	return io.EOF
-}
-
-func (d *genericDecoder) readBody(out *Delta) error {
-	d.mode = genericEnded
-	body, truncated, err := readCapped(d.body, d.resp.Body, maxBody)
-	at := time.Now()
-	d.body = body
-	switch {
-	case err != nil:
-		return fmt.Errorf("%s: read body: %w", d.name, err)
-	case truncated:
-		return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(body),
-			Err: fmt.Errorf("%w: the body is over %d bytes", ErrLineTooLong, maxBody)}
-	case len(bytes.TrimSpace(body)) == 0:
-		return &DecodeError{Provider: d.name, Err: errors.New("empty response body")}
-	}
-	*out = Delta{At: at}
-	return d.decode(body, out)
-}
+// body decodes a whole body.
+func (d *genericDecoder) body(data []byte, out *Delta) error { return d.decode(data, out) }
 
 // decode walks one event (or body) into out, whose At is already set.
 func (d *genericDecoder) decode(data []byte, out *Delta) error {
@@ -260,17 +136,9 @@ func (d *genericDecoder) decode(data []byte, out *Delta) error {
 	if len(d.finish) > 0 {
 		out.FinishReason = finishReason(d.finish)
 	}
-	if len(d.text) > 0 {
-		out.Text = d.text
-	}
-	if len(d.reasoning) > 0 {
-		out.Reasoning = d.reasoning
-	}
-	if len(d.args) > 0 {
-		out.ToolArgs = d.args
-	}
-	if d.found&genericDone != 0 && d.mode != genericBody {
-		d.mode = genericEnded // the next Next returns io.EOF
+	d.setOutput(out)
+	if d.found&genericDone != 0 {
+		d.mode = frameEnded // the next Next returns io.EOF
 	}
 	return nil
 }
@@ -475,15 +343,4 @@ func (d *genericDecoder) eventError(data []byte) *APIError {
 	e.Code = d.sc.redact(e.Code)
 	e.Type = d.sc.redact(e.Type)
 	return e
-}
-
-// decodeError returns a *DecodeError for the current event (or body).
-func (d *genericDecoder) decodeError(err error, input []byte) *DecodeError {
-	switch d.mode {
-	case genericSSE:
-		return d.s.decodeError(err, input)
-	case genericLines:
-		return &DecodeError{Provider: d.name, Event: d.lineNo, Snippet: d.sc.snippet(input), Err: err}
-	}
-	return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(input), Err: err}
 }

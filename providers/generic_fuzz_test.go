@@ -24,15 +24,15 @@ var genericFuzzConfigs = []func() *Generic{
 
 func FuzzGenericDecoder(f *testing.F) {
 	for i := range genericFuzzConfigs {
-		famFuzzSeeds(f, func(b []byte) { f.Add(b, uint8(i), uint8(0), []byte{5, 1, 31}, true) }, "ollama*.ndjson", "tgi*.sse")
-		famFuzzSeeds(f, func(b []byte) { f.Add(b, uint8(i), uint8(1), []byte{}, false) }, "generic*.json")
+		addSeeds(f, func(b []byte) { f.Add(b, uint8(i), uint8(0), []byte{5, 1, 31}, true) }, "ollama*.ndjson", "tgi*.sse")
+		addSeeds(f, func(b []byte) { f.Add(b, uint8(i), uint8(1), []byte{}, false) }, "generic*.json")
 	}
 	f.Add([]byte("{\"a\":[{\"t\":\"x\"},{\"e\":{\"message\":\"m\"}}]}\nEND\n"), uint8(4), uint8(4), []byte{3}, true)
 	f.Add([]byte("data: [\"a\",{\"n\":2}]\n\ndata: {\"0\":true}\n\n"), uint8(5), uint8(0), []byte{7}, true)
 	f.Fuzz(func(t *testing.T, body []byte, config, pick uint8, sizes []byte, stream bool) {
 		p := genericFuzzConfigs[int(config)%len(genericFuzzConfigs)]()
 		p.APIKey = "generic-fuzz-0123456789"
-		famFuzzDecode(t, p.NewDecoder(), body, pick, sizes, stream)
+		genericFuzz.decode(t, p.NewDecoder(), body, pick, sizes, stream)
 	})
 }
 

@@ -333,7 +333,7 @@ func TestGenericDecodeStamps(t *testing.T) {
 				{240 * ms, string(lines[3])},
 				{5000 * ms, "{\"message\":{\"content\":\"never read\"}}\n"},
 			})
-			at, output, end := famStamps(t, genericOllama().NewDecoder(), famResponse("application/x-ndjson", body), &Request{Stream: true}, start)
+			at, output, end := deltaStamps(t, genericOllama().NewDecoder(), famResponse("application/x-ndjson", body), &Request{Stream: true}, start)
 			if end != io.EOF {
 				t.Fatalf("ended with %v", end)
 			}
@@ -357,7 +357,7 @@ func TestGenericDecodeStamps(t *testing.T) {
 				{110 * ms, string(ev[1][:len(ev[1])-1])},
 				{130 * ms, "\n" + string(ev[2])},
 			})
-			at, output, end := famStamps(t, genericTGI().NewDecoder(), famResponse("text/event-stream", body), &Request{Stream: true}, start)
+			at, output, end := deltaStamps(t, genericTGI().NewDecoder(), famResponse("text/event-stream", body), &Request{Stream: true}, start)
 			if end != io.EOF {
 				t.Fatalf("ended with %v", end)
 			}
@@ -505,26 +505,7 @@ func TestGenericNewRequest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if req.Method != tc.method || req.URL.String() != tc.url {
-				t.Errorf("%s %s, want %s %s", req.Method, req.URL, tc.method, tc.url)
-			}
-			for k, v := range tc.headers {
-				if got := req.Header.Get(k); got != v {
-					t.Errorf("header %s = %q, want %q", k, got, v)
-				}
-			}
-			for _, k := range tc.noHeader {
-				if _, ok := req.Header[http.CanonicalHeaderKey(k)]; ok {
-					t.Errorf("header %s sent", k)
-				}
-			}
-			if tc.body == "" {
-				if req.Body != nil && req.Body != http.NoBody {
-					t.Error("a body was sent")
-				}
-				return
-			}
-			famRequestBody(t, req, tc.body)
+			checkRequest(t, req, tc.method, tc.url, tc.headers, tc.noHeader, tc.body, false)
 		})
 	}
 }

@@ -427,6 +427,10 @@ func (c *jsonCursor) stringAt() (raw []byte, escaped bool, ok bool) {
 // literal consumes the literal word at c.i.
 func (c *jsonCursor) literal(word string) {
 	rest := c.b[c.i:]
+	if len(rest) >= len(word) && string(rest[:len(word)]) == word {
+		c.i += len(word)
+		return
+	}
 	n := min(len(rest), len(word))
 	if string(rest[:n]) != word[:n] {
 		for j := range n {
@@ -459,9 +463,17 @@ func (c *jsonCursor) skip() {
 			}
 		}
 	case jsonString:
-		c.stringAt()
+		if end, _ := scanString(c.b, c.i+1); end >= 0 {
+			c.i = end
+		} else {
+			c.failEnd()
+		}
 	case jsonNumber:
-		c.number()
+		if end, _, _ := scanNumber(c.b, c.i); end >= 0 {
+			c.i = end
+		} else {
+			c.number() // records the error
+		}
 	case jsonBool:
 		if c.b[c.i] == 't' {
 			c.literal("true")

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 )
 
 // defaultOpenAIBaseURL is the public OpenAI endpoint.
@@ -126,7 +125,7 @@ func (p *OpenAI) maxTokensField() (string, error) {
 // openAIChatRequest is the body of POST /chat/completions.
 type openAIChatRequest struct {
 	Model               string               `json:"model,omitempty"`
-	Messages            []openAIMessage      `json:"messages"`
+	Messages            []chatMessage        `json:"messages"`
 	MaxCompletionTokens int                  `json:"max_completion_tokens,omitempty"`
 	MaxTokens           int                  `json:"max_tokens,omitempty"`
 	Temperature         *float64             `json:"temperature,omitempty"`
@@ -134,11 +133,6 @@ type openAIChatRequest struct {
 	TopK                *int                 `json:"top_k,omitempty"` // not OpenAI's; vLLM, llama.cpp and others take it
 	Stream              bool                 `json:"stream,omitempty"`
 	StreamOptions       *openAIStreamOptions `json:"stream_options,omitempty"`
-}
-
-type openAIMessage struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
 }
 
 type openAIStreamOptions struct {
@@ -153,24 +147,17 @@ type openAIStreamOptions struct {
 // codec's own.
 func (p *OpenAI) NewRequest(ctx context.Context, r *Request) (*http.Request, error) {
 	name := p.Name()
-	if r == nil {
-		return nil, fmt.Errorf("%s: build request: nil Request", name)
-	}
-	u, err := endpoint(cmp.Or(p.BaseURL, defaultOpenAIBaseURL), "/chat/completions")
+	u, err := requestURL(name, r, cmp.Or(p.BaseURL, defaultOpenAIBaseURL), "/chat/completions")
 	if err != nil {
-		return nil, fmt.Errorf("%s: build request: %w", name, err)
+		return nil, err
 	}
 	field, err := p.maxTokensField()
 	if err != nil {
 		return nil, fmt.Errorf("%s: build request: %w", name, err)
 	}
-	b, err := marshalBody(newOpenAIChatBody(r, r.Model, field, !p.NoStreamUsage), r.Extra)
+	req, err := newPost(ctx, name, u, newOpenAIChatBody(r, r.Model, field, !p.NoStreamUsage), r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: encode request body: %w", name, err)
-	}
-	req, err := newJSONRequest(ctx, u, b, r.Stream)
-	if err != nil {
-		return nil, fmt.Errorf("%s: build request: %w", name, err)
+		return nil, err
 	}
 	if key := p.apiKey(); key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -192,9 +179,9 @@ func newOpenAIChatBody(r *Request, model, maxField string, streamUsage bool) ope
 		Stream:      r.Stream,
 	}
 	if r.System != "" {
-		body.Messages = append(body.Messages, openAIMessage{Role: "system", Content: r.System})
+		body.Messages = append(body.Messages, chatMessage{Role: "system", Content: r.System})
 	}
-	body.Messages = append(body.Messages, openAIMessage{Role: "user", Content: r.Prompt})
+	body.Messages = append(body.Messages, chatMessage{Role: "user", Content: r.Prompt})
 	if r.MaxTokens > 0 {
 		if maxField == "max_tokens" {
 			body.MaxTokens = r.MaxTokens
@@ -232,41 +219,19 @@ func (p *OpenAI) NewDecoder() Decoder {
 // name, redacts sc and takes the request id from the first of the
 // requestID headers present. OpenAI and Azure share it.
 func newOpenAIDecoder(name string, sc secrets, requestID []string) *openAIDecoder {
-	d := &openAIDecoder{name: name, sc: sc, requestID: requestID}
-	d.s.sse.DispatchAtEOF = true // llama.cpp may end with "data: [DONE]" and no blank line
-	d.s.sse.ErrorField = true    // llama.cpp's "error: {...}" line
+	d := &openAIDecoder{frame: frame{name: name, sc: sc, requestID: requestID}}
+	d.sse.DispatchAtEOF = true // llama.cpp may end with "data: [DONE]" and no blank line
+	d.sse.ErrorField = true    // llama.cpp's "error: {...}" line
 	return d
 }
 
 // openAIRequestID is the header that carries the request id.
 var openAIRequestID = []string{"X-Request-Id"}
 
-type openAIMode uint8
-
-const (
-	openAIStream openAIMode = iota // SSE events
-	openAIBody                     // one JSON body, not yet read
-	openAIDone                     // the body was read
-)
-
 // openAIDecoder decodes one chat completion response at a time.
 type openAIDecoder struct {
-	name      string
-	sc        secrets
-	requestID []string // header names of the request id
-	mode      openAIMode
-	resp      *http.Response
-	s         sseStream
-	c         jsonCursor
-	err       error // sticky: the error Next returned
-
-	sawUsage  bool // the response has sent usage: timings no longer count
-	delivered int  // Deltas Next has returned for this response
-
-	text      []byte
-	reasoning []byte
-	args      []byte
-	body      []byte
+	frame
+	sawUsage bool // the response has sent usage: timings no longer count
 }
 
 // Reset prepares d for resp. A status outside 2xx gives an *APIError. A
@@ -275,114 +240,28 @@ type openAIDecoder struct {
 // any other content type gives a *DecodeError naming it, with the start of
 // the body.
 func (d *openAIDecoder) Reset(resp *http.Response, r *Request) error {
-	if resp.Body == nil {
-		resp.Body = http.NoBody
-	}
-	d.resp = resp
-	d.sc.req = resp.Request
-	d.err = nil
 	d.sawUsage = false
-	d.delivered = 0
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		d.err = newStatusError(d.name, resp, d.sc, d.requestID...)
-		return d.err
-	}
-	ct := resp.Header.Get("Content-Type")
-	stream := r == nil || r.Stream
-	switch {
-	case isEventStream(ct) || ct == "" && stream:
-		d.mode = openAIStream
-		d.s.reset(d.name, resp, d.sc, d.requestID)
-	case isJSONType(ct) || ct == "" && !stream:
-		d.mode = openAIBody
-	default:
-		d.err = contentTypeError(d.name, resp, ct, d.sc)
-		return d.err
-	}
-	return nil
+	return d.start(resp, r)
 }
 
 // Next decodes the next event into out. See Decoder.
-func (d *openAIDecoder) Next(out *Delta) error {
-	if d.err != nil {
-		return d.err
-	}
-	switch d.mode {
-	case openAIStream:
-		d.err = d.nextEvent(out)
-	case openAIBody:
-		d.err = d.readBody(out)
-	default:
-		d.err = io.EOF
-	}
-	if d.err == nil {
-		d.delivered++
-	}
-	return d.err
-}
+func (d *openAIDecoder) Next(out *Delta) error { return d.step(out, d) }
 
 // done is the data of the event that ends an OpenAI stream.
 var done = []byte("[DONE]")
 
-func (d *openAIDecoder) nextEvent(out *Delta) error {
-	for {
-		ev, err := d.s.next()
-		if err == io.EOF {
-			return d.end()
-		}
-		if err != nil {
-			return err
-		}
-		switch ev.Kind {
-		case SSEErrorLine:
-			return d.streamError(ev.Data)
-		case SSEMessage:
-		default:
-			continue
-		}
-		if bytes.HasPrefix(bytes.TrimLeft(ev.Data, " "), done) {
-			return io.EOF
-		}
-		*out = Delta{At: ev.DispatchAt}
-		err = d.decode(ev.Data, out)
-		if err != nil && ev.Unterminated {
-			var de *DecodeError
-			if errors.As(err, &de) {
-				// The stream stopped inside its last event: that is its end.
-				*out = Delta{}
-				return d.end()
-			}
-		}
-		return err
+// event decodes one chunk of a stream; "[DONE]" ends it. A stream without
+// "[DONE]" ends cleanly with its body, unless nothing at all was decoded.
+func (d *openAIDecoder) event(ev *SSEEvent, out *Delta) error {
+	if bytes.HasPrefix(bytes.TrimLeft(ev.Data, " "), done) {
+		return io.EOF
 	}
+	*out = Delta{At: ev.DispatchAt}
+	return d.decode(ev.Data, out)
 }
 
-// end is the end of the body of a stream without "[DONE]": a clean end,
-// unless nothing at all was decoded.
-func (d *openAIDecoder) end() error {
-	if d.delivered == 0 {
-		return &DecodeError{Provider: d.name, Err: errEmptyStream}
-	}
-	return io.EOF
-}
-
-func (d *openAIDecoder) readBody(out *Delta) error {
-	d.mode = openAIDone
-	body, truncated, err := readCapped(d.body, d.resp.Body, maxBody)
-	at := time.Now()
-	d.body = body
-	switch {
-	case err != nil:
-		return fmt.Errorf("%s: read body: %w", d.name, err)
-	case truncated:
-		return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(body),
-			Err: fmt.Errorf("%w: the body is over %d bytes", ErrLineTooLong, maxBody)}
-	case len(bytes.TrimSpace(body)) == 0:
-		return &DecodeError{Provider: d.name, Err: errors.New("empty response body")}
-	}
-	*out = Delta{At: at}
-	return d.decode(body, out)
-}
+// body decodes a whole chat.completion (or error) body.
+func (d *openAIDecoder) body(data []byte, out *Delta) error { return d.decode(data, out) }
 
 // decode reads one chat.completion.chunk (or one chat.completion) into out,
 // whose At is already set. It returns an *APIError for an error object and
@@ -440,15 +319,7 @@ func (d *openAIDecoder) decode(data []byte, out *Delta) error {
 	if hasTimings && !out.HasUsage && !d.sawUsage {
 		out.Usage, out.HasUsage = timings, true
 	}
-	if len(d.text) > 0 {
-		out.Text = d.text
-	}
-	if len(d.reasoning) > 0 {
-		out.Reasoning = d.reasoning
-	}
-	if len(d.args) > 0 {
-		out.ToolArgs = d.args
-	}
+	d.setOutput(out)
 	return nil
 }
 
@@ -556,43 +427,51 @@ func (d *openAIDecoder) function() {
 
 // usage reads a "usage" object (null is no usage).
 func (d *openAIDecoder) usage(out *Delta) {
-	c := &d.c
+	if u, ok := d.c.openAIUsage("prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details"); ok {
+		out.Usage, out.HasUsage = u, true
+		d.sawUsage = true
+	}
+}
+
+// openAIUsage reads an OpenAI usage object (null, or any other value, is
+// no usage, reported as false): the input and output counts under the keys
+// in and out, cached_tokens under inDetails and reasoning_tokens under
+// outDetails. Chat Completions and Responses name the keys differently.
+func (c *jsonCursor) openAIUsage(in, out, inDetails, outDetails string) (Usage, bool) {
 	if !c.object() {
-		return
+		return Usage{}, false
 	}
 	var u Usage
 	for c.nextKey() {
 		switch string(c.key) {
-		case "prompt_tokens":
+		case in:
 			u.InputTokens = c.count()
-		case "completion_tokens":
+		case out:
 			u.OutputTokens = c.count()
-		case "prompt_tokens_details":
-			if c.object() {
-				for c.nextKey() {
-					if string(c.key) == "cached_tokens" {
-						u.CachedTokens = c.count()
-					} else {
-						c.skip()
-					}
-				}
-			}
-		case "completion_tokens_details":
-			if c.object() {
-				for c.nextKey() {
-					if string(c.key) == "reasoning_tokens" {
-						u.ReasoningTokens = c.count()
-					} else {
-						c.skip()
-					}
-				}
-			}
+		case inDetails:
+			c.countIn("cached_tokens", &u.CachedTokens)
+		case outDetails:
+			c.countIn("reasoning_tokens", &u.ReasoningTokens)
 		default:
 			c.skip()
 		}
 	}
-	out.Usage, out.HasUsage = u, true
-	d.sawUsage = true
+	return u, true
+}
+
+// countIn reads an object's count under key into *dst; any other value
+// leaves *dst as it was.
+func (c *jsonCursor) countIn(key string, dst *int) {
+	if !c.object() {
+		return
+	}
+	for c.nextKey() {
+		if string(c.key) == key {
+			*dst = c.count()
+		} else {
+			c.skip()
+		}
+	}
 }
 
 // timings reads llama.cpp's "timings" object into a Usage (prompt_n and
@@ -647,20 +526,6 @@ func finishReason(v []byte) string {
 		return "abort"
 	}
 	return string(v)
-}
-
-// streamError returns the *APIError for an error object the server sent
-// with a 2xx status: a chunk, llama.cpp's error line, or a whole body.
-func (d *openAIDecoder) streamError(data []byte) *APIError {
-	return newStreamError(d.name, d.resp, d.sc, data, d.requestID...)
-}
-
-// decodeError returns a *DecodeError for the current event (or body).
-func (d *openAIDecoder) decodeError(err error, input []byte) *DecodeError {
-	if d.mode == openAIStream {
-		return d.s.decodeError(err, input)
-	}
-	return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(input), Err: err}
 }
 
 var _ ModelLister = (*OpenAI)(nil)

@@ -3,123 +3,17 @@ package providers
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"testing/iotest"
-	"testing/synctest"
 	"time"
 )
 
-// decoded is what a test compares of a whole response.
-type decoded struct {
-	Text, Reasoning, ToolArgs string
-	Usage                     Usage
-	HasUsage                  bool
-	Finish                    string
-	Outputs                   int // events that carried output
-	Deltas                    int
-	Err                       error // what ended the response; io.EOF when clean
-}
-
-// decodeAll decodes resp to its end.
-func decodeAll(t testing.TB, dec Decoder, resp *http.Response, req *Request) decoded {
-	t.Helper()
-	var out decoded
-	if err := dec.Reset(resp, req); err != nil {
-		out.Err = err
-		return out
-	}
-	var d Delta
-	for range 100000 {
-		err := dec.Next(&d)
-		if err != nil {
-			out.Err = err
-			if again := dec.Next(&d); again != err {
-				t.Errorf("Next after %v returned %v", err, again)
-			}
-			return out
-		}
-		out.Deltas++
-		out.Text += string(d.Text)
-		out.Reasoning += string(d.Reasoning)
-		out.ToolArgs += string(d.ToolArgs)
-		if d.HasUsage {
-			out.Usage, out.HasUsage = d.Usage, true
-		}
-		if d.FinishReason != "" {
-			out.Finish = d.FinishReason
-		}
-		if d.HasOutput() {
-			out.Outputs++
-		}
-		if d.At.IsZero() {
-			t.Errorf("delta %d has no arrival time", out.Deltas)
-		}
-	}
-	t.Fatal("decoder did not end")
-	return out
-}
-
-// sseResponse is a 200 text/event-stream response with body.
-func sseResponse(body io.Reader) *http.Response {
-	return &http.Response{
-		StatusCode: 200,
-		Header: http.Header{
-			"Content-Type": {"text/event-stream; charset=utf-8"},
-			"X-Request-Id": {"req_123"},
-		},
-		Body: io.NopCloser(body),
-	}
-}
-
-// recorded builds a response the way a handler would write it.
-func recorded(status int, header http.Header, body string) *http.Response {
-	rec := httptest.NewRecorder()
-	for k, vs := range header {
-		rec.Header()[k] = vs
-	}
-	rec.WriteHeader(status)
-	rec.WriteString(body)
-	return rec.Result()
-}
-
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// sameError reports whether got matches want: the same sentinel, or an
-// *APIError with the same fields that matter, or a *DecodeError.
-func sameError(got, want error) bool {
-	var wa *APIError
-	if errors.As(want, &wa) {
-		var ga *APIError
-		return errors.As(got, &ga) && ga.InStream == wa.InStream && ga.StatusCode == wa.StatusCode &&
-			ga.Type == wa.Type && ga.Code == wa.Code && ga.Message == wa.Message && ga.Provider == wa.Provider
-	}
-	var wd *DecodeError
-	if errors.As(want, &wd) {
-		var gd *DecodeError
-		return errors.As(got, &gd) && (wd.Err == nil || errors.Is(gd.Err, wd.Err))
-	}
-	return got == want
-}
-
-var openAIFixtures = []struct {
-	file string
-	want decoded
-}{
+var openAIFixtures = []codecFixture{
 	{"openai_chat.sse", decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
 		Finish: "stop", Outputs: 2, Deltas: 5, Err: io.EOF}},
 	{"openai_chat_crlf.sse", decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
@@ -159,49 +53,11 @@ var openAIFixtures = []struct {
 		InStream: true, Type: "server_error", Code: "500", Message: "the context size was exceeded"}}},
 }
 
-func TestOpenAIDecodeFixtures(t *testing.T) {
-	dec := (&OpenAI{}).NewDecoder() // one decoder, reused across responses
-	for _, tc := range openAIFixtures {
-		t.Run(tc.file, func(t *testing.T) {
-			body := readFixture(t, tc.file)
-			got := decodeAll(t, dec, sseResponse(bytes.NewReader(body)), &Request{Stream: true})
-			if !sameError(got.Err, tc.want.Err) {
-				t.Fatalf("ended with %v, want %v", got.Err, tc.want.Err)
-			}
-			got.Err = tc.want.Err
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("decoded\n got %+v\nwant %+v", got, tc.want)
-			}
-		})
-	}
-}
+func TestOpenAIDecodeFixtures(t *testing.T) { checkCodecFixtures(t, &OpenAI{}, openAIFixtures) }
 
 // TestOpenAIDecodeSplits decodes each fixture with one byte per Read and
 // split into two Reads at every byte, and expects what a single Read gives.
-func TestOpenAIDecodeSplits(t *testing.T) {
-	dec := (&OpenAI{}).NewDecoder()
-	req := &Request{Stream: true}
-	for _, tc := range openAIFixtures {
-		t.Run(tc.file, func(t *testing.T) {
-			body := readFixture(t, tc.file)
-			want := decodeAll(t, dec, sseResponse(bytes.NewReader(body)), req)
-			check := func(how string, got decoded) {
-				if !sameError(got.Err, want.Err) {
-					t.Fatalf("%s: ended with %v, want %v", how, got.Err, want.Err)
-				}
-				got.Err = want.Err
-				if !reflect.DeepEqual(got, want) {
-					t.Fatalf("%s:\n got %+v\nwant %+v", how, got, want)
-				}
-			}
-			check("one byte per Read", decodeAll(t, dec, sseResponse(iotest.OneByteReader(bytes.NewReader(body))), req))
-			for k := range len(body) + 1 {
-				r := &partsReader{parts: [][]byte{bytes.Clone(body[:k]), bytes.Clone(body[k:])}}
-				check("split", decodeAll(t, dec, sseResponse(r), req))
-			}
-		})
-	}
-}
+func TestOpenAIDecodeSplits(t *testing.T) { checkCodecSplits(t, &OpenAI{}, openAIFixtures) }
 
 func TestOpenAIDecodeNonStreaming(t *testing.T) {
 	body := string(readFixture(t, "openai_chat.json"))
@@ -244,12 +100,7 @@ func TestOpenAIDecodeNonStreaming(t *testing.T) {
 func TestOpenAIDecodeBadInput(t *testing.T) {
 	dec := (&OpenAI{}).NewDecoder()
 	stream := &Request{Stream: true}
-	for _, tc := range []struct {
-		name    string
-		resp    *http.Response
-		want    decoded
-		inError []string // substrings of the error message
-	}{
+	checkDecodeCases(t, dec, stream, []decodeCase{
 		{"empty stream", sseResponse(strings.NewReader("")),
 			decoded{Err: &DecodeError{Err: errEmptyStream}}, []string{"openai: decode: stream ended before its first event"}},
 		{"only keep-alives", sseResponse(strings.NewReader(": ping\n\n: ping\n\n")),
@@ -289,23 +140,7 @@ func TestOpenAIDecodeBadInput(t *testing.T) {
 			decoded{Err: &DecodeError{}}, []string{"empty response body"}},
 		{"no content type is SSE for a stream", recorded(200, http.Header{}, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"),
 			decoded{Text: "x", Outputs: 1, Deltas: 1, Err: io.EOF}, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := decodeAll(t, dec, tc.resp, stream)
-			if !sameError(got.Err, tc.want.Err) {
-				t.Fatalf("ended with %#v (%v), want %v", got.Err, got.Err, tc.want.Err)
-			}
-			for _, s := range tc.inError {
-				if !strings.Contains(got.Err.Error(), s) {
-					t.Errorf("error %q does not contain %q", got.Err, s)
-				}
-			}
-			got.Err = tc.want.Err
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("got %+v\nwant %+v", got, tc.want)
-			}
-		})
-	}
+	})
 }
 
 func TestOpenAIDecodeReadError(t *testing.T) {
@@ -458,7 +293,7 @@ func TestOpenAIKeyNeverInErrors(t *testing.T) {
 			t.Fatalf("Authorization header %q", req.Header.Get("Authorization"))
 		}
 		sse := http.Header{"Content-Type": {"text/event-stream"}}
-		for name, resp := range map[string]*http.Response{
+		checkRedacted(t, p, req, map[string]*http.Response{
 			"JSON status error": recorded(401, http.Header{"Content-Type": {"application/json"}},
 				`{"error":{"message":"Incorrect API key provided: `+secret+`.","type":"invalid_request_error","code":"invalid_api_key"}}`),
 			"HTML status error": recorded(403, nil, "<html><body>Forbidden for "+secret+"</body></html>"),
@@ -478,40 +313,13 @@ func TestOpenAIKeyNeverInErrors(t *testing.T) {
 				"<html><body>"+strings.Repeat("y", 190)+" "+secret+"</body></html>"),
 			"key across the detail cut": recorded(422, http.Header{"Content-Type": {"application/json"}},
 				`{"detail":[{"msg":"`+strings.Repeat("z", 180)+secret+`"}]}`),
-		} {
-			body, _ := io.ReadAll(resp.Body)
-			if !bytes.Contains(body, []byte(secret)) {
-				t.Fatalf("%s: the body does not carry the key", name)
-			}
-			for _, withRequest := range []bool{true, false} {
-				resp.Request = nil
-				if withRequest {
-					resp.Request = req
-				}
-				resp.Body = io.NopCloser(bytes.NewReader(body))
-				got := decodeAll(t, p.NewDecoder(), resp, &Request{Stream: true})
-				if got.Err == nil || got.Err == io.EOF {
-					t.Fatalf("%s: no error", name)
-				}
-				if msg := got.Err.Error(); strings.Contains(msg, secret[:9]) || !strings.Contains(msg, "[redacted") {
-					t.Errorf("%s (request attached: %v): %q", name, withRequest, msg)
-				}
-			}
-		}
+		}, secret, 9)
 	}
 }
 
 func TestOpenAINewRequest(t *testing.T) {
 	temp, topP, topK := 0.5, 0.9, 40
-	for _, tc := range []struct {
-		name     string
-		p        *OpenAI
-		r        *Request
-		url      string
-		headers  map[string]string
-		body     string
-		noHeader []string
-	}{
+	checkCodecRequests(t, false, []codecRequest{
 		{name: "OpenAI streaming", p: &OpenAI{APIKey: "sk-test-123456789"},
 			r:   &Request{Model: "gpt-4o-mini", Prompt: "hi", System: "be brief", MaxTokens: 16, Stream: true},
 			url: "https://api.openai.com/v1/chat/completions",
@@ -539,41 +347,7 @@ func TestOpenAINewRequest(t *testing.T) {
 		{name: "max_tokens forced for OpenAI", p: &OpenAI{MaxTokensField: "max_tokens", APIKey: "k"},
 			r: &Request{Model: "gpt-4o", Prompt: "hi", MaxTokens: 2}, url: "https://api.openai.com/v1/chat/completions",
 			body: `{"max_tokens":2,"messages":[{"content":"hi","role":"user"}],"model":"gpt-4o"}`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			req, err := tc.p.NewRequest(context.Background(), tc.r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if req.Method != http.MethodPost || req.URL.String() != tc.url {
-				t.Errorf("%s %s, want POST %s", req.Method, req.URL, tc.url)
-			}
-			for k, v := range tc.headers {
-				if got := req.Header.Get(k); got != v {
-					t.Errorf("header %s = %q, want %q", k, got, v)
-				}
-			}
-			for _, k := range tc.noHeader {
-				if _, ok := req.Header[http.CanonicalHeaderKey(k)]; ok {
-					t.Errorf("header %s sent", k)
-				}
-			}
-			if req.GetBody == nil || req.ContentLength <= 0 {
-				t.Error("the body cannot be replayed for a retry")
-			}
-			body, _ := io.ReadAll(req.Body)
-			var got, want any
-			if err := json.Unmarshal(body, &got); err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal([]byte(tc.body), &want); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("body %s\nwant %s", body, tc.body)
-			}
-		})
-	}
+	})
 }
 
 func TestOpenAINewRequestErrors(t *testing.T) {
@@ -615,63 +389,25 @@ func TestOpenAIName(t *testing.T) {
 // time of the Read that completed its event, and that events delivered in
 // one Read share it.
 func TestOpenAIDecodeStamps(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		ms := time.Millisecond
-		ev := bytes.SplitAfter(readFixture(t, "openai_chat.sse"), []byte("\n\n"))
-		start := time.Now()
-		body := newTimedBody([]timedWrite{
-			{20 * ms, string(ev[0])},                       // role
-			{250 * ms, string(ev[1])},                      // "Hello"
-			{265 * ms, string(ev[2][:40])},                 // " world", first part
-			{290 * ms, string(ev[2][40:]) + string(ev[3])}, // rest of " world" and the finish chunk
-			{300 * ms, string(ev[4]) + string(ev[5])},      // usage and [DONE]
-		})
-		dec := (&OpenAI{}).NewDecoder()
-		if err := dec.Reset(sseResponse(body), &Request{Stream: true}); err != nil {
-			t.Fatal(err)
-		}
-		var got []time.Duration
-		var d Delta
-		for {
-			err := dec.Next(&d)
-			if err == io.EOF {
-				break
+	ms := time.Millisecond
+	checkCodecStamps(t, &OpenAI{}, "openai_chat.sse", "\n\n", codecStamps{
+		writes: func(ev [][]byte) []timedWrite {
+			return []timedWrite{
+				{20 * ms, string(ev[0])},                       // role
+				{250 * ms, string(ev[1])},                      // "Hello"
+				{265 * ms, string(ev[2][:40])},                 // " world", first part
+				{290 * ms, string(ev[2][40:]) + string(ev[3])}, // rest of " world" and the finish chunk
+				{300 * ms, string(ev[4]) + string(ev[5])},      // usage and [DONE]
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, d.At.Sub(start))
-		}
-		want := []time.Duration{20 * ms, 250 * ms, 290 * ms, 290 * ms, 300 * ms}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("At %v, want %v", got, want)
-		}
+		},
+		want: []time.Duration{20 * ms, 250 * ms, 290 * ms, 290 * ms, 300 * ms},
 	})
 }
 
 // TestOpenAIDecodeNonStreamingStamp checks that a whole body's Delta is
 // stamped when the body was fully read.
 func TestOpenAIDecodeNonStreamingStamp(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		body := string(readFixture(t, "openai_chat.json"))
-		start := time.Now()
-		resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
-			Body: newTimedBody([]timedWrite{{10 * time.Millisecond, body[:100]}, {75 * time.Millisecond, body[100:]}})}
-		dec := (&OpenAI{}).NewDecoder()
-		if err := dec.Reset(resp, &Request{}); err != nil {
-			t.Fatal(err)
-		}
-		var d Delta
-		if err := dec.Next(&d); err != nil {
-			t.Fatal(err)
-		}
-		if at := d.At.Sub(start); at != 75*time.Millisecond {
-			t.Errorf("At %v, want 75ms", at)
-		}
-		if err := dec.Next(&d); err != io.EOF {
-			t.Errorf("second Next: %v, want io.EOF", err)
-		}
-	})
+	checkCodecBodyStamp(t, &OpenAI{}, "openai_chat.json", 100)
 }
 
 // TestOpenAIDecoderReuse runs one decoder over responses of every kind in

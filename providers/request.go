@@ -13,6 +13,13 @@ import (
 
 // Request building shared by the codecs.
 
+// chatMessage is one message of a chat request body, as the OpenAI,
+// Anthropic and Cohere APIs take it.
+type chatMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
 // marshalBody encodes v, a codec's request struct, as the JSON body, with
 // extra merged in at the top level; keys in extra replace v's.
 func marshalBody(v any, extra map[string]any) ([]byte, error) {
@@ -47,6 +54,34 @@ func endpoint(base, path string) (string, error) {
 		return "", errBaseURL
 	}
 	return u, nil
+}
+
+// requestURL checks r and joins base and path as endpoint does: the start
+// of a codec's NewRequest. Errors name the provider.
+func requestURL(name string, r *Request, base, path string) (string, error) {
+	if r == nil {
+		return "", fmt.Errorf("%s: build request: nil Request", name)
+	}
+	u, err := endpoint(base, path)
+	if err != nil {
+		return "", fmt.Errorf("%s: build request: %w", name, err)
+	}
+	return u, nil
+}
+
+// newPost builds the POST of body, a codec's request struct, with r.Extra
+// merged in, to u, as newJSONRequest does: the end of every codec's
+// NewRequest. Errors name the provider.
+func newPost(ctx context.Context, name, u string, body any, r *Request) (*http.Request, error) {
+	b, err := marshalBody(body, r.Extra)
+	if err != nil {
+		return nil, fmt.Errorf("%s: encode request body: %w", name, err)
+	}
+	req, err := newJSONRequest(ctx, u, b, r.Stream)
+	if err != nil {
+		return nil, fmt.Errorf("%s: build request: %w", name, err)
+	}
+	return req, nil
 }
 
 // newJSONRequest builds a POST of body to u with the headers every codec

@@ -15,8 +15,8 @@ import (
 )
 
 // Response handling shared by the codecs: status errors, content types,
-// size-capped body reads, redaction of credentials, and sseStream, the core
-// that every SSE codec wraps.
+// size-capped body reads and redaction of credentials. frame.go holds the
+// decoder core that every codec embeds.
 
 const (
 	// maxErrorBody caps how much of an error response is read.
@@ -422,65 +422,6 @@ func contentTypeError(provider string, resp *http.Response, ct string, sc secret
 		Snippet:  snip,
 		Err:      fmt.Errorf("unexpected content type %q in a %d response", ct, resp.StatusCode),
 	}
-}
-
-// sseStream is the core that every SSE codec wraps: the SSEReader over the
-// response body, the count of events for error messages, and the facts of
-// the response (status, request id, credentials to redact) that errors
-// carry. A codec configures sse (DispatchAtEOF, ErrorField, ...) once and
-// calls reset for each response.
-type sseStream struct {
-	provider  string
-	sse       SSEReader
-	resp      *http.Response
-	sc        secrets
-	requestID []string // header names of the request id
-	events    int      // events read so far; the current one's 1-based index
-}
-
-// reset starts reading resp's body.
-func (s *sseStream) reset(provider string, resp *http.Response, sc secrets, requestIDHeaders []string) {
-	s.provider = provider
-	s.resp = resp
-	s.sc = sc
-	s.requestID = requestIDHeaders
-	s.events = 0
-	s.sse.Reset(resp.Body)
-}
-
-// next returns the next event (message or error line; comments only when
-// the reader reports them). It returns io.EOF at the end of the stream, a
-// *DecodeError for a line over the limit, and any other read error wrapped
-// with the provider and the event it interrupted.
-func (s *sseStream) next() (*SSEEvent, error) {
-	if !s.sse.Scan() {
-		err := s.sse.Err()
-		switch {
-		case err == nil:
-			return nil, io.EOF
-		case errors.Is(err, ErrLineTooLong):
-			return nil, &DecodeError{Provider: s.provider, Event: s.events + 1, Err: err}
-		default:
-			return nil, fmt.Errorf("%s: read event %d: %w", s.provider, s.events+1, err)
-		}
-	}
-	ev := s.sse.Event()
-	if ev.Kind != SSEComment {
-		s.events++
-	}
-	return ev, nil
-}
-
-// decodeError returns a *DecodeError for the current event, with a
-// redacted snippet of input.
-func (s *sseStream) decodeError(err error, input []byte) *DecodeError {
-	return &DecodeError{Provider: s.provider, Event: s.events, Snippet: s.sc.snippet(input), Err: err}
-}
-
-// streamError returns the *APIError for an error object the server sent in
-// the current event.
-func (s *sseStream) streamError(data []byte) *APIError {
-	return newStreamError(s.provider, s.resp, s.sc, data, s.requestID...)
 }
 
 // newStreamError returns the *APIError for an error the server sent with a

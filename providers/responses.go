@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"time"
 )
 
 // OpenAIResponses is the codec of the OpenAI Responses API,
@@ -108,12 +107,9 @@ type responsesRequest struct {
 // replace the codec's own.
 func (p *OpenAIResponses) NewRequest(ctx context.Context, r *Request) (*http.Request, error) {
 	name := p.Name()
-	if r == nil {
-		return nil, fmt.Errorf("%s: build request: nil Request", name)
-	}
-	u, err := endpoint(cmp.Or(p.BaseURL, defaultOpenAIBaseURL), "/responses")
+	u, err := requestURL(name, r, cmp.Or(p.BaseURL, defaultOpenAIBaseURL), "/responses")
 	if err != nil {
-		return nil, fmt.Errorf("%s: build request: %w", name, err)
+		return nil, err
 	}
 	body := responsesRequest{
 		Model:           r.Model,
@@ -124,13 +120,9 @@ func (p *OpenAIResponses) NewRequest(ctx context.Context, r *Request) (*http.Req
 		TopP:            r.TopP,
 		Stream:          r.Stream,
 	}
-	b, err := marshalBody(body, r.Extra)
+	req, err := newPost(ctx, name, u, body, r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: encode request body: %w", name, err)
-	}
-	req, err := newJSONRequest(ctx, u, b, r.Stream)
-	if err != nil {
-		return nil, fmt.Errorf("%s: build request: %w", name, err)
+		return nil, err
 	}
 	if key := p.apiKey(); key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -161,8 +153,9 @@ func (p *OpenAIResponses) DecodeModels(resp *http.Response) ([]string, error) {
 
 // NewDecoder returns a decoder of Responses API responses, streamed or not.
 func (p *OpenAIResponses) NewDecoder() Decoder {
-	d := &responsesDecoder{name: p.Name(), sc: secrets{key: p.apiKey()}}
-	d.s.sse.DispatchAtEOF = true // a last event without its blank line is still decoded
+	d := &responsesDecoder{frame: frame{name: p.Name(), sc: secrets{key: p.apiKey()}, requestID: openAIRequestID,
+		cut: errResponsesTruncated}}
+	d.sse.DispatchAtEOF = true // a last event without its blank line is still decoded
 	return d
 }
 
@@ -206,120 +199,34 @@ func classifyResponsesEvent(t []byte) responsesEvent {
 	return responsesOther
 }
 
-type responsesMode uint8
-
-const (
-	responsesStream responsesMode = iota // SSE events
-	responsesBody                        // one JSON body, not yet read
-	responsesEnded                       // the body was read, or the terminal event delivered
-)
-
-// responsesDecoder decodes one Responses API response at a time.
+// responsesDecoder decodes one Responses API response at a time. A stream
+// that ends before its terminal event (response.completed,
+// response.incomplete or response.failed) was cut short.
 type responsesDecoder struct {
-	name string
-	sc   secrets
-	mode responsesMode
-	resp *http.Response
-	s    sseStream
-	c    jsonCursor
-	err  error // sticky: the error Next returned
-
-	delivered int // Deltas Next has returned for this response
-
-	text      []byte
-	reasoning []byte
-	args      []byte
-	part      []byte // the text of the output part being read
-	status    []byte // the status of the response object read last
-	reason    []byte // its incomplete_details.reason
-	body      []byte
+	frame
+	part   []byte // the text of the output part being read
+	status []byte // the status of the response object read last
+	reason []byte // its incomplete_details.reason
 }
 
 // Reset prepares d for resp. A status outside 2xx gives an *APIError. A
 // text/event-stream body (or one with no Content-Type, for a streaming
 // request) is read as SSE; a JSON body as one response (or error) object;
 // any other content type gives a *DecodeError naming it.
-func (d *responsesDecoder) Reset(resp *http.Response, r *Request) error {
-	if resp.Body == nil {
-		resp.Body = http.NoBody
-	}
-	d.resp = resp
-	d.sc.req = resp.Request
-	d.err = nil
-	d.delivered = 0
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		d.err = newStatusError(d.name, resp, d.sc, openAIRequestID...)
-		return d.err
-	}
-	ct := resp.Header.Get("Content-Type")
-	stream := r == nil || r.Stream
-	switch {
-	case isEventStream(ct) || ct == "" && stream:
-		d.mode = responsesStream
-		d.s.reset(d.name, resp, d.sc, openAIRequestID)
-	case isJSONType(ct) || ct == "" && !stream:
-		d.mode = responsesBody
-	default:
-		d.err = contentTypeError(d.name, resp, ct, d.sc)
-		return d.err
-	}
-	return nil
-}
+func (d *responsesDecoder) Reset(resp *http.Response, r *Request) error { return d.start(resp, r) }
 
 // Next decodes the next event into out. See Decoder.
-func (d *responsesDecoder) Next(out *Delta) error {
-	if d.err != nil {
-		return d.err
-	}
-	switch d.mode {
-	case responsesStream:
-		d.err = d.nextEvent(out)
-	case responsesBody:
-		d.err = d.readBody(out)
-	default:
-		d.err = io.EOF
-	}
-	if d.err == nil {
-		d.delivered++
-	}
-	return d.err
-}
+func (d *responsesDecoder) Next(out *Delta) error { return d.step(out, d) }
 
-func (d *responsesDecoder) nextEvent(out *Delta) error {
-	for {
-		ev, err := d.s.next()
-		if err == io.EOF {
-			return d.truncated()
-		}
-		if err != nil {
-			return err
-		}
-		if ev.Kind != SSEMessage {
-			continue
-		}
-		if bytes.HasPrefix(bytes.TrimLeft(ev.Data, " "), done) {
-			// Not the API's, but some compatible servers add it: the end.
-			return d.truncated()
-		}
-		*out = Delta{At: ev.DispatchAt}
-		err = d.decodeEvent(ev.Data, ev.Type, out)
-		if err != nil && ev.Unterminated {
-			var de *DecodeError
-			if errors.As(err, &de) {
-				*out = Delta{}
-				return d.truncated()
-			}
-		}
-		return err
+// event decodes one stream event. "[DONE]" is not the API's, but some
+// compatible servers add it: it ends the stream, cut short unless a
+// terminal event came first.
+func (d *responsesDecoder) event(ev *SSEEvent, out *Delta) error {
+	if bytes.HasPrefix(bytes.TrimLeft(ev.Data, " "), done) {
+		return errEndMarker
 	}
-}
-
-// truncated is the end of a stream before its terminal event.
-func (d *responsesDecoder) truncated() error {
-	if d.delivered == 0 {
-		return &DecodeError{Provider: d.name, Err: errEmptyStream}
-	}
-	return &DecodeError{Provider: d.name, Event: d.s.events, Err: errResponsesTruncated}
+	*out = Delta{At: ev.DispatchAt}
+	return d.decodeEvent(ev.Data, ev.Type, out)
 }
 
 // decodeEvent decodes one stream event (its data, and its type from the
@@ -331,9 +238,9 @@ func (d *responsesDecoder) decodeEvent(data, evType []byte, out *Delta) error {
 	if c.kind() != jsonObject {
 		c.skip()
 		if err := c.done(); err != nil {
-			return d.s.decodeError(err, data)
+			return d.decodeError(err, data)
 		}
-		return d.s.decodeError(errors.New("event is not a JSON object"), data)
+		return d.decodeError(errors.New("event is not a JSON object"), data)
 	}
 	kind := classifyResponsesEvent(evType)
 	typed := false
@@ -369,7 +276,7 @@ func (d *responsesDecoder) decodeEvent(data, evType []byte, out *Delta) error {
 		}
 	}
 	if err := c.done(); err != nil {
-		return d.s.decodeError(err, data)
+		return d.decodeError(err, data)
 	}
 	if deltaStart >= 0 {
 		c.reset(data[deltaStart:deltaEnd])
@@ -379,7 +286,7 @@ func (d *responsesDecoder) decodeEvent(data, evType []byte, out *Delta) error {
 	case responsesTextDelta, responsesReasoningDelta, responsesArgsDelta:
 		d.setOutput(out)
 	case responsesCompleted, responsesIncomplete:
-		d.mode = responsesEnded // the next Next returns io.EOF
+		d.mode = frameEnded // the next Next returns io.EOF
 		if respStart >= 0 {
 			var errSpan []byte
 			d.response(data[respStart:respEnd], out, false, &errSpan)
@@ -398,7 +305,7 @@ func (d *responsesDecoder) decodeEvent(data, evType []byte, out *Delta) error {
 		}
 		return d.failed(errSpan)
 	case responsesError:
-		return newStreamError(d.name, d.resp, d.sc, data, openAIRequestID...)
+		return d.streamError(data)
 	}
 	return nil
 }
@@ -419,19 +326,6 @@ func (d *responsesDecoder) delta(kind responsesEvent) {
 	}
 }
 
-// setOutput points out's text fields at the decoder's buffers.
-func (d *responsesDecoder) setOutput(out *Delta) {
-	if len(d.text) > 0 {
-		out.Text = d.text
-	}
-	if len(d.reasoning) > 0 {
-		out.Reasoning = d.reasoning
-	}
-	if len(d.args) > 0 {
-		out.ToolArgs = d.args
-	}
-}
-
 // failed returns the *APIError of a response.failed event (or a failed
 // response object) whose "error" value is errObj (nil when it had none).
 func (d *responsesDecoder) failed(errObj []byte) *APIError {
@@ -439,7 +333,7 @@ func (d *responsesDecoder) failed(errObj []byte) *APIError {
 		return &APIError{Provider: d.name, StatusCode: d.resp.StatusCode, InStream: true,
 			RequestID: headerOf(d.resp.Header, openAIRequestID), Message: "the response failed"}
 	}
-	return newStreamError(d.name, d.resp, d.sc, errObj, openAIRequestID...)
+	return d.streamError(errObj)
 }
 
 // response reads a response object (obj, already checked as JSON) into out:
@@ -518,42 +412,9 @@ func responsesStatus(v []byte) string {
 
 // usage reads a response's "usage" object (null is no usage).
 func (d *responsesDecoder) usage(out *Delta) {
-	c := &d.c
-	if !c.object() {
-		return
+	if u, ok := d.c.openAIUsage("input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details"); ok {
+		out.Usage, out.HasUsage = u, true
 	}
-	var u Usage
-	for c.nextKey() {
-		switch string(c.key) {
-		case "input_tokens":
-			u.InputTokens = c.count()
-		case "output_tokens":
-			u.OutputTokens = c.count()
-		case "input_tokens_details":
-			if c.object() {
-				for c.nextKey() {
-					if string(c.key) == "cached_tokens" {
-						u.CachedTokens = c.count()
-					} else {
-						c.skip()
-					}
-				}
-			}
-		case "output_tokens_details":
-			if c.object() {
-				for c.nextKey() {
-					if string(c.key) == "reasoning_tokens" {
-						u.ReasoningTokens = c.count()
-					} else {
-						c.skip()
-					}
-				}
-			}
-		default:
-			c.skip()
-		}
-	}
-	out.Usage, out.HasUsage = u, true
 }
 
 // output reads a response's "output" items: the text of message parts,
@@ -627,36 +488,24 @@ func (d *responsesDecoder) parts(summary bool) {
 	}
 }
 
-func (d *responsesDecoder) readBody(out *Delta) error {
-	d.mode = responsesEnded
-	body, truncated, err := readCapped(d.body, d.resp.Body, maxBody)
-	at := time.Now()
-	d.body = body
-	switch {
-	case err != nil:
-		return fmt.Errorf("%s: read body: %w", d.name, err)
-	case truncated:
-		return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(body),
-			Err: fmt.Errorf("%w: the body is over %d bytes", ErrLineTooLong, maxBody)}
-	case len(bytes.TrimSpace(body)) == 0:
-		return &DecodeError{Provider: d.name, Err: errors.New("empty response body")}
-	}
-	*out = Delta{At: at}
+// body decodes a whole response (or error) body: its output, usage and
+// finish reason.
+func (d *responsesDecoder) body(body []byte, out *Delta) error {
 	d.text, d.reasoning, d.args = d.text[:0], d.reasoning[:0], d.args[:0]
 	c := &d.c
 	c.reset(body)
 	if c.kind() != jsonObject {
 		c.skip()
 		if err := c.done(); err != nil {
-			return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(body), Err: err}
+			return d.decodeError(err, body)
 		}
-		return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(body), Err: errors.New("body is not a JSON object")}
+		return d.decodeError(errors.New("body is not a JSON object"), body)
 	}
 	var errObj []byte
 	status := d.response(body, out, true, &errObj)
 	if err := c.done(); err != nil {
 		*out = Delta{}
-		return &DecodeError{Provider: d.name, Snippet: d.sc.snippet(body), Err: err}
+		return d.decodeError(err, body)
 	}
 	if string(status) == "failed" || len(status) == 0 && errObj != nil {
 		*out = Delta{}
@@ -667,7 +516,7 @@ func (d *responsesDecoder) readBody(out *Delta) error {
 		var e APIError
 		if parseAPIError(&d.c, body, &e) {
 			*out = Delta{}
-			return newStreamError(d.name, d.resp, d.sc, body, openAIRequestID...)
+			return d.streamError(body)
 		}
 	}
 	d.setOutput(out)

@@ -25,5 +25,5 @@ func BenchmarkResponsesDecodeStream(b *testing.B) {
 	for _, e := range ev[5:] {
 		body.Write(e)
 	}
-	famBenchDecode(b, (&OpenAIResponses{APIKey: "k"}).NewDecoder(), "text/event-stream", body.Bytes(), len(responsesTextEvent))
+	benchDecoder(b, (&OpenAIResponses{APIKey: "k"}).NewDecoder(), "text/event-stream", body.Bytes(), len(responsesTextEvent), 0)
 }

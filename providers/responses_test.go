@@ -13,10 +13,7 @@ import (
 	"time"
 )
 
-var responsesFixtures = []struct {
-	file string
-	want decoded
-}{
+var responsesFixtures = []codecFixture{
 	// The full 10-event stream of the wire reference: 8 lifecycle events,
 	// 2 text deltas; usage and status from response.completed.
 	{"responses.sse", decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
@@ -35,14 +32,7 @@ var responsesFixtures = []struct {
 }
 
 func TestResponsesDecodeFixtures(t *testing.T) {
-	dec := (&OpenAIResponses{APIKey: "k"}).NewDecoder() // one decoder, reused
-	for _, tc := range responsesFixtures {
-		t.Run(tc.file, func(t *testing.T) {
-			body := readFixture(t, tc.file)
-			got := famCheckSplits(t, dec, "text/event-stream; charset=utf-8", body, &Request{Stream: true})
-			famCompare(t, got, tc.want)
-		})
-	}
+	checkFixtureSplits(t, &OpenAIResponses{APIKey: "k"}, ctResponse("text/event-stream; charset=utf-8"), responsesFixtures)
 }
 
 // TestResponsesErrorClasses checks that in-stream errors classify for the
@@ -168,7 +158,7 @@ func TestResponsesDecodeStamps(t *testing.T) {
 			{350 * ms, string(ev[6]) + string(ev[7]) + string(ev[8]) + string(ev[9])}, // done events and completed
 			{2000 * ms, "event: response.output_text.delta\ndata: {}\n\n"},            // never read
 		})
-		at, output, end := famStamps(t, (&OpenAIResponses{}).NewDecoder(), famResponse("text/event-stream", body), &Request{Stream: true}, start)
+		at, output, end := deltaStamps(t, (&OpenAIResponses{}).NewDecoder(), famResponse("text/event-stream", body), &Request{Stream: true}, start)
 		if end != io.EOF {
 			t.Fatalf("ended with %v", end)
 		}
@@ -187,15 +177,7 @@ func TestResponsesDecodeStamps(t *testing.T) {
 func TestResponsesNewRequest(t *testing.T) {
 	temp, topP, topK := 0.3, 0.8, 7
 	t.Setenv("OPENAI_API_KEY", "sk-env-responses-123")
-	for _, tc := range []struct {
-		name     string
-		p        *OpenAIResponses
-		r        *Request
-		url      string
-		headers  map[string]string
-		noHeader []string
-		body     string
-	}{
+	checkCodecRequests(t, false, []codecRequest{
 		{name: "defaults from the environment, streaming", p: &OpenAIResponses{},
 			r:   &Request{Model: "gpt-4o-mini", Prompt: "hi", System: "be brief", MaxTokens: 16, Temperature: &temp, TopP: &topP, TopK: &topK, Stream: true},
 			url: "https://api.openai.com/v1/responses",
@@ -208,23 +190,7 @@ func TestResponsesNewRequest(t *testing.T) {
 			url:     "http://127.0.0.1:8000/v1/responses",
 			headers: map[string]string{"Authorization": "Bearer sk-own-456", "Accept": "application/json", "OpenAI-Organization": "org-1", "OpenAI-Project": "proj-1", "X-Trace": "t"},
 			body:    `{"model":"m","input":"hi","store":false,"reasoning":{"effort":"low"}}`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			req, err := tc.p.NewRequest(context.Background(), tc.r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if req.Method != http.MethodPost || req.URL.String() != tc.url {
-				t.Errorf("%s %s, want POST %s", req.Method, req.URL, tc.url)
-			}
-			for k, v := range tc.headers {
-				if got := req.Header.Get(k); got != v {
-					t.Errorf("header %s = %q, want %q", k, got, v)
-				}
-			}
-			famRequestBody(t, req, tc.body)
-		})
-	}
+	})
 	t.Setenv("OPENAI_API_KEY", "")
 	req, err := (&OpenAIResponses{BaseURL: "http://h/v1"}).NewRequest(context.Background(), &Request{Prompt: "x"})
 	if err != nil || req.Header.Get("Authorization") != "" {
