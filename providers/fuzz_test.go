@@ -63,9 +63,7 @@ func FuzzSSEReader(f *testing.F) {
 
 // The responses the decoder fuzz targets pick from: openAIFuzz for
 // FuzzOpenAIDecoder, codecFuzz for the Anthropic, Gemini and Cohere
-// targets, famFuzz for the Azure, Responses and Generic ones. The Generic
-// decoder's usage is not checked for sign: with UsageIncrements it sums
-// the server's counts unchecked.
+// targets, famFuzz for the Azure, Responses and Generic ones.
 var (
 	openAIFuzz = fuzzResponses{
 		contentTypes: []string{"text/event-stream; charset=utf-8", "application/json", "", "text/html", "text/event-stream"},
@@ -84,7 +82,7 @@ var (
 		header:     http.Header{"Retry-After-Ms": {"5"}},
 		checkUsage: true,
 	}
-	genericFuzz = fuzzResponses{contentTypes: famFuzz.contentTypes, statuses: famFuzz.statuses, header: famFuzz.header}
+	genericFuzz = famFuzz
 )
 
 // FuzzOpenAIDecoder decodes an arbitrary body under an arbitrary content

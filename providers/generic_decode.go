@@ -149,7 +149,9 @@ func (d *genericDecoder) addUsage(target genericTarget, n int, dst *int) {
 		return
 	}
 	if d.increments {
-		*dst += n
+		// Each count is at most maxTokenCount; the sum saturates there
+		// too, so that no server can overflow it.
+		*dst = min(*dst+n, maxTokenCount)
 	} else {
 		*dst = n
 	}
@@ -284,7 +286,7 @@ func (d *genericDecoder) setCounts(t genericTarget, n int64, ok bool) {
 		return
 	}
 	v := 0
-	if n >= 0 && int64(int(n)) == n {
+	if n >= 0 && n <= maxTokenCount { // nonsense counts read as 0, as in the other codecs
 		v = int(n)
 	}
 	for i, target := range [4]genericTarget{genericInput, genericOutput, genericReasoningTokens, genericCached} {

@@ -646,3 +646,35 @@ func TestGenericName(t *testing.T) {
 		t.Error("names")
 	}
 }
+
+// TestGenericUsageIncrementsSaturate: increments of absurd size cannot
+// overflow the running usage.
+func TestGenericUsageIncrementsSaturate(t *testing.T) {
+	p := &Generic{URL: "http://h", Format: "ndjson", TextPath: "t", OutputTokensPath: "n", UsageIncrements: true}
+	body := "{\"t\":\"a\",\"n\":9223372036854775807}\n{\"t\":\"b\",\"n\":1099511627776}\n{\"t\":\"c\",\"n\":1099511627776}\n{\"t\":\"d\",\"n\":3}\n"
+	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/x-ndjson"}}, Body: io.NopCloser(strings.NewReader(body))}
+	dec := p.NewDecoder()
+	if err := dec.Reset(resp, &Request{Stream: true}); err != nil {
+		t.Fatal(err)
+	}
+	var last Usage
+	var d Delta
+	for {
+		err := dec.Next(&d)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.HasUsage {
+			last = d.Usage
+			if last.OutputTokens < 0 {
+				t.Fatalf("usage overflowed: %+v", last)
+			}
+		}
+	}
+	if last.OutputTokens != maxTokenCount {
+		t.Errorf("output tokens %d, want the cap %d (the nonsense count reads as 0, the sum saturates)", last.OutputTokens, maxTokenCount)
+	}
+}
