@@ -16,6 +16,7 @@ import (
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/perf/benchfmt"
 
 	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/fake"
@@ -425,6 +426,36 @@ func TestBenchmarkOutput(t *testing.T) {
 	}
 	assert.Contains(t, units, "Unit ttft-p95-ns better=lower")
 	assert.Contains(t, units, "Unit tokens/s better=higher")
+
+	// benchstat's own reader sees every metric with its direction
+	// (benchfmt shows -ns units in seconds: ttft-p95-sec).
+	r := benchfmt.NewReader(bytes.NewReader(out), "bench.txt")
+	better := map[string]string{}
+	var results int
+	for r.Scan() {
+		switch rec := r.Result().(type) {
+		case *benchfmt.UnitMetadata:
+			if rec.Key == "better" {
+				better[rec.Unit] = rec.Value
+			}
+		case *benchfmt.Result:
+			results++
+			for _, v := range rec.Values {
+				if v.Unit == "sec/op" {
+					continue
+				}
+				assert.Contains(t, better, v.Unit, "%s reported without a direction", v.Unit)
+			}
+		case *benchfmt.SyntaxError:
+			t.Errorf("benchfmt: %v", rec)
+		}
+	}
+	require.NoError(t, r.Err())
+	assert.Equal(t, 2, results)
+	assert.Equal(t, "lower", better["ttft-p95-sec"])
+	assert.Equal(t, "lower", better["itl-p99-sec"])
+	assert.Equal(t, "higher", better["tokens/s"])
+	assert.Equal(t, "lower", better["errors"])
 	require.Len(t, benchLines, 2, "%s", out)
 	for _, line := range benchLines {
 		fields := strings.Fields(line)
