@@ -1,5 +1,41 @@
 package providers
 
+// Decoding chat completion chunks.
+//
+// Nearly every event of a stream is a content chunk of one shape:
+// {"id":...,"object":"chat.completion.chunk","created":...,"model":...,
+// "choices":[{"index":0,"delta":{"content":...},"finish_reason":null}],...}.
+// decode reads a chunk in one of two ways.
+//
+// decodeFast is a walk specialized to that shape. It keeps its position in
+// local variables and reads the top-level object, each choice and its delta
+// (or message) itself, finding where keys, strings, numbers and literals end
+// with the cursor's scanners (scanString, scanNumber) and checking the
+// syntax of every byte, as the cursor does. Every other value (a usage or
+// timings object, tool calls, content parts, any object or array it skips)
+// is read by decodeCursor's own readers, with the cursor positioned at the
+// value and its depth set: they do exactly what they do in decodeCursor.
+// At anything else (a key with escapes, an error chunk, any fault of
+// syntax, a chunk that is not an object) decodeFast gives up, and
+// decodeCursor, the cursor's walk, reads the chunk from the start; so
+// invalid input becomes the *DecodeError it always was, an error chunk the
+// *APIError. FuzzOpenAIChunk checks that the two walks agree on every
+// chunk.
+//
+// The cursor's walk makes a call per key and per value, each loading its
+// position from the cursor and storing it back; for the 219-byte content
+// chunk that cost more than the scanning itself. On the VM of json.go's
+// table, decodeFast reads the chunk in 160-170 ns (the cursor's walk:
+// 220-260 ns), and a whole stream event, SSE framing included, takes
+// 200-230 ns (285-330 ns before).
+//
+// Tried and left out, for no measurable gain: Delta.Text as a view of the
+// chunk rather than a copy (the escaped chunk got slower); telling known
+// keys of up to 16 bytes apart as two loaded words, without a loop (slower:
+// Go's code for it is longer than the loop's); scanning keys inline rather
+// than calling scanString (3% on the chunk alone, nothing on the stream); a
+// structural index of quotes in place of scanString (see json.go).
+
 import (
 	"bytes"
 	"cmp"
@@ -253,7 +289,7 @@ var done = []byte("[DONE]")
 // event decodes one chunk of a stream; "[DONE]" ends it. A stream without
 // "[DONE]" ends cleanly with its body, unless nothing at all was decoded.
 func (d *openAIDecoder) event(ev *SSEEvent, out *Delta) error {
-	if bytes.HasPrefix(bytes.TrimLeft(ev.Data, " "), done) {
+	if data := ev.Data; (len(data) == 0 || data[0] != '{') && bytes.HasPrefix(bytes.TrimLeft(data, " "), done) {
 		return io.EOF
 	}
 	*out = Delta{At: ev.DispatchAt}
@@ -264,9 +300,23 @@ func (d *openAIDecoder) event(ev *SSEEvent, out *Delta) error {
 func (d *openAIDecoder) body(data []byte, out *Delta) error { return d.decode(data, out) }
 
 // decode reads one chat.completion.chunk (or one chat.completion) into out,
-// whose At is already set. It returns an *APIError for an error object and
-// a *DecodeError for anything that is not a JSON object.
+// which holds nothing but At. It returns an *APIError for an error object
+// and a *DecodeError for anything that is not a JSON object.
+//
+// decodeFast reads the usual chunk; what it leaves, decodeCursor reads
+// from the start.
 func (d *openAIDecoder) decode(data []byte, out *Delta) error {
+	d.c.reset(data)
+	d.text, d.reasoning, d.args = d.text[:0], d.reasoning[:0], d.args[:0]
+	if d.decodeFast(data, out) {
+		return nil
+	}
+	*out = Delta{At: out.At}
+	return d.decodeCursor(data, out)
+}
+
+// decodeCursor is decode walking data with the cursor's readers alone.
+func (d *openAIDecoder) decodeCursor(data []byte, out *Delta) error {
 	c := &d.c
 	c.reset(data)
 	d.text, d.reasoning, d.args = d.text[:0], d.reasoning[:0], d.args[:0]
@@ -291,11 +341,7 @@ func (d *openAIDecoder) decode(data []byte, out *Delta) error {
 	for c.nextKey() {
 		switch string(c.key) {
 		case "choices":
-			if c.array() {
-				for c.nextElem() {
-					d.choice(out)
-				}
-			}
+			d.choices(out)
 		case "usage":
 			d.usage(out)
 		case "timings":
@@ -323,6 +369,314 @@ func (d *openAIDecoder) decode(data []byte, out *Delta) error {
 	return nil
 }
 
+// decodeFast decodes data as decodeCursor does, with a walk that keeps its
+// place in local variables instead of the cursor's calls. It reads the
+// objects of the usual chunk itself (the top level, each choice and its
+// delta or message), keys without escapes, and strings, numbers and
+// literals; every other value is read by the cursor's own readers, the same
+// ones decodeCursor calls, positioned at it. It reports false at anything
+// else (an escaped key, an error object, any fault of syntax): decode then
+// has decodeCursor read data from the start, so errors are its own.
+func (d *openAIDecoder) decodeFast(b []byte, out *Delta) bool {
+	i := jsonWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	var hasTimings bool
+	var timings Usage
+	if i = jsonWS(b, i+1); i < len(b) && b[i] == '}' {
+		i++
+	} else {
+		for {
+			key, j := fastKey(b, i)
+			if j < 0 {
+				return false
+			}
+			i = j
+			switch string(key) {
+			case "choices":
+				i = d.fastChoices(b, i, out)
+			case "usage":
+				if hasLiteral(b, i, "null") {
+					i += len("null")
+				} else {
+					d.at(i, 1).usage(out)
+					i = d.resume()
+				}
+			case "object":
+				if b[i] != '"' {
+					i = d.fastSkip(b, i, 1)
+					break
+				}
+				end, escaped := scanString(b, i+1)
+				if escaped || end < 0 || string(b[i+1:end-1]) == "error" {
+					return false // decodeCursor reads it
+				}
+				i = end
+			case "timings":
+				timings, hasTimings = d.at(i, 1).timings()
+				i = d.resume()
+			case "error":
+				return false
+			default:
+				i = d.fastSkip(b, i, 1)
+			}
+			if i < 0 {
+				return false
+			}
+			if i = jsonWS(b, i); i >= len(b) {
+				return false
+			}
+			if b[i] == '}' {
+				i++
+				break
+			}
+			if b[i] != ',' {
+				return false
+			}
+			i = jsonWS(b, i+1)
+		}
+	}
+	if jsonWS(b, i) != len(b) {
+		return false
+	}
+	if hasTimings && !out.HasUsage && !d.sawUsage {
+		out.Usage, out.HasUsage = timings, true
+	}
+	d.setOutput(out)
+	return true
+}
+
+// at positions the cursor at the value at i, nested depth deep, for one
+// of decodeCursor's readers to read it; resume then says where it stopped.
+func (d *openAIDecoder) at(i, depth int) *openAIDecoder {
+	d.c.i, d.c.depth = i, depth
+	return d
+}
+
+// resume returns where the cursor stopped after reading a value for
+// decodeFast, or -1 if it failed.
+func (d *openAIDecoder) resume() int {
+	if d.c.err != nil {
+		return -1
+	}
+	return d.c.i
+}
+
+// jsonWS returns the index of the first byte at or after i that is not
+// JSON white space.
+func jsonWS(b []byte, i int) int {
+	if i < len(b) && b[i] <= ' ' {
+		return skipWS(b, i)
+	}
+	return i
+}
+
+// hasLiteral reports whether b holds word at i.
+func hasLiteral(b []byte, i int, word string) bool {
+	return len(b)-i >= len(word) && string(b[i:i+len(word)]) == word
+}
+
+// fastKey reads the object key at i, which must have no escapes, and its
+// colon. It returns the key and the index of the value (which is within
+// b), or -1.
+func fastKey(b []byte, i int) ([]byte, int) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, -1
+	}
+	end, escaped := scanString(b, i+1)
+	if end < 0 || escaped {
+		return nil, -1
+	}
+	key := b[i+1 : end-1]
+	if i = jsonWS(b, end); i >= len(b) || b[i] != ':' {
+		return nil, -1
+	}
+	if i = jsonWS(b, i+1); i >= len(b) {
+		return nil, -1
+	}
+	return key, i
+}
+
+// fastSkip skips the value at i (within b), at the given depth of
+// nesting, and returns the index after it, or -1.
+func (d *openAIDecoder) fastSkip(b []byte, i, depth int) int {
+	switch ch := b[i]; {
+	case ch == '"':
+		end, _ := scanString(b, i+1)
+		return end
+	case ch == 'n' && hasLiteral(b, i, "null"):
+		return i + len("null")
+	case ch == 't' && hasLiteral(b, i, "true"):
+		return i + len("true")
+	case ch == 'f' && hasLiteral(b, i, "false"):
+		return i + len("false")
+	case ch == '-' || ch >= '0' && ch <= '9':
+		end, _, _ := scanNumber(b, i)
+		return end
+	}
+	d.at(i, depth).c.skip()
+	return d.resume()
+}
+
+// fastStr appends the text of the string at i (within b) to dst, as the
+// cursor's str does, and returns the index after the value, or -1.
+func (d *openAIDecoder) fastStr(dst, b []byte, i, depth int) ([]byte, int) {
+	switch {
+	case b[i] == '"':
+		end, escaped := scanString(b, i+1)
+		if end < 0 {
+			return dst, -1
+		}
+		raw := b[i+1 : end-1]
+		if !escaped {
+			return append(dst, raw...), end
+		}
+		out, err := appendUnescaped(dst, raw)
+		if err != nil {
+			return dst, -1
+		}
+		return out, end
+	case hasLiteral(b, i, "null"):
+		return dst, i + len("null")
+	}
+	dst, _ = d.at(i, depth).c.str(dst)
+	return dst, d.resume()
+}
+
+// fastChoices reads the "choices" value at i (within b).
+func (d *openAIDecoder) fastChoices(b []byte, i int, out *Delta) int {
+	if b[i] != '[' {
+		d.at(i, 1).choices(out)
+		return d.resume()
+	}
+	if i = jsonWS(b, i+1); i < len(b) && b[i] == ']' {
+		return i + 1
+	}
+	for {
+		if i >= len(b) {
+			return -1
+		}
+		if b[i] == '{' {
+			i = d.fastChoice(b, i, out)
+		} else {
+			d.at(i, 2).choice(out)
+			i = d.resume()
+		}
+		if i < 0 {
+			return -1
+		}
+		if i = jsonWS(b, i); i >= len(b) {
+			return -1
+		}
+		if b[i] == ']' {
+			return i + 1
+		}
+		if b[i] != ',' {
+			return -1
+		}
+		i = jsonWS(b, i+1)
+	}
+}
+
+// fastChoice reads the choice object at i, as choice does.
+func (d *openAIDecoder) fastChoice(b []byte, i int, out *Delta) int {
+	if i = jsonWS(b, i+1); i < len(b) && b[i] == '}' {
+		return i + 1
+	}
+	for {
+		key, j := fastKey(b, i)
+		if j < 0 {
+			return -1
+		}
+		i = j
+		switch string(key) {
+		case "delta", "message":
+			if b[i] == '{' {
+				i = d.fastMessage(b, i)
+			} else {
+				d.at(i, 3).message()
+				i = d.resume()
+			}
+		case "finish_reason":
+			if hasLiteral(b, i, "null") {
+				i += len("null")
+			} else {
+				d.at(i, 3).finish(out)
+				i = d.resume()
+			}
+		default:
+			i = d.fastSkip(b, i, 3)
+		}
+		if i < 0 {
+			return -1
+		}
+		if i = jsonWS(b, i); i >= len(b) {
+			return -1
+		}
+		if b[i] == '}' {
+			return i + 1
+		}
+		if b[i] != ',' {
+			return -1
+		}
+		i = jsonWS(b, i+1)
+	}
+}
+
+// fastMessage reads the delta or message object at i, as message does.
+func (d *openAIDecoder) fastMessage(b []byte, i int) int {
+	reasoned := false
+	if i = jsonWS(b, i+1); i < len(b) && b[i] == '}' {
+		return i + 1
+	}
+	for {
+		key, j := fastKey(b, i)
+		if j < 0 {
+			return -1
+		}
+		i = j
+		switch string(key) {
+		case "content", "refusal":
+			if b[i] == '[' {
+				d.text = d.at(i, 4).content(d.text)
+				i = d.resume()
+			} else {
+				d.text, i = d.fastStr(d.text, b, i, 4)
+			}
+		case "reasoning_content", "reasoning":
+			if reasoned {
+				i = d.fastSkip(b, i, 4)
+				break
+			}
+			n := len(d.reasoning)
+			d.reasoning, i = d.fastStr(d.reasoning, b, i, 4)
+			reasoned = len(d.reasoning) > n
+		case "tool_calls":
+			d.at(i, 4).toolCalls()
+			i = d.resume()
+		case "function_call":
+			d.at(i, 4).function()
+			i = d.resume()
+		default:
+			i = d.fastSkip(b, i, 4)
+		}
+		if i < 0 {
+			return -1
+		}
+		if i = jsonWS(b, i); i >= len(b) {
+			return -1
+		}
+		if b[i] == '}' {
+			return i + 1
+		}
+		if b[i] != ',' {
+			return -1
+		}
+		i = jsonWS(b, i+1)
+	}
+}
+
 // choice reads one element of "choices".
 func (d *openAIDecoder) choice(out *Delta) {
 	c := &d.c
@@ -334,9 +688,7 @@ func (d *openAIDecoder) choice(out *Delta) {
 		case "delta", "message":
 			d.message()
 		case "finish_reason":
-			if v, ok := c.strView(); ok && len(v) > 0 {
-				out.FinishReason = finishReason(v)
-			}
+			d.finish(out)
 		default:
 			c.skip()
 		}
@@ -365,23 +717,47 @@ func (d *openAIDecoder) message() {
 			d.reasoning, _ = c.str(d.reasoning)
 			reasoned = len(d.reasoning) > n
 		case "tool_calls":
-			if c.array() {
-				for c.nextElem() {
-					if c.object() {
-						for c.nextKey() {
-							if string(c.key) == "function" {
-								d.function()
-							} else {
-								c.skip()
-							}
-						}
-					}
-				}
-			}
+			d.toolCalls()
 		case "function_call": // the deprecated single-function form
 			d.function()
 		default:
 			c.skip()
+		}
+	}
+}
+
+// choices reads the "choices" array.
+func (d *openAIDecoder) choices(out *Delta) {
+	c := &d.c
+	if c.array() {
+		for c.nextElem() {
+			d.choice(out)
+		}
+	}
+}
+
+// finish reads a choice's "finish_reason".
+func (d *openAIDecoder) finish(out *Delta) {
+	if v, ok := d.c.strView(); ok && len(v) > 0 {
+		out.FinishReason = finishReason(v)
+	}
+}
+
+// toolCalls reads a message's "tool_calls" array, appending the arguments
+// of each call's function.
+func (d *openAIDecoder) toolCalls() {
+	c := &d.c
+	if c.array() {
+		for c.nextElem() {
+			if c.object() {
+				for c.nextKey() {
+					if string(c.key) == "function" {
+						d.function()
+					} else {
+						c.skip()
+					}
+				}
+			}
 		}
 	}
 }

@@ -434,3 +434,108 @@ func TestOpenAIDecoderReuse(t *testing.T) {
 		}
 	}
 }
+
+// FuzzOpenAIChunk checks decode, which walks the usual chunk with
+// decodeFast, against decodeCursor, the cursor's walk alone: for any chunk,
+// after any other (usage seen earlier changes what timings count for), both
+// must give the same Delta, the same error (type and text) and the same
+// state.
+func FuzzOpenAIChunk(f *testing.F) {
+	addSeeds(f, func(b []byte) {
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			if data, ok := bytes.CutPrefix(line, []byte("data:")); ok {
+				f.Add([]byte(nil), bytes.TrimSpace(data))
+			}
+		}
+	}, "openai*.sse", "vllm*.sse", "llamacpp*.sse", "azure*.sse", "ollama_reasoning.sse", "tgi*.sse")
+	addSeeds(f, func(b []byte) { f.Add([]byte(nil), b) }, "openai_chat.json", "azure_chat.json")
+	for _, chunk := range openAIFastCases {
+		f.Add([]byte(nil), []byte(chunk))
+	}
+	f.Add([]byte(`{"usage":{"prompt_tokens":1,"completion_tokens":2}}`), []byte(`{"timings":{"prompt_n":3,"predicted_n":4}}`))
+	f.Fuzz(func(t *testing.T, prev, chunk []byte) {
+		fast := newOpenAIDecoder("openai", secrets{}, openAIRequestID)
+		slow := newOpenAIDecoder("openai", secrets{}, openAIRequestID)
+		at := time.Unix(1700000000, 0)
+		for _, d := range []*openAIDecoder{fast, slow} {
+			d.resp = &http.Response{StatusCode: 200, Header: http.Header{}}
+		}
+		for _, doc := range [][]byte{prev, chunk} {
+			got, want := Delta{At: at}, Delta{At: at}
+			err := fast.decode(doc, &got)
+			wantErr := slow.decodeCursor(doc, &want)
+			if (err == nil) != (wantErr == nil) || err != nil && (reflect.TypeOf(err) != reflect.TypeOf(wantErr) || err.Error() != wantErr.Error()) {
+				t.Fatalf("%q: error %v, want %v", doc, err, wantErr)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%q:\n got %+v\nwant %+v", doc, got, want)
+			}
+			if fast.sawUsage != slow.sawUsage {
+				t.Fatalf("%q: sawUsage %v, want %v", doc, fast.sawUsage, slow.sawUsage)
+			}
+		}
+	})
+}
+
+// openAIFastCases are chunks at the edges of what decodeFast reads itself.
+var openAIFastCases = []string{
+	contentChunk,
+	` { "id" : "x" , "choices" : [ { "delta" : { "content" : "a\nb" } } ] } `,
+	`{"choices":[{"delta":{"content":"a","refusal":"b","reasoning_content":"r","reasoning":"s"}}]}`,
+	`{"choices":[{"delta":{"reasoning":"","reasoning_content":"r"},"finish_reason":"length"}]}`,
+	`{"choices":[{"delta":{"content":[{"type":"text","text":"p"}]}},{"message":{"content":"q"}},7,null]}`,
+	`{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\""}}]}}]}`,
+	`{"choices":[{"delta":{"function_call":{"name":"f","arguments":"x"}}}]}`,
+	`{"choices":[{"delta":null,"finish_reason":"st\u006fp"}],"usage":{"prompt_tokens":9,"completion_tokens":2}}`,
+	`{"choices":{},"usage":7,"timings":{"prompt_n":1,"predicted_n":2},"x":[1,{"y":[true,false,null]},-0.5e3]}`,
+	`{"object":"error","message":"bad"}`,
+	`{"object":"err\u006fr","message":"bad"}`,
+	`{"object":7}`,
+	`{"error":null,"choices":[]}`,
+	`{"error":{"message":"x"}}`,
+	`{"k\u0065y":1}`,
+	`{}`, `{"choices":[{}]}`, `{"choices":[{"delta":{}}]}`, `null`, `[]`, `"x"`,
+	`{"choices":[{"delta":{"content":"a"}}]} x`, `{"choices":[{"delta":{"content":"a"}}]`, `{"choices":[{"delta":{"content":"\x"}}]}`,
+	`{"choices":[{"delta":{"content":"a"},}]}`, `{"choices":[{"delta":{"content":"a"}},]}`, `{"a":1,}`, `{"a" 1}`, `{"a":tru}`, `{"a":01}`,
+	`{"a":` + strings.Repeat("[", jsonMaxDepth) + strings.Repeat("]", jsonMaxDepth) + `}`,
+	`{"choices":[{"delta":{"x":` + strings.Repeat("[", jsonMaxDepth-4) + strings.Repeat("]", jsonMaxDepth-4) + `}}]}`,
+	`{"choices":[{"delta":{"x":` + strings.Repeat("[", jsonMaxDepth-3) + strings.Repeat("]", jsonMaxDepth-3) + `}}]}`,
+}
+
+// TestOpenAIChunkCases runs FuzzOpenAIChunk's check on openAIFastCases, so
+// that plain go test covers them.
+func TestOpenAIChunkCases(t *testing.T) {
+	for _, chunk := range openAIFastCases {
+		fast := newOpenAIDecoder("openai", secrets{}, openAIRequestID)
+		slow := newOpenAIDecoder("openai", secrets{}, openAIRequestID)
+		fast.resp = &http.Response{StatusCode: 200, Header: http.Header{}}
+		slow.resp = fast.resp
+		got, want := Delta{At: time.Unix(1, 0)}, Delta{At: time.Unix(1, 0)}
+		err, wantErr := fast.decode([]byte(chunk), &got), slow.decodeCursor([]byte(chunk), &want)
+		if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() || !reflect.DeepEqual(got, want) {
+			t.Errorf("%q:\n got %+v, %v\nwant %+v, %v", chunk, got, err, want, wantErr)
+		}
+	}
+}
+
+// TestOpenAIDecodeFastReads checks that decodeFast reads the usual chunks
+// itself, leaving to decodeCursor only what it must.
+func TestOpenAIDecodeFastReads(t *testing.T) {
+	for chunk, want := range map[string]bool{
+		contentChunk: true,
+		strings.Replace(contentChunk, `" world"`, `" caf\u00e9\n"`, 1): true,
+		openAIFastCases[1]:                   true,
+		openAIFastCases[7]:                   true, // usage object, escaped finish reason
+		`{"object":"error","message":"bad"}`: false,
+		`{"error":{"message":"x"}}`:          false,
+		`{"k\u0065y":1}`:                     false,
+		`{"a":1,}`:                           false,
+	} {
+		d := newOpenAIDecoder("openai", secrets{}, openAIRequestID)
+		d.c.reset([]byte(chunk))
+		var out Delta
+		if got := d.decodeFast([]byte(chunk), &out); got != want {
+			t.Errorf("%s: decodeFast = %v, want %v", chunk, got, want)
+		}
+	}
+}
