@@ -151,15 +151,7 @@ func serveMessages(x *exchange) *reply {
 	} else {
 		rep = m.object()
 	}
-	rep.plan = p
-	rep.rec.Model = model
-	rep.rec.Stream = req.Stream
-	rep.rec.ID = m.id()
-	rep.rec.PromptTokens = p.promptTokens
-	rep.rec.OutputTokens = len(p.tokens)
-	rep.rec.FinishReason = m.stop
-	rep.rec.Text = p.text()
-	return rep
+	return rep.served(p, model, req.Stream, m.id(), m.stop)
 }
 
 // message renders one Messages API response.

@@ -103,15 +103,7 @@ func serveAzure(x *exchange) *reply {
 	} else {
 		rep = c.completion()
 	}
-	rep.plan = p
-	rep.rec.Model = call.model
-	rep.rec.Stream = call.Stream
-	rep.rec.ID = c.id()
-	rep.rec.PromptTokens = p.promptTokens
-	rep.rec.OutputTokens = len(p.tokens)
-	rep.rec.FinishReason = finish
-	rep.rec.Text = p.text()
-	return rep
+	return rep.served(p, call.model, call.Stream, c.id(), finish)
 }
 
 // azureChat renders one Azure Chat Completions response: OpenAI's objects

@@ -121,15 +121,7 @@ func serveCohere(x *exchange) *reply {
 	} else {
 		rep = c.object()
 	}
-	rep.plan = p
-	rep.rec.Model = model
-	rep.rec.Stream = req.Stream
-	rep.rec.ID = p.id
-	rep.rec.PromptTokens = p.promptTokens
-	rep.rec.OutputTokens = len(p.tokens)
-	rep.rec.FinishReason = c.finish
-	rep.rec.Text = p.text()
-	return rep
+	return rep.served(p, model, req.Stream, p.id, c.finish)
 }
 
 // cohereChat renders one v2 Chat response.

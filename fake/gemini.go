@@ -230,15 +230,7 @@ func serveGemini(x *exchange) *reply {
 	default:
 		rep = g.object()
 	}
-	rep.plan = p
-	rep.rec.Model = model
-	rep.rec.Stream = stream
-	rep.rec.ID = p.id
-	rep.rec.PromptTokens = p.promptTokens
-	rep.rec.OutputTokens = len(p.tokens)
-	rep.rec.FinishReason = g.finish
-	rep.rec.Text = p.text()
-	return rep
+	return rep.served(p, model, stream, p.id, g.finish)
 }
 
 // generation renders one GenerateContentResponse stream or object.

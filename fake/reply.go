@@ -42,6 +42,21 @@ type reply struct {
 	slot      atomic.Bool                    // the response holds a place of Config.Capacity
 }
 
+// served completes the reply of a successful response rendered from p:
+// it keeps the plan, for capacity and faults, and fills the ground truth
+// every wire format records alike. It returns rep.
+func (rep *reply) served(p *plan, model string, stream bool, id, finish string) *reply {
+	rep.plan = p
+	rep.rec.Model = model
+	rep.rec.Stream = stream
+	rep.rec.ID = id
+	rep.rec.PromptTokens = p.promptTokens
+	rep.rec.OutputTokens = len(p.tokens)
+	rep.rec.FinishReason = finish
+	rep.rec.Text = p.text()
+	return rep
+}
+
 // bodyReply answers with one body of the given content type, written at at.
 // content is the content-event index of the body (0 for a non-streaming
 // completion), or -1.

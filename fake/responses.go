@@ -77,15 +77,7 @@ func serveResponses(x *exchange) *reply {
 	} else {
 		rep = r.object()
 	}
-	rep.plan = p
-	rep.rec.Model = model
-	rep.rec.Stream = req.Stream
-	rep.rec.ID = r.id()
-	rep.rec.PromptTokens = p.promptTokens
-	rep.rec.OutputTokens = len(p.tokens)
-	rep.rec.FinishReason = r.status
-	rep.rec.Text = p.text()
-	return rep
+	return rep.served(p, model, req.Stream, r.id(), r.status)
 }
 
 // response renders one Responses API response.
