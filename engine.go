@@ -19,6 +19,9 @@ import (
 // measured ones, in closed loop or, when Rate is set, in open loop; and
 // returns what it measured.
 //
+// Run follows no redirect, whichever client sends the requests (see
+// NewClient): a 3xx answer ends the request as ClassRedirect.
+//
 // Every request Run starts ends in exactly one outcome that the result
 // counts. When ctx is canceled mid-run, requests in flight end as
 // ClassCanceled, no new ones start, and Run returns the partial result
@@ -28,10 +31,17 @@ func Run(ctx context.Context, sc Scenario) (*Result, error) {
 	if err := sc.validate(); err != nil {
 		return nil, err
 	}
-	client := sc.Client
-	if client == nil {
+	var client *http.Client
+	if sc.Client == nil {
 		client = NewClient(sc)
 		defer client.CloseIdleConnections()
+	} else {
+		// The scenario's client, with its transport, jar and timeout, but
+		// not its redirect policy: no client sends a provider's
+		// credentials on to where a redirect points.
+		c := *sc.Client
+		c.CheckRedirect = providers.CheckRedirect
+		client = &c
 	}
 	e := newEngine(&sc, client)
 
@@ -64,6 +74,16 @@ func Run(ctx context.Context, sc Scenario) (*Result, error) {
 // as the scenario has concurrency (or HTTP.PoolSize), HTTP/2 when the
 // server offers it (unless HTTP.DisableHTTP2), and no transparent gzip, so
 // that bytes are timed as they arrive.
+//
+// The client follows no redirect (its CheckRedirect is
+// providers.CheckRedirect): a 3xx response is returned as it is, and Run
+// ends the request as ClassRedirect with a *providers.RedirectError that
+// names the Location. Following one would send the provider's credentials
+// (X-Api-Key, X-Goog-Api-Key, Api-Key, custom headers; Go drops only
+// Authorization and cookies on a cross-host redirect) to wherever the
+// Location points, would turn a POST into a body-less GET on a 301, 302 or
+// 303, and would time two exchanges as one. Run applies the same policy to
+// a Scenario.Client of the caller's.
 func NewClient(sc Scenario) *http.Client {
 	o := sc.HTTP
 	pool := o.PoolSize
@@ -99,7 +119,7 @@ func NewClient(sc Scenario) *http.Client {
 		p.SetHTTP1(true)
 		tr.Protocols = &p
 	}
-	return &http.Client{Transport: tr}
+	return &http.Client{Transport: tr, CheckRedirect: providers.CheckRedirect}
 }
 
 // engine holds what the workers of one Run share.

@@ -27,7 +27,8 @@ const (
 	ClassIdleTimeout       ErrorClass = "idle_timeout"        // no event for IdleTimeout in the middle of a response
 	ClassHTTP4xx           ErrorClass = "http_4xx"            // any other 4xx status
 	ClassHTTP5xx           ErrorClass = "http_5xx"            // any other 5xx status
-	ClassHTTPOther         ErrorClass = "http_other"          // a status outside 2xx, 4xx and 5xx
+	ClassHTTPOther         ErrorClass = "http_other"          // a status outside 2xx, 3xx, 4xx and 5xx
+	ClassRedirect          ErrorClass = "redirect"            // a 3xx status: redirects are never followed
 	ClassConnection        ErrorClass = "connection"          // dial, reset, EOF before or during the response
 	ClassStream            ErrorClass = "stream_error"        // the server sent an error inside a 200 stream
 	ClassDecode            ErrorClass = "decode_error"        // the response could not be decoded

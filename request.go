@@ -246,6 +246,12 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 			slog.Int("status", m.StatusCode), slog.Duration("ttfb", m.TTFB), slog.Bool("reused_conn", m.Reused))
 	}
 
+	if err := providers.Redirected(resp); err != nil {
+		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+		m.E2E = time.Since(t0)
+		m.Class, m.Err = ClassRedirect, err
+		return
+	}
 	if err := w.dec.Reset(resp, preq); err != nil {
 		// Drain a little so the connection can be reused.
 		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)

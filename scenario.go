@@ -156,7 +156,9 @@ type Scenario struct {
 	// Client sends the requests. Nil means a client built by NewClient for
 	// this scenario: pooled keep-alive connections sized to the concurrency
 	// and no transparent gzip. Tests in virtual time pass a client whose
-	// transport is an httpmock.MockTransport.
+	// transport is an httpmock.MockTransport. Run uses this client's
+	// transport, jar and timeout but never its redirect policy: it follows
+	// no redirect (see NewClient).
 	Client *http.Client
 
 	// OnRequest, when set, is called with every finished request, warmup

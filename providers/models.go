@@ -22,8 +22,10 @@ const maxModelsBody = 8 << 20
 
 // ListModels sends p's list-models request with client (http.DefaultClient
 // when nil) and returns the model names the server listed, in its order.
+// Whatever client's own policy, no redirect is followed (see
+// CheckRedirect): a 3xx answer is an error wrapping a *RedirectError.
 // It returns an error wrapping ErrListModelsUnsupported when p is not a
-// ModelLister, the *APIError of a status outside 2xx, a *DecodeError for a
+// ModelLister, the *APIError of another status outside 2xx, a *DecodeError for a
 // body that is not the API's list, and transport errors wrapped with the
 // provider's name. Only the first page of a paginated list is read (the
 // Anthropic, Gemini and Cohere listers ask for the largest page their APIs
@@ -40,14 +42,14 @@ func ListModels(ctx context.Context, client *http.Client, p Provider) ([]string,
 	if err != nil {
 		return nil, err
 	}
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
+	resp, err := noRedirects(client).Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s: list models: %w", p.Name(), err)
 	}
 	defer resp.Body.Close()
+	if err := Redirected(resp); err != nil {
+		return nil, fmt.Errorf("%s: list models: %w", p.Name(), err)
+	}
 	return ml.DecodeModels(resp)
 }
 
