@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/llm-latency-lens/lens/config"
 	"github.com/llm-latency-lens/lens/report"
 )
 
@@ -359,6 +360,6 @@ func TestRunWithFaults(t *testing.T) {
 		assert.NotEqual(t, 0, code, bad)
 		assert.Contains(t, errOut, "settings.faults", bad)
 	}
-	_, err := parseFaults(map[string]any{"stream_error": 0.5, "malformed": 0.25, "stall_for_ms": int64(100)})
+	_, err := config.ParseFaults("stream_error=0.5, malformed=0.25,stall_for_ms=100")
 	assert.NoError(t, err)
 }

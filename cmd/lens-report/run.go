@@ -19,6 +19,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/config"
 	"github.com/llm-latency-lens/lens/report"
 )
 
@@ -62,13 +63,13 @@ func runConfig(o runOptions) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := lens.ParseConfig(data, o.config)
+	cfg, err := config.Parse(data, o.config)
 	if err != nil {
 		return &exitError{code: 2, msg: err.Error()}
 	}
-	fakes := newFakes()
+	var fakes config.Builder
 	defer fakes.Close()
-	runs, err := cfg.Runs(fakes.build)
+	runs, err := cfg.Runs(fakes.Build)
 	if err != nil {
 		return &exitError{code: 2, msg: err.Error()}
 	}
@@ -161,7 +162,7 @@ func runConfig(o runOptions) error {
 }
 
 // console prints the report to stdout in the configured format.
-func console(f *report.File, cfg *lens.Config, o runOptions) error {
+func console(f *report.File, cfg *config.File, o runOptions) error {
 	if !cfg.Output.Console.Enabled && o.format == "" {
 		return nil
 	}
@@ -183,7 +184,7 @@ func console(f *report.File, cfg *lens.Config, o runOptions) error {
 
 // exports writes every file the configuration's output section names, and
 // the -o result file.
-func exports(f *report.File, cfg *lens.Config, o runOptions, started time.Time) error {
+func exports(f *report.File, cfg *config.File, o runOptions, started time.Time) error {
 	stamp := started.UTC().Format("20060102T150405Z")
 	var errs []error
 	write := func(path string, fn func(io.Writer) error) {
@@ -268,7 +269,7 @@ type progress struct {
 
 // newProgress returns a bar over every run's requests, or nil when there is
 // to be none.
-func newProgress(runs []lens.ConfigRun, flag string, configured bool) *progress {
+func newProgress(runs []config.Run, flag string, configured bool) *progress {
 	switch flag {
 	case "off":
 		return nil

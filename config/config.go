@@ -1,48 +1,49 @@
-package lens
+package config
 
 import (
 	"fmt"
+	"github.com/llm-latency-lens/lens"
 	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 )
 
-// Config is a configuration file: the providers and models to measure, the
+// File is a configuration file: the providers and models to measure, the
 // workload, how to execute it and where to write the results. Its schema
 // is the original tool's YAML (the same keys, so that existing files load),
 // with optional additions; JSON files of the same shape are read too.
 //
-// A Config holds the values as written, with ${ENV} references expanded;
+// A File holds the values as written, with ${ENV} references expanded;
 // a field left out keeps the default its doc comment gives. Runs turns it
 // into one Scenario per scenario, provider and model.
-type Config struct {
+type File struct {
 	// File is the file the configuration was read from (for messages).
-	File string
+	Path string
 
 	// Version is the schema version, key "version" (default "1.0"; only
 	// 1.x is read).
 	Version string
 
 	// Providers are the APIs to measure, key "providers" (at least one).
-	Providers []ProviderConfig
+	Providers []Provider
 
 	// Workload is what to send, key "workload".
-	Workload WorkloadConfig
+	Workload Workload
 
 	// Execution is how to send it, key "execution".
-	Execution ExecutionConfig
+	Execution Execution
 
 	// Output is where the results go, key "output".
-	Output OutputConfig
+	Output Output
 
 	// pos maps field paths to their place in the file.
 	pos map[string]position
 }
 
-// ProviderConfig is one entry of "providers": an API endpoint, its
+// Provider is one entry of "providers": an API endpoint, its
 // credentials and the models to measure there.
-type ProviderConfig struct {
+type Provider struct {
 	// Name names the provider in results, key "name" (required, unique).
 	Name string
 
@@ -66,7 +67,7 @@ type ProviderConfig struct {
 	Endpoint string
 
 	// Auth is the credential, key "auth".
-	Auth AuthConfig
+	Auth Auth
 
 	// Models are the models (for azure: deployments) to measure, key
 	// "models" (at least one, no duplicates).
@@ -105,20 +106,20 @@ type ProviderConfig struct {
 
 	// RateLimit is the provider's own limit, key "rate_limit": one
 	// Limiter per provider, shared by every scenario run against it.
-	RateLimit RateLimitConfig
+	RateLimit RateLimit
 
 	// Pricing is the price of each model, key "pricing": model name to
 	// {input, output} in USD per million tokens. Each model must be one
 	// of Models. A model left out is priced from DefaultPricing when it
 	// is known there.
-	Pricing map[string]Price
+	Pricing map[string]lens.Price
 
-	// index is the provider's index in Config.Providers (for paths).
+	// index is the provider's index in File.Providers (for paths).
 	index int
 }
 
-// AuthConfig is a provider's credential (key "auth").
-type AuthConfig struct {
+// Auth is a provider's credential (key "auth").
+type Auth struct {
 	// Type is the scheme, key "type": bearer ("Authorization: Bearer
 	// <token>") or api_key (the token as is, in Header). Empty means the
 	// API's own scheme: api_key for anthropic (x-api-key), gemini
@@ -138,8 +139,8 @@ type AuthConfig struct {
 	Token Secret
 }
 
-// RateLimitConfig is a provider's rate limit (key "rate_limit").
-type RateLimitConfig struct {
+// RateLimit is a provider's rate limit (key "rate_limit").
+type RateLimit struct {
 	// RequestsPerSecond, key "requests_per_second" (0: no limit).
 	RequestsPerSecond float64
 
@@ -149,11 +150,11 @@ type RateLimitConfig struct {
 	TokensPerMinute int
 }
 
-// WorkloadConfig is what to send (key "workload").
-type WorkloadConfig struct {
+// Workload is what to send (key "workload").
+type Workload struct {
 	// Scenarios are the workloads, key "scenarios" (at least one, unique
 	// names). Each runs against every provider and model, in order.
-	Scenarios []ScenarioConfig
+	Scenarios []Scenario
 
 	// Prompts are named prompt templates, key "prompts", referred to by
 	// scenarios' prompt.template.
@@ -195,7 +196,7 @@ type RequestParams struct {
 	// MaxTokens caps each response's tokens, key "max_tokens": a number
 	// or a distribution drawn per request. Nil leaves the API's default
 	// (APIs that require a value get 1024).
-	MaxTokens *DistSpec
+	MaxTokens *Dist
 
 	// Temperature and TopP, keys "temperature" and "top_p" (nil: the
 	// API's default).
@@ -211,13 +212,13 @@ type RequestParams struct {
 	TimeoutSecs float64
 }
 
-// ScenarioConfig is one workload (an entry of "workload.scenarios").
-type ScenarioConfig struct {
+// Scenario is one workload (an entry of "workload.scenarios").
+type Scenario struct {
 	// Name, key "name" (required, unique). It names the scenario's results.
 	Name string
 
 	// Prompt is what each request asks, key "prompt".
-	Prompt PromptConfig
+	Prompt Prompt
 
 	// Requests is the number of measured requests, key "requests". Either
 	// it or DurationSecs must be set, not both.
@@ -252,27 +253,27 @@ type ScenarioConfig struct {
 
 	// MaxTokens, Stream, Temperature and TopP override request_params
 	// (keys "max_tokens", "stream", "temperature", "top_p"; nil: inherit).
-	MaxTokens   *DistSpec
+	MaxTokens   *Dist
 	Stream      *bool
 	Temperature *float64
 	TopP        *float64
 
 	// SLO are per-request limits for goodput, key "slo".
-	SLO SLOConfig
+	SLO SLO
 
 	// Timeouts override execution.timeouts, key "timeouts" (zero fields
 	// inherit; connect_ms is not taken here).
-	Timeouts TimeoutsConfig
+	Timeouts Timeouts
 
 	// Providers, key "providers", restricts the scenario to these
 	// providers (by name). Empty: every provider.
 	Providers []string
 }
 
-// PromptConfig is a scenario's prompt (key "prompt"). Exactly one of
+// Prompt is a scenario's prompt (key "prompt"). Exactly one of
 // Template, Text, Set and Tokens must be set. A plain string, prompt:
 // "Hello", is short for prompt: {text: "Hello"}.
-type PromptConfig struct {
+type Prompt struct {
 	// Template names an entry of workload.prompts, key "template".
 	Template string
 
@@ -290,23 +291,23 @@ type PromptConfig struct {
 
 	// Tokens, key "tokens", makes each prompt synthetic: plain English
 	// words, about this many tokens (a number or a distribution).
-	Tokens *DistSpec
+	Tokens *Dist
 
 	// System is an optional system prompt, key "system".
 	System string
 }
 
-// SLOConfig are per-request limits, in milliseconds (key "slo"). Zero is
+// SLO are per-request limits, in milliseconds (key "slo"). Zero is
 // no limit.
-type SLOConfig struct {
+type SLO struct {
 	TTFTMs float64 // key "ttft_ms"
 	TPOTMs float64 // key "tpot_ms"
 	E2EMs  float64 // key "e2e_ms"
 }
 
-// TimeoutsConfig are request time limits (key "timeouts"). Zero is the
+// Timeouts are request time limits (key "timeouts"). Zero is the
 // default.
-type TimeoutsConfig struct {
+type Timeouts struct {
 	// ConnectMs bounds opening a connection, TLS included, key
 	// "connect_ms" (default 30000). The same as http.connect_timeout_ms.
 	ConnectMs float64
@@ -324,8 +325,8 @@ type TimeoutsConfig struct {
 	IdleMs float64
 }
 
-// ExecutionConfig is how requests are sent (key "execution").
-type ExecutionConfig struct {
+// Execution is how requests are sent (key "execution").
+type Execution struct {
 	// MaxConcurrency caps requests in flight across every run of the
 	// configuration, key "max_concurrency" (0, the default: no cap).
 	MaxConcurrency int
@@ -340,18 +341,18 @@ type ExecutionConfig struct {
 	Seed uint64
 
 	// Retry is the retry policy, key "retry".
-	Retry RetryConfig
+	Retry Retry
 
 	// HTTP configures the HTTP client, key "http".
-	HTTP HTTPConfig
+	HTTP HTTP
 
 	// Timeouts are request time limits, key "timeouts".
-	Timeouts TimeoutsConfig
+	Timeouts Timeouts
 }
 
-// RetryConfig is the retry policy (key "retry"). Zero fields take their
+// Retry is the retry policy (key "retry"). Zero fields take their
 // default.
-type RetryConfig struct {
+type Retry struct {
 	// MaxAttempts counts attempts in all, the first included, key
 	// "max_attempts" (default 1: no retry).
 	MaxAttempts int
@@ -373,8 +374,8 @@ type RetryConfig struct {
 	MaxRetryAfterMs float64
 }
 
-// HTTPConfig configures the HTTP client (key "http").
-type HTTPConfig struct {
+// HTTP configures the HTTP client (key "http").
+type HTTP struct {
 	// PoolSize is the idle connections kept per host, key "pool_size"
 	// (default: the concurrency plus 16).
 	PoolSize int
@@ -395,21 +396,21 @@ type HTTPConfig struct {
 	DisableKeepAlives bool
 }
 
-// OutputConfig is where results go (key "output"). The CLI acts on it;
+// Output is where results go (key "output"). The CLI acts on it;
 // the loader only checks it.
-type OutputConfig struct {
+type Output struct {
 	// Console is the terminal output, key "console".
-	Console ConsoleConfig
+	Console Console
 
 	// Export are result files, key "export".
-	Export []ExportConfig
+	Export []Export
 
 	// Database is a time-series sink, key "database".
-	Database DatabaseConfig
+	Database Database
 }
 
-// ConsoleConfig is the terminal output (key "console").
-type ConsoleConfig struct {
+// Console is the terminal output (key "console").
+type Console struct {
 	// Enabled, key "enabled" (default true).
 	Enabled bool
 
@@ -420,8 +421,8 @@ type ConsoleConfig struct {
 	ShowProgress bool
 }
 
-// ExportConfig is one result file (an entry of "export").
-type ExportConfig struct {
+// Export is one result file (an entry of "export").
+type Export struct {
 	// Format, key "format" (required): json, csv, binary (MessagePack of
 	// the JSON document), html, markdown, benchstat or prometheus (the
 	// text exposition format).
@@ -440,8 +441,8 @@ type ExportConfig struct {
 	Codec string
 }
 
-// DatabaseConfig is a time-series sink (key "database").
-type DatabaseConfig struct {
+// Database is a time-series sink (key "database").
+type Database struct {
 	// Enabled, key "enabled" (default false).
 	Enabled bool
 
@@ -479,14 +480,14 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // LogValue logs the secret as String does.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
-// DistSpec is a distribution as written in a configuration: a plain
+// Dist is a distribution as written in a configuration: a plain
 // number n (fixed), or one of
 //
 //	{fixed: n}
 //	{uniform: [lo, hi]}
 //	{normal: {mean: m, stddev: s}}
 //	{lognormal: {median: m, sigma: s}}
-type DistSpec struct {
+type Dist struct {
 	// Kind is fixed, uniform, normal or lognormal.
 	Kind string
 
@@ -496,59 +497,59 @@ type DistSpec struct {
 }
 
 // Dist returns the distribution.
-func (d DistSpec) Dist() Dist {
+func (d Dist) Dist() lens.Dist {
 	switch d.Kind {
 	case "uniform":
-		return Uniform(d.A, d.B)
+		return lens.Uniform(d.A, d.B)
 	case "normal":
-		return Normal(d.A, d.B)
+		return lens.Normal(d.A, d.B)
 	case "lognormal":
-		return LogNormal(d.A, d.B)
+		return lens.LogNormal(d.A, d.B)
 	}
-	return Fixed(d.A)
+	return lens.Fixed(d.A)
 }
 
 // String formats the distribution as Dist's String does.
-func (d DistSpec) String() string { return d.Dist().String() }
+func (d Dist) String() string { return d.Dist().String() }
 
-// LoadConfig reads and checks the configuration file at path (YAML, or
+// Load reads and checks the configuration file at path (YAML, or
 // JSON for a .json file or content that starts with "{"). An invalid file
-// gives a *ConfigError that lists every problem with its line.
-func LoadConfig(path string) (*Config, error) {
+// gives a *Error that lists every problem with its line.
+func Load(path string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("lens: read config: %w", err)
 	}
-	return ParseConfig(data, path)
+	return Parse(data, path)
 }
 
-// ParseConfig parses and checks a configuration. filename names it in
+// Parse parses and checks a configuration. filename names it in
 // messages and chooses the syntax by its extension (.yaml, .yml, .json);
 // with any other name the content decides. References ${NAME} and
 // ${NAME:-default} in string values are replaced from the environment
-// ($${ is a literal ${). Every error is a *ConfigError listing every
+// ($${ is a literal ${). Every error is a *Error listing every
 // problem found, each with its field path and line.
-func ParseConfig(data []byte, filename string) (*Config, error) {
-	return parseConfig(data, filename, os.LookupEnv)
+func Parse(data []byte, filename string) (*File, error) {
+	return parse(data, filename, os.LookupEnv)
 }
 
-// parseConfig is ParseConfig with the environment given.
-func parseConfig(data []byte, filename string, lookup func(string) (string, bool)) (*Config, error) {
+// parse is Parse with the environment given.
+func parse(data []byte, filename string, lookup func(string) (string, bool)) (*File, error) {
 	name := filename
 	if name == "" {
 		name = "config"
 	}
 	root, probs := parseDocument(data, syntaxOf(filename, data))
 	if len(probs) > 0 {
-		return nil, newConfigError(name, probs)
+		return nil, newError(name, probs)
 	}
 	d := &decoder{lookup: lookup, pos: map[string]position{}}
 	cfg := d.config(root)
-	cfg.File = name
+	cfg.Path = name
 	cfg.pos = d.pos
 	probs = append(d.probs, shadowed(cfg.check(), d.probs)...)
 	if len(probs) > 0 {
-		return nil, newConfigError(name, probs)
+		return nil, newError(name, probs)
 	}
 	return cfg, nil
 }
@@ -576,20 +577,20 @@ func shadowed(checks, decoding []Problem) []Problem {
 }
 
 // Validate checks c as Runs does: every problem at once, as a
-// *ConfigError. A Config that LoadConfig returned is valid; Validate is for
+// *Error. A File that Load returned is valid; Validate is for
 // one built or changed in code. Lines refer to the file as it was read.
-func (c *Config) Validate() error {
+func (c *File) Validate() error {
 	if probs := c.check(); len(probs) > 0 {
-		return newConfigError(c.fileName(), probs)
+		return newError(c.fileName(), probs)
 	}
 	return nil
 }
 
-func (c *Config) fileName() string {
-	if c.File == "" {
+func (c *File) fileName() string {
+	if c.Path == "" {
 		return "config"
 	}
-	return c.File
+	return c.Path
 }
 
 // isIdent reports whether s can stand in a path without quotes.
@@ -614,6 +615,15 @@ func pathKey(path, key string) string {
 		return key
 	}
 	return path + "." + key
+}
+
+// joinPath appends a path relative to a value (as pathKey builds it) to
+// the value's path.
+func joinPath(path, rel string) string {
+	if path == "" || strings.HasPrefix(rel, "[") {
+		return path + rel
+	}
+	return path + "." + rel
 }
 
 // pathIndex appends a list index to a field path.

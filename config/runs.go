@@ -1,10 +1,11 @@
-package lens
+package config
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/llm-latency-lens/lens"
 	"math"
 	"net/http"
 	"reflect"
@@ -19,54 +20,54 @@ import (
 	"github.com/llm-latency-lens/lens/providers"
 )
 
-// ConfigRun is one cell of a configuration's matrix: a scenario against
+// Run is one cell of a configuration's matrix: a scenario against
 // one provider and model, ready for Run.
-type ConfigRun struct {
+type Run struct {
 	// Scenario is complete: Run(ctx, r.Scenario) runs it.
-	Scenario Scenario
+	Scenario lens.Scenario
 
 	// Provider is the provider's configuration (for reports: Provider.Name,
 	// Provider.Type); Model the model.
-	Provider ProviderConfig
+	Provider Provider
 	Model    string
 
 	// Price is the model's price: from the provider's pricing, else from
 	// DefaultPricing; nil when neither knows it. Scenario.Price is the
 	// same.
-	Price *Price
+	Price *lens.Price
 }
 
-// Runs returns the configuration's matrix: one ConfigRun per scenario,
+// Runs returns the configuration's matrix: one Run per scenario,
 // provider and model, scenarios outermost, each in the file's order (a
 // scenario with a providers list runs only against those).
 //
 // build makes each provider and model's Provider; it is called once per
 // provider and model, and the Provider it returns is shared by every
 // scenario (Providers are safe for concurrent use). Nil means
-// DefaultProvider. Each call of Runs makes one Limiter per provider that
+// NewProvider. Each call of Runs makes one Limiter per provider that
 // has a rate_limit and one Gate (execution.max_concurrency), shared by the
 // runs it returns, so that runs executed at the same time respect them
 // together.
 //
-// Runs validates c first (an invalid Config gives its *ConfigError); a
+// Runs validates c first (an invalid File gives its *Error); a
 // build error is returned wrapped with the provider and model.
-func (c *Config) Runs(build func(pc ProviderConfig, model string) (providers.Provider, error)) ([]ConfigRun, error) {
+func (c *File) Runs(build func(pc Provider, model string) (providers.Provider, error)) ([]Run, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	if build == nil {
-		build = DefaultProvider
+		build = NewProvider
 	}
-	gate := NewGate(c.Execution.MaxConcurrency)
-	limiters := make([]*Limiter, len(c.Providers))
+	gate := lens.NewGate(c.Execution.MaxConcurrency)
+	limiters := make([]*lens.Limiter, len(c.Providers))
 	for i, pc := range c.Providers {
 		if rl := pc.RateLimit; rl.RequestsPerSecond > 0 || rl.TokensPerMinute > 0 {
-			limiters[i] = NewLimiter(rl.RequestsPerSecond, rl.TokensPerMinute)
+			limiters[i] = lens.NewLimiter(rl.RequestsPerSecond, rl.TokensPerMinute)
 		}
 	}
 	type cell struct{ provider, model int }
 	built := map[cell]providers.Provider{}
-	var runs []ConfigRun
+	var runs []Run
 	for _, sc := range c.Workload.Scenarios {
 		base := c.scenario(sc)
 		for pi, pc := range c.Providers {
@@ -91,7 +92,7 @@ func (c *Config) Runs(build func(pc ProviderConfig, model string) (providers.Pro
 				s.Limiter, s.Gate = limiters[pi], gate
 				price := pc.price(model)
 				s.Price = price
-				runs = append(runs, ConfigRun{Scenario: s, Provider: pc, Model: model, Price: price})
+				runs = append(runs, Run{Scenario: s, Provider: pc, Model: model, Price: price})
 			}
 		}
 	}
@@ -99,7 +100,7 @@ func (c *Config) Runs(build func(pc ProviderConfig, model string) (providers.Pro
 }
 
 // price returns the price of model at pc, or nil.
-func (pc ProviderConfig) price(model string) *Price {
+func (pc Provider) price(model string) *lens.Price {
 	if p, ok := pc.Pricing[model]; ok {
 		return &p
 	}
@@ -113,7 +114,7 @@ func (pc ProviderConfig) price(model string) *Price {
 	if table == "" {
 		return nil
 	}
-	if p, ok := DefaultPricing.Lookup(table, model); ok {
+	if p, ok := lens.DefaultPricing.Lookup(table, model); ok {
 		return &p
 	}
 	return nil
@@ -121,10 +122,10 @@ func (pc ProviderConfig) price(model string) *Price {
 
 // scenario returns the Scenario of sc, all but its provider, model,
 // limiter, gate and price.
-func (c *Config) scenario(sc ScenarioConfig) Scenario {
+func (c *File) scenario(sc Scenario) lens.Scenario {
 	w, e := &c.Workload, &c.Execution
 	rp := w.RequestParams
-	s := Scenario{
+	s := lens.Scenario{
 		Name:     sc.Name,
 		System:   sc.Prompt.System,
 		Requests: sc.Requests,
@@ -133,12 +134,12 @@ func (c *Config) scenario(sc ScenarioConfig) Scenario {
 		RampUp:   toDuration(sc.RampUpSecs, time.Second),
 		Warmup:   e.WarmupRequests,
 		Seed:     e.Seed,
-		SLO: SLO{
+		SLO: lens.SLO{
 			TTFT: toDuration(sc.SLO.TTFTMs, time.Millisecond),
 			TPOT: toDuration(sc.SLO.TPOTMs, time.Millisecond),
 			E2E:  toDuration(sc.SLO.E2EMs, time.Millisecond),
 		},
-		Retry: Retry{
+		Retry: lens.Retry{
 			MaxAttempts:    e.Retry.MaxAttempts,
 			InitialBackoff: toDuration(e.Retry.InitialBackoffMs, time.Millisecond),
 			MaxBackoff:     toDuration(e.Retry.MaxBackoffMs, time.Millisecond),
@@ -146,7 +147,7 @@ func (c *Config) scenario(sc ScenarioConfig) Scenario {
 			Jitter:         e.Retry.Jitter,
 			MaxRetryAfter:  toDuration(e.Retry.MaxRetryAfterMs, time.Millisecond),
 		},
-		HTTP: HTTPOptions{
+		HTTP: lens.HTTPOptions{
 			PoolSize:          e.HTTP.PoolSize,
 			ConnectTimeout:    toDuration(firstPositive(sc.Timeouts.ConnectMs, e.Timeouts.ConnectMs, e.HTTP.ConnectTimeoutMs), time.Millisecond),
 			KeepAlive:         toDuration(e.HTTP.KeepAliveSecs, time.Second),
@@ -161,7 +162,7 @@ func (c *Config) scenario(sc ScenarioConfig) Scenario {
 		s.Concurrency = *sc.Concurrency
 	}
 	if strings.EqualFold(sc.Arrivals, "poisson") {
-		s.Arrivals = ArrivalsPoisson
+		s.Arrivals = lens.ArrivalsPoisson
 	}
 	if sc.Warmup != nil {
 		s.Warmup = *sc.Warmup
@@ -231,7 +232,7 @@ func copyFloat(p *float64) *float64 {
 	return &v
 }
 
-// DefaultProvider builds the Provider of pc for model: a
+// NewProvider builds the Provider of pc for model: a
 // *providers.OpenAI (types openai and openai_compatible, Label = name),
 // *providers.OpenAIResponses, *providers.Anthropic, *providers.Gemini
 // (gemini, and vertex with Project and Location), *providers.Azure,
@@ -243,8 +244,8 @@ func copyFloat(p *float64) *float64 {
 // take precedence over the codec's own headers of the same name).
 //
 // A fake provider is an error: the CLI serves the fake in-process and
-// calls DefaultProvider with an openai configuration pointed at it.
-func DefaultProvider(pc ProviderConfig, model string) (providers.Provider, error) {
+// calls NewProvider with an openai configuration pointed at it.
+func NewProvider(pc Provider, model string) (providers.Provider, error) {
 	typ, flavor, err := resolveType(pc.Type, pc.Name)
 	if err != nil {
 		return nil, fmt.Errorf("type: %w", err)
@@ -380,7 +381,7 @@ type authTarget struct {
 
 // applyAuth puts a's token where the codec or the configured header wants
 // it.
-func applyAuth(typ string, a AuthConfig, t authTarget, hdr *http.Header) error {
+func applyAuth(typ string, a Auth, t authTarget, hdr *http.Header) error {
 	tok := a.Token.Value()
 	if tok == "" {
 		return nil
@@ -432,7 +433,7 @@ func applyAuth(typ string, a AuthConfig, t authTarget, hdr *http.Header) error {
 // genericAuth adds the header that carries the key of a generic provider
 // when auth names a scheme: the key itself stands as {{api_key}}, which
 // the codec fills.
-func genericAuth(a AuthConfig, hdr http.Header) http.Header {
+func genericAuth(a Auth, hdr http.Header) http.Header {
 	scheme := strings.ToLower(a.Type)
 	if scheme == "" && a.Header != "" {
 		scheme = "api_key"
@@ -465,14 +466,14 @@ func genericAuth(a AuthConfig, hdr http.Header) http.Header {
 
 // Setting returns the setting key and whether it is set (present and not
 // null).
-func (pc ProviderConfig) Setting(key string) (any, bool) {
+func (pc Provider) Setting(key string) (any, bool) {
 	v, ok := pc.Settings[key]
 	return v, ok && v != nil
 }
 
 // SettingString returns a string setting ("" when unset). A number or
 // boolean is returned as written; a list or mapping is an error.
-func (pc ProviderConfig) SettingString(key string) (string, error) {
+func (pc Provider) SettingString(key string) (string, error) {
 	v, ok := pc.Setting(key)
 	if !ok {
 		return "", nil
@@ -482,7 +483,7 @@ func (pc ProviderConfig) SettingString(key string) (string, error) {
 
 // SettingBool returns a boolean setting and whether it is set. The
 // strings "true" and "false" (from ${ENV}) are booleans too.
-func (pc ProviderConfig) SettingBool(key string) (v, ok bool, err error) {
+func (pc Provider) SettingBool(key string) (v, ok bool, err error) {
 	x, ok := pc.Setting(key)
 	if !ok {
 		return false, false, nil
@@ -493,7 +494,7 @@ func (pc ProviderConfig) SettingBool(key string) (v, ok bool, err error) {
 
 // SettingInt returns a whole-number setting and whether it is set. A
 // string holding a whole number (from ${ENV}) is one too.
-func (pc ProviderConfig) SettingInt(key string) (int, bool, error) {
+func (pc Provider) SettingInt(key string) (int, bool, error) {
 	x, ok := pc.Setting(key)
 	if !ok {
 		return 0, false, nil
@@ -503,7 +504,7 @@ func (pc ProviderConfig) SettingInt(key string) (int, bool, error) {
 }
 
 // SettingNumber returns a number setting and whether it is set.
-func (pc ProviderConfig) SettingNumber(key string) (float64, bool, error) {
+func (pc Provider) SettingNumber(key string) (float64, bool, error) {
 	x, ok := pc.Setting(key)
 	if !ok {
 		return 0, false, nil
@@ -515,9 +516,9 @@ func (pc ProviderConfig) SettingNumber(key string) (float64, bool, error) {
 	return f, true, nil
 }
 
-// SettingDist returns a distribution setting (see ParseDistSpec), nil when
+// SettingDist returns a distribution setting (see ParseDist), nil when
 // unset.
-func (pc ProviderConfig) SettingDist(key string) (*DistSpec, error) {
+func (pc Provider) SettingDist(key string) (*Dist, error) {
 	x, ok := pc.Setting(key)
 	if !ok {
 		return nil, nil
@@ -598,7 +599,7 @@ func checkSetting(v any, kind settingKind) error {
 			err = errors.New("must be a number")
 		}
 	case kindDist:
-		var d DistSpec
+		var d Dist
 		d, err = parseDist(v)
 		if err == nil {
 			if msg := d.problem(0); msg != "" {
@@ -684,7 +685,7 @@ func genericSettingKinds() map[string]settingKind {
 }
 
 // setGenericFields sets g's fields from pc's settings.
-func setGenericFields(g *providers.Generic, pc ProviderConfig) error {
+func setGenericFields(g *providers.Generic, pc Provider) error {
 	fields := genericFields()
 	v := reflect.ValueOf(g).Elem()
 	var errs []error

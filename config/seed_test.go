@@ -1,4 +1,4 @@
-package lens_test
+package config_test
 
 import (
 	"io"
@@ -14,19 +14,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/config"
 	"github.com/llm-latency-lens/lens/fake"
 	"github.com/llm-latency-lens/lens/providers"
 )
 
 // TestSeedConfigRuns runs the original tool's example configuration
-// (testdata/config/seed.yaml, section 8.1 of its design, verbatim) with its
+// (testdata/seed.yaml, section 8.1 of its design, verbatim) with its
 // two providers pointed at the fake, in virtual time: the whole matrix of
 // 2 scenarios × 2 providers × 2 models, each with the 5 warmup requests,
 // the concurrency and the rate limit as written.
 func TestSeedConfigRuns(t *testing.T) {
 	t.Setenv("OPENAI_API_KEY", "sk-seed-openai")
 	t.Setenv("ANTHROPIC_API_KEY", "sk-ant-seed")
-	cfg, err := lens.LoadConfig("testdata/config/seed.yaml")
+	cfg, err := config.Load("testdata/seed.yaml")
 	require.NoError(t, err)
 
 	synctest.Test(t, func(t *testing.T) {
@@ -51,10 +52,10 @@ func TestSeedConfigRuns(t *testing.T) {
 		})
 		client := &http.Client{Transport: mt}
 
-		runs, err := cfg.Runs(func(pc lens.ProviderConfig, model string) (providers.Provider, error) {
+		runs, err := cfg.Runs(func(pc config.Provider, model string) (providers.Provider, error) {
 			// The seed's providers, their endpoints replaced by the fake's.
 			pc.Endpoint = "http://fake.test/v1"
-			return lens.DefaultProvider(pc, model)
+			return config.NewProvider(pc, model)
 		})
 		require.NoError(t, err)
 		require.Len(t, runs, 8)

@@ -1,4 +1,4 @@
-package lens
+package config
 
 import (
 	"fmt"
@@ -138,7 +138,7 @@ var openAISettings = map[string]settingKind{
 
 // fakeSettings are the settings of a provider of type fake. The loader
 // checks them; the CLI, which serves the fake, reads them with the
-// ProviderConfig.Setting methods: ttft_ms and itl_ms (a number or a
+// Provider.Setting methods: ttft_ms and itl_ms (a number or a
 // distribution, in milliseconds), output_tokens, tokens_per_chunk,
 // capacity (requests served at once; 0: no limit), seed, and faults (any
 // shape; the CLI checks it).
@@ -164,9 +164,9 @@ func settingsOf(typ string) map[string]settingKind {
 
 // ---- the checks ----
 
-// checker collects the problems of a Config.
+// checker collects the problems of a File.
 type checker struct {
-	c     *Config
+	c     *File
 	probs []Problem
 }
 
@@ -212,7 +212,7 @@ var versionRE = regexp.MustCompile(`^1(\.[0-9]+)*$`)
 var headerNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 // check returns every problem of c's values.
-func (c *Config) check() []Problem {
+func (c *File) check() []Problem {
 	if c.pos == nil {
 		c.pos = map[string]position{}
 	}
@@ -339,7 +339,7 @@ var keyHeaders = map[string]string{
 	"azure":     "api-key",
 }
 
-func (k *checker) auth(path, typ string, a AuthConfig) {
+func (k *checker) auth(path, typ string, a Auth) {
 	scheme := strings.ToLower(a.Type)
 	switch scheme {
 	case "", "bearer", "api_key":
@@ -355,7 +355,7 @@ func (k *checker) auth(path, typ string, a AuthConfig) {
 	}
 }
 
-func (k *checker) settings(path, typ string, pc *ProviderConfig) {
+func (k *checker) settings(path, typ string, pc *Provider) {
 	known := settingsOf(typ)
 	for _, key := range sortedKeys(pc.Settings) {
 		kp := pathKey(path, key)
@@ -390,18 +390,7 @@ func (k *checker) settings(path, typ string, pc *ProviderConfig) {
 			k.errf(pathKey(path, "project"), "required for vertex: the Google Cloud project")
 		}
 	case "fake":
-		for _, key := range []string{"ttft_ms", "itl_ms"} {
-			if spec, err := pc.SettingDist(key); err == nil && spec != nil {
-				if msg := spec.problem(0); msg != "" {
-					k.errf(pathKey(path, key), "%s", msg)
-				}
-			}
-		}
-		for _, key := range []string{"output_tokens", "tokens_per_chunk", "capacity", "seed"} {
-			if v, ok, err := pc.SettingInt(key); err == nil && ok && v < 0 {
-				k.errf(pathKey(path, key), "must be >= 0")
-			}
-		}
+		fakeServer(*pc, func(key, msg string) { k.errf(joinPath(path, key), "%s", msg) })
 	case "generic":
 		if f, _ := pc.SettingString("format"); f != "" && f != "sse" && f != "ndjson" && f != "json" {
 			k.errf(pathKey(path, "format"), "must be sse, ndjson or json")
@@ -538,7 +527,7 @@ const (
 	maxConfigMaxConcurrency = 1000000
 )
 
-func (k *checker) maxTokens(path string, d *DistSpec) {
+func (k *checker) maxTokens(path string, d *Dist) {
 	if d != nil {
 		if msg := d.problem(1); msg != "" {
 			k.errf(path, "%s", msg)
@@ -555,7 +544,7 @@ func (k *checker) sampling(path string, temperature, topP *float64) {
 	}
 }
 
-func (k *checker) timeouts(path string, t TimeoutsConfig) {
+func (k *checker) timeouts(path string, t Timeouts) {
 	k.duration(pathKey(path, "connect_ms"), t.ConnectMs, time.Millisecond)
 	k.duration(pathKey(path, "request_secs"), t.RequestSecs, time.Second)
 	k.duration(pathKey(path, "first_token_ms"), t.FirstTokenMs, time.Millisecond)
@@ -594,7 +583,7 @@ func fillTemplate(text string, vars map[string]string) (out string, unused, unfi
 	return out, unused, unfilled
 }
 
-func (k *checker) prompt(path string, p PromptConfig, templates map[string]string, templateNames []string, sets map[string]bool, setNames []string) {
+func (k *checker) prompt(path string, p Prompt, templates map[string]string, templateNames []string, sets map[string]bool, setNames []string) {
 	var sources []string
 	for _, s := range []struct {
 		name string
@@ -739,7 +728,7 @@ func (k *checker) output() {
 
 // normalize fills in what loading derives: each provider's canonical type
 // and default endpoint, without the endpoint's trailing slash.
-func (c *Config) normalize() {
+func (c *File) normalize() {
 	for i := range c.Providers {
 		pc := &c.Providers[i]
 		pc.index = i

@@ -1,4 +1,4 @@
-package lens
+package config
 
 import (
 	"errors"
@@ -8,11 +8,11 @@ import (
 )
 
 // FuzzLoadConfig checks that any bytes give either a configuration or a
-// *ConfigError, never a panic; and that a configuration that loads is
-// valid and gives its runs (DefaultProvider builds every provider of a
+// *Error, never a panic; and that a configuration that loads is
+// valid and gives its runs (NewProvider builds every provider of a
 // valid configuration).
 func FuzzLoadConfig(f *testing.F) {
-	for _, pattern := range []string{"testdata/config/*", "examples/*.yaml"} {
+	for _, pattern := range []string{"testdata/*", "../examples/*.yaml"} {
 		files, _ := filepath.Glob(pattern)
 		for _, name := range files {
 			data, err := os.ReadFile(name)
@@ -36,11 +36,11 @@ func FuzzLoadConfig(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, syntax uint8) {
 		name := [...]string{"fuzz.yaml", "fuzz.json", "fuzz"}[syntax%3]
-		c, err := ParseConfig(data, name)
+		c, err := Parse(data, name)
 		if err != nil {
-			var ce *ConfigError
+			var ce *Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("error %T is not a *ConfigError: %v", err, err)
+				t.Fatalf("error %T is not a *Error: %v", err, err)
 			}
 			if c != nil || len(ce.Problems) == 0 || ce.Error() == "" {
 				t.Fatalf("config %v, %d problems", c, len(ce.Problems))

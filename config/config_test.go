@@ -1,9 +1,10 @@
-package lens
+package config
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/llm-latency-lens/lens"
 	"log/slog"
 	"math"
 	"net/http"
@@ -25,16 +26,16 @@ func seedEnv(t *testing.T) {
 	t.Setenv("ANTHROPIC_API_KEY", "sk-ant-test-0002")
 }
 
-func mustLoad(t *testing.T, path string) *Config {
+func mustLoad(t *testing.T, path string) *File {
 	t.Helper()
-	c, err := LoadConfig(path)
+	c, err := Load(path)
 	if err != nil {
-		t.Fatalf("LoadConfig(%s): %v", path, err)
+		t.Fatalf("Load(%s): %v", path, err)
 	}
 	return c
 }
 
-func mustRuns(t *testing.T, c *Config, build func(ProviderConfig, string) (providers.Provider, error)) []ConfigRun {
+func mustRuns(t *testing.T, c *File, build func(Provider, string) (providers.Provider, error)) []Run {
 	t.Helper()
 	runs, err := c.Runs(build)
 	if err != nil {
@@ -45,7 +46,7 @@ func mustRuns(t *testing.T, c *Config, build func(ProviderConfig, string) (provi
 
 func TestConfigSeedExample(t *testing.T) {
 	seedEnv(t)
-	c := mustLoad(t, "testdata/config/seed.yaml")
+	c := mustLoad(t, "testdata/seed.yaml")
 
 	if c.Version != "1.0" {
 		t.Errorf("Version = %q", c.Version)
@@ -56,7 +57,7 @@ func TestConfigSeedExample(t *testing.T) {
 	if v, ok := c.Providers[0].Setting("organization_id"); ok {
 		t.Errorf("organization_id: null is set: %v", v)
 	}
-	if got := c.Output.Export; len(got) != 3 || got[0] != (ExportConfig{Format: "json", Path: "./results/benchmark_{timestamp}.json", Pretty: true}) ||
+	if got := c.Output.Export; len(got) != 3 || got[0] != (Export{Format: "json", Path: "./results/benchmark_{timestamp}.json", Pretty: true}) ||
 		got[2].Codec != "messagepack" {
 		t.Errorf("output.export = %+v", got)
 	}
@@ -108,11 +109,11 @@ func TestConfigSeedExample(t *testing.T) {
 		if s.Temperature == nil || *s.Temperature != 0.7 || s.TopP == nil || *s.TopP != 0.9 {
 			t.Errorf("run %d: temperature %v top_p %v", i, s.Temperature, s.TopP)
 		}
-		wantRetry := Retry{MaxAttempts: 3, InitialBackoff: time.Second, MaxBackoff: 30 * time.Second, Multiplier: 2}
+		wantRetry := lens.Retry{MaxAttempts: 3, InitialBackoff: time.Second, MaxBackoff: 30 * time.Second, Multiplier: 2}
 		if s.Retry != wantRetry {
 			t.Errorf("run %d: retry %+v, want %+v", i, s.Retry, wantRetry)
 		}
-		wantHTTP := HTTPOptions{PoolSize: 100, ConnectTimeout: 5 * time.Second, KeepAlive: 90 * time.Second}
+		wantHTTP := lens.HTTPOptions{PoolSize: 100, ConnectTimeout: 5 * time.Second, KeepAlive: 90 * time.Second}
 		if s.HTTP != wantHTTP {
 			t.Errorf("run %d: http %+v, want %+v", i, s.HTTP, wantHTTP)
 		}
@@ -137,7 +138,7 @@ func TestConfigSeedExample(t *testing.T) {
 		t.Error("the scenarios do not share the provider of openai/gpt-4-turbo-preview")
 	}
 	// Prices: gpt-3.5-turbo and claude-3-opus are in DefaultPricing.
-	if p := runs[1].Price; p == nil || *p != DefaultPricing["openai"]["gpt-3.5-turbo"] || runs[1].Scenario.Price != p {
+	if p := runs[1].Price; p == nil || *p != lens.DefaultPricing["openai"]["gpt-3.5-turbo"] || runs[1].Scenario.Price != p {
 		t.Errorf("gpt-3.5-turbo price = %v", p)
 	}
 }
@@ -145,10 +146,10 @@ func TestConfigSeedExample(t *testing.T) {
 // comparableRuns strips what differs between two loads of one
 // configuration (the identity of gates and limiters, and where the values
 // were in the file) after checking that they are shared alike.
-func comparableRuns(t *testing.T, runs []ConfigRun) []ConfigRun {
+func comparableRuns(t *testing.T, runs []Run) []Run {
 	t.Helper()
-	out := make([]ConfigRun, len(runs))
-	limiters := map[string]*Limiter{}
+	out := make([]Run, len(runs))
+	limiters := map[string]*lens.Limiter{}
 	for i, r := range runs {
 		if r.Scenario.Gate != runs[0].Scenario.Gate {
 			t.Errorf("run %d has a gate of its own", i)
@@ -157,7 +158,7 @@ func comparableRuns(t *testing.T, runs []ConfigRun) []ConfigRun {
 			t.Errorf("run %d does not share the limiter of provider %s", i, r.Provider.Name)
 		}
 		limiters[r.Provider.Name] = r.Scenario.Limiter
-		if (r.Scenario.Limiter != nil) != (r.Provider.RateLimit != RateLimitConfig{}) {
+		if (r.Scenario.Limiter != nil) != (r.Provider.RateLimit != RateLimit{}) {
 			t.Errorf("run %d: limiter %v for rate_limit %+v", i, r.Scenario.Limiter, r.Provider.RateLimit)
 		}
 		r.Scenario.Gate, r.Scenario.Limiter = nil, nil
@@ -168,15 +169,15 @@ func comparableRuns(t *testing.T, runs []ConfigRun) []ConfigRun {
 
 func TestConfigJSONTwin(t *testing.T) {
 	seedEnv(t)
-	fromYAML := mustRuns(t, mustLoad(t, "testdata/config/seed.yaml"), nil)
-	fromJSON := mustRuns(t, mustLoad(t, "testdata/config/seed.json"), nil)
+	fromYAML := mustRuns(t, mustLoad(t, "testdata/seed.yaml"), nil)
+	fromJSON := mustRuns(t, mustLoad(t, "testdata/seed.json"), nil)
 	if a, b := comparableRuns(t, fromYAML), comparableRuns(t, fromJSON); !reflect.DeepEqual(a, b) {
 		t.Errorf("seed.json gives other runs than seed.yaml:\nyaml %+v\njson %+v", a, b)
 	}
 
 	// The full example, turned into JSON by another YAML reader, and read
 	// from content (no extension).
-	data, err := os.ReadFile("examples/full.yaml")
+	data, err := os.ReadFile("../examples/full.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,11 +189,11 @@ func TestConfigJSONTwin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cy, err := ParseConfig(data, "full.yaml")
+	cy, err := Parse(data, "full.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cj, err := ParseConfig(js, "full-config")
+	cj, err := Parse(js, "full-config")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,29 +206,29 @@ func TestConfigJSONTwin(t *testing.T) {
 
 // fakeBuild builds a fake provider as the CLI does: an openai
 // configuration pointed at a server.
-func fakeBuild(pc ProviderConfig, model string) (providers.Provider, error) {
+func fakeBuild(pc Provider, model string) (providers.Provider, error) {
 	if pc.Type == "fake" {
 		pc.Type, pc.Endpoint = "openai", "http://127.0.0.1:9/v1"
 	}
-	return DefaultProvider(pc, model)
+	return NewProvider(pc, model)
 }
 
 // configErr parses src and returns its problems as Error lists them.
 func configErr(t *testing.T, filename, src string) []string {
 	t.Helper()
-	c, err := ParseConfig([]byte(src), filename)
+	c, err := Parse([]byte(src), filename)
 	if err == nil {
 		t.Fatalf("no error; config %+v", c)
 	}
 	if c != nil {
 		t.Errorf("a config came with the error")
 	}
-	var ce *ConfigError
+	var ce *Error
 	if !errors.As(err, &ce) {
-		t.Fatalf("error %T is not a *ConfigError: %v", err, err)
+		t.Fatalf("error %T is not a *Error: %v", err, err)
 	}
 	if len(ce.Problems) == 0 {
-		t.Fatalf("ConfigError without problems")
+		t.Fatalf("Error without problems")
 	}
 	return strings.Split(err.Error(), "\n")
 }
@@ -685,7 +686,7 @@ execution:
 	}
 
 	// A valid configuration: the token is in it, but no printing shows it.
-	c, err := ParseConfig([]byte(`providers:
+	c, err := Parse([]byte(`providers:
   - name: openai
     auth: {token: "${LENS_TEST_KEY}"}
     headers: {X-Key: "${LENS_TEST_KEY}"}
@@ -727,7 +728,7 @@ func TestConfigEnvExpansion(t *testing.T) {
 	t.Setenv("LENS_T_N", "42")
 	t.Setenv("LENS_T_EMPTY", "")
 	t.Setenv("LENS_T_STREAM", "false")
-	c, err := ParseConfig([]byte(`providers:
+	c, err := Parse([]byte(`providers:
   - name: vllm
     endpoint: "http://${LENS_T_HOST}:${LENS_T_PORT:-8000}/v1/"
     models: ["${LENS_T_MODEL:-llama}"]
@@ -822,7 +823,7 @@ func TestConfigProviderTypes(t *testing.T) {
 		}
 	}
 
-	c, err := ParseConfig([]byte(`providers:
+	c, err := Parse([]byte(`providers:
   - {name: ollama, models: [llama3.2]}
   - {name: work, type: Google, models: [gemini-2.5-flash]}
   - {name: gw, type: openai_compatible, endpoint: "http://gw:9000/v1/", models: [m]}
@@ -844,7 +845,7 @@ workload: {scenarios: [{name: a, prompt: hi, requests: 1}]}
 
 func TestConfigDefaultProvider(t *testing.T) {
 	t.Setenv("LENS_T_TOKEN", "tok-123")
-	c, err := ParseConfig([]byte(`providers:
+	c, err := Parse([]byte(`providers:
   - name: openai
     auth: {token: "${LENS_T_TOKEN}"}
     headers: {X-Trace: "on"}
@@ -937,7 +938,7 @@ workload: {scenarios: [{name: a, prompt: hi, requests: 1}]}
 	}
 	for i, w := range want {
 		pc := c.Providers[i]
-		got, err := DefaultProvider(pc, pc.Models[0])
+		got, err := NewProvider(pc, pc.Models[0])
 		if err != nil {
 			t.Errorf("%s: %v", pc.Name, err)
 			continue
@@ -947,17 +948,17 @@ workload: {scenarios: [{name: a, prompt: hi, requests: 1}]}
 		}
 	}
 	fake := c.Providers[len(c.Providers)-1]
-	if p, err := DefaultProvider(fake, "m"); err == nil || p != nil || !strings.Contains(err.Error(), "CLI") {
-		t.Errorf("DefaultProvider(fake) = %v, %v; want an error saying the CLI serves it", p, err)
+	if p, err := NewProvider(fake, "m"); err == nil || p != nil || !strings.Contains(err.Error(), "CLI") {
+		t.Errorf("NewProvider(fake) = %v, %v; want an error saying the CLI serves it", p, err)
 	}
-	// Runs with DefaultProvider fails on the fake, naming it.
+	// Runs with NewProvider fails on the fake, naming it.
 	if _, err := c.Runs(nil); err == nil || !strings.Contains(err.Error(), "providers[12] (fake), model m") {
 		t.Errorf("Runs(nil) error = %v", err)
 	}
 }
 
 func TestConfigRunsMatrix(t *testing.T) {
-	c, err := ParseConfig([]byte(`providers:
+	c, err := Parse([]byte(`providers:
   - name: fake
     models: [m1, m2]
     rate_limit: {requests_per_second: 5, tokens_per_minute: 6000}
@@ -1000,7 +1001,7 @@ execution:
 		t.Fatal(err)
 	}
 	var built []string
-	runs := mustRuns(t, c, func(pc ProviderConfig, model string) (providers.Provider, error) {
+	runs := mustRuns(t, c, func(pc Provider, model string) (providers.Provider, error) {
 		built = append(built, pc.Name+"/"+model)
 		return fakeBuild(pc, model)
 	})
@@ -1027,27 +1028,27 @@ execution:
 	if want := []string{"one", "two"}; !reflect.DeepEqual(open.Prompts, want) || open.Prompt != "" {
 		t.Errorf("prompts = %q / %q", open.Prompts, open.Prompt)
 	}
-	if open.Duration != 1500*time.Millisecond || open.Requests != 0 || open.Rate != 10 || open.Arrivals != ArrivalsPoisson ||
+	if open.Duration != 1500*time.Millisecond || open.Requests != 0 || open.Rate != 10 || open.Arrivals != lens.ArrivalsPoisson ||
 		open.RampUp != 500*time.Millisecond || open.Concurrency != 0 || open.Warmup != 2 || open.Seed != 99 {
 		t.Errorf("open = %+v", open)
 	}
 	if open.NoStream || open.MaxTokens != 7 || open.MaxTokensDist != nil {
 		t.Errorf("open: nostream %v max_tokens %d dist %v", open.NoStream, open.MaxTokens, open.MaxTokensDist)
 	}
-	if want := (SLO{TTFT: 200 * time.Millisecond, TPOT: 12500 * time.Microsecond, E2E: time.Second}); open.SLO != want {
+	if want := (lens.SLO{TTFT: 200 * time.Millisecond, TPOT: 12500 * time.Microsecond, E2E: time.Second}); open.SLO != want {
 		t.Errorf("slo = %+v", open.SLO)
 	}
 	if open.Timeout != 9*time.Second || open.FirstTokenTimeout != 300*time.Millisecond || open.IdleTimeout != 50*time.Millisecond ||
 		open.HTTP.ConnectTimeout != 250*time.Millisecond {
 		t.Errorf("open timeouts: %v %v %v %v", open.Timeout, open.FirstTokenTimeout, open.IdleTimeout, open.HTTP.ConnectTimeout)
 	}
-	if want := (HTTPOptions{ConnectTimeout: 250 * time.Millisecond, DisableKeepAlives: true, DisableHTTP2: true}); open.HTTP != want {
+	if want := (lens.HTTPOptions{ConnectTimeout: 250 * time.Millisecond, DisableKeepAlives: true, DisableHTTP2: true}); open.HTTP != want {
 		t.Errorf("http = %+v", open.HTTP)
 	}
-	if want := (Retry{Jitter: 0.1, MaxRetryAfter: 1500 * time.Millisecond}); open.Retry != want {
+	if want := (lens.Retry{Jitter: 0.1, MaxRetryAfter: 1500 * time.Millisecond}); open.Retry != want {
 		t.Errorf("retry = %+v", open.Retry)
 	}
-	if p := runs[0].Price; p == nil || *p != (Price{Input: 1, Output: 2}) || runs[1].Price != nil || runs[2].Price != nil {
+	if p := runs[0].Price; p == nil || *p != (lens.Price{Input: 1, Output: 2}) || runs[1].Price != nil || runs[2].Price != nil {
 		t.Errorf("prices: %v %v %v", runs[0].Price, runs[1].Price, runs[2].Price)
 	}
 
@@ -1067,7 +1068,7 @@ execution:
 		t.Errorf("synthetic concurrency = %d, want 0 (the engine's default)", synth.Concurrency)
 	}
 	// The build error names the provider and model.
-	_, err = c.Runs(func(pc ProviderConfig, model string) (providers.Provider, error) {
+	_, err = c.Runs(func(pc Provider, model string) (providers.Provider, error) {
 		return nil, errors.New("no server")
 	})
 	if err == nil || err.Error() != "lens: c.yaml: providers[0] (fake), model m1: no server" {
@@ -1078,19 +1079,19 @@ execution:
 func TestConfigDistributions(t *testing.T) {
 	tests := []struct {
 		src  string
-		want DistSpec
+		want Dist
 	}{
-		{"7", DistSpec{Kind: "fixed", A: 7}},
-		{"2.5", DistSpec{Kind: "fixed", A: 2.5}},
-		{"{fixed: 3}", DistSpec{Kind: "fixed", A: 3}},
-		{"{uniform: [10, 20]}", DistSpec{Kind: "uniform", A: 10, B: 20}},
-		{"{uniform: {lo: 1, hi: 2}}", DistSpec{Kind: "uniform", A: 1, B: 2}},
-		{"{normal: {mean: 40, stddev: 5}}", DistSpec{Kind: "normal", A: 40, B: 5}},
-		{"{normal: [40, 5]}", DistSpec{Kind: "normal", A: 40, B: 5}},
-		{"{lognormal: {median: 30, sigma: 0.4}}", DistSpec{Kind: "lognormal", A: 30, B: 0.4}},
+		{"7", Dist{Kind: "fixed", A: 7}},
+		{"2.5", Dist{Kind: "fixed", A: 2.5}},
+		{"{fixed: 3}", Dist{Kind: "fixed", A: 3}},
+		{"{uniform: [10, 20]}", Dist{Kind: "uniform", A: 10, B: 20}},
+		{"{uniform: {lo: 1, hi: 2}}", Dist{Kind: "uniform", A: 1, B: 2}},
+		{"{normal: {mean: 40, stddev: 5}}", Dist{Kind: "normal", A: 40, B: 5}},
+		{"{normal: [40, 5]}", Dist{Kind: "normal", A: 40, B: 5}},
+		{"{lognormal: {median: 30, sigma: 0.4}}", Dist{Kind: "lognormal", A: 30, B: 0.4}},
 	}
 	for _, tt := range tests {
-		c, err := ParseConfig([]byte("providers: [{name: fake, models: [m], settings: {itl_ms: "+tt.src+"}}]\n"+
+		c, err := Parse([]byte("providers: [{name: fake, models: [m], settings: {itl_ms: "+tt.src+"}}]\n"+
 			"workload: {scenarios: [{name: a, prompt: {tokens: "+tt.src+"}, requests: 1}]}\n"), "c.yaml")
 		if err != nil {
 			t.Errorf("%s: %v", tt.src, err)
@@ -1110,21 +1111,21 @@ func TestConfigDistributions(t *testing.T) {
 	for _, bad := range []any{"x", []any{int64(1)}, map[string]any{"normal": map[string]any{"mean": int64(1)}},
 		map[string]any{"uniform": []any{int64(3), int64(1)}}, map[string]any{"fixed": int64(1), "uniform": []any{}},
 		map[string]any{"normal": map[string]any{"mean": 1.0, "sd": 1.0}}, math.Inf(1), -1.0} {
-		if d, err := ParseDistSpec(bad); err == nil {
-			t.Errorf("ParseDistSpec(%v) = %v, want an error", bad, d)
+		if d, err := ParseDist(bad); err == nil {
+			t.Errorf("ParseDist(%v) = %v, want an error", bad, d)
 		}
 	}
 }
 
 func TestConfigYAMLAnchors(t *testing.T) {
-	c, err := ParseConfig([]byte(`x-common: &common
+	c, err := Parse([]byte(`x-common: &common
   models: [m]
   rate_limit: {requests_per_second: 3}
 `), "c.yaml")
 	if err == nil {
 		t.Fatalf("unknown top-level key accepted: %+v", c)
 	}
-	c, err = ParseConfig([]byte(`providers:
+	c, err = Parse([]byte(`providers:
   - &base
     name: vllm-a
     endpoint: http://a:8000/v1
@@ -1166,7 +1167,7 @@ workload:
 }
 
 func TestConfigExamples(t *testing.T) {
-	for _, path := range []string{"examples/quickstart.yaml", "examples/full.yaml"} {
+	for _, path := range []string{"../examples/quickstart.yaml", "../examples/full.yaml"} {
 		t.Run(path, func(t *testing.T) {
 			c := mustLoad(t, path)
 			runs := mustRuns(t, c, fakeBuild)
@@ -1182,13 +1183,13 @@ func TestConfigExamples(t *testing.T) {
 	}
 	// The quickstart: two scenarios, one closed loop at concurrency 8, one
 	// open loop at a fixed rate, a few hundred requests that finish fast.
-	c := mustLoad(t, "examples/quickstart.yaml")
+	c := mustLoad(t, "../examples/quickstart.yaml")
 	runs := mustRuns(t, c, fakeBuild)
 	if len(runs) != 2 {
 		t.Fatalf("quickstart has %d runs, want 2", len(runs))
 	}
 	closed, open := runs[0].Scenario, runs[1].Scenario
-	if closed.Concurrency != 8 || closed.Rate != 0 || open.Rate <= 0 || open.Arrivals != ArrivalsConstant {
+	if closed.Concurrency != 8 || closed.Rate != 0 || open.Rate <= 0 || open.Arrivals != lens.ArrivalsConstant {
 		t.Errorf("quickstart shapes: closed %d/%v, open %v %v", closed.Concurrency, closed.Rate, open.Rate, open.Arrivals)
 	}
 	total := closed.Requests + open.Requests
@@ -1203,7 +1204,7 @@ func TestConfigExamples(t *testing.T) {
 	if err := errors.Join(err1, err2, err3); err != nil || ttft == nil || itl == nil {
 		t.Fatalf("fake settings: %v", err)
 	}
-	mean := func(d *DistSpec) float64 {
+	mean := func(d *Dist) float64 {
 		if d.Kind == "uniform" {
 			return (d.A + d.B) / 2
 		}
@@ -1256,13 +1257,13 @@ workload: {scenarios: [{name: a, prompt: hi, requests: 1}]}
 }
 
 func TestConfigValidateInCode(t *testing.T) {
-	c := &Config{
-		Providers: []ProviderConfig{{Name: "ollama", Models: []string{"llama3.2"}}},
-		Workload: WorkloadConfig{
+	c := &File{
+		Providers: []Provider{{Name: "ollama", Models: []string{"llama3.2"}}},
+		Workload: Workload{
 			RequestParams: RequestParams{Stream: true},
-			Scenarios:     []ScenarioConfig{{Name: "a", Prompt: PromptConfig{Text: "hi"}, Requests: 2}},
+			Scenarios:     []Scenario{{Name: "a", Prompt: Prompt{Text: "hi"}, Requests: 2}},
 		},
-		Execution: ExecutionConfig{HTTP: HTTPConfig{HTTP2: true}},
+		Execution: Execution{HTTP: HTTP{HTTP2: true}},
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
@@ -1273,7 +1274,7 @@ func TestConfigValidateInCode(t *testing.T) {
 	}
 	c.Workload.Scenarios[0].Requests = -1
 	err := c.Validate()
-	var ce *ConfigError
+	var ce *Error
 	if !errors.As(err, &ce) || err.Error() != "config: workload.scenarios[0].requests: must be > 0" {
 		t.Errorf("Validate = %v", err)
 	}

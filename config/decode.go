@@ -1,16 +1,17 @@
-package lens
+package config
 
 import (
 	"fmt"
+	"github.com/llm-latency-lens/lens"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 )
 
-// decoder decodes a cnode tree into a Config. It checks shapes and types
+// decoder decodes a cnode tree into a File. It checks shapes and types
 // (unknown fields, a string where a number belongs) and expands ${ENV};
-// Config.check then checks the values. Every problem is collected, none
+// File.check then checks the values. Every problem is collected, none
 // stops the decoding.
 type decoder struct {
 	lookup func(string) (string, bool)
@@ -277,7 +278,7 @@ func (d *decoder) anyValue(n *cnode, path string) any {
 }
 
 // dist decodes a distribution.
-func (d *decoder) dist(n *cnode, path string) *DistSpec {
+func (d *decoder) dist(n *cnode, path string) *Dist {
 	if n.kind == cString && !strings.Contains(n.text, "${") {
 		d.problem(n, path, "must be %s, got a string", distForms)
 		return nil
@@ -297,14 +298,14 @@ func (d *decoder) dist(n *cnode, path string) *DistSpec {
 
 // ---- the schema ----
 
-func (d *decoder) config(root *cnode) *Config {
-	c := &Config{
+func (d *decoder) config(root *cnode) *File {
+	c := &File{
 		Version: "1.0",
-		Workload: WorkloadConfig{
+		Workload: Workload{
 			RequestParams: RequestParams{Stream: true},
 		},
-		Execution: ExecutionConfig{HTTP: HTTPConfig{HTTP2: true}},
-		Output: OutputConfig{Console: ConsoleConfig{
+		Execution: Execution{HTTP: HTTP{HTTP2: true}},
+		Output: Output{Console: Console{
 			Enabled: true, Format: "table", ShowProgress: true,
 		}},
 	}
@@ -337,8 +338,8 @@ func (d *decoder) config(root *cnode) *Config {
 	return c
 }
 
-func (d *decoder) provider(n *cnode, path string, index int) ProviderConfig {
-	pc := ProviderConfig{index: index}
+func (d *decoder) provider(n *cnode, path string, index int) Provider {
+	pc := Provider{index: index}
 	f := d.fields(n, path, "name", "type", "endpoint", "auth", "models", "settings", "headers", "rate_limit", "pricing")
 	if f == nil {
 		return pc
@@ -416,15 +417,15 @@ func (d *decoder) provider(n *cnode, path string, index int) ProviderConfig {
 	if v := f["pricing"]; v != nil {
 		p := pathKey(path, "pricing")
 		keys, vals := d.entries(v, p)
-		pc.Pricing = make(map[string]Price, len(keys))
+		pc.Pricing = make(map[string]lens.Price, len(keys))
 		for i, model := range keys {
 			mp := pathKey(p, model)
 			if vals[i].kind == cNull {
-				pc.Pricing[model] = Price{}
+				pc.Pricing[model] = lens.Price{}
 				continue
 			}
 			pf := d.fields(vals[i], mp, "input", "output")
-			var pr Price
+			var pr lens.Price
 			if v := pf["input"]; v != nil {
 				pr.Input = d.number(v, pathKey(mp, "input"))
 			}
@@ -437,7 +438,7 @@ func (d *decoder) provider(n *cnode, path string, index int) ProviderConfig {
 	return pc
 }
 
-func (d *decoder) workload(n *cnode, path string, w *WorkloadConfig) {
+func (d *decoder) workload(n *cnode, path string, w *Workload) {
 	f := d.fields(n, path, "scenarios", "prompts", "prompt_sets", "request_params")
 	if v := f["scenarios"]; v != nil {
 		p := pathKey(path, "scenarios")
@@ -497,8 +498,8 @@ func (d *decoder) workload(n *cnode, path string, w *WorkloadConfig) {
 	}
 }
 
-func (d *decoder) scenario(n *cnode, path string) ScenarioConfig {
-	var s ScenarioConfig
+func (d *decoder) scenario(n *cnode, path string) Scenario {
+	var s Scenario
 	f := d.fields(n, path, "name", "prompt", "requests", "duration_secs", "concurrency", "rate_limit",
 		"arrivals", "ramp_up_secs", "warmup", "max_tokens", "stream", "temperature", "top_p", "slo",
 		"timeouts", "providers")
@@ -570,8 +571,8 @@ func (d *decoder) scenario(n *cnode, path string) ScenarioConfig {
 	return s
 }
 
-func (d *decoder) prompt(n *cnode, path string) PromptConfig {
-	var p PromptConfig
+func (d *decoder) prompt(n *cnode, path string) Prompt {
+	var p Prompt
 	if n.kind == cString {
 		// prompt: "text" is short for prompt: {text: "text"}.
 		p.Text = d.str(n, path)
@@ -613,7 +614,7 @@ func (d *decoder) prompt(n *cnode, path string) PromptConfig {
 	return p
 }
 
-func (d *decoder) timeouts(n *cnode, path string, t *TimeoutsConfig) {
+func (d *decoder) timeouts(n *cnode, path string, t *Timeouts) {
 	f := d.fields(n, path, "connect_ms", "request_secs", "first_token_ms", "idle_ms")
 	if v := f["connect_ms"]; v != nil {
 		t.ConnectMs = d.number(v, pathKey(path, "connect_ms"))
@@ -629,7 +630,7 @@ func (d *decoder) timeouts(n *cnode, path string, t *TimeoutsConfig) {
 	}
 }
 
-func (d *decoder) execution(n *cnode, path string, e *ExecutionConfig) {
+func (d *decoder) execution(n *cnode, path string, e *Execution) {
 	f := d.fields(n, path, "max_concurrency", "warmup_requests", "seed", "retry", "http", "timeouts")
 	key := func(k string) string { return pathKey(path, k) }
 	if v := f["max_concurrency"]; v != nil {
@@ -695,7 +696,7 @@ func (d *decoder) execution(n *cnode, path string, e *ExecutionConfig) {
 	}
 }
 
-func (d *decoder) output(n *cnode, path string, o *OutputConfig) {
+func (d *decoder) output(n *cnode, path string, o *Output) {
 	f := d.fields(n, path, "console", "export", "database")
 	if v := f["console"]; v != nil {
 		p := pathKey(path, "console")
@@ -714,7 +715,7 @@ func (d *decoder) output(n *cnode, path string, o *OutputConfig) {
 		p := pathKey(path, "export")
 		for i, it := range d.list(v, p) {
 			ip := pathIndex(p, i)
-			var e ExportConfig
+			var e Export
 			ef := d.fields(it, ip, "format", "path", "pretty", "codec")
 			if v := ef["format"]; v != nil {
 				e.Format = d.str(v, pathKey(ip, "format"))
@@ -820,56 +821,56 @@ func validEnvName(s string) bool {
 
 const distForms = "a number or one of {fixed: n}, {uniform: [lo, hi]}, {normal: {mean: m, stddev: s}}, {lognormal: {median: m, sigma: s}}"
 
-// ParseDistSpec parses a distribution from a decoded value (as found in
-// ProviderConfig.Settings): a number, a string holding a number, or a
+// ParseDist parses a distribution from a decoded value (as found in
+// Provider.Settings): a number, a string holding a number, or a
 // one-key mapping {fixed: n}, {uniform: [lo, hi]}, {normal: {mean,
 // stddev}} or {lognormal: {median, sigma}} (the last three also take a
 // two-number list). It checks that the parameters are finite and not
 // negative, that lo <= hi and that a lognormal median is positive.
-func ParseDistSpec(v any) (DistSpec, error) {
+func ParseDist(v any) (Dist, error) {
 	spec, err := parseDist(v)
 	if err != nil {
-		return DistSpec{}, err
+		return Dist{}, err
 	}
 	if msg := spec.problem(0); msg != "" {
-		return DistSpec{}, fmt.Errorf("%s", msg)
+		return Dist{}, fmt.Errorf("%s", msg)
 	}
 	return spec, nil
 }
 
-// parseDist parses a distribution's shape; DistSpec.problem checks its
+// parseDist parses a distribution's shape; Dist.problem checks its
 // values.
-func parseDist(v any) (DistSpec, error) {
+func parseDist(v any) (Dist, error) {
 	if f, ok := toNumber(v); ok {
-		return DistSpec{Kind: "fixed", A: f}, nil
+		return Dist{Kind: "fixed", A: f}, nil
 	}
 	m, ok := v.(map[string]any)
 	if !ok || len(m) != 1 {
-		return DistSpec{}, fmt.Errorf("must be %s", distForms)
+		return Dist{}, fmt.Errorf("must be %s", distForms)
 	}
 	for kind, arg := range m {
 		switch kind {
 		case "fixed":
 			f, ok := toNumber(arg)
 			if !ok {
-				return DistSpec{}, fmt.Errorf("fixed: must be a number")
+				return Dist{}, fmt.Errorf("fixed: must be a number")
 			}
-			return DistSpec{Kind: kind, A: f}, nil
+			return Dist{Kind: kind, A: f}, nil
 		case "uniform":
 			a, b, err := distPair(kind, arg, "lo", "hi")
-			return DistSpec{Kind: kind, A: a, B: b}, err
+			return Dist{Kind: kind, A: a, B: b}, err
 		case "normal":
 			a, b, err := distPair(kind, arg, "mean", "stddev")
-			return DistSpec{Kind: kind, A: a, B: b}, err
+			return Dist{Kind: kind, A: a, B: b}, err
 		case "lognormal":
 			a, b, err := distPair(kind, arg, "median", "sigma")
-			return DistSpec{Kind: kind, A: a, B: b}, err
+			return Dist{Kind: kind, A: a, B: b}, err
 		default:
-			return DistSpec{}, fmt.Errorf("unknown distribution %q%s: must be %s", kind,
+			return Dist{}, fmt.Errorf("unknown distribution %q%s: must be %s", kind,
 				suggest(kind, []string{"fixed", "uniform", "normal", "lognormal"}), distForms)
 		}
 	}
-	return DistSpec{}, fmt.Errorf("must be %s", distForms)
+	return Dist{}, fmt.Errorf("must be %s", distForms)
 }
 
 // distPair reads a distribution's two parameters from [a, b] or
@@ -922,7 +923,7 @@ func toNumber(v any) (float64, bool) {
 // problem checks a distribution's values; low is the least value allowed
 // for a fixed value or the low end of a range. It returns "" when d is
 // fine.
-func (d DistSpec) problem(low float64) string {
+func (d Dist) problem(low float64) string {
 	if !finite(d.A) || !finite(d.B) {
 		return "parameters must be finite numbers"
 	}

@@ -1,4 +1,4 @@
-package lens
+package config
 
 import (
 	"fmt"
@@ -36,8 +36,8 @@ func (p Problem) String() string {
 	return b.String()
 }
 
-// ConfigError is an invalid configuration: every problem found in it.
-type ConfigError struct {
+// Error is an invalid configuration: every problem found in it.
+type Error struct {
 	// File is the configuration's file name.
 	File string
 
@@ -47,7 +47,7 @@ type ConfigError struct {
 
 // Error lists every problem, one a line, each as
 // "file:line: path: message".
-func (e *ConfigError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	for i, p := range e.Problems {
 		if i > 0 {
@@ -71,7 +71,7 @@ func (e *ConfigError) Error() string {
 	return b.String()
 }
 
-func newConfigError(file string, probs []Problem) *ConfigError {
+func newError(file string, probs []Problem) *Error {
 	probs = append([]Problem(nil), probs...)
 	sort.SliceStable(probs, func(i, j int) bool {
 		a, b := probs[i], probs[j]
@@ -91,7 +91,7 @@ func newConfigError(file string, probs []Problem) *ConfigError {
 		}
 		out = append(out, p)
 	}
-	return &ConfigError{File: file, Problems: out}
+	return &Error{File: file, Problems: out}
 }
 
 // position is a place in a configuration file.

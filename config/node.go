@@ -1,4 +1,4 @@
-package lens
+package config
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 
 // The configuration is read in two steps: the file's syntax (YAML or JSON)
 // becomes a tree of cnodes that remember their line and column, and the
-// tree is then decoded into the Config types (config_decode.go). Both
+// tree is then decoded into the File types (config_decode.go). Both
 // syntaxes give the same tree, so everything after the first step is
 // shared, and JSON errors have lines too.
 
