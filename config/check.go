@@ -136,12 +136,11 @@ var openAISettings = map[string]settingKind{
 	"stream_usage":     kindBool,
 }
 
-// fakeSettings are the settings of a provider of type fake. The loader
-// checks them; the CLI, which serves the fake, reads them with the
-// Provider.Setting methods: ttft_ms and itl_ms (a number or a
-// distribution, in milliseconds), output_tokens, tokens_per_chunk,
-// capacity (requests served at once; 0: no limit), seed, and faults (any
-// shape; the CLI checks it).
+// fakeSettings are the settings of a provider of type fake: ttft_ms and
+// itl_ms (a number or a distribution, in milliseconds), output_tokens,
+// tokens_per_chunk, capacity (requests served at once; 0: no limit),
+// seed, prefill_per_token_ms, faults (a mapping of fault names to rates)
+// and format (the wire format). fakeServer reads and checks their values.
 var fakeSettings = map[string]settingKind{
 	"ttft_ms":              kindDist,
 	"itl_ms":               kindDist,

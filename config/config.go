@@ -518,7 +518,7 @@ func (d Dist) String() string { return d.Dist().String() }
 func Load(path string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("lens: read config: %w", err)
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	return Parse(data, path)
 }

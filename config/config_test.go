@@ -512,6 +512,44 @@ workload:
 			`c.yaml:15: providers[2].settings.max_tokens_field: must be max_tokens or max_completion_tokens`,
 		},
 	}, {
+		name: "fake settings and faults",
+		src: `providers:
+  - name: fake
+    models: [m]
+    settings:
+      format: antropic
+      prefill_per_token_ms: -1
+      faults:
+        rate_limit: 2
+        hiccup: 0.1
+        disconnect: x
+        retry_after_ms: -5
+  - name: fake2
+    type: fake
+    models: [m]
+    settings:
+      faults: [1]
+  - name: fake3
+    type: fake
+    models: [m]
+    settings: {faults: {stall: 0.6, stream_error: 0.6}}
+workload:
+  scenarios:
+    - name: a
+      prompt: hi
+      requests: 10
+`,
+		want: []string{
+			`c.yaml:5: providers[0].settings.format: unknown wire format "antropic" (did you mean "anthropic"?) (want anthropic, azure, cohere, gemini, openai or responses)`,
+			`c.yaml:6: providers[0].settings.prefill_per_token_ms: must be >= 0`,
+			`c.yaml:8: providers[0].settings.faults.rate_limit: 2 is not a rate in 0..1`,
+			`c.yaml:9: providers[0].settings.faults.hiccup: unknown fault (want disconnect, malformed, overloaded, rate_limit, server_error, stall, stream_error, unavailable, retry_after_ms or stall_for_ms)`,
+			`c.yaml:10: providers[0].settings.faults.disconnect: must be a number`,
+			`c.yaml:11: providers[0].settings.faults.retry_after_ms: must be >= 0`,
+			`c.yaml:16: providers[1].settings.faults: must be a mapping of fault names to rates (disconnect, malformed, overloaded, rate_limit, server_error, stall, stream_error, unavailable), retry_after_ms and stall_for_ms`,
+			`c.yaml:20: providers[2].settings.faults: the rates sum to 1.2, more than 1`,
+		},
+	}, {
 		name: "execution, output and request_params ranges",
 		src: `providers:
   - name: openai
@@ -948,8 +986,8 @@ workload: {scenarios: [{name: a, prompt: hi, requests: 1}]}
 		}
 	}
 	fake := c.Providers[len(c.Providers)-1]
-	if p, err := NewProvider(fake, "m"); err == nil || p != nil || !strings.Contains(err.Error(), "CLI") {
-		t.Errorf("NewProvider(fake) = %v, %v; want an error saying the CLI serves it", p, err)
+	if p, err := NewProvider(fake, "m"); err == nil || p != nil || !strings.Contains(err.Error(), "config.Builder") {
+		t.Errorf("NewProvider(fake) = %v, %v; want an error pointing to Builder", p, err)
 	}
 	// Runs with NewProvider fails on the fake, naming it.
 	if _, err := c.Runs(nil); err == nil || !strings.Contains(err.Error(), "providers[12] (fake), model m") {
@@ -1071,7 +1109,7 @@ execution:
 	_, err = c.Runs(func(pc Provider, model string) (providers.Provider, error) {
 		return nil, errors.New("no server")
 	})
-	if err == nil || err.Error() != "lens: c.yaml: providers[0] (fake), model m1: no server" {
+	if err == nil || err.Error() != "config: c.yaml: providers[0] (fake), model m1: no server" {
 		t.Errorf("Runs error = %v", err)
 	}
 }

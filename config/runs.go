@@ -83,7 +83,7 @@ func (c *File) Runs(build func(pc Provider, model string) (providers.Provider, e
 						err = errors.New("no provider built")
 					}
 					if err != nil {
-						return nil, fmt.Errorf("lens: %s: providers[%d] (%s), model %s: %w", c.fileName(), pi, pc.Name, model, err)
+						return nil, fmt.Errorf("config: %s: providers[%d] (%s), model %s: %w", c.fileName(), pi, pc.Name, model, err)
 					}
 					built[cell{pi, mi}] = p
 				}
@@ -243,8 +243,8 @@ func copyFloat(p *float64) *float64 {
 // key field for the API's own scheme, else a header (Headers, then auth,
 // take precedence over the codec's own headers of the same name).
 //
-// A fake provider is an error: the CLI serves the fake in-process and
-// calls NewProvider with an openai configuration pointed at it.
+// A fake provider is an error: a Builder serves the fake in-process and
+// calls NewProvider with a configuration of its wire format pointed at it.
 func NewProvider(pc Provider, model string) (providers.Provider, error) {
 	typ, flavor, err := resolveType(pc.Type, pc.Name)
 	if err != nil {
@@ -357,7 +357,7 @@ func NewProvider(pc Provider, model string) (providers.Provider, error) {
 		g.Header = hdr
 		return g, errors.Join(errs...)
 	case "fake":
-		return nil, errors.New("type fake is served in-process by the CLI (lens-report run); build it there")
+		return nil, errors.New("type fake is served in-process: build it with a config.Builder")
 	default:
 		return nil, fmt.Errorf("type %q has no provider", typ)
 	}

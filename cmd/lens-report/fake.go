@@ -121,4 +121,3 @@ func parseLatency(s string) (fake.Latency, error) {
 	}
 	return nil, fmt.Errorf("%q: unknown distribution %q (want uniform or normal)", s, kind)
 }
-
