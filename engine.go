@@ -313,6 +313,7 @@ func (w *worker) do(ctx context.Context, intended time.Time, warmup bool) {
 	m := &w.m
 	w.pcg.Seed(sc.Seed, uint64(m.Seq))
 	preq := w.prepare()
+	m.Stream = preq.Stream
 	log := w.logger(m)
 	w.log = log
 	if log != nil {

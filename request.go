@@ -18,7 +18,8 @@ import (
 // RequestMetrics is the measurement of one request. Durations that a
 // request did not have are negative (Absent): DNS, Connect and TLS on a
 // reused connection, TTFT of a request that produced no output, TPOT of a
-// request with fewer than two output tokens.
+// request that was not a stream of at least two text events and two output
+// tokens. Counts the server did not report are UnknownTokens.
 type RequestMetrics struct {
 	// Seq numbers the requests of a run from 0, in the order they started
 	// (warmup first).
@@ -26,6 +27,12 @@ type RequestMetrics struct {
 
 	// Warmup marks warmup requests (not measured).
 	Warmup bool
+
+	// Stream says whether the request asked for a streamed response. A
+	// response that is not streamed arrives whole, so it has no ITLs and no
+	// TPOT (one body says nothing about the time between tokens), and its
+	// usage is not compared with its number of text events.
+	Stream bool
 
 	// Intended is when the scheduler meant the request to be sent, Start
 	// when it was (t0). They differ in open loop when the client lags.
@@ -46,13 +53,20 @@ type RequestMetrics struct {
 	// report it).
 	Wrote, TTFB time.Duration
 
-	// TTFT is t0 to the first text-bearing event; E2E is t0 to the end of
-	// the response. TPOT is (E2E − TTFT) / (OutputTokens − 1).
+	// TTFT is t0 to the first text-bearing event (for a response that is
+	// not streamed, the body that carries the text); E2E is t0 to the end
+	// of the response. TPOT is (E2E − TTFT) / (OutputTokens − 1), for a
+	// streamed response with at least two text events and two output
+	// tokens, else Absent: when all the text came in one event, E2E − TTFT
+	// is not the time the tokens took.
 	TTFT, E2E, TPOT time.Duration
 
 	// OutputTokens is the server's usage count when it sent one
 	// (TokensFromUsage), else the number of text-bearing events.
 	// OutputEvents is the number of text-bearing events either way.
+	// InputTokens is the prompt's token count from the server's usage, or
+	// UnknownTokens when the server reported none (no usage, or a usage
+	// without it): unknown, not zero.
 	OutputTokens    int
 	OutputEvents    int
 	TokensFromUsage bool
@@ -96,13 +110,16 @@ func (m *RequestMetrics) resetAttempt() {
 	m.DNS, m.Connect, m.TLS = Absent, Absent, Absent
 	m.Reused = false
 	m.Wrote, m.TTFB, m.TTFT, m.E2E, m.TPOT = Absent, Absent, Absent, 0, Absent
-	m.OutputTokens, m.OutputEvents, m.TokensFromUsage, m.InputTokens = 0, 0, false, 0
+	m.OutputTokens, m.OutputEvents, m.TokensFromUsage, m.InputTokens = 0, 0, false, UnknownTokens
 	m.ITLs = m.ITLs[:0]
 	m.FinishReason, m.StatusCode, m.Proto, m.RequestID, m.Class, m.Err = "", 0, "", "", "", nil
 }
 
 // Absent is the value of a duration a request did not have.
 const Absent time.Duration = -1
+
+// UnknownTokens is the value of a token count the server did not report.
+const UnknownTokens = -1
 
 // OK reports whether the request succeeded.
 func (m *RequestMetrics) OK() bool { return m.Class == "" }
@@ -278,7 +295,7 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 				if w.log != nil {
 					w.log.LogAttrs(ctx, slog.LevelDebug, "lens: first token", slog.Duration("ttft", m.TTFT))
 				}
-			} else {
+			} else if preq.Stream {
 				m.ITLs = append(m.ITLs, d.At.Sub(last))
 			}
 			last = d.At
@@ -299,7 +316,7 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 		// connection goes back to the pool instead of being closed.
 		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 	}
-	if hasUse {
+	if hasUse && usage.InputTokens > 0 {
 		m.InputTokens = usage.InputTokens
 	}
 	if hasUse && usage.OutputTokens > 0 {
@@ -307,7 +324,7 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 	} else {
 		m.OutputTokens = m.OutputEvents
 	}
-	if m.OutputTokens >= 2 && m.TTFT >= 0 {
+	if preq.Stream && m.OutputEvents >= 2 && m.OutputTokens >= 2 && m.TTFT >= 0 {
 		m.TPOT = (m.E2E - m.TTFT) / time.Duration(m.OutputTokens-1)
 	}
 	if !errors.Is(derr, io.EOF) {

@@ -49,15 +49,20 @@ type Result struct {
 	TokensPerSecond *stats.Values
 	OutputTokens    *stats.Values
 
-	// Token totals over successful requests.
-	InputTokensTotal  int64
-	OutputTokensTotal int64
+	// Token totals over successful requests. InputTokensTotal sums the
+	// prompt tokens of the InputTokensCounted requests whose usage
+	// reported them; the others' are unknown, and counted nowhere.
+	InputTokensTotal   int64
+	InputTokensCounted int64
+	OutputTokensTotal  int64
 
 	// TokensFromUsage counts successful requests whose output token count
 	// came from the server's usage (the rest counted text events).
-	// TokenMismatches counts those where the usage count differs from the
-	// number of text events — expected when one event carries several
-	// tokens, a sign of trouble when the API sends one token per event.
+	// TokenMismatches counts the streamed ones among them whose usage
+	// count differs from their number of text events — expected when one
+	// event carries several tokens, a sign of trouble when the API sends
+	// one token per event. (A response that is not streamed is one body:
+	// its events are not compared with its usage.)
 	TokensFromUsage int64
 	TokenMismatches int64
 
@@ -84,7 +89,8 @@ type Result struct {
 
 	// Priced says whether the model's price was known (Scenario.Price, or
 	// DefaultPricing); without it, costs are absent, not zero. InputCost
-	// and OutputCost are in USD over successful requests.
+	// and OutputCost are in USD over successful requests; InputCost
+	// covers the InputTokensCounted requests whose prompt tokens are known.
 	Priced                bool
 	Price                 Price
 	InputCost, OutputCost float64
@@ -211,15 +217,18 @@ func (r *Result) record(m *RequestMetrics, slo *SLO, open bool, start time.Time)
 		r.TokensPerSecond.Record(tps)
 	}
 	r.OutputTokens.Record(float64(m.OutputTokens))
-	r.InputTokensTotal += int64(m.InputTokens)
+	if m.InputTokens >= 0 {
+		r.InputTokensTotal += int64(m.InputTokens)
+		r.InputTokensCounted++
+	}
 	r.OutputTokensTotal += int64(m.OutputTokens)
 	if r.Priced {
-		r.InputCost += r.Price.Cost(int64(m.InputTokens), 0)
+		r.InputCost += r.Price.Cost(int64(max(m.InputTokens, 0)), 0)
 		r.OutputCost += r.Price.Cost(0, int64(m.OutputTokens))
 	}
 	if m.TokensFromUsage {
 		r.TokensFromUsage++
-		if m.OutputTokens != m.OutputEvents {
+		if m.Stream && m.OutputTokens != m.OutputEvents {
 			r.TokenMismatches++
 		}
 	}
@@ -279,6 +288,7 @@ func (r *Result) merge(o *Result) error {
 		return fmt.Errorf("lens: merge results: %w", err)
 	}
 	r.InputTokensTotal += o.InputTokensTotal
+	r.InputTokensCounted += o.InputTokensCounted
 	r.OutputTokensTotal += o.OutputTokensTotal
 	r.InputCost += o.InputCost
 	r.OutputCost += o.OutputCost

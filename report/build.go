@@ -194,15 +194,18 @@ func resultOf(r *lens.Result) (Result, error) {
 		m.Latency.E2EFromIntended = lat(r.E2EFromIntended)
 	}
 	m.TokenStats = TokenStats{
-		TotalPromptTokens:     r.InputTokensTotal,
+		PromptTokensCounted:   r.InputTokensCounted,
 		TotalCompletionTokens: r.OutputTokensTotal,
-		TotalTokens:           r.InputTokensTotal + r.OutputTokensTotal,
 		MeanTokensPerSecond:   r.TokensPerSecond.Mean(),
 		OutputTokensPerSecond: r.OutputTokensPerSecond(),
 		OutputTokens:          val(r.OutputTokens, UnitTokens),
 		CountedFromUsage:      r.TokensFromUsage,
 		CountedFromEvents:     r.Succeeded - r.TokensFromUsage,
 		UsageMismatches:       r.TokenMismatches,
+	}
+	if r.InputTokensCounted > 0 {
+		in, all := r.InputTokensTotal, r.InputTokensTotal+r.OutputTokensTotal
+		m.TokenStats.TotalPromptTokens, m.TokenStats.TotalTokens = &in, &all
 	}
 	if err != nil {
 		return Result{}, err

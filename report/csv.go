@@ -89,7 +89,7 @@ func WriteCSV(w io.Writer, f *File, opts CSVOptions) error {
 				}
 			}
 			ts := &m.TokenStats
-			row = append(row, itoa(ts.TotalPromptTokens), itoa(ts.TotalCompletionTokens), itoa(ts.TotalTokens),
+			row = append(row, optNanos(ts.TotalPromptTokens), itoa(ts.TotalCompletionTokens), optNanos(ts.TotalTokens),
 				ftoa(ts.OutputTokensPerSecond), itoa(m.Attempts), itoa(m.RetriedRequests))
 			if c := m.CostStats; c != nil {
 				row = append(row, ftoa(c.TotalCost), ftoa(c.MeanCostPerRequest), ftoa(c.CostPer1KTokens))
@@ -149,7 +149,7 @@ func writeRawCSV(w io.Writer, reqs iter.Seq[*RawRequest]) error {
 			strconv.FormatBool(r.Warmup), r.Status, code, strconv.Itoa(r.StatusCode), strconv.Itoa(r.Attempts),
 			itoa(t.QueueDelayNs), optNanos(t.DNSLookupNs), optNanos(t.TCPConnectNs), optNanos(t.TLSHandshakeNs),
 			optNanos(t.RequestSendNs), optNanos(t.TTFBNs), optNanos(t.TTFTNs), optNanos(t.TPOTNs), itoa(t.TotalDurationNs),
-			strconv.FormatBool(t.ConnectionReused), strconv.Itoa(r.Tokens.PromptTokens), strconv.Itoa(r.Tokens.CompletionTokens),
+			strconv.FormatBool(t.ConnectionReused), optInt(r.Tokens.PromptTokens), strconv.Itoa(r.Tokens.CompletionTokens),
 			strconv.Itoa(r.Tokens.OutputEvents), source, ftoa(r.Tokens.TokensPerSecond), cost, msg}
 		if err := cw.Write(row); err != nil {
 			werr = fmt.Errorf("report: write csv: %w", err)
@@ -171,6 +171,15 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func ftoa(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 
+// optInt is *p in decimal, or "" for nil (unknown).
+func optInt(p *int) string {
+	if p == nil {
+		return ""
+	}
+	return strconv.Itoa(*p)
+}
+
+// optNanos is *p in decimal, or "" for nil (absent).
 func optNanos(p *int64) string {
 	if p == nil {
 		return ""

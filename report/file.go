@@ -189,10 +189,16 @@ type LatencyStats struct {
 }
 
 // TokenStats are the token counts of a Result's successful requests.
+//
+// TotalPromptTokens sums the prompt tokens of the PromptTokensCounted
+// requests whose usage reported them; it is null (unknown, not zero) when
+// none did. TotalTokens is TotalPromptTokens + TotalCompletionTokens, null
+// with it.
 type TokenStats struct {
-	TotalPromptTokens     int64 `json:"total_prompt_tokens"`
-	TotalCompletionTokens int64 `json:"total_completion_tokens"`
-	TotalTokens           int64 `json:"total_tokens"`
+	TotalPromptTokens     *int64 `json:"total_prompt_tokens"`
+	PromptTokensCounted   int64  `json:"prompt_tokens_counted"`
+	TotalCompletionTokens int64  `json:"total_completion_tokens"`
+	TotalTokens           *int64 `json:"total_tokens"`
 
 	// MeanTokensPerSecond is the mean of the per-request output tokens per
 	// second; OutputTokensPerSecond the aggregate: all output tokens over
@@ -205,8 +211,9 @@ type TokenStats struct {
 
 	// CountedFromUsage counts requests whose output tokens came from the
 	// server's usage, CountedFromEvents those counted as text events.
-	// UsageMismatches counts requests whose usage differs from their
-	// number of text events.
+	// UsageMismatches counts streamed requests whose usage differs from
+	// their number of text events (a response that is not streamed is one
+	// body, and is not compared).
 	CountedFromUsage  int64 `json:"counted_from_usage"`
 	CountedFromEvents int64 `json:"counted_from_events"`
 	UsageMismatches   int64 `json:"usage_mismatches"`
@@ -393,9 +400,9 @@ type RawTiming struct {
 
 // RawTokens are a request's token counts.
 type RawTokens struct {
-	PromptTokens     int     `json:"prompt_tokens"`
+	PromptTokens     *int    `json:"prompt_tokens"` // null when the server did not report it
 	CompletionTokens int     `json:"completion_tokens"`
-	TotalTokens      int     `json:"total_tokens"`
+	TotalTokens      *int    `json:"total_tokens"` // null with PromptTokens
 	TokensPerSecond  float64 `json:"tokens_per_second"`
 
 	// FromUsage says CompletionTokens came from the server's usage;

@@ -85,6 +85,7 @@ func synthResultScaled(seed uint64, n int, ttftScale, scale float64) *lens.Resul
 		r.TokensPerSecond.Record(float64(out) / e2e.Seconds())
 		r.OutputTokens.Record(float64(out))
 		r.InputTokensTotal += 10
+		r.InputTokensCounted++
 		r.OutputTokensTotal += int64(out)
 		r.InputCost += r.Price.Cost(10, 0)
 		r.OutputCost += r.Price.Cost(0, int64(out))

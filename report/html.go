@@ -352,7 +352,7 @@ func resultFacts(m *Metrics) []htmlFact {
 	}
 	ts := &m.TokenStats
 	fs = append(fs,
-		htmlFact{Label: "Input tokens", Value: fmtCount(ts.TotalPromptTokens)},
+		htmlFact{Label: "Input tokens", Value: fmtKnown(ts.TotalPromptTokens)},
 		htmlFact{Label: "Output tokens", Value: fmtCount(ts.TotalCompletionTokens)},
 		htmlFact{Label: "Output tokens/s", Value: fmtRate(ts.OutputTokensPerSecond)})
 	if ts.UsageMismatches > 0 {

@@ -304,6 +304,14 @@ func sig3(v float64) string {
 	return strconv.FormatFloat(v, 'f', 2, 64)
 }
 
+// fmtKnown formats a count that may be unknown (nil).
+func fmtKnown(n *int64) string {
+	if n == nil {
+		return "unknown"
+	}
+	return fmtCount(*n)
+}
+
 // fmtCount formats a count with thousands separators.
 func fmtCount(n int64) string {
 	s := strconv.FormatInt(n, 10)

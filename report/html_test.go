@@ -127,6 +127,7 @@ func (s synth) result() *lens.Result {
 		r.TokensPerSecond.Record(float64(s.tokens) / e2e.Seconds())
 		r.OutputTokens.Record(float64(s.tokens))
 		r.InputTokensTotal += 12
+		r.InputTokensCounted++
 		r.OutputTokensTotal += int64(s.tokens)
 		tick.OutputTokens += int64(s.tokens)
 		r.TokensFromUsage++

@@ -254,9 +254,10 @@ func mergeMetrics(dst, src *Metrics) error {
 	}
 
 	ts, tsrc := &dst.TokenStats, &src.TokenStats
-	ts.TotalPromptTokens += tsrc.TotalPromptTokens
+	ts.TotalPromptTokens = addKnown(ts.TotalPromptTokens, tsrc.TotalPromptTokens)
+	ts.PromptTokensCounted += tsrc.PromptTokensCounted
 	ts.TotalCompletionTokens += tsrc.TotalCompletionTokens
-	ts.TotalTokens += tsrc.TotalTokens
+	ts.TotalTokens = addKnown(ts.TotalTokens, tsrc.TotalTokens)
 	ts.CountedFromUsage += tsrc.CountedFromUsage
 	ts.CountedFromEvents += tsrc.CountedFromEvents
 	ts.UsageMismatches += tsrc.UsageMismatches
@@ -299,10 +300,26 @@ func (m *Metrics) recompute() {
 		if m.TotalRequests > 0 {
 			c.MeanCostPerRequest = c.TotalCost / float64(m.TotalRequests)
 		}
-		if m.TokenStats.TotalTokens > 0 {
-			c.CostPer1KTokens = c.TotalCost / float64(m.TokenStats.TotalTokens) * 1000
+		if t := m.TokenStats.TotalTokens; t != nil && *t > 0 {
+			c.CostPer1KTokens = c.TotalCost / float64(*t) * 1000
 		}
 	}
+}
+
+// addKnown adds two counts that may be unknown (nil): the sum of the known
+// ones, nil when neither is.
+func addKnown(a, b *int64) *int64 {
+	if a == nil && b == nil {
+		return nil
+	}
+	var n int64
+	if a != nil {
+		n += *a
+	}
+	if b != nil {
+		n += *b
+	}
+	return &n
 }
 
 func perSecond(n, s float64) float64 {

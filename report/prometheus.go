@@ -174,7 +174,9 @@ func collectResult(ch chan<- prometheus.Metric, sc *Scenario, r *Result) {
 	for _, class := range sortedKeys(m.Retries) {
 		send(promRetries, counter, float64(m.Retries[class]), class)
 	}
-	send(promTokens, counter, float64(m.TokenStats.TotalPromptTokens), "input")
+	if n := m.TokenStats.TotalPromptTokens; n != nil {
+		send(promTokens, counter, float64(*n), "input")
+	}
 	send(promTokens, counter, float64(m.TokenStats.TotalCompletionTokens), "output")
 	if cs := m.CostStats; cs != nil {
 		send(promCost, counter, cs.InputCost, "input")

@@ -148,7 +148,7 @@ func TestWritePrometheus(t *testing.T) {
 		{"llm_request_errors_total", labels("chat", "openai", "gpt-4o-mini", "error_class", "rate_limited"), float64(chat.Metrics.Errors["rate_limited"])},
 		{"llm_requests_total", labels("batch", "openai", "local-llama", "outcome", "success"), float64(batch.Metrics.SuccessfulRequests)},
 		{"llm_tokens_total", labels("chat", "openai", "gpt-4o-mini", "type", "output"), float64(chat.Metrics.TokenStats.TotalCompletionTokens)},
-		{"llm_tokens_total", labels("chat", "openai", "gpt-4o-mini", "type", "input"), float64(chat.Metrics.TokenStats.TotalPromptTokens)},
+		{"llm_tokens_total", labels("chat", "openai", "gpt-4o-mini", "type", "input"), float64(*chat.Metrics.TokenStats.TotalPromptTokens)},
 		{"llm_good_requests_total", chatL, float64(chat.Metrics.GoodRequests)},
 	} {
 		m := series(mfs[c.family], c.labels)

@@ -46,19 +46,21 @@ func NewRawRequest(m *lens.RequestMetrics, scenario, provider, model string, pri
 			ConnectionReused: m.Reused,
 		},
 		Tokens: RawTokens{
-			PromptTokens:     m.InputTokens,
 			CompletionTokens: m.OutputTokens,
-			TotalTokens:      m.InputTokens + m.OutputTokens,
 			TokensPerSecond:  m.TokensPerSecond(),
 			FromUsage:        m.TokensFromUsage,
 			OutputEvents:     m.OutputEvents,
 		},
 	}
+	if m.InputTokens >= 0 {
+		in, all := m.InputTokens, m.InputTokens+m.OutputTokens
+		r.Tokens.PromptTokens, r.Tokens.TotalTokens = &in, &all
+	}
 	for i, d := range m.ITLs {
 		r.Timing.TokenLatenciesNs[i] = int64(d)
 	}
 	if price != nil {
-		in, out := price.Cost(int64(m.InputTokens), 0), price.Cost(0, int64(m.OutputTokens))
+		in, out := price.Cost(int64(max(m.InputTokens, 0)), 0), price.Cost(0, int64(m.OutputTokens))
 		r.Cost = &RawCost{PromptCost: in, CompletionCost: out, TotalCost: in + out}
 	}
 	if !m.OK() {

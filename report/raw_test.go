@@ -71,7 +71,8 @@ func TestRawWriterRun(t *testing.T) {
 			for _, d := range r.Timing.TokenLatenciesNs {
 				itl.Record(time.Duration(d))
 			}
-			if r.Tokens.CompletionTokens != 8 || r.Tokens.TotalTokens != r.Tokens.PromptTokens+8 {
+			if r.Tokens.CompletionTokens != 8 || r.Tokens.PromptTokens == nil || r.Tokens.TotalTokens == nil ||
+				*r.Tokens.TotalTokens != *r.Tokens.PromptTokens+8 {
 				t.Errorf("record %s tokens %+v", r.RequestID, r.Tokens)
 			}
 		}

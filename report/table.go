@@ -102,8 +102,11 @@ func writeResultTable(w io.Writer, sc *Scenario, r *Result, st styler) {
 	ts := &m.TokenStats
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, st.bold("Token Usage:"))
-	fmt.Fprintf(w, "  Prompt: %s tokens | Completion: %s tokens | Total: %s tokens\n",
-		thousands(ts.TotalPromptTokens), thousands(ts.TotalCompletionTokens), thousands(ts.TotalTokens))
+	fmt.Fprintf(w, "  Prompt: %s | Completion: %s tokens | Total: %s\n",
+		knownTokens(ts.TotalPromptTokens), thousands(ts.TotalCompletionTokens), knownTokens(ts.TotalTokens))
+	if ts.TotalPromptTokens != nil && ts.PromptTokensCounted < m.SuccessfulRequests {
+		fmt.Fprintf(w, "  Prompt tokens reported for %s of %s requests\n", thousands(ts.PromptTokensCounted), thousands(m.SuccessfulRequests))
+	}
 	if ts.CountedFromEvents > 0 || ts.UsageMismatches > 0 {
 		line := fmt.Sprintf("  Counted from usage: %s | from events: %s | usage ≠ events: %s",
 			thousands(ts.CountedFromUsage), thousands(ts.CountedFromEvents), thousands(ts.UsageMismatches))
@@ -264,6 +267,14 @@ func oneDecimal(x float64) string {
 		return strconv.FormatFloat(x, 'g', 2, 64)
 	}
 	return strconv.FormatFloat(x, 'f', 1, 64)
+}
+
+// knownTokens formats a token count that may be unknown (nil).
+func knownTokens(n *int64) string {
+	if n == nil {
+		return "unknown (not in the usage)"
+	}
+	return thousands(*n) + " tokens"
 }
 
 // thousands formats n with comma separators ("15,234").
