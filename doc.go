@@ -12,15 +12,19 @@
 //   - TTFT: t0 to the arrival of the first event that carries output text
 //     (content, reasoning or tool-call arguments). Role-only chunks, pings,
 //     usage-only and filter chunks do not count.
-//   - ITL: one sample per gap between consecutive text-bearing events, pooled
-//     across all requests. Events that arrive in one read share a time and
-//     give a gap of 0, which is recorded.
-//   - TPOT: per request, (E2E − TTFT) / (output tokens − 1); needs at least
-//     two output tokens.
+//   - ITL: one sample per gap between consecutive text-bearing events of a
+//     streamed response, pooled across all requests. Events that arrive in
+//     one read share a time and give a gap of 0, which is recorded.
+//   - TPOT: per request, (E2E − TTFT) / (output tokens − 1), for a streamed
+//     response with at least two text events and two output tokens; absent
+//     otherwise (a response that is not streamed, or a stream whose text
+//     came in one event, says nothing about the time between tokens).
 //   - E2E: t0 to the end of the stream (or of the body).
 //   - Output tokens: the server's usage when it sends one (the last, never a
 //     sum), else the number of text-bearing events; the source is recorded,
-//     and a mismatch between the two is counted.
+//     and for a streamed response a mismatch between the two is counted.
+//   - Prompt tokens: the server's usage; UnknownTokens (not zero) when the
+//     usage does not report them.
 //   - Tokens/s: per request, output tokens / E2E.
 //   - Queue delay (open loop only): actual send − intended send. In open
 //     loop latencies are also reported from the intended send, so that a
