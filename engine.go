@@ -320,11 +320,17 @@ func (w *worker) do(ctx context.Context, intended time.Time, warmup bool) {
 		log.LogAttrs(ctx, slog.LevelDebug, "lens: request scheduled", slog.Time("intended", intended))
 	}
 
+	if sc.OnSend != nil {
+		sc.OnSend(m)
+	}
 	var firstStart time.Time
 	for attempt := 1; ; attempt++ {
 		m.resetAttempt()
 		m.Attempts = attempt
 		w.attempt(ctx, preq, m)
+		if sc.OnAttempt != nil {
+			sc.OnAttempt(m)
+		}
 		if firstStart.IsZero() {
 			firstStart = m.Start
 		}

@@ -48,6 +48,11 @@ type RequestMetrics struct {
 	DNS, Connect, TLS time.Duration
 	Reused            bool
 
+	// DNSStart, ConnectStart and TLSStart are t0 to the start of each of
+	// those phases (Absent with the phase), so that a trace can place
+	// them in time.
+	DNSStart, ConnectStart, TLSStart time.Duration
+
 	// Wrote is t0 to the request being fully written; TTFB t0 to the first
 	// byte of the response headers (Absent when the transport does not
 	// report it).
@@ -108,6 +113,7 @@ type RequestMetrics struct {
 func (m *RequestMetrics) resetAttempt() {
 	m.Start = time.Time{}
 	m.DNS, m.Connect, m.TLS = Absent, Absent, Absent
+	m.DNSStart, m.ConnectStart, m.TLSStart = Absent, Absent, Absent
 	m.Reused = false
 	m.Wrote, m.TTFB, m.TTFT, m.E2E, m.TPOT = Absent, Absent, Absent, 0, Absent
 	m.OutputTokens, m.OutputEvents, m.TokensFromUsage, m.InputTokens = 0, 0, false, UnknownTokens
@@ -247,6 +253,15 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 	m.DNS = span(ph.dnsStart, ph.dnsDone)
 	m.Connect = span(ph.connectStart, ph.connectDone)
 	m.TLS = span(ph.tlsStart, ph.tlsDone)
+	if m.DNS >= 0 {
+		m.DNSStart = span(t0, ph.dnsStart)
+	}
+	if m.Connect >= 0 {
+		m.ConnectStart = span(t0, ph.connectStart)
+	}
+	if m.TLS >= 0 {
+		m.TLSStart = span(t0, ph.tlsStart)
+	}
 	m.Reused = ph.reused
 	m.Wrote = span(t0, ph.wrote)
 	if err != nil {

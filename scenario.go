@@ -143,6 +143,18 @@ type Scenario struct {
 	// pointer (copy what it needs). Raw per-request records are written
 	// through it, so memory stays flat however many requests run.
 	OnRequest func(*RequestMetrics)
+
+	// OnSend, when set, is called when a request's turn comes, before its
+	// first attempt (and before any wait on Gate or Limiter), with Seq,
+	// Warmup and Intended set; OnAttempt after each attempt of a request,
+	// with that attempt's measurements (Attempts numbers it from 1; the
+	// last attempt's call comes just before OnRequest). Both follow
+	// OnRequest's rules: called from the goroutine that runs the request,
+	// safe for concurrent use, and the pointer is not kept. With them a
+	// live view counts requests in flight and a tracer sees every
+	// attempt of a retried request.
+	OnSend    func(*RequestMetrics)
+	OnAttempt func(*RequestMetrics)
 }
 
 // HTTPOptions are the settings of the client Run builds (the seed's http
