@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"github.com/llm-latency-lens/lens"
+	"go.yaml.in/yaml/v3"
 	"log/slog"
 	"os"
 	"strconv"
@@ -19,23 +20,23 @@ import (
 // into one Scenario per scenario, provider and model.
 type File struct {
 	// File is the file the configuration was read from (for messages).
-	Path string
+	Path string `yaml:"-"`
 
 	// Version is the schema version, key "version" (default "1.0"; only
 	// 1.x is read).
-	Version string
+	Version string `yaml:"version"`
 
 	// Providers are the APIs to measure, key "providers" (at least one).
-	Providers []Provider
+	Providers []Provider `yaml:"providers"`
 
 	// Workload is what to send, key "workload".
-	Workload Workload
+	Workload Workload `yaml:"workload"`
 
 	// Execution is how to send it, key "execution".
-	Execution Execution
+	Execution Execution `yaml:"execution"`
 
 	// Output is where the results go, key "output".
-	Output Output
+	Output Output `yaml:"output"`
 
 	// pos maps field paths to their place in the file.
 	pos map[string]position
@@ -45,7 +46,7 @@ type File struct {
 // credentials and the models to measure there.
 type Provider struct {
 	// Name names the provider in results, key "name" (required, unique).
-	Name string
+	Name string `yaml:"name"`
 
 	// Type is the API, key "type": openai, openai_compatible, responses,
 	// anthropic, gemini (alias google), vertex, azure, cohere, generic or
@@ -54,7 +55,7 @@ type Provider struct {
 	// ("openai-eu" is openai); vllm, ollama, llamacpp (llama.cpp,
 	// llama_cpp) and tgi are openai_compatible. After loading, Type holds
 	// the canonical type, never an alias.
-	Type string
+	Type string `yaml:"type"`
 
 	// Endpoint is the API's base URL with its version path, key "endpoint"
 	// ("https://api.openai.com/v1"). Empty means the API's public endpoint;
@@ -64,14 +65,14 @@ type Provider struct {
 	// URL), generic requires it (the whole request URL), and fake must
 	// leave it empty (the CLI serves the fake in-process and fills it).
 	// A trailing slash is removed.
-	Endpoint string
+	Endpoint string `yaml:"endpoint"`
 
 	// Auth is the credential, key "auth".
-	Auth Auth
+	Auth Auth `yaml:"auth"`
 
 	// Models are the models (for azure: deployments) to measure, key
 	// "models" (at least one, no duplicates).
-	Models []string
+	Models []string `yaml:"models"`
 
 	// Settings are the API's own options, key "settings", as written:
 	// values are nil, bool, int64, float64, string, []any or
@@ -97,22 +98,22 @@ type Provider struct {
 	//
 	// A null value is the same as leaving the key out. Other keys are
 	// errors.
-	Settings map[string]any
+	Settings map[string]any `yaml:"settings"`
 
 	// Headers are extra HTTP headers sent with every request, key
 	// "headers" (an addition to the original schema). Their values are
 	// treated as secrets.
-	Headers map[string]Secret
+	Headers map[string]Secret `yaml:"headers"`
 
 	// RateLimit is the provider's own limit, key "rate_limit": one
 	// Limiter per provider, shared by every scenario run against it.
-	RateLimit RateLimit
+	RateLimit RateLimit `yaml:"rate_limit"`
 
 	// Pricing is the price of each model, key "pricing": model name to
 	// {input, output} in USD per million tokens. Each model must be one
 	// of Models. A model left out is priced from DefaultPricing when it
 	// is known there.
-	Pricing map[string]lens.Price
+	Pricing map[string]lens.Price `yaml:"pricing"`
 
 	// index is the provider's index in File.Providers (for paths).
 	index int
@@ -125,70 +126,70 @@ type Auth struct {
 	// API's own scheme: api_key for anthropic (x-api-key), gemini
 	// (x-goog-api-key) and azure (api-key), bearer for the others; and
 	// api_key when Header is set.
-	Type string
+	Type string `yaml:"type"`
 
 	// Header is the header that carries the token, key "header". For
 	// api_key it defaults to the API's own key header; APIs that take
 	// bearer tokens (openai, openai_compatible, responses, cohere,
 	// vertex) require it with api_key.
-	Header string
+	Header string `yaml:"header"`
 
 	// Token is the credential, key "token", usually "${SOME_API_KEY}".
 	// Empty means the API's usual environment variable (OPENAI_API_KEY,
 	// ANTHROPIC_API_KEY, ...), read when requests are built.
-	Token Secret
+	Token Secret `yaml:"token"`
 }
 
 // RateLimit is a provider's rate limit (key "rate_limit").
 type RateLimit struct {
 	// RequestsPerSecond, key "requests_per_second" (0: no limit).
-	RequestsPerSecond float64
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
 
 	// TokensPerMinute, key "tokens_per_minute" (0: no limit). A request
 	// counts its prompt (about four characters a token) plus its
 	// max_tokens (256 when unset).
-	TokensPerMinute int
+	TokensPerMinute int `yaml:"tokens_per_minute"`
 }
 
 // Workload is what to send (key "workload").
 type Workload struct {
 	// Scenarios are the workloads, key "scenarios" (at least one, unique
 	// names). Each runs against every provider and model, in order.
-	Scenarios []Scenario
+	Scenarios []Scenario `yaml:"scenarios"`
 
 	// Prompts are named prompt templates, key "prompts", referred to by
 	// scenarios' prompt.template.
-	Prompts []PromptTemplate
+	Prompts []PromptTemplate `yaml:"prompts"`
 
 	// PromptSets are named lists of prompts, key "prompt_sets", referred
 	// to by scenarios' prompt.set: each request takes one, drawn with the
 	// seed.
-	PromptSets []PromptSet
+	PromptSets []PromptSet `yaml:"prompt_sets"`
 
 	// RequestParams are the request parameters every scenario uses unless
 	// it sets its own, key "request_params".
-	RequestParams RequestParams
+	RequestParams RequestParams `yaml:"request_params"`
 }
 
 // PromptTemplate is a named prompt (an entry of "prompts").
 type PromptTemplate struct {
 	// Name, key "name" (required, unique).
-	Name string
+	Name string `yaml:"name"`
 
 	// Template is the prompt text, key "template". Each {{name}} in it is
 	// a placeholder that a scenario fills with prompt.variables.name
 	// (spaces inside the braces are allowed).
-	Template string
+	Template string `yaml:"template"`
 }
 
 // PromptSet is a named list of prompts (an entry of "prompt_sets").
 type PromptSet struct {
 	// Name, key "name" (required, unique).
-	Name string
+	Name string `yaml:"name"`
 
 	// Prompts, key "prompts" (at least one; none empty). They are sent as
 	// written: placeholders are not filled.
-	Prompts []string
+	Prompts []string `yaml:"prompts"`
 }
 
 // RequestParams are request parameters (key "request_params").
@@ -196,78 +197,78 @@ type RequestParams struct {
 	// MaxTokens caps each response's tokens, key "max_tokens": a number
 	// or a distribution drawn per request. Nil leaves the API's default
 	// (APIs that require a value get 1024).
-	MaxTokens *Dist
+	MaxTokens *Dist `yaml:"max_tokens"`
 
 	// Temperature and TopP, keys "temperature" and "top_p" (nil: the
 	// API's default).
-	Temperature *float64
-	TopP        *float64
+	Temperature *float64 `yaml:"temperature"`
+	TopP        *float64 `yaml:"top_p"`
 
 	// Stream, key "stream" (default true): streamed responses. Without
 	// streaming TTFT equals E2E and there is no ITL.
-	Stream bool
+	Stream bool `yaml:"stream"`
 
 	// TimeoutSecs bounds each request, key "timeout", in seconds (0: the
 	// default, 60s). The same as execution.timeouts.request_secs.
-	TimeoutSecs float64
+	TimeoutSecs float64 `yaml:"timeout"`
 }
 
 // Scenario is one workload (an entry of "workload.scenarios").
 type Scenario struct {
 	// Name, key "name" (required, unique). It names the scenario's results.
-	Name string
+	Name string `yaml:"name"`
 
 	// Prompt is what each request asks, key "prompt".
-	Prompt Prompt
+	Prompt Prompt `yaml:"prompt"`
 
 	// Requests is the number of measured requests, key "requests". Either
 	// it or DurationSecs must be set, not both.
-	Requests int
+	Requests int `yaml:"requests"`
 
 	// DurationSecs, key "duration_secs": measure for this long instead.
-	DurationSecs float64
+	DurationSecs float64 `yaml:"duration_secs"`
 
 	// Concurrency, key "concurrency": in closed loop the number of
 	// workers, each with one request in flight (nil: 1); with a rate, the
 	// cap on requests in flight (nil: no cap but 10,000). 0 is valid only
 	// with a rate.
-	Concurrency *int
+	Concurrency *int `yaml:"concurrency"`
 
 	// RateLimit, key "rate_limit", selects the open loop: requests arrive
 	// at this many per second whatever the server's latency (null or 0:
 	// closed loop).
-	RateLimit float64
+	RateLimit float64 `yaml:"rate_limit"`
 
 	// Arrivals is the open-loop arrival process, key "arrivals":
 	// constant (the default) or poisson. It needs a rate_limit.
-	Arrivals string
+	Arrivals string `yaml:"arrivals"`
 
 	// RampUpSecs, key "ramp_up_secs": in open loop the rate grows from 0
 	// to rate_limit over this time; in closed loop the workers start
 	// spread over it (default 0).
-	RampUpSecs float64
+	RampUpSecs float64 `yaml:"ramp_up_secs"`
 
 	// Warmup, key "warmup": unmeasured requests sent first (nil:
 	// execution.warmup_requests).
-	Warmup *int
+	Warmup *int `yaml:"warmup"`
 
 	// MaxTokens, Stream, Temperature and TopP override request_params
 	// (keys "max_tokens", "stream", "temperature", "top_p"; nil: inherit).
-	MaxTokens   *Dist
-	Stream      *bool
-	Temperature *float64
-	TopP        *float64
+	MaxTokens   *Dist    `yaml:"max_tokens"`
+	Stream      *bool    `yaml:"stream"`
+	Temperature *float64 `yaml:"temperature"`
+	TopP        *float64 `yaml:"top_p"`
 
 	// SLO are per-request limits for goodput, key "slo".
-	SLO SLO
+	SLO SLO `yaml:"slo"`
 
 	// Timeouts override execution.timeouts, key "timeouts" (zero fields
 	// inherit; connect_ms is not taken here).
-	Timeouts Timeouts
+	Timeouts Timeouts `yaml:"timeouts"`
 
 	// Providers, key "providers", restricts the scenario to these
 	// providers (by name). Empty: every provider.
-	Providers []string
+	Providers []string `yaml:"providers"`
 }
 
 // Prompt is a scenario's prompt (key "prompt"). Exactly one of
@@ -275,34 +276,34 @@ type Scenario struct {
 // "Hello", is short for prompt: {text: "Hello"}.
 type Prompt struct {
 	// Template names an entry of workload.prompts, key "template".
-	Template string
+	Template string `yaml:"template"`
 
 	// Variables fill the template's (or Text's) placeholders, key
 	// "variables". Every variable must have a placeholder and every
 	// placeholder a variable.
-	Variables map[string]string
+	Variables map[string]string `yaml:"variables"`
 
 	// Text is the prompt itself, key "text" (placeholders filled from
 	// Variables).
-	Text string
+	Text string `yaml:"text"`
 
 	// Set names an entry of workload.prompt_sets, key "set".
-	Set string
+	Set string `yaml:"set"`
 
 	// Tokens, key "tokens", makes each prompt synthetic: plain English
 	// words, about this many tokens (a number or a distribution).
-	Tokens *Dist
+	Tokens *Dist `yaml:"tokens"`
 
 	// System is an optional system prompt, key "system".
-	System string
+	System string `yaml:"system"`
 }
 
 // SLO are per-request limits, in milliseconds (key "slo"). Zero is
 // no limit.
 type SLO struct {
-	TTFTMs float64 // key "ttft_ms"
-	TPOTMs float64 // key "tpot_ms"
-	E2EMs  float64 // key "e2e_ms"
+	TTFTMs float64 `yaml:"ttft_ms"` // key "ttft_ms"
+	TPOTMs float64 `yaml:"tpot_ms"` // key "tpot_ms"
+	E2EMs  float64 `yaml:"e2e_ms"`  // key "e2e_ms"
 }
 
 // Timeouts are request time limits (key "timeouts"). Zero is the
@@ -310,44 +311,44 @@ type SLO struct {
 type Timeouts struct {
 	// ConnectMs bounds opening a connection, TLS included, key
 	// "connect_ms" (default 30000). The same as http.connect_timeout_ms.
-	ConnectMs float64
+	ConnectMs float64 `yaml:"connect_ms"`
 
 	// RequestSecs bounds a request from send to the end of its body, key
 	// "request_secs" (default 60). The same as request_params.timeout.
-	RequestSecs float64
+	RequestSecs float64 `yaml:"request_secs"`
 
 	// FirstTokenMs fails a request with no output by then, key
 	// "first_token_ms" (default: no limit).
-	FirstTokenMs float64
+	FirstTokenMs float64 `yaml:"first_token_ms"`
 
 	// IdleMs fails a request that receives nothing for this long, key
 	// "idle_ms" (default: no limit).
-	IdleMs float64
+	IdleMs float64 `yaml:"idle_ms"`
 }
 
 // Execution is how requests are sent (key "execution").
 type Execution struct {
 	// MaxConcurrency caps requests in flight across every run of the
 	// configuration, key "max_concurrency" (0, the default: no cap).
-	MaxConcurrency int
+	MaxConcurrency int `yaml:"max_concurrency"`
 
 	// WarmupRequests are unmeasured requests sent first by every run, key
 	// "warmup_requests" (default 0).
-	WarmupRequests int
+	WarmupRequests int `yaml:"warmup_requests"`
 
 	// Seed seeds every random choice (arrivals, prompt choice, lengths,
 	// retry jitter), key "seed" (default 0). Every run gets the same seed,
 	// so every provider gets the same prompts.
-	Seed uint64
+	Seed uint64 `yaml:"seed"`
 
 	// Retry is the retry policy, key "retry".
-	Retry Retry
+	Retry Retry `yaml:"retry"`
 
 	// HTTP configures the HTTP client, key "http".
-	HTTP HTTP
+	HTTP HTTP `yaml:"http"`
 
 	// Timeouts are request time limits, key "timeouts".
-	Timeouts Timeouts
+	Timeouts Timeouts `yaml:"timeouts"`
 }
 
 // Retry is the retry policy (key "retry"). Zero fields take their
@@ -355,70 +356,70 @@ type Execution struct {
 type Retry struct {
 	// MaxAttempts counts attempts in all, the first included, key
 	// "max_attempts" (default 1: no retry).
-	MaxAttempts int
+	MaxAttempts int `yaml:"max_attempts"`
 
 	// InitialBackoffMs, key "initial_backoff_ms" (default 500), is the
 	// first wait; each later one is Multiplier (key "multiplier", >= 1,
 	// default 2) times longer, up to MaxBackoffMs (key "max_backoff_ms",
 	// default 30000). 0 means the default.
-	InitialBackoffMs float64
-	MaxBackoffMs     float64
-	Multiplier       float64
+	InitialBackoffMs float64 `yaml:"initial_backoff_ms"`
+	MaxBackoffMs     float64 `yaml:"max_backoff_ms"`
+	Multiplier       float64 `yaml:"multiplier"`
 
 	// Jitter shortens each wait by up to this fraction, key "jitter"
 	// (0..1; 0 means the default, 0.2).
-	Jitter float64
+	Jitter float64 `yaml:"jitter"`
 
 	// MaxRetryAfterMs caps a server's Retry-After, key
 	// "max_retry_after_ms" (default 60000).
-	MaxRetryAfterMs float64
+	MaxRetryAfterMs float64 `yaml:"max_retry_after_ms"`
 }
 
 // HTTP configures the HTTP client (key "http").
 type HTTP struct {
 	// PoolSize is the idle connections kept per host, key "pool_size"
 	// (default: the concurrency plus 16).
-	PoolSize int
+	PoolSize int `yaml:"pool_size"`
 
 	// ConnectTimeoutMs, key "connect_timeout_ms" (default 30000).
-	ConnectTimeoutMs float64
+	ConnectTimeoutMs float64 `yaml:"connect_timeout_ms"`
 
 	// KeepAliveSecs is how long an idle connection is kept, key
 	// "keep_alive_secs" (default 90).
-	KeepAliveSecs float64
+	KeepAliveSecs float64 `yaml:"keep_alive_secs"`
 
 	// HTTP2, key "http2" (default true): use HTTP/2 where the server
 	// offers it.
-	HTTP2 bool
+	HTTP2 bool `yaml:"http2"`
 
 	// DisableKeepAlives opens a connection per request, key
 	// "disable_keep_alives" (default false).
-	DisableKeepAlives bool
+	DisableKeepAlives bool `yaml:"disable_keep_alives"`
 }
 
 // Output is where results go (key "output"). The CLI acts on it;
 // the loader only checks it.
 type Output struct {
 	// Console is the terminal output, key "console".
-	Console Console
+	Console Console `yaml:"console"`
 
 	// Export are result files, key "export".
-	Export []Export
+	Export []Export `yaml:"export"`
 
 	// Database is a time-series sink, key "database".
-	Database Database
+	Database Database `yaml:"database"`
 }
 
 // Console is the terminal output (key "console").
 type Console struct {
 	// Enabled, key "enabled" (default true).
-	Enabled bool
+	Enabled bool `yaml:"enabled"`
 
 	// Format, key "format": table (the default), json or minimal.
-	Format string
+	Format string `yaml:"format"`
 
 	// ShowProgress, key "show_progress" (default true).
-	ShowProgress bool
+	ShowProgress bool `yaml:"show_progress"`
 }
 
 // Export is one result file (an entry of "export").
@@ -426,33 +427,33 @@ type Export struct {
 	// Format, key "format" (required): json, csv, binary (MessagePack of
 	// the JSON document), html, markdown, benchstat or prometheus (the
 	// text exposition format).
-	Format string
+	Format string `yaml:"format"`
 
 	// Path, key "path" (required). "{timestamp}" in it is replaced by the
 	// run's start time.
-	Path string
+	Path string `yaml:"path"`
 
 	// Pretty indents JSON, key "pretty" (default false).
-	Pretty bool
+	Pretty bool `yaml:"pretty"`
 
 	// Codec is the binary encoding, key "codec": messagepack (the
 	// default; bincode, the original tool's Rust encoding, is refused).
 	// Only for format binary.
-	Codec string
+	Codec string `yaml:"codec"`
 }
 
 // Database is a time-series sink (key "database").
 type Database struct {
 	// Enabled, key "enabled" (default false).
-	Enabled bool
+	Enabled bool `yaml:"enabled"`
 
 	// Type, key "type": influxdb, prometheus or sqlite (required when
 	// enabled).
-	Type string
+	Type string `yaml:"type"`
 
 	// Connection holds the sink's settings, key "connection" (url,
 	// database, ...). Values are treated as secrets.
-	Connection map[string]Secret
+	Connection map[string]Secret `yaml:"connection"`
 }
 
 // Secret is a credential read from a configuration. It prints as
@@ -543,8 +544,8 @@ func parse(data []byte, filename string, lookup func(string) (string, bool)) (*F
 	if len(probs) > 0 {
 		return nil, newError(name, probs)
 	}
-	d := &decoder{lookup: lookup, pos: map[string]position{}}
-	cfg := d.config(root)
+	d := &decoder{lookup: lookup, pos: map[string]position{}, open: map[*yaml.Node]bool{}}
+	cfg := d.decodeFile(root)
 	cfg.Path = name
 	cfg.pos = d.pos
 	probs = append(d.probs, shadowed(cfg.check(), d.probs)...)

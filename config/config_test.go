@@ -1188,16 +1188,24 @@ workload:
 		t.Errorf("merged scenario = %+v", s)
 	}
 
-	// Nested aliases cannot blow up.
+	// Nested aliases cannot blow up: where they are decoded (settings
+	// take any shape), a budget stops them; elsewhere (unknown fields)
+	// they are not expanded at all.
 	var bomb strings.Builder
-	bomb.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	bomb.WriteString("providers:\n  - name: fake\n    models: [m]\n    settings:\n")
+	bomb.WriteString("      a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
 	for i := 1; i < 10; i++ {
-		fmt.Fprintf(&bomb, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+		fmt.Fprintf(&bomb, "      a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
 	}
 	start := time.Now()
 	got := configErr(t, "c.yaml", bomb.String())
 	if len(got) != 1 || !strings.Contains(got[0], "once its aliases are expanded") {
 		t.Errorf("alias bomb: %q", got)
+	}
+	unknown := strings.ReplaceAll(strings.SplitN(bomb.String(), "settings:\n", 2)[1], "      ", "")
+	got = configErr(t, "c.yaml", unknown)
+	if len(got) != 12 || !strings.Contains(got[0], "a0: unknown field") {
+		t.Errorf("alias bomb in unknown fields: %q", got)
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("alias bomb took %v", d)

@@ -16,63 +16,10 @@ import (
 )
 
 // The configuration is read in two steps: the file's syntax (YAML or JSON)
-// becomes a tree of cnodes that remember their line and column, and the
-// tree is then decoded into the File types (config_decode.go). Both
-// syntaxes give the same tree, so everything after the first step is
-// shared, and JSON errors have lines too.
-
-// cnodeKind is the kind of a cnode.
-type cnodeKind int
-
-const (
-	cNull cnodeKind = iota
-	cBool
-	cInt
-	cFloat
-	cString
-	cMap
-	cList
-)
-
-// kindName names a kind in messages ("got a list").
-func (k cnodeKind) kindName() string {
-	switch k {
-	case cNull:
-		return "null"
-	case cBool:
-		return "a boolean"
-	case cInt, cFloat:
-		return "a number"
-	case cString:
-		return "a string"
-	case cMap:
-		return "a mapping"
-	case cList:
-		return "a list"
-	}
-	return "a value"
-}
-
-// cnode is one node of a parsed configuration document.
-type cnode struct {
-	kind cnodeKind
-	line int // 1-based
-	col  int // 1-based
-
-	// Scalars. text is the scalar as written (for strings, its value);
-	// b, i and f hold the typed value of booleans, integers and floats.
-	text string
-	b    bool
-	i    int64
-	f    float64
-
-	// Mappings: keys and vals in document order. keyNodes keep the keys'
-	// positions. Lists: items.
-	keys     []string
-	keyNodes []*cnode
-	vals     []*cnode
-	items    []*cnode
-}
+// becomes a tree of yaml.Nodes that remember their line and column, and the
+// tree is then decoded into the File types (decode.go). Both syntaxes give
+// the same tree, so everything after the first step is shared, and JSON
+// errors have lines too.
 
 // maxConfigSize bounds the size of a configuration file.
 const maxConfigSize = 16 << 20
@@ -103,7 +50,7 @@ func syntaxOf(filename string, data []byte) string {
 
 // parseDocument parses data in the given syntax into a tree. A nil tree
 // with no problems is an empty document.
-func parseDocument(data []byte, syntax string) (*cnode, []Problem) {
+func parseDocument(data []byte, syntax string) (*yaml.Node, []Problem) {
 	if len(data) > maxConfigSize {
 		return nil, []Problem{{Message: fmt.Sprintf("file is larger than %d MiB", maxConfigSize>>20)}}
 	}
@@ -118,7 +65,7 @@ func parseDocument(data []byte, syntax string) (*cnode, []Problem) {
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // parseYAML parses one YAML document.
-func parseYAML(data []byte) (root *cnode, probs []Problem) {
+func parseYAML(data []byte) (root *yaml.Node, probs []Problem) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	err := yamlDecode(dec, &doc)
@@ -137,19 +84,13 @@ func parseYAML(data []byte) (root *cnode, probs []Problem) {
 		}
 		return nil, []Problem{{Line: line, Message: "a configuration file holds one YAML document (found a second after ---)"}}
 	}
-	c := &yamlConverter{inProgress: map[*yaml.Node]bool{}}
-	var n *yaml.Node = &doc
-	if n.Kind == yaml.DocumentNode {
-		if len(n.Content) == 0 {
+	if doc.Kind == yaml.DocumentNode {
+		if len(doc.Content) == 0 {
 			return nil, nil
 		}
-		n = n.Content[0]
+		return doc.Content[0], nil
 	}
-	root = c.convert(n, 0)
-	if c.err != nil {
-		return nil, []Problem{*c.err}
-	}
-	return root, nil
+	return &doc, nil
 }
 
 // yamlDecode decodes one document, turning a panic of the parser (which
@@ -186,167 +127,9 @@ func yamlProblem(err error) Problem {
 	return Problem{Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
 }
 
-// yamlConverter turns a yaml.Node tree into a cnode tree, expanding
-// aliases and merge keys within a budget.
-type yamlConverter struct {
-	nodes      int
-	inProgress map[*yaml.Node]bool
-	err        *Problem
-}
-
-func (c *yamlConverter) fail(n *yaml.Node, msg string) *cnode {
-	if c.err == nil {
-		c.err = &Problem{Line: n.Line, Column: n.Column, Message: msg}
-	}
-	return &cnode{kind: cNull, line: n.Line, col: n.Column}
-}
-
-func (c *yamlConverter) convert(n *yaml.Node, depth int) *cnode {
-	if c.err != nil {
-		return &cnode{}
-	}
-	c.nodes++
-	if c.nodes > maxNodes {
-		return c.fail(n, fmt.Sprintf("document has more than %d values once its aliases are expanded", maxNodes))
-	}
-	if depth > maxDepth {
-		return c.fail(n, fmt.Sprintf("document is nested more than %d levels deep", maxDepth))
-	}
-	switch n.Kind {
-	case yaml.AliasNode:
-		if n.Alias == nil {
-			return c.fail(n, "alias to an unknown anchor")
-		}
-		if c.inProgress[n.Alias] {
-			return c.fail(n, "alias refers to a value that contains it")
-		}
-		c.inProgress[n.Alias] = true
-		out := c.convert(n.Alias, depth+1)
-		delete(c.inProgress, n.Alias)
-		// The alias's own position is where the value is used.
-		cp := *out
-		cp.line, cp.col = n.Line, n.Column
-		return &cp
-	case yaml.ScalarNode:
-		return c.scalar(n)
-	case yaml.SequenceNode:
-		out := &cnode{kind: cList, line: n.Line, col: n.Column}
-		for _, it := range n.Content {
-			out.items = append(out.items, c.convert(it, depth+1))
-		}
-		return out
-	case yaml.MappingNode:
-		return c.mapping(n, depth)
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return &cnode{kind: cNull, line: n.Line, col: n.Column}
-		}
-		return c.convert(n.Content[0], depth+1)
-	}
-	return c.fail(n, "unsupported YAML node")
-}
-
-func (c *yamlConverter) scalar(n *yaml.Node) *cnode {
-	out := &cnode{line: n.Line, col: n.Column, text: n.Value}
-	switch tag := n.ShortTag(); tag {
-	case "!!null":
-		out.kind = cNull
-	case "!!bool":
-		out.kind = cBool
-		if err := n.Decode(&out.b); err != nil {
-			return c.fail(n, "invalid boolean")
-		}
-	case "!!int":
-		var i int64
-		if err := n.Decode(&i); err == nil {
-			out.kind, out.i, out.f = cInt, i, float64(i)
-			break
-		}
-		var u uint64
-		if err := n.Decode(&u); err == nil {
-			out.kind, out.f = cFloat, float64(u)
-			break
-		}
-		return c.fail(n, "invalid integer")
-	case "!!float":
-		out.kind = cFloat
-		if err := n.Decode(&out.f); err != nil {
-			return c.fail(n, "invalid number")
-		}
-	case "!!str", "!!timestamp", "!!binary":
-		out.kind = cString
-	default:
-		return c.fail(n, fmt.Sprintf("unsupported YAML tag %s", tag))
-	}
-	return out
-}
-
-func (c *yamlConverter) mapping(n *yaml.Node, depth int) *cnode {
-	out := &cnode{kind: cMap, line: n.Line, col: n.Column}
-	var merges []*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
-			merges = append(merges, v)
-			continue
-		}
-		if k.Kind != yaml.ScalarNode {
-			return c.fail(k, "a mapping key must be a plain value, not a list or mapping")
-		}
-		out.keys = append(out.keys, k.Value)
-		out.keyNodes = append(out.keyNodes, &cnode{kind: cString, text: k.Value, line: k.Line, col: k.Column})
-		out.vals = append(out.vals, c.convert(v, depth+1))
-	}
-	// Merge keys (<<: *anchor): the merged mappings' entries that the
-	// mapping does not set itself.
-	for _, m := range merges {
-		var srcs []*yaml.Node
-		target := m
-		if target.Kind == yaml.AliasNode && target.Alias != nil {
-			target = target.Alias
-		}
-		switch target.Kind {
-		case yaml.MappingNode:
-			srcs = append(srcs, m)
-		case yaml.SequenceNode:
-			srcs = append(srcs, target.Content...)
-		default:
-			return c.fail(m, "a merge key (<<) takes a mapping or a list of mappings")
-		}
-		for _, s := range srcs {
-			merged := c.convert(s, depth+1)
-			if c.err != nil {
-				return merged
-			}
-			if merged.kind != cMap {
-				return c.fail(s, "a merge key (<<) takes a mapping or a list of mappings")
-			}
-			for j, key := range merged.keys {
-				if out.index(key) >= 0 {
-					continue
-				}
-				out.keys = append(out.keys, key)
-				out.keyNodes = append(out.keyNodes, merged.keyNodes[j])
-				out.vals = append(out.vals, merged.vals[j])
-			}
-		}
-	}
-	return out
-}
-
-// index returns the index of key in a mapping, or -1.
-func (n *cnode) index(key string) int {
-	for i, k := range n.keys {
-		if k == key {
-			return i
-		}
-	}
-	return -1
-}
-
 // ---- JSON ----
 
-// jsonParser builds a cnode tree from JSON with encoding/json's tokenizer,
+// jsonParser builds a yaml.Node tree from JSON with encoding/json's tokenizer,
 // which keeps JSON's exact rules (escapes, surrogate pairs, numbers), and
 // the byte offsets it reports, which give every value its line.
 type jsonParser struct {
@@ -356,7 +139,7 @@ type jsonParser struct {
 	nodes int
 }
 
-func parseJSON(data []byte) (*cnode, []Problem) {
+func parseJSON(data []byte) (*yaml.Node, []Problem) {
 	p := &jsonParser{data: data, dec: json.NewDecoder(bytes.NewReader(data))}
 	p.dec.UseNumber()
 	p.lines = append(p.lines, 0)
@@ -422,7 +205,7 @@ func (p *jsonParser) syntaxError(err error) *Problem {
 	return &Problem{Line: line, Column: col, Message: "invalid JSON: " + err.Error()}
 }
 
-func (p *jsonParser) value(depth int) (*cnode, *Problem) {
+func (p *jsonParser) value(depth int) (*yaml.Node, *Problem) {
 	start := p.next()
 	line, col := p.position(start)
 	tok, err := p.dec.Token()
@@ -433,25 +216,18 @@ func (p *jsonParser) value(depth int) (*cnode, *Problem) {
 	if p.nodes > maxNodes {
 		return nil, &Problem{Line: line, Column: col, Message: fmt.Sprintf("document has more than %d values", maxNodes)}
 	}
-	n := &cnode{line: line, col: col}
+	n := &yaml.Node{Kind: yaml.ScalarNode, Line: line, Column: col}
 	switch t := tok.(type) {
 	case nil:
-		n.kind = cNull
+		n.Tag, n.Value = "!!null", "null"
 	case bool:
-		n.kind, n.b = cBool, t
-		n.text = strconv.FormatBool(t)
+		n.Tag, n.Value = "!!bool", strconv.FormatBool(t)
 	case string:
-		n.kind, n.text = cString, t
+		n.Tag, n.Value = "!!str", t
 	case json.Number:
-		n.text = string(t)
-		if i, err := strconv.ParseInt(n.text, 10, 64); err == nil {
-			n.kind, n.i, n.f = cInt, i, float64(i)
-		} else {
-			f, err := strconv.ParseFloat(n.text, 64)
-			if err != nil && !errors.Is(err, strconv.ErrRange) {
-				return nil, &Problem{Line: line, Column: col, Message: "invalid JSON number"}
-			}
-			n.kind, n.f = cFloat, f
+		n.Tag, n.Value = "!!float", string(t)
+		if _, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+			n.Tag = "!!int"
 		}
 	case json.Delim:
 		if depth >= maxDepth {
@@ -459,7 +235,7 @@ func (p *jsonParser) value(depth int) (*cnode, *Problem) {
 		}
 		switch t {
 		case '{':
-			n.kind = cMap
+			n.Kind, n.Tag = yaml.MappingNode, "!!map"
 			for p.dec.More() {
 				kstart := p.next()
 				kline, kcol := p.position(kstart)
@@ -475,18 +251,17 @@ func (p *jsonParser) value(depth int) (*cnode, *Problem) {
 				if prob != nil {
 					return nil, prob
 				}
-				n.keys = append(n.keys, key)
-				n.keyNodes = append(n.keyNodes, &cnode{kind: cString, text: key, line: kline, col: kcol})
-				n.vals = append(n.vals, v)
+				k := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key, Line: kline, Column: kcol}
+				n.Content = append(n.Content, k, v)
 			}
 		case '[':
-			n.kind = cList
+			n.Kind, n.Tag = yaml.SequenceNode, "!!seq"
 			for p.dec.More() {
 				v, prob := p.value(depth + 1)
 				if prob != nil {
 					return nil, prob
 				}
-				n.items = append(n.items, v)
+				n.Content = append(n.Content, v)
 			}
 		default:
 			return nil, &Problem{Line: line, Column: col, Message: fmt.Sprintf("invalid JSON: unexpected %q", rune(t))}
