@@ -97,7 +97,7 @@ var (
 	errIdleTimeout       = errors.New("lens: no event within the idle timeout")
 )
 
-// Status is the seed's one-word outcome of a request: "success",
+// Status is the one-word outcome (as in the LLM-Latency-Lens schema) of a request: "success",
 // "retried" (succeeded after more than one attempt), "timeout" (any
 // timeout class), "rate_limited" or "failed".
 func (m *RequestMetrics) Status() string {

@@ -130,7 +130,7 @@ const UnknownTokens = -1
 // OK reports whether the request succeeded.
 func (m *RequestMetrics) OK() bool { return m.Class == "" }
 
-// TokensPerSecond is OutputTokens / E2E, the seed's per-request throughput
+// TokensPerSecond is OutputTokens / E2E, the per-request throughput of the LLM-Latency-Lens schema
 // (0 when either is 0).
 func (m *RequestMetrics) TokensPerSecond() float64 {
 	if m.OutputTokens <= 0 || m.E2E <= 0 {

@@ -89,7 +89,7 @@ type Scenario struct {
 	Seed uint64
 
 	// Prompts, when set, is a prompt set: each request takes one, drawn
-	// with the seed. PromptTokens, when set, makes each prompt synthetic,
+	// with Seed. PromptTokens, when set, makes each prompt synthetic,
 	// of a length in tokens drawn from it (and then Prompt and Prompts are
 	// ignored). MaxTokensDist, when set, draws each request's MaxTokens.
 	Prompts       []string
@@ -157,8 +157,8 @@ type Scenario struct {
 	OnAttempt func(*RequestMetrics)
 }
 
-// HTTPOptions are the settings of the client Run builds (the seed's http
-// section).
+// HTTPOptions are the settings of the client Run builds (the http section of
+// the LLM-Latency-Lens configuration schema).
 type HTTPOptions struct {
 	// PoolSize is the number of idle connections kept per host (default:
 	// the concurrency plus 16).

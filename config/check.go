@@ -710,7 +710,7 @@ func (k *checker) output() {
 				k.errf(pathKey(path, "codec"), "only for format binary")
 			} else {
 				if e.Codec == "bincode" {
-					k.errf(pathKey(path, "codec"), "bincode is the original Rust tool's own encoding and is not written here; use messagepack (the same document as the JSON file)")
+					k.errf(pathKey(path, "codec"), "bincode is a Rust-only encoding and is not written here; use messagepack (the same document as the JSON file)")
 				} else {
 					choose(pathKey(path, "codec"), "codec", e.Codec, "messagepack")
 				}

@@ -12,7 +12,7 @@ import (
 
 // File is a configuration file: the providers and models to measure, the
 // workload, how to execute it and where to write the results. Its schema
-// is the original tool's YAML (the same keys, so that existing files load),
+// is the LLM-Latency-Lens configuration schema (the same keys, so that existing files load),
 // with optional additions; JSON files of the same shape are read too.
 //
 // A File holds the values as written, with ${ENV} references expanded;
@@ -101,7 +101,7 @@ type Provider struct {
 	Settings map[string]any `yaml:"settings"`
 
 	// Headers are extra HTTP headers sent with every request, key
-	// "headers" (an addition to the original schema). Their values are
+	// "headers" (an addition to the LLM-Latency-Lens configuration schema). Their values are
 	// treated as secrets.
 	Headers map[string]Secret `yaml:"headers"`
 
@@ -437,7 +437,7 @@ type Export struct {
 	Pretty bool `yaml:"pretty"`
 
 	// Codec is the binary encoding, key "codec": messagepack (the
-	// default; bincode, the original tool's Rust encoding, is refused).
+	// default; bincode, a Rust-only encoding, is refused).
 	// Only for format binary.
 	Codec string `yaml:"codec"`
 }

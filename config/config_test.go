@@ -19,7 +19,7 @@ import (
 	"github.com/llm-latency-lens/lens/providers"
 )
 
-// seedEnv sets the variables the seed's example refers to.
+// seedEnv sets the variables the LLM-Latency-Lens example configuration refers to.
 func seedEnv(t *testing.T) {
 	t.Helper()
 	t.Setenv("OPENAI_API_KEY", "sk-test-openai-0001")

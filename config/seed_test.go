@@ -19,8 +19,8 @@ import (
 	"github.com/llm-latency-lens/lens/providers"
 )
 
-// TestSeedConfigRuns runs the original tool's example configuration
-// (testdata/seed.yaml, section 8.1 of its design, verbatim) with its
+// TestSeedConfigRuns runs the LLM-Latency-Lens example configuration
+// (testdata/seed.yaml, verbatim) with its
 // two providers pointed at the fake, in virtual time: the whole matrix of
 // 2 scenarios × 2 providers × 2 models, each with the 5 warmup requests,
 // the concurrency and the rate limit as written.
@@ -97,7 +97,7 @@ func TestSeedConfigRuns(t *testing.T) {
 				assert.InDelta(t, 2.0, res.AchievedRate(), 1e-9)
 				assert.Equal(t, 24500*time.Millisecond, res.LastSend.Sub(res.FirstSend))
 			}
-			// Every request carries the seed's parameters.
+			// Every request carries the example's parameters.
 			assert.Equal(t, 500, sc.MaxTokens)
 			assert.Equal(t, 30*time.Second, sc.Timeout)
 			assert.Equal(t, 3, sc.Retry.MaxAttempts)
@@ -114,7 +114,7 @@ func TestSeedConfigRuns(t *testing.T) {
 			{"long_prompt_streaming", "anthropic", "claude-3-sonnet-20240229"},
 		}, order, "the matrix in the file's order")
 
-		// The fake saw the seed's requests: both wire formats, the
+		// The fake saw the example's requests: both wire formats, the
 		// templates filled, the key of each provider.
 		recs := responder.Records()
 		assert.Len(t, recs, 2*2*(105)+2*2*(55))

@@ -80,7 +80,7 @@ func TestAnthropicMessagesStream(t *testing.T) {
 			assert.Equal(t, want, text.String(), "the deltas")
 			assert.Equal(t, tc.chunks(1), deltas)
 			assert.Len(t, rec.Scheduled, deltas)
-			// The ping is skipped by the SDK (reference §4.1).
+			// The ping is skipped by the SDK (as the API documents it).
 			wantTypes := []string{"message_start", "content_block_start"}
 			for range deltas {
 				wantTypes = append(wantTypes, "content_block_delta")
@@ -225,7 +225,7 @@ func TestAnthropicUnauthorized(t *testing.T) {
 
 // TestAnthropicStreamFaults: faults inside a 200 stream. The error event
 // is an *anthropic.Error of status 200 and type overloaded_error
-// (reference §4.1); a cut stream is an unexpected EOF. Either way the text
+// (as the API documents it); a cut stream is an unexpected EOF. Either way the text
 // before the fault is what the record holds.
 func TestAnthropicStreamFaults(t *testing.T) {
 	for _, tc := range []struct {

@@ -88,7 +88,7 @@ func TestAzureChatStream(t *testing.T) {
 				wantRejected := 0
 				if async {
 					wantChunks++
-					wantRejected = 1 // reference §6: the accumulator rejects the trailing id "" chunk
+					wantRejected = 1 // Azure's documented stream: the accumulator rejects the trailing id "" chunk
 				}
 				assert.Equal(t, wantChunks, chunks, "chunks")
 				assert.Equal(t, 1, promptFilters, "prompt filter chunks")
@@ -139,7 +139,7 @@ func TestAzureChat(t *testing.T) {
 }
 
 // TestAzureErrors: Azure's envelope has a string code and no type
-// (reference §6); openai-go makes an *openai.Error of it, retries 429 after
+// (as the API documents it); openai-go makes an *openai.Error of it, retries 429 after
 // the Retry-After-Ms asked for, and a missing deployment is a 404
 // DeploymentNotFound, not retried.
 func TestAzureErrors(t *testing.T) {

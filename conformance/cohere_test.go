@@ -277,7 +277,7 @@ func isCohereBlankLine(err error) bool {
 	return errors.As(err, &syntax) && syntax.Error() == "unexpected end of JSON input" && syntax.Offset == 1
 }
 
-// cohereFixture is reference §7's stream.
+// cohereFixture is the API's documented example stream.
 const cohereFixture = `event: message-start
 data: {"id":"5c1f","type":"message-start","delta":{"message":{"role":"assistant","content":[],"tool_plan":"","tool_calls":[],"citations":[]}}}
 

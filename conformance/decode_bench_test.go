@@ -17,9 +17,9 @@ import (
 
 // This file compares the stream decoders of package providers with the
 // official SDKs' over the same bytes: a stream of benchChunks content
-// events framed as the API frames them (reference §2 and §4 fixtures). One
+// events framed as the API frames them (the APIs' documented example streams). One
 // benchmark op is one event of the stream, so ns/op and allocs/op are per
-// event; ns/chunk says the same in the unit DESIGN.md's target uses.
+// event; ns/chunk says the same in the unit of the target in PERFORMANCE.md.
 //
 //	go test -run '^$' -bench Decode -count 10 | tee new.txt
 //	benchstat -col /decoder new.txt
@@ -30,7 +30,7 @@ import (
 // benchChunks is the number of content events per stream.
 const benchChunks = 1000
 
-// The events of the OpenAI Chat Completions fixture (reference §2).
+// The events of the OpenAI Chat Completions fixture (as the API documents it).
 const (
 	openAIRole    = `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}` + "\n\n"
 	openAIContent = `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":" world"},"logprobs":null,"finish_reason":null}],"usage":null}` + "\n\n"
@@ -39,7 +39,7 @@ const (
 		"data: [DONE]\n\n"
 )
 
-// The events of the Anthropic Messages fixture (reference §4).
+// The events of the Anthropic Messages fixture (as the API documents it).
 const (
 	anthropicStart = "event: message_start\n" +
 		`data: {"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}` + "\n\n" +
@@ -266,7 +266,7 @@ func TestDecodeSameEvents(t *testing.T) {
 }
 
 // TestDecoderSpeedup prints, from one run, each API's time per chunk with
-// the lens decoder and with the SDK's, and their ratio (DESIGN.md's target:
+// the lens decoder and with the SDK's, and their ratio (the target in PERFORMANCE.md:
 // lens at least 5x faster). It only reports: timings are checked by
 // reading benchmarks, not by tests. It is skipped under the race detector
 // and with -short.

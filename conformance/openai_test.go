@@ -173,7 +173,7 @@ func TestOpenAIChat(t *testing.T) {
 // TestOpenAIAccumulatorSumsRepeatedUsage: openai-go's accumulator adds up
 // the usage of every chunk, so a vLLM stream with continuous usage stats
 // (a running total in every chunk) comes out inflated: 4 completion tokens
-// for 2 (reference §8). lens keeps the last usage instead.
+// for 2 (as the API documents it). lens keeps the last usage instead.
 func TestOpenAIAccumulatorSumsRepeatedUsage(t *testing.T) {
 	const vllm = `data: {"id":"chatcmpl-v","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"usage":{"prompt_tokens":5,"total_tokens":5,"completion_tokens":0}}
 
@@ -319,7 +319,7 @@ func openAIChatCall(t *testing.T, client openai.Client, stream bool) error {
 }
 
 // TestOpenAIRetryAfterTooLong: openai-go does not retry when the server
-// asks for a wait above two minutes (reference §2.2): one attempt, and the
+// asks for a wait above two minutes (as the API documents it): one attempt, and the
 // 429.
 func TestOpenAIRetryAfterTooLong(t *testing.T) {
 	srv := newServer(t, fake.Config{FaultFunc: always(fake.FaultRateLimit), Faults: fake.Faults{RetryAfter: 5 * time.Minute}})
@@ -499,7 +499,7 @@ func TestOpenAIResponses(t *testing.T) {
 
 // TestOpenAIResponsesErrors: the Responses API's status faults are the same
 // typed errors, and its mid-stream error is an "error" event delivered as
-// an ordinary event (reference §3), after the text sent before it.
+// an ordinary event (as the API documents it), after the text sent before it.
 func TestOpenAIResponsesErrors(t *testing.T) {
 	t.Run("rate_limit", func(t *testing.T) {
 		t.Parallel()

@@ -21,7 +21,7 @@ import (
 //
 //	go test -run '^$' -bench Throughput -benchtime 1x -count 5
 //
-// DESIGN.md's target: lens at least vegeta's rate.
+// the target in PERFORMANCE.md: lens at least vegeta's rate.
 
 var throughputFor = flag.Duration("throughput", 2*time.Second, "how long each load of BenchmarkThroughput runs")
 

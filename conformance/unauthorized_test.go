@@ -19,7 +19,7 @@ import (
 
 // The fake checks no key for OpenAI, Azure, Gemini and Cohere (only
 // Anthropic's 401 is the fake's, see TestAnthropicUnauthorized), so these
-// tests answer with the 401 envelopes of reference/wire-formats.md from a
+// tests answer with the 401 envelopes of the APIs' documented wire formats from a
 // handler of their own, to check that each SDK types them and does not
 // retry them.
 

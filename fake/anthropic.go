@@ -12,7 +12,7 @@ import (
 
 // This file serves the Anthropic Messages API (POST /v1/messages), its model
 // list (GET /v1/models with an anthropic-version header) and its error
-// envelope, from reference/wire-formats.md §4.
+// envelope, as the API documents it.
 
 // anthropicAPI is the API of the Anthropic format.
 var anthropicAPI = &api{
@@ -169,7 +169,7 @@ func appendAnthropicEvent(dst []byte, typ string) []byte {
 	return append(dst, "\ndata: "...)
 }
 
-// stream renders the event sequence of reference §4: message_start,
+// stream renders the API's event sequence: message_start,
 // content_block_start and ping at once; one content_block_delta per content
 // event when due; then content_block_stop, message_delta (stop_reason and
 // the cumulative output_tokens) and message_stop. Every event has an event:
@@ -234,8 +234,7 @@ func (m message) stream() *reply {
 	}
 }
 
-// appendAnthropicStreamError appends Anthropic's mid-stream error event
-// (reference §10.5).
+// appendAnthropicStreamError appends Anthropic's mid-stream error event.
 func appendAnthropicStreamError(dst []byte, _ int) []byte {
 	return append(dst, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"...)
 }

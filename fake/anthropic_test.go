@@ -12,7 +12,7 @@ import (
 )
 
 // The expected bytes below are written from the fixture of
-// reference/wire-formats.md §4 (anthropic.sse and the non-streaming
+// the API's documented wire format (anthropic.sse and the non-streaming
 // message).
 const (
 	anthropicStartFmt = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":%s,\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":%s,\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":%d,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":1}}}\n\n"

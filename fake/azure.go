@@ -12,7 +12,7 @@ import (
 // This file serves Azure OpenAI's Chat Completions
 // (POST /openai/deployments/{deployment}/chat/completions?api-version=…, and
 // POST /openai/v1/chat/completions) and Azure's error envelope, from
-// reference/wire-formats.md §6.
+// the API's documented wire format.
 
 // azureAPI is the API of the Azure format.
 var azureAPI = &api{
@@ -128,7 +128,7 @@ func (c azureChat) appendUsage(dst []byte) []byte {
 	return append(dst, '}')
 }
 
-// stream renders the chunk sequence of reference §6: the prompt filter
+// stream renders the API's chunk sequence: the prompt filter
 // chunk (choices [], id "", created 0) and the role chunk at once, each
 // content chunk when due, then the finish chunk, the usage chunk when asked
 // for, the asynchronous filter's trailing chunk when configured, and

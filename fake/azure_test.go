@@ -10,7 +10,7 @@ import (
 )
 
 // The expected bytes below are written from the fixture azure.sse of
-// reference/wire-formats.md §6: Azure's keys in alphabetical order, the
+// the API's documented wire format: Azure's keys in alphabetical order, the
 // prompt filter chunk first, content_filter_results on every choice ({} on
 // the role and finish chunks), and the asynchronous filter's trailing chunk.
 // The fixture's content chunk shows only "hate"; Azure sends every

@@ -11,7 +11,7 @@ import (
 )
 
 // This file serves Cohere's v2 Chat API (POST /v2/chat) and its error
-// envelope, from reference/wire-formats.md §7.
+// envelope, as the API documents it.
 
 // cohereAPI is the API of the Cohere format.
 var cohereAPI = &api{
@@ -145,7 +145,7 @@ func (c cohereChat) appendUsage(dst []byte) []byte {
 	return append(dst, '}')
 }
 
-// stream renders the event sequence of reference §7: message-start and
+// stream renders the API's event sequence: message-start and
 // content-start at once; one content-delta per content event when due;
 // then content-end, message-end (finish_reason and usage) and data: [DONE].
 // Each event but [DONE] has an event: line naming its type, and a data line
@@ -199,8 +199,8 @@ func (c cohereChat) stream() *reply {
 	}
 }
 
-// appendCohereStreamError appends Cohere's mid-stream error (reference
-// §10.5): a message-end whose finish_reason is ERROR, with delta.error.
+// appendCohereStreamError appends Cohere's mid-stream error (as the API
+// documents it): a message-end whose finish_reason is ERROR, with delta.error.
 func appendCohereStreamError(dst []byte, _ int) []byte {
 	return append(dst, "event: message-end\ndata: {\"type\":\"message-end\",\"delta\":{\"finish_reason\":\"ERROR\",\"error\":\"internal server error\"}}\n\n"...)
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // The expected bytes below are written from the fixture cohere.sse of
-// reference/wire-formats.md §7.
+// the API's documented wire format.
 const (
 	cohereStartFmt = "event: message-start\ndata: {\"id\":%s,\"type\":\"message-start\",\"delta\":{\"message\":{\"role\":\"assistant\",\"content\":[],\"tool_plan\":\"\",\"tool_calls\":[],\"citations\":[]}}}\n\n" +
 		"event: content-start\ndata: {\"type\":\"content-start\",\"index\":0,\"delta\":{\"message\":{\"content\":{\"type\":\"text\",\"text\":\"\"}}}}\n\n"

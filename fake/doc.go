@@ -4,7 +4,7 @@
 //
 // A Server listens on a loopback port and serves each wire format at its
 // usual path, with that API's framing, headers, usage and error envelope
-// (see reference/wire-formats.md):
+// (as each API documents it):
 //
 //	POST /v1/chat/completions                    OpenAI Chat Completions, stream and not
 //	POST /v1/responses                           OpenAI Responses, stream and not

@@ -14,7 +14,7 @@ import (
 
 // A wireFormat describes one wire format for the tests that run over all of
 // them. The bytes it holds (error events, separators) are written from
-// reference/wire-formats.md, not taken from the fake's code.
+// the APIs' documented wire formats, not taken from the fake's code.
 type wireFormat struct {
 	name       string
 	path       string            // the streaming route, with its query
@@ -273,7 +273,7 @@ func TestResponderMatchesServerEveryFormat(t *testing.T) {
 	}
 }
 
-// TestEventFraming checks the framing rules of reference §10 on every
+// TestEventFraming checks the framing rules of each API's documented wire format on every
 // stream: each event ends with its format's terminator, no BOM, no bare CR,
 // no empty data line; event: lines only where the format has them, and
 // then naming the data's type.
@@ -351,7 +351,7 @@ func TestUnknownPathEnvelopes(t *testing.T) {
 }
 
 // TestRequestIDSameForErrors checks that request n gets the same request
-// id whether it is answered or refused: the id depends on the seed and the
+// id whether it is answered or refused: the id depends on the random seed and the
 // request's number only.
 func TestRequestIDSameForErrors(t *testing.T) {
 	for _, f := range wireFormats {

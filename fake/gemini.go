@@ -13,7 +13,7 @@ import (
 // and :generateContent, and the same under /v1), Vertex AI's form of it
 // (/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:…,
 // and under /v1beta1), the model list (GET /v1beta/models) and Google's error
-// envelope, from reference/wire-formats.md §5.
+// envelope, as the API documents it.
 
 // geminiAPI is the API of the Gemini and Vertex AI formats.
 var geminiAPI = &api{
@@ -297,8 +297,7 @@ func (g generation) sse() *reply {
 	}
 }
 
-// appendGeminiStreamError appends Gemini's mid-stream error event
-// (reference §10.5).
+// appendGeminiStreamError appends Gemini's mid-stream error event.
 func appendGeminiStreamError(dst []byte, _ int) []byte {
 	return append(dst, `data: {"error":{"code":503,"message":"`+geminiOverloaded+`","status":"UNAVAILABLE"}}`+"\r\n\r\n"...)
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // The expected bytes below are written from the fixture gemini.sse of
-// reference/wire-formats.md §5: one data line per chunk, a space after
+// the API's documented wire format: one data line per chunk, a space after
 // each colon, events ended by CRLF CRLF, Vertex AI adding trafficType and
 // createTime.
 const geminiChunkFmt = `{"candidates": [{"content": {"parts": [{"text": %s}],"role": "model"}%s,"index": 0}],"usageMetadata": {"promptTokenCount": %d,"candidatesTokenCount": %d,"totalTokenCount": %d%s},"modelVersion": %s%s,"responseId": %s}`

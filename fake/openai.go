@@ -390,7 +390,7 @@ func (c chat) stream(includeUsage bool) *reply {
 const doneEvent = "data: [DONE]\n\n"
 
 // appendOpenAIStreamError appends the mid-stream error chunk of Chat
-// Completions (reference §10.5), a top-level "error" key that makes clients
+// Completions, a top-level "error" key that makes clients
 // stop.
 func appendOpenAIStreamError(dst []byte, _ int) []byte {
 	return append(dst, `data: {"error":{"message":"`+openAIServerError+`","type":"server_error","code":null}}`+"\n\n"...)

@@ -13,7 +13,7 @@ import (
 )
 
 // The expected bytes below are written from the fixtures of
-// reference/wire-formats.md §2, not from the fake's own rendering code.
+// the API's documented wire format, not from the fake's own rendering code.
 const (
 	chunkFmt      = `data: {"id":%s,"object":"chat.completion.chunk","created":%d,"model":%s,"system_fingerprint":%s,"choices":[%s]%s}` + "\n\n"
 	roleChoice    = `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}`

@@ -12,7 +12,7 @@ import (
 )
 
 // The expected events below are written from the fixture of
-// reference/wire-formats.md §3 (the response object, the delta and
+// the API's documented wire format (the response object, the delta and
 // response.completed are the fixture's; the other events carry the fields
 // the real API sends).
 const (

@@ -279,7 +279,7 @@ func measureLoopback(tb testing.TB) loopbackNumbers {
 }
 
 // BenchmarkLoopbackTimingTruth measures how far the client's timing is from
-// the fake's ground truth at concurrency 64 on loopback (DESIGN.md's
+// the fake's ground truth at concurrency 64 on loopback (the target in PERFORMANCE.md:
 // target: within 0.5ms at p99). One iteration is a whole 256-request
 // workload; run it with -benchtime 3x or so.
 func BenchmarkLoopbackTimingTruth(b *testing.B) {

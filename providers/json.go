@@ -12,7 +12,7 @@ package providers
 // never a half-read success.
 //
 // Why not a library: the budget for SSE read plus OpenAI decode is 250 ns
-// and 0 allocations per text event (DESIGN.md). The candidates were
+// and 0 allocations per text event (the decode target in PERFORMANCE.md). The candidates were
 // benchmarked extracting the fields this codec needs (error, object,
 // choices[].delta.{content, reasoning_content, reasoning,
 // tool_calls[].function.arguments}, finish_reason, usage) from the 219-byte

@@ -93,7 +93,7 @@ type SSEEvent struct {
 }
 
 // SSEReader reads a stream of Server-Sent Events as the WHATWG HTML
-// standard (§9.2) defines them: one leading byte-order mark is removed; lines
+// standard (section 9.2, server-sent events) defines them: one leading byte-order mark is removed; lines
 // end at CRLF, LF or CR (also when a CR ends one Read and its LF begins the
 // next); comments are skipped; "field:value" has exactly one leading space
 // removed from the value, and a line without a colon is a field with an

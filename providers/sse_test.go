@@ -73,8 +73,8 @@ func (r *partsReader) Read(p []byte) (int, error) {
 
 func msg(data string) sseRec { return sseRec{Data: data} }
 
-// sseCases cover each rule of WHATWG HTML §9.2 as wire-formats.md §1.1 lists
-// them, and the reader's lenient extensions.
+// sseCases cover each rule of server-sent events as the WHATWG HTML
+// standard (section 9.2) states them, and the reader's lenient extensions.
 var sseCases = []struct {
 	name string
 	in   string

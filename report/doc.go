@@ -2,7 +2,7 @@
 // turns them into tables, JSON, CSV, Markdown, benchstat text, HdrHistogram
 // logs and JUnit XML.
 //
-// A result file (File) is the seed's JSON result schema plus every
+// A result file (File) is the LLM-Latency-Lens JSON result schema plus every
 // distribution's encoded HDR histogram, so that files from many machines
 // merge losslessly (Merge) and two runs compare with a significance test
 // (Compare). FromResults builds a File from what lens.Run returned;

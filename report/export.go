@@ -55,7 +55,7 @@ func WriteFileAtomic(path string, fn func(io.Writer) error) (err error) {
 	return nil
 }
 
-// WriteMsgpack writes f in MessagePack (the seed's "binary" export with
+// WriteMsgpack writes f in MessagePack (the "binary" export of the LLM-Latency-Lens configuration, with
 // codec messagepack): the same document as the JSON result file, with the
 // same field names, in MessagePack's binary encoding. ReadMsgpack reads it
 // back.

@@ -17,7 +17,7 @@ const Format = "lens-result"
 // ones with a *SchemaError.
 const SchemaVersion = 1
 
-// A File is one result file: the seed's JSON result schema (metadata,
+// A File is one result file: the LLM-Latency-Lens JSON result schema (metadata,
 // scenarios with their per-provider results, raw requests), plus what lens
 // measures beyond it. Every distribution carries its encoded HDR histogram,
 // so files can be merged and compared without loss.
@@ -238,7 +238,7 @@ const (
 	UnitTokens       = "tokens"   // a stats.Values histogram
 )
 
-// Distribution is the seed's DistributionStats (min, max, mean, median,
+// Distribution is the LLM-Latency-Lens schema's DistributionStats (min, max, mean, median,
 // std_dev, p95, p99, p999) plus the count, p90, the unit, and the
 // distribution's HDR histogram in the standard V2 compressed encoding
 // (base64), from which every number here is recomputed after a merge.
@@ -342,7 +342,7 @@ func ValuesDistribution(v *stats.Values, unit string) (*Distribution, error) {
 	}, nil
 }
 
-// RawRequest is one request's record (the seed's raw_requests entry), as
+// RawRequest is one request's record (a raw_requests entry of the LLM-Latency-Lens schema), as
 // RawWriter writes it, one JSON object per line.
 type RawRequest struct {
 	// RequestID is "<scenario>/<provider>/<model>/<seq>", unique in a run.

@@ -337,7 +337,7 @@ func ReadRaw(r io.Reader) ([]RawRequest, error) {
 }
 
 // EmbedRaw appends the records read from r to f.RawRequests, so that the
-// result file carries them (the seed's raw_requests).
+// result file carries them (raw_requests, as in the LLM-Latency-Lens schema).
 func EmbedRaw(f *File, r io.Reader) error {
 	rr := NewRawReader(r)
 	for rr.Scan() {

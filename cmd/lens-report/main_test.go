@@ -128,7 +128,7 @@ output:
 	return path
 }
 
-// TestRunShowAndExports: run prints the seed's table and writes the
+// TestRunShowAndExports: run prints the LLM-Latency-Lens console table and writes the
 // exports; show prints the same table from the JSON.
 func TestRunShowAndExports(t *testing.T) {
 	dir := t.TempDir()
