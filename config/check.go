@@ -115,27 +115,6 @@ const (
 	kindAny
 )
 
-// providerSettings lists the settings each type reads. generic's come
-// from providers.Generic (genericSettings).
-var providerSettings = map[string]map[string]settingKind{
-	"openai":            openAISettings,
-	"openai_compatible": openAISettings,
-	"responses":         {"organization_id": kindString, "project": kindString},
-	"anthropic":         {"version": kindString},
-	"gemini":            {},
-	"vertex":            {"project": kindString, "location": kindString},
-	"azure":             {"api_version": kindString, "v1": kindBool, "max_tokens_field": kindString, "stream_usage": kindBool},
-	"cohere":            {},
-	"fake":              fakeSettings,
-}
-
-var openAISettings = map[string]settingKind{
-	"organization_id":  kindString,
-	"project":          kindString,
-	"max_tokens_field": kindString,
-	"stream_usage":     kindBool,
-}
-
 // fakeSettings are the settings of a provider of type fake: ttft_ms and
 // itl_ms (a number or a distribution, in milliseconds), output_tokens,
 // tokens_per_chunk, capacity (requests served at once; 0: no limit),
@@ -155,10 +134,16 @@ var fakeSettings = map[string]settingKind{
 
 // settingsOf returns the settings a canonical type reads.
 func settingsOf(typ string) map[string]settingKind {
-	if typ == "generic" {
-		return genericSettingKinds()
+	if typ == "fake" {
+		return fakeSettings
 	}
-	return providerSettings[typ]
+	out := map[string]settingKind{}
+	if a := apis[typ]; a != nil {
+		for k, f := range a.fields {
+			out[k] = f.kind
+		}
+	}
+	return out
 }
 
 // ---- the checks ----
@@ -330,14 +315,6 @@ func checkURL(s string) string {
 	return ""
 }
 
-// keyHeaders are the key headers of the APIs that take an API key (not a
-// bearer token) natively.
-var keyHeaders = map[string]string{
-	"anthropic": "x-api-key",
-	"gemini":    "x-goog-api-key",
-	"azure":     "api-key",
-}
-
 func (k *checker) auth(path, typ string, a Auth) {
 	scheme := strings.ToLower(a.Type)
 	switch scheme {
@@ -349,7 +326,7 @@ func (k *checker) auth(path, typ string, a Auth) {
 	if a.Header != "" && !headerNameRE.MatchString(a.Header) {
 		k.errf(pathKey(path, "header"), "not a valid header name")
 	}
-	if scheme == "api_key" && a.Header == "" && typ != "" && typ != "fake" && typ != "generic" && keyHeaders[typ] == "" {
+	if scheme == "api_key" && a.Header == "" && typ != "" && typ != "fake" && typ != "generic" && (apis[typ] == nil || apis[typ].keyHeader == "") {
 		k.errf(pathKey(path, "header"), "required with type api_key: %s takes a bearer token, so name the header that carries the key", typ)
 	}
 }

@@ -208,7 +208,7 @@ func TestConfigJSONTwin(t *testing.T) {
 // configuration pointed at a server.
 func fakeBuild(pc Provider, model string) (providers.Provider, error) {
 	if pc.Type == "fake" {
-		pc.Type, pc.Endpoint = "openai", "http://127.0.0.1:9/v1"
+		pc.Type, pc.Endpoint, pc.Settings = "openai", "http://127.0.0.1:9/v1", nil
 	}
 	return NewProvider(pc, model)
 }
@@ -881,7 +881,7 @@ workload: {scenarios: [{name: a, prompt: hi, requests: 1}]}
 	}
 }
 
-func TestConfigDefaultProvider(t *testing.T) {
+func TestConfigNewProvider(t *testing.T) {
 	t.Setenv("LENS_T_TOKEN", "tok-123")
 	c, err := Parse([]byte(`providers:
   - name: openai
@@ -1273,7 +1273,7 @@ func TestConfigGenericSettings(t *testing.T) {
 			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
 		}
 	}
-	kinds := genericSettingKinds()
+	kinds := settingsOf("generic")
 	for _, key := range []string{"text_path", "format", "body", "done_data", "usage_increments", "api_key_env", "method"} {
 		if _, ok := kinds[key]; !ok {
 			t.Errorf("generic setting %s missing", key)
@@ -1326,5 +1326,21 @@ func TestConfigValidateInCode(t *testing.T) {
 	}
 	if _, err := c.Runs(nil); !errors.As(err, &ce) {
 		t.Errorf("Runs on an invalid config = %v", err)
+	}
+}
+
+// TestNewProviderRefusesUnknownSettings: a Provider built in code, not
+// loaded, gets no silent drop either: a setting its type does not read is
+// an error, as is one of the wrong kind.
+func TestNewProviderRefusesUnknownSettings(t *testing.T) {
+	_, err := NewProvider(Provider{Name: "openai", Models: []string{"m"},
+		Settings: map[string]any{"organisation_id": "org", "stream_usage": "maybe"}}, "m")
+	if err == nil || !strings.Contains(err.Error(), "settings.organisation_id: unknown setting") ||
+		!strings.Contains(err.Error(), "settings.stream_usage: must be true or false") {
+		t.Errorf("err = %v", err)
+	}
+	p, err := NewProvider(Provider{Name: "openai", Settings: map[string]any{"stream_usage": false, "organization_id": "org"}}, "m")
+	if o, ok := p.(*providers.OpenAI); err != nil || !ok || !o.NoStreamUsage || o.Organization != "org" {
+		t.Errorf("NewProvider = %#v, %v", p, err)
 	}
 }

@@ -1,0 +1,325 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/llm-latency-lens/lens/providers"
+)
+
+// api is how NewProvider builds the codec of one provider type: a new
+// value of codec with BaseURL (generic: URL), Label and Header set, the
+// fields its settings fill, and the fields that take the credential in the
+// API's own scheme.
+type api struct {
+	codec reflect.Type
+
+	// settings maps each setting to the codec's field; "!Field" stores the
+	// negation of a boolean. Nil (generic): every field that is not set
+	// otherwise, by its snake_case name.
+	settings map[string]string
+
+	// bearer is the field that takes a bearer token; key the field that
+	// takes an API key, which the codec sends in keyHeader.
+	bearer, key, keyHeader string
+
+	// fields are the settings resolved to the codec's fields.
+	fields map[string]settingField
+}
+
+// settingField is the codec field a setting fills.
+type settingField struct {
+	index  int
+	kind   settingKind
+	negate bool
+}
+
+var openAISettingFields = map[string]string{
+	"organization_id": "Organization", "project": "Project",
+	"max_tokens_field": "MaxTokensField", "stream_usage": "!NoStreamUsage",
+}
+
+// apis are the provider types NewProvider builds, by canonical type.
+var apis = newAPIs(map[string]*api{
+	"openai":            {codec: reflect.TypeFor[providers.OpenAI](), settings: openAISettingFields, bearer: "APIKey"},
+	"openai_compatible": {codec: reflect.TypeFor[providers.OpenAI](), settings: openAISettingFields, bearer: "APIKey"},
+	"responses": {codec: reflect.TypeFor[providers.OpenAIResponses](), bearer: "APIKey",
+		settings: map[string]string{"organization_id": "Organization", "project": "Project"}},
+	"anthropic": {codec: reflect.TypeFor[providers.Anthropic](), key: "APIKey", keyHeader: "x-api-key",
+		settings: map[string]string{"version": "Version"}},
+	"gemini": {codec: reflect.TypeFor[providers.Gemini](), key: "APIKey", keyHeader: "x-goog-api-key",
+		settings: map[string]string{}},
+	"vertex": {codec: reflect.TypeFor[providers.Gemini](), bearer: "AccessToken",
+		settings: map[string]string{"project": "Project", "location": "Location"}},
+	"azure": {codec: reflect.TypeFor[providers.Azure](), bearer: "BearerToken", key: "APIKey", keyHeader: "api-key",
+		settings: map[string]string{"api_version": "APIVersion", "v1": "V1", "max_tokens_field": "MaxTokensField", "stream_usage": "!NoStreamUsage"}},
+	"cohere":  {codec: reflect.TypeFor[providers.Cohere](), bearer: "APIKey", settings: map[string]string{}},
+	"generic": {codec: reflect.TypeFor[providers.Generic]()},
+})
+
+// genericSkipped are the fields of providers.Generic that come from
+// elsewhere than settings: the name, endpoint, auth.token and headers.
+var genericSkipped = map[string]bool{"Label": true, "URL": true, "APIKey": true, "Header": true}
+
+// newAPIs resolves each api's settings to its codec's fields.
+func newAPIs(apis map[string]*api) map[string]*api {
+	for _, a := range apis {
+		a.fields = map[string]settingField{}
+		names := a.settings
+		if names == nil {
+			names = map[string]string{}
+			for i := range a.codec.NumField() {
+				if f := a.codec.Field(i); f.IsExported() && !genericSkipped[f.Name] {
+					names[snakeCase(f.Name)] = f.Name
+				}
+			}
+		}
+		for key, name := range names {
+			f, ok := a.codec.FieldByName(strings.TrimPrefix(name, "!"))
+			if !ok {
+				panic("config: " + a.codec.String() + " has no field " + name)
+			}
+			sf := settingField{index: f.Index[0], negate: strings.HasPrefix(name, "!")}
+			switch f.Type.Kind() {
+			case reflect.String:
+				sf.kind = kindString
+				if f.Name == "Body" {
+					sf.kind = kindBody
+				}
+			case reflect.Bool:
+				sf.kind = kindBool
+			case reflect.Int:
+				sf.kind = kindInt
+			case reflect.Float64:
+				sf.kind = kindNumber
+			case reflect.Slice:
+				if f.Type.Elem().Kind() != reflect.String {
+					continue
+				}
+				sf.kind = kindStrings
+			default:
+				continue
+			}
+			a.fields[key] = sf
+		}
+	}
+	return apis
+}
+
+// NewProvider builds the Provider of p for model: a *providers.OpenAI
+// (types openai and openai_compatible), *providers.OpenAIResponses,
+// *providers.Anthropic, *providers.Gemini (gemini, and vertex with Project
+// and Location), *providers.Azure, *providers.Cohere or
+// *providers.Generic, with its fields from p's settings. The provider's
+// Label is always p.Name.
+//
+// The credential goes where the API expects it: the API's own bearer or
+// key field for the API's own scheme, else a header (Headers, then auth,
+// take precedence over the codec's own headers of the same name).
+//
+// A fake provider is an error: a Builder serves the fake in-process and
+// calls NewProvider with a configuration of its wire format pointed at it.
+func NewProvider(p Provider, model string) (providers.Provider, error) {
+	typ, flavor, err := resolveType(p.Type, p.Name)
+	if err != nil {
+		return nil, fmt.Errorf("type: %w", err)
+	}
+	a := apis[typ]
+	if a == nil {
+		if typ == "fake" {
+			return nil, errors.New("type fake is served in-process: build it with a config.Builder")
+		}
+		return nil, fmt.Errorf("type %q has no provider", typ)
+	}
+	v := reflect.New(a.codec).Elem()
+	var errs []error
+	for _, key := range sortedKeys(p.Settings) {
+		if err := a.set(v, key, p.Settings[key]); err != nil {
+			errs = append(errs, fmt.Errorf("settings.%s: %w", key, err))
+		}
+	}
+	var hdr http.Header
+	for _, k := range sortedKeys(p.Headers) {
+		if hdr == nil {
+			hdr = http.Header{}
+		}
+		hdr.Set(k, p.Headers[k].Value())
+	}
+	endpoint := p.Endpoint
+	if endpoint == "" && typ == "openai_compatible" {
+		endpoint = localEndpoints[flavor]
+	}
+	if typ == "generic" {
+		v.FieldByName("URL").SetString(endpoint)
+		v.FieldByName("APIKey").SetString(p.Auth.Token.Value())
+		hdr = genericAuth(p.Auth, hdr)
+	} else {
+		v.FieldByName("BaseURL").SetString(strings.TrimRight(endpoint, "/"))
+		field := func(name string) *string {
+			if name == "" {
+				return nil
+			}
+			return v.FieldByName(name).Addr().Interface().(*string)
+		}
+		t := authTarget{bearer: field(a.bearer), key: field(a.key), keyHeader: a.keyHeader}
+		if err := applyAuth(typ, p.Auth, t, &hdr); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if typ == "vertex" && v.FieldByName("Project").String() == "" {
+		errs = append(errs, errors.New("settings.project: required for vertex"))
+	}
+	v.FieldByName("Label").SetString(p.Name)
+	if hdr != nil {
+		v.FieldByName("Header").Set(reflect.ValueOf(hdr))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return v.Addr().Interface().(providers.Provider), nil
+}
+
+// set sets the codec field of a setting from its value.
+func (a *api) set(v reflect.Value, key string, x any) error {
+	if x == nil {
+		return nil
+	}
+	f, ok := a.fields[key]
+	if !ok {
+		return errors.New("unknown setting")
+	}
+	if err := checkSetting(x, f.kind); err != nil {
+		return err
+	}
+	fv := v.Field(f.index)
+	switch f.kind {
+	case kindString:
+		s, _ := settingString(x)
+		fv.SetString(s)
+	case kindBody:
+		switch x.(type) {
+		case map[string]any, []any:
+			var b bytes.Buffer
+			if err := writeBody(&b, x); err != nil {
+				return err
+			}
+			fv.SetString(b.String())
+		default:
+			s, _ := settingString(x)
+			fv.SetString(s)
+		}
+	case kindBool:
+		b, _ := settingBool(x)
+		fv.SetBool(b != f.negate)
+	case kindInt:
+		i, _ := settingInt(x)
+		fv.SetInt(int64(i))
+	case kindNumber:
+		n, _ := toNumber(x)
+		fv.SetFloat(n)
+	case kindStrings:
+		list := x.([]any)
+		ss := reflect.MakeSlice(fv.Type(), len(list), len(list))
+		for i, it := range list {
+			s, _ := settingString(it)
+			ss.Index(i).SetString(s)
+		}
+		fv.Set(ss)
+	}
+	return nil
+}
+
+// authTarget is where a codec takes its credential natively: a bearer
+// token field, and a key field with the header that carries it.
+type authTarget struct {
+	bearer    *string
+	key       *string
+	keyHeader string
+}
+
+// applyAuth puts a's token where the codec or the configured header wants
+// it.
+func applyAuth(typ string, a Auth, t authTarget, hdr *http.Header) error {
+	tok := a.Token.Value()
+	if tok == "" {
+		return nil
+	}
+	set := func(name, value string) {
+		if *hdr == nil {
+			*hdr = http.Header{}
+		}
+		(*hdr).Set(name, value)
+	}
+	scheme := strings.ToLower(a.Type)
+	if scheme == "" {
+		if a.Header != "" || t.key != nil {
+			scheme = "api_key"
+		} else {
+			scheme = "bearer"
+		}
+	}
+	switch scheme {
+	case "bearer":
+		if a.Header == "" || strings.EqualFold(a.Header, "Authorization") {
+			if t.bearer != nil {
+				*t.bearer = tok
+			} else {
+				set("Authorization", "Bearer "+tok)
+			}
+			return nil
+		}
+		set(a.Header, "Bearer "+tok)
+	case "api_key":
+		h := a.Header
+		if h == "" {
+			h = t.keyHeader
+		}
+		if h == "" {
+			return fmt.Errorf("auth.header: required with type api_key: %s takes a bearer token", typ)
+		}
+		if t.key != nil && strings.EqualFold(h, t.keyHeader) {
+			*t.key = tok
+			return nil
+		}
+		set(h, tok)
+	default:
+		return errors.New("auth.type: want bearer or api_key")
+	}
+	return nil
+}
+
+// genericAuth adds the header that carries the key of a generic provider
+// when auth names a scheme: the key itself stands as {{api_key}}, which
+// the codec fills.
+func genericAuth(a Auth, hdr http.Header) http.Header {
+	scheme := strings.ToLower(a.Type)
+	if scheme == "" && a.Header != "" {
+		scheme = "api_key"
+	}
+	name, value := "", ""
+	switch scheme {
+	case "bearer":
+		name, value = "Authorization", "Bearer {{api_key}}"
+		if a.Header != "" {
+			name = a.Header
+		}
+	case "api_key":
+		if a.Header == "" {
+			return hdr
+		}
+		name, value = a.Header, "{{api_key}}"
+	default:
+		return hdr
+	}
+	if hdr == nil {
+		hdr = http.Header{}
+	}
+	if hdr.Get(name) == "" {
+		hdr.Set(name, value)
+	}
+	return hdr
+}
