@@ -662,6 +662,14 @@ func (k *checker) execution() {
 	}
 }
 
+// ConsoleFormats are the values of output.console.format: how a run's
+// results are printed.
+var ConsoleFormats = []string{"table", "json", "minimal"}
+
+// ExportFormats are the values of an output.export entry's format: the
+// result files a run writes.
+var ExportFormats = []string{"json", "csv", "binary", "html", "markdown", "benchstat", "prometheus"}
+
 func (k *checker) output() {
 	o := &k.c.Output
 	choose := func(path, what, v string, choices ...string) {
@@ -670,14 +678,14 @@ func (k *checker) output() {
 		}
 	}
 	if o.Console.Format != "" {
-		choose("output.console.format", "format", o.Console.Format, "table", "json", "minimal")
+		choose("output.console.format", "format", o.Console.Format, ConsoleFormats...)
 	}
 	for i, e := range o.Export {
 		path := pathIndex("output.export", i)
 		if e.Format == "" {
 			k.errf(pathKey(path, "format"), "required")
 		} else {
-			choose(pathKey(path, "format"), "format", e.Format, "json", "csv", "binary", "html", "markdown", "benchstat", "prometheus")
+			choose(pathKey(path, "format"), "format", e.Format, ExportFormats...)
 		}
 		if e.Path == "" {
 			k.errf(pathKey(path, "path"), "required")

@@ -64,22 +64,12 @@ the JSON lines file run -raw wrote (-raw), or those embedded in the file.`,
 					return fmt.Errorf("-format raw-csv: give the run's -raw file with -raw")
 				}
 				return report.WriteHistogramLog(w, reqs, report.HistogramLogOptions{Metric: lens.Metric(*metric), Interval: *interval})
-			case "table":
-				return report.WriteTable(w, f, report.TableOptions{Color: useColor(*color, w)})
-			case "json":
-				return report.WriteJSON(w, f, true)
-			case "csv":
-				return report.WriteCSV(w, f, report.CSVOptions{})
-			case "markdown":
-				return report.WriteMarkdown(w, f)
-			case "benchstat":
-				return report.WriteBenchfmt(w, f)
-			case "prometheus":
-				return report.WritePrometheus(w, f)
-			case "minimal":
-				return report.WriteMinimal(w, f)
 			}
-			return fmt.Errorf("-format: unknown format %q", *format)
+			write, err := formatFor(*format, "show", func(rf resultFormat) bool { return rf.show })
+			if err != nil {
+				return fmt.Errorf("-format: %w", err)
+			}
+			return write(w, f, formatOptions{color: useColor(*color, w), pretty: true})
 		}
 	},
 }

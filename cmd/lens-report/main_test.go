@@ -363,3 +363,25 @@ func TestRunWithFaults(t *testing.T) {
 	_, err := config.ParseFaults("stream_error=0.5, malformed=0.25,stall_for_ms=100")
 	assert.NoError(t, err)
 }
+
+// TestResultFormatsMatchConfig: every console and export format the
+// configuration accepts has a writer here, and no writer is offered where
+// the configuration refuses it.
+func TestResultFormatsMatchConfig(t *testing.T) {
+	for _, tt := range []struct {
+		where string
+		names []string
+		use   func(resultFormat) bool
+	}{
+		{"console", config.ConsoleFormats, func(rf resultFormat) bool { return rf.console }},
+		{"export", config.ExportFormats, func(rf resultFormat) bool { return rf.export }},
+	} {
+		var have []string
+		for name, rf := range resultFormats {
+			if tt.use(rf) {
+				have = append(have, name)
+			}
+		}
+		assert.ElementsMatch(t, tt.names, have, tt.where)
+	}
+}

@@ -170,16 +170,15 @@ func console(f *report.File, cfg *config.File, o runOptions) error {
 	if format == "" {
 		format = cfg.Output.Console.Format
 	}
-	w := current.out
-	switch format {
-	case "", "table":
-		return report.WriteTable(w, f, report.TableOptions{Color: useColor(o.color, w)})
-	case "json":
-		return report.WriteJSON(w, f, true)
-	case "minimal":
-		return report.WriteMinimal(w, f)
+	if format == "" {
+		format = "table"
 	}
-	return fmt.Errorf("-format: unknown console format %q (want table, json or minimal)", format)
+	write, err := formatFor(format, "console", func(rf resultFormat) bool { return rf.console })
+	if err != nil {
+		return fmt.Errorf("-format: %w", err)
+	}
+	w := current.out
+	return write(w, f, formatOptions{color: useColor(o.color, w), pretty: true})
 }
 
 // exports writes every file the configuration's output section names, and
@@ -199,24 +198,12 @@ func exports(f *report.File, cfg *config.File, o runOptions, started time.Time) 
 		write(o.out, func(w io.Writer) error { return report.WriteJSON(w, f, true) })
 	}
 	for _, e := range cfg.Output.Export {
-		switch e.Format {
-		case "json":
-			write(e.Path, func(w io.Writer) error { return report.WriteJSON(w, f, e.Pretty) })
-		case "csv":
-			write(e.Path, func(w io.Writer) error { return report.WriteCSV(w, f, report.CSVOptions{}) })
-		case "html":
-			write(e.Path, func(w io.Writer) error { return report.WriteHTML(w, f, report.HTMLOptions{}) })
-		case "markdown":
-			write(e.Path, func(w io.Writer) error { return report.WriteMarkdown(w, f) })
-		case "benchstat":
-			write(e.Path, func(w io.Writer) error { return report.WriteBenchfmt(w, f) })
-		case "prometheus":
-			write(e.Path, func(w io.Writer) error { return report.WritePrometheus(w, f) })
-		case "binary":
-			write(e.Path, func(w io.Writer) error { return report.WriteMsgpack(w, f) })
-		default:
-			errs = append(errs, fmt.Errorf("output.export: format %q is not written by run", e.Format))
+		to, err := formatFor(e.Format, "export", func(rf resultFormat) bool { return rf.export })
+		if err != nil {
+			errs = append(errs, fmt.Errorf("output.export: %w", err))
+			continue
 		}
+		write(e.Path, func(w io.Writer) error { return to(w, f, formatOptions{pretty: e.Pretty}) })
 	}
 	if db := cfg.Output.Database; db.Enabled && db.Type == "prometheus" {
 		url := db.Connection["url"].Value()
