@@ -79,35 +79,6 @@ func Bench(tb testing.TB, sc lens.Scenario) *Result {
 	return r
 }
 
-// benchMetric is one number reported to benchstat.
-type benchMetric struct {
-	unit   string
-	better string // "lower" or "higher"
-	value  func(*lens.Result) float64
-}
-
-func pct(m lens.Metric, p float64) func(*lens.Result) float64 {
-	return func(r *lens.Result) float64 { return float64(r.Latency(m).Percentile(p).Nanoseconds()) }
-}
-
-// benchMetrics is the fixed set Bench reports, in order.
-var benchMetrics = []benchMetric{
-	{"ttft-p50-ns", "lower", pct(lens.MetricTTFT, 50)},
-	{"ttft-p90-ns", "lower", pct(lens.MetricTTFT, 90)},
-	{"ttft-p95-ns", "lower", pct(lens.MetricTTFT, 95)},
-	{"ttft-p99-ns", "lower", pct(lens.MetricTTFT, 99)},
-	{"itl-p50-ns", "lower", pct(lens.MetricITL, 50)},
-	{"itl-p99-ns", "lower", pct(lens.MetricITL, 99)},
-	{"tpot-p50-ns", "lower", pct(lens.MetricTPOT, 50)},
-	{"tpot-p99-ns", "lower", pct(lens.MetricTPOT, 99)},
-	{"e2e-p50-ns", "lower", pct(lens.MetricE2E, 50)},
-	{"e2e-p95-ns", "lower", pct(lens.MetricE2E, 95)},
-	{"e2e-p99-ns", "lower", pct(lens.MetricE2E, 99)},
-	{"ttfb-p50-ns", "lower", pct(lens.MetricTTFB, 50)},
-	{"tokens/s", "higher", func(r *lens.Result) float64 { return r.TokensPerSecond.Mean() }},
-	{"errors", "lower", func(r *lens.Result) float64 { return r.ErrorRate() }},
-}
-
 var unitsOnce sync.Once
 
 // printUnits writes the benchfmt unit metadata lines once per process. The
@@ -115,15 +86,15 @@ var unitsOnce sync.Once
 // testing package prints that benchmark's name, so the lines stand alone.
 func printUnits() {
 	unitsOnce.Do(func() {
-		for _, m := range benchMetrics {
-			fmt.Fprintf(os.Stdout, "Unit %s better=%s\n", m.unit, m.better)
+		for _, u := range lens.BenchUnits {
+			fmt.Fprintf(os.Stdout, "Unit %s better=%s\n", u.Unit, u.Better)
 		}
 	})
 }
 
 func reportMetrics(b *testing.B, r *lens.Result) {
-	for _, m := range benchMetrics {
-		b.ReportMetric(m.value(r), m.unit)
+	for _, u := range lens.BenchUnits {
+		b.ReportMetric(u.Value(r), u.Unit)
 	}
 }
 

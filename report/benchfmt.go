@@ -9,55 +9,28 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/llm-latency-lens/lens"
 )
 
-// benchUnit is one metric of the benchmark format, as lenstest reports it
-// under testing.B.
-type benchUnit struct {
-	unit   string
-	better string // "lower" or "higher"
-	value  func(*Metrics) (float64, bool)
-}
-
-func pctNs(dist func(*Metrics) *Distribution, pick func(*Distribution) float64) func(*Metrics) (float64, bool) {
-	return func(m *Metrics) (float64, bool) {
-		d := dist(m)
-		if d == nil {
-			return 0, false
-		}
-		return math.Round(pick(d) * 1e6), true
+// unitValue returns u's number in m, and false when m has no such
+// distribution.
+func unitValue(u lens.BenchUnit, m *Metrics) (float64, bool) {
+	switch u.Unit {
+	case "tokens/s":
+		return m.TokenStats.MeanTokensPerSecond, true
+	case "errors":
+		return m.ErrorRate(), true
 	}
-}
-
-var (
-	ttftDist = func(m *Metrics) *Distribution { return m.Latency.TTFT }
-	itlDist  = func(m *Metrics) *Distribution { return m.Latency.InterTokenLatency }
-	tpotDist = func(m *Metrics) *Distribution { return m.Latency.TPOT }
-	e2eDist  = func(m *Metrics) *Distribution { return m.Latency.TotalDuration }
-	ttfbDist = func(m *Metrics) *Distribution { return m.Latency.TTFB }
-	p50      = func(d *Distribution) float64 { return d.Median }
-	p90      = func(d *Distribution) float64 { return d.P90 }
-	p95      = func(d *Distribution) float64 { return d.P95 }
-	p99      = func(d *Distribution) float64 { return d.P99 }
-)
-
-// benchUnits are the metrics of lenstest.Bench, in its order, with the same
-// units, directions and definitions.
-var benchUnits = []benchUnit{
-	{"ttft-p50-ns", "lower", pctNs(ttftDist, p50)},
-	{"ttft-p90-ns", "lower", pctNs(ttftDist, p90)},
-	{"ttft-p95-ns", "lower", pctNs(ttftDist, p95)},
-	{"ttft-p99-ns", "lower", pctNs(ttftDist, p99)},
-	{"itl-p50-ns", "lower", pctNs(itlDist, p50)},
-	{"itl-p99-ns", "lower", pctNs(itlDist, p99)},
-	{"tpot-p50-ns", "lower", pctNs(tpotDist, p50)},
-	{"tpot-p99-ns", "lower", pctNs(tpotDist, p99)},
-	{"e2e-p50-ns", "lower", pctNs(e2eDist, p50)},
-	{"e2e-p95-ns", "lower", pctNs(e2eDist, p95)},
-	{"e2e-p99-ns", "lower", pctNs(e2eDist, p99)},
-	{"ttfb-p50-ns", "lower", pctNs(ttfbDist, p50)},
-	{"tokens/s", "higher", func(m *Metrics) (float64, bool) { return m.TokenStats.MeanTokensPerSecond, true }},
-	{"errors", "lower", func(m *Metrics) (float64, bool) { return m.ErrorRate(), true }},
+	d := map[lens.Metric]*Distribution{
+		lens.MetricTTFT: m.Latency.TTFT, lens.MetricITL: m.Latency.InterTokenLatency, lens.MetricTPOT: m.Latency.TPOT,
+		lens.MetricE2E: m.Latency.TotalDuration, lens.MetricTTFB: m.Latency.TTFB,
+	}[u.Metric]
+	if d == nil {
+		return 0, false
+	}
+	ms, ok := map[float64]float64{50: d.Median, 90: d.P90, 95: d.P95, 99: d.P99, 99.9: d.P999}[u.Percentile]
+	return math.Round(ms * 1e6), ok
 }
 
 // WriteBenchfmt writes f in the Go benchmark format that benchstat reads,
@@ -72,11 +45,9 @@ var benchUnits = []benchUnit{
 // There is one line per result: the name is "Benchmark" + the scenario name
 // (first letter upper-cased) + "/provider=<p>/model=<m>", the iteration
 // count is the number of requests, and the metrics are those lenstest.Bench
-// reports under testing.B, with the same units and "Unit <unit>
-// better=lower|higher" lines: ttft-p50/p90/p95/p99-ns, itl-p50/p99-ns,
-// tpot-p50/p99-ns, e2e-p50/p95/p99-ns, ttfb-p50-ns (nanoseconds, from the
-// histograms), tokens/s (mean per-request output tokens per second) and
-// errors (the error rate, 0..1). Spaces and slashes inside names become
+// reports under testing.B: lens.BenchUnits, with their "Unit <unit>
+// better=lower|higher" lines (latencies in nanoseconds, from the
+// histograms). Spaces and slashes inside names become
 // underscores, '=' in values a hyphen, so the name keys parse.
 func WriteBenchfmt(w io.Writer, f *File) error {
 	bw := bufio.NewWriter(w)
@@ -84,18 +55,18 @@ func WriteBenchfmt(w io.Writer, f *File) error {
 		fmt.Fprintf(bw, "goos: %s\n", si.OS)
 		fmt.Fprintf(bw, "goarch: %s\n", si.Arch)
 	}
-	for _, u := range benchUnits {
-		fmt.Fprintf(bw, "Unit %s better=%s\n", u.unit, u.better)
+	for _, u := range lens.BenchUnits {
+		fmt.Fprintf(bw, "Unit %s better=%s\n", u.Unit, u.Better)
 	}
 	for _, sc := range f.Scenarios {
 		for _, r := range sc.Results {
 			fmt.Fprintf(bw, "%s %d", BenchmarkName(sc.Name, r.Provider, r.Model), r.Metrics.TotalRequests)
-			for _, u := range benchUnits {
-				v, ok := u.value(&r.Metrics)
+			for _, u := range lens.BenchUnits {
+				v, ok := unitValue(u, &r.Metrics)
 				if !ok {
 					continue
 				}
-				fmt.Fprintf(bw, " %s %s", strconv.FormatFloat(v, 'f', -1, 64), u.unit)
+				fmt.Fprintf(bw, " %s %s", strconv.FormatFloat(v, 'f', -1, 64), u.Unit)
 			}
 			fmt.Fprintln(bw)
 		}

@@ -286,6 +286,9 @@ func TestWriteBenchfmt(t *testing.T) {
 		g.values["tokens/s"] != m.TokenStats.MeanTokensPerSecond || g.values["errors"] != m.ErrorRate() {
 		t.Errorf("values %v", g.values)
 	}
+	if len(g.values) != len(lens.BenchUnits) {
+		t.Errorf("%d values, want one per lens.BenchUnits (%d): %v", len(g.values), len(lens.BenchUnits), g.values)
+	}
 	if got[2].name != "Open_loop/provider=openai/model=gpt-4o-mini" {
 		t.Errorf("name %q", got[2].name)
 	}
