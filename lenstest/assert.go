@@ -100,85 +100,113 @@ func (r *Result) AssertErrorRate(max float64) bool {
 	return false
 }
 
-// The fixed assertions: p50, p90, p95 and p99 of TTFT, ITL, TPOT and E2E.
-// Each fails the test when the percentile is at or above limit; see
-// AssertPercentile.
-
+// AssertP50TTFT fails the test when the 50th percentile of the time to first token (TTFT)
+// is at or above limit, as AssertPercentile(lens.MetricTTFT, 50, limit) does.
 func (r *Result) AssertP50TTFT(limit time.Duration) bool {
 	r.tb.Helper()
 	return r.AssertPercentile(lens.MetricTTFT, 50, limit)
 }
 
+// AssertP90TTFT fails the test when the 90th percentile of the time to first token (TTFT)
+// is at or above limit, as AssertPercentile(lens.MetricTTFT, 90, limit) does.
 func (r *Result) AssertP90TTFT(limit time.Duration) bool {
 	r.tb.Helper()
 	return r.AssertPercentile(lens.MetricTTFT, 90, limit)
 }
 
+// AssertP95TTFT fails the test when the 95th percentile of the time to first token (TTFT)
+// is at or above limit, as AssertPercentile(lens.MetricTTFT, 95, limit) does.
 func (r *Result) AssertP95TTFT(limit time.Duration) bool {
 	r.tb.Helper()
 	return r.AssertPercentile(lens.MetricTTFT, 95, limit)
 }
 
+// AssertP99TTFT fails the test when the 99th percentile of the time to first token (TTFT)
+// is at or above limit, as AssertPercentile(lens.MetricTTFT, 99, limit) does.
 func (r *Result) AssertP99TTFT(limit time.Duration) bool {
 	r.tb.Helper()
 	return r.AssertPercentile(lens.MetricTTFT, 99, limit)
 }
 
+// AssertP50ITL fails the test when the 50th percentile of the inter-token latency (ITL)
+// is at or above limit, as AssertPercentile(lens.MetricITL, 50, limit) does.
 func (r *Result) AssertP50ITL(limit time.Duration) bool {
 	r.tb.Helper()
 	return r.AssertPercentile(lens.MetricITL, 50, limit)
 }
 
+// AssertP90ITL fails the test when the 90th percentile of the inter-token latency (ITL)
+// is at or above limit, as AssertPercentile(lens.MetricITL, 90, limit) does.
 func (r *Result) AssertP90ITL(limit time.Duration) bool {
 	r.tb.Helper()
 	return r.AssertPercentile(lens.MetricITL, 90, limit)
 }
 
+// AssertP95ITL fails the test when the 95th percentile of the inter-token latency (ITL)
+// is at or above limit, as AssertPercentile(lens.MetricITL, 95, limit) does.
 func (r *Result) AssertP95ITL(limit time.Duration) bool {
 	r.tb.Helper()
 	return r.AssertPercentile(lens.MetricITL, 95, limit)
 }
 
+// AssertP99ITL fails the test when the 99th percentile of the inter-token latency (ITL)
+// is at or above limit, as AssertPercentile(lens.MetricITL, 99, limit) does.
 func (r *Result) AssertP99ITL(limit time.Duration) bool {
 	r.tb.Helper()
 	return r.AssertPercentile(lens.MetricITL, 99, limit)
 }
 
+// AssertP50TPOT fails the test when the 50th percentile of the time per output token (TPOT)
+// is at or above limit, as AssertPercentile(lens.MetricTPOT, 50, limit) does.
 func (r *Result) AssertP50TPOT(limit time.Duration) bool {
 	r.tb.Helper()
 	return r.AssertPercentile(lens.MetricTPOT, 50, limit)
 }
 
+// AssertP90TPOT fails the test when the 90th percentile of the time per output token (TPOT)
+// is at or above limit, as AssertPercentile(lens.MetricTPOT, 90, limit) does.
 func (r *Result) AssertP90TPOT(limit time.Duration) bool {
 	r.tb.Helper()
 	return r.AssertPercentile(lens.MetricTPOT, 90, limit)
 }
 
+// AssertP95TPOT fails the test when the 95th percentile of the time per output token (TPOT)
+// is at or above limit, as AssertPercentile(lens.MetricTPOT, 95, limit) does.
 func (r *Result) AssertP95TPOT(limit time.Duration) bool {
 	r.tb.Helper()
 	return r.AssertPercentile(lens.MetricTPOT, 95, limit)
 }
 
+// AssertP99TPOT fails the test when the 99th percentile of the time per output token (TPOT)
+// is at or above limit, as AssertPercentile(lens.MetricTPOT, 99, limit) does.
 func (r *Result) AssertP99TPOT(limit time.Duration) bool {
 	r.tb.Helper()
 	return r.AssertPercentile(lens.MetricTPOT, 99, limit)
 }
 
+// AssertP50E2E fails the test when the 50th percentile of the end-to-end latency (E2E)
+// is at or above limit, as AssertPercentile(lens.MetricE2E, 50, limit) does.
 func (r *Result) AssertP50E2E(limit time.Duration) bool {
 	r.tb.Helper()
 	return r.AssertPercentile(lens.MetricE2E, 50, limit)
 }
 
+// AssertP90E2E fails the test when the 90th percentile of the end-to-end latency (E2E)
+// is at or above limit, as AssertPercentile(lens.MetricE2E, 90, limit) does.
 func (r *Result) AssertP90E2E(limit time.Duration) bool {
 	r.tb.Helper()
 	return r.AssertPercentile(lens.MetricE2E, 90, limit)
 }
 
+// AssertP95E2E fails the test when the 95th percentile of the end-to-end latency (E2E)
+// is at or above limit, as AssertPercentile(lens.MetricE2E, 95, limit) does.
 func (r *Result) AssertP95E2E(limit time.Duration) bool {
 	r.tb.Helper()
 	return r.AssertPercentile(lens.MetricE2E, 95, limit)
 }
 
+// AssertP99E2E fails the test when the 99th percentile of the end-to-end latency (E2E)
+// is at or above limit, as AssertPercentile(lens.MetricE2E, 99, limit) does.
 func (r *Result) AssertP99E2E(limit time.Duration) bool {
 	r.tb.Helper()
 	return r.AssertPercentile(lens.MetricE2E, 99, limit)

@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"bytes"
 	"fmt"
 	"log"
 	"os"
@@ -96,4 +97,31 @@ func ExampleWriteBenchfmt() {
 	// Unit tokens/s better=higher
 	// Unit errors better=lower
 	// BenchmarkChat/provider=openai/model=gpt-4o-mini 10 104005631 ttft-p50-ns 108003327 ttft-p90-ns 109051903 ttft-p95-ns 109051903 ttft-p99-ns 0 itl-p50-ns 0 itl-p99-ns 0 tpot-p50-ns 0 tpot-p99-ns 200015871 e2e-p50-ns 200015871 e2e-p95-ns 200015871 e2e-p99-ns 0 ttfb-p50-ns 0 tokens/s 0 errors
+}
+
+// FromResults turns the engine's results into a result file, which
+// WriteJSON writes and Decode reads back; WriteMinimal prints one line per
+// result.
+func ExampleFromResults() {
+	f, err := report.FromResults([]*lens.Result{shard(100*time.Millisecond, 100)}, report.Metadata{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := report.WriteJSON(&buf, f, false); err != nil {
+		log.Fatal(err)
+	}
+	back, err := report.Decode(&buf)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := back.Scenarios[0].Results[0]
+	fmt.Printf("%s %s/%s: %d requests, TTFT p99 %.0fms\n", back.Scenarios[0].Name, r.Provider, r.Model,
+		r.Metrics.TotalRequests, r.Metrics.Latency.TTFT.P99)
+	if err := report.WriteMinimal(os.Stdout, back); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// chat openai/gpt-4o-mini: 100 requests, TTFT p99 198ms
+	// chat openai/gpt-4o-mini: 100 requests, 0 failed; TTFT p50 149.0ms p95 194.1ms; E2E p50 200.0ms; 0.0 tokens/s
 }
