@@ -1,0 +1,328 @@
+package history
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/report"
+	"github.com/llm-latency-lens/lens/stats"
+)
+
+// synthFile is a result file of one scenario with n requests whose TTFT
+// is log-normal around 100ms × ttftScale, drawn from seed, started at t.
+func synthFile(t time.Time, seed uint64, n int, ttftScale float64) *report.File {
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	logn := func(median time.Duration) time.Duration {
+		return time.Duration(float64(median) * math.Exp(0.3*rng.NormFloat64()))
+	}
+	r := &lens.Result{
+		Scenario: "chat", Provider: "openai", Model: "gpt-4o-mini",
+		Started: t, Elapsed: 10 * time.Second, Concurrency: 4,
+		Errors:       map[lens.ErrorClass]int64{lens.ErrorClass("http_5xx"): 2},
+		ErrorSamples: map[lens.ErrorClass]string{lens.ErrorClass("http_5xx"): "500 boom"},
+		RetriedBy:    map[lens.ErrorClass]int64{},
+		TTFT:         stats.NewLatency(), ITL: stats.NewLatency(), TPOT: stats.NewLatency(),
+		E2E: stats.NewLatency(), TTFB: stats.NewLatency(), DNS: stats.NewLatency(),
+		Connect: stats.NewLatency(), TLS: stats.NewLatency(), QueueDelay: stats.NewLatency(),
+		TokensPerSecond: stats.NewValues(), OutputTokens: stats.NewValues(),
+		Priced: true, Price: lens.Price{Input: 0.15, Output: 0.6},
+		InputTokensTotal: int64(10 * n), OutputTokensTotal: int64(16 * n),
+	}
+	for range n {
+		ttft := time.Duration(float64(logn(100*time.Millisecond)) * ttftScale)
+		tpot := logn(5 * time.Millisecond)
+		e2e := ttft + 15*tpot
+		r.TTFT.Record(ttft)
+		r.TPOT.Record(tpot)
+		r.E2E.Record(e2e)
+		r.TTFB.Record(ttft / 2)
+		r.QueueDelay.Record(0)
+		for range 15 {
+			r.ITL.Record(logn(5 * time.Millisecond))
+		}
+		r.TokensPerSecond.Record(16 / e2e.Seconds())
+		r.OutputTokens.Record(16)
+	}
+	r.Total, r.Succeeded, r.Failed = int64(n+2), int64(n), 2
+	r.FirstSend, r.LastSend = t, t.Add(9*time.Second)
+	f, err := report.FromResults([]*lens.Result{r}, report.Metadata{ConfigHash: "c0ffee", Version: "v0.1.0"})
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// A run read back from the history is the result file that was appended
+// (raw requests apart), and every percentile recomputed from a stored
+// histogram equals the result file's.
+func TestStoreFileRoundTrip(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	f := synthFile(time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), 1, 300, 1)
+	id, err := s.Append(ctx, f, RunInfo{Commit: "abc", Branch: "main", Labels: map[string]string{"job": "ci"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.File(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(jsonOf(t, got), jsonOf(t, f)) {
+		t.Errorf("file read back differs:\n got %s\nwant %s", jsonOf(t, got), jsonOf(t, f))
+	}
+	want := f.Scenarios[0].Results[0].Metrics.Distributions()
+	have := got.Scenarios[0].Results[0].Metrics.Distributions()
+	if len(want) != len(have) || len(want) < 8 {
+		t.Fatalf("%d distributions read back, %d written", len(have), len(want))
+	}
+	for i, nd := range have {
+		var again *report.Distribution
+		if nd.Dist.IsLatency() {
+			l, err := nd.Dist.Latency()
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err = report.LatencyDistribution(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			v, err := nd.Dist.Values()
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err = report.ValuesDistribution(v, nd.Dist.Unit)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		w := want[i].Dist
+		if again.P95 != w.P95 || again.P99 != w.P99 || again.P999 != w.P999 || again.Median != w.Median ||
+			again.P90 != w.P90 || again.Min != w.Min || again.Max != w.Max || again.Count != w.Count {
+			t.Errorf("%s recomputed from the stored histogram: %+v, result file has %+v", nd.Name, again, w)
+		}
+	}
+	if _, err := s.File(ctx, id+100); !errors.Is(err, ErrNoRun) {
+		t.Errorf("File of a missing run: %v, want ErrNoRun", err)
+	}
+}
+
+func jsonOf(t *testing.T, f *report.File) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "f.json")
+	if err := report.WriteFile(path, f); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// Runs filters by scenario, branch, label, time, baseline and count, and
+// lists oldest first.
+func TestStoreRunsFilter(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var ids []int64
+	for i := range 6 {
+		f := synthFile(t0.Add(time.Duration(i)*time.Hour), uint64(i), 50, 1)
+		if i == 5 {
+			f.Scenarios[0].Name = "other"
+		}
+		branch := "main"
+		if i%2 == 1 {
+			branch = "feature"
+		}
+		id, err := s.Append(ctx, f, RunInfo{Branch: branch, Labels: map[string]string{"n": strconv.Itoa(i), "job.name": "x"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := s.Pin(ctx, "release", ids[1], ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Pin(ctx, "release", 999); !errors.Is(err, ErrNoRun) {
+		t.Errorf("pin of a missing run: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		f    Filter
+		want []int64
+	}{
+		{"all", Filter{}, ids},
+		{"branch", Filter{Branch: "main"}, []int64{ids[0], ids[2], ids[4]}},
+		{"scenario", Filter{Scenario: "other"}, []int64{ids[5]}},
+		{"label", Filter{Labels: map[string]string{"n": "3"}}, []int64{ids[3]}},
+		{"dotted label", Filter{Labels: map[string]string{"job.name": "x", "n": "4"}}, []int64{ids[4]}},
+		{"since until", Filter{Since: t0.Add(2 * time.Hour), Until: t0.Add(4 * time.Hour)}, []int64{ids[2], ids[3]}},
+		{"last", Filter{Branch: "main", Last: 2}, []int64{ids[2], ids[4]}},
+		{"before", Filter{Before: ids[3], Last: 2}, []int64{ids[1], ids[2]}},
+		{"baseline", Filter{Baseline: "release"}, []int64{ids[1], ids[2]}},
+	} {
+		runs, err := s.Runs(ctx, tc.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, r := range runs {
+			got = append(got, r.ID)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: runs %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	runs, _ := s.Runs(ctx, Filter{Last: 1})
+	if r := runs[0]; r.Branch != "feature" || r.Results[0] != "other openai/gpt-4o-mini" || r.Labels["n"] != "5" || r.Source != "run" {
+		t.Errorf("run = %+v", r)
+	}
+	if n, err := s.Unpin(ctx, "release"); err != nil || n != 2 {
+		t.Errorf("Unpin = %d, %v", n, err)
+	}
+}
+
+// A history written by a newer version is refused with a clear message,
+// and so is another application's SQLite file; reopening a current file
+// works.
+func TestStoreSchemaVersion(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "h.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(path); err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	if _, err := s.db.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion+1)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err = Open(path)
+	var se *SchemaError
+	if !errors.As(err, &se) || se.Version != SchemaVersion+1 {
+		t.Fatalf("Open of a newer file: %v, want a *SchemaError", err)
+	}
+	want := fmt.Sprintf("history: %s has schema version %d, newer than this program reads (%d): use a newer lens", path, SchemaVersion+1, SchemaVersion)
+	if err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+
+	other := filepath.Join(dir, "other.db")
+	db, err := sql.Open("sqlite", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE TABLE t (x)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := Open(other); !errors.Is(err, ErrNotHistory) {
+		t.Errorf("Open of another application's database: %v, want ErrNotHistory", err)
+	}
+}
+
+// childEnv names the history file a child process of
+// TestStoreConcurrentProcesses appends to.
+const childEnv = "LENS_HISTORY_TEST_CHILD"
+
+// Four processes appending 25 runs each to one history file at the same
+// time lose none and leave the file intact.
+func TestStoreConcurrentProcesses(t *testing.T) {
+	if path := os.Getenv(childEnv); path != "" {
+		appendAsChild(t, path)
+		return
+	}
+	if testing.Short() {
+		t.Skip("starts 4 processes")
+	}
+	path := filepath.Join(t.TempDir(), "shared.db")
+	const procs, each = 4, 25
+	var wg sync.WaitGroup
+	errs := make([]error, procs)
+	outs := make([][]byte, procs)
+	for p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestStoreConcurrentProcesses$", "-test.count=1")
+			cmd.Env = append(os.Environ(), childEnv+"="+path, "LENS_HISTORY_TEST_PROC="+strconv.Itoa(p), "LENS_HISTORY_TEST_EACH="+strconv.Itoa(each))
+			outs[p], errs[p] = cmd.CombinedOutput()
+		}()
+	}
+	wg.Wait()
+	for p := range procs {
+		if errs[p] != nil {
+			t.Fatalf("process %d: %v\n%s", p, errs[p], outs[p])
+		}
+	}
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	runs, err := s.Runs(context.Background(), Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != procs*each {
+		t.Errorf("%d runs in the history, want %d", len(runs), procs*each)
+	}
+	seen := map[string]bool{}
+	for _, r := range runs {
+		seen[r.Labels["proc"]+"/"+r.Labels["i"]] = true
+	}
+	if len(seen) != procs*each {
+		t.Errorf("%d distinct runs, want %d", len(seen), procs*each)
+	}
+	if err := s.IntegrityCheck(context.Background()); err != nil {
+		t.Error(err)
+	}
+}
+
+func appendAsChild(t *testing.T, path string) {
+	proc := os.Getenv("LENS_HISTORY_TEST_PROC")
+	each, _ := strconv.Atoi(os.Getenv("LENS_HISTORY_TEST_EACH"))
+	p, _ := strconv.Atoi(proc)
+	f := synthFile(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), uint64(p), 200, 1)
+	// Each append opens the file anew, as a CI job would.
+	for i := range each {
+		s, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(context.Background(), f, RunInfo{Labels: map[string]string{"proc": proc, "i": strconv.Itoa(i)}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
