@@ -93,7 +93,7 @@ CREATE TABLE results (
 	successful_requests INTEGER NOT NULL,
 	failed_requests     INTEGER NOT NULL,
 	good_requests       INTEGER NOT NULL,
-	prompt_tokens       INTEGER NOT NULL,
+	prompt_tokens       INTEGER,               -- NULL: no usage reported them
 	completion_tokens   INTEGER NOT NULL,
 	cost_usd            REAL,                  -- NULL: price unknown
 	metrics             TEXT NOT NULL          -- JSON of the metrics, distributions apart
