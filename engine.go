@@ -49,12 +49,22 @@ func Run(ctx context.Context, sc Scenario) (*Result, error) {
 		e.closed(ctx, true, int64(sc.Warmup), 0)
 	}
 	res := newResult(&sc)
+	if !sc.StartAt.IsZero() {
+		sleep(ctx, time.Until(sc.StartAt))
+	}
 	res.Started = time.Now()
+	if !sc.StartAt.IsZero() && sc.open() {
+		// The schedule counts from StartAt, the origin every shard shares,
+		// even when the warmup overran it.
+		res.Started = sc.StartAt
+	}
 	e.start = res.Started
-	if sc.Rate > 0 {
+	if ctx.Err() != nil {
+		// Interrupted before the measured phase: nothing to run.
+	} else if sc.open() {
 		e.open(ctx, int64(sc.Requests), sc.Duration)
 	} else {
-		e.closed(ctx, false, int64(sc.Requests), sc.Duration)
+		e.closed(ctx, false, sc.Shard.count(int64(sc.Requests)), sc.Duration)
 	}
 	res.Elapsed = time.Since(res.Started)
 	close(e.recs)
@@ -124,12 +134,13 @@ func NewClient(sc Scenario) *http.Client {
 
 // engine holds what the workers of one Run share.
 type engine struct {
-	sc     *Scenario
-	client *http.Client
-	preq   *providers.Request
-	varies bool // the request differs per request (prompt sets, lengths)
-	seq    atomic.Int64
-	start  time.Time // when the measured phase began
+	sc       *Scenario
+	client   *http.Client
+	preq     *providers.Request
+	varies   bool // the request differs per request (prompt sets, lengths)
+	seq      atomic.Int64
+	sessions atomic.Int64 // conversations begun (Scenario.Session)
+	start    time.Time    // when the measured phase began
 
 	// recs holds the partial results. A worker takes one to record a
 	// finished request and puts it back: one channel operation per request,
@@ -153,7 +164,8 @@ func newEngine(sc *Scenario, client *http.Client) *engine {
 		sc:     sc,
 		client: client,
 		preq:   sc.request(),
-		varies: len(sc.Prompts) > 0 || sc.PromptTokens != nil || sc.MaxTokensDist != nil,
+		varies: len(sc.Prompts) > 0 || sc.PromptTokens != nil || sc.MaxTokensDist != nil ||
+			len(sc.Trace) > 0 || sc.Session.Enabled(),
 	}
 	n := min(max(2, 2*runtime.GOMAXPROCS(0)), max(1, sc.concurrency(), sc.inFlightLimit()))
 	e.recs = make(chan *Result, n)
@@ -165,7 +177,7 @@ func newEngine(sc *Scenario, client *http.Client) *engine {
 
 // inFlightLimit is the open-loop cap on requests in flight.
 func (sc *Scenario) inFlightLimit() int {
-	if sc.Rate <= 0 {
+	if !sc.open() {
 		return sc.concurrency()
 	}
 	if sc.Concurrency > 0 {
@@ -187,6 +199,9 @@ type worker struct {
 	req providers.Request
 	m   RequestMetrics
 	log *slog.Logger // the current request's logger; nil when not logging
+
+	trace *TraceRequest // the trace entry of the next open-loop request, if any
+	conv  *conversation // the user's conversation, with Scenario.Session
 }
 
 func (e *engine) newWorker() *worker {
@@ -199,11 +214,19 @@ func (e *engine) newWorker() *worker {
 }
 
 // closed runs n requests (or, when n is 0, requests for d) in closed loop:
-// each worker sends its next request when its last one ends.
+// each worker sends its next request when its last one ends. A sharded
+// run's shard runs its own workers of the whole run's (see Shard), and n
+// is its own share of the requests.
 func (e *engine) closed(ctx context.Context, warmup bool, n int64, d time.Duration) {
 	conc := e.sc.concurrency()
-	if n > 0 && int64(conc) > n {
-		conc = int(n)
+	var own []int // the whole run's numbers of this shard's workers
+	for i := range conc {
+		if e.sc.Shard.owns(int64(i)) {
+			own = append(own, i)
+		}
+	}
+	if n > 0 && int64(len(own)) > n {
+		own = own[:n]
 	}
 	var deadline time.Time
 	if n == 0 {
@@ -212,7 +235,7 @@ func (e *engine) closed(ctx context.Context, warmup bool, n int64, d time.Durati
 	var issued atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	for i := range conc {
+	for _, i := range own {
 		w := e.newWorker()
 		wg.Go(func() {
 			// With a ramp-up, worker i starts at i/conc of it, so that the
@@ -227,6 +250,9 @@ func (e *engine) closed(ctx context.Context, warmup bool, n int64, d time.Durati
 					return
 				}
 				if n == 0 && !time.Now().Before(deadline) {
+					return
+				}
+				if e.sc.Session.Enabled() && !w.nextTurn(ctx, n == 0, deadline) {
 					return
 				}
 				w.do(ctx, time.Now(), warmup)
@@ -247,19 +273,14 @@ func (e *engine) open(ctx context.Context, n int64, d time.Duration) {
 	limit := sc.inFlightLimit()
 	slots := make(chan struct{}, limit)
 	e.idle = make(chan *worker, limit)
-	sched := &schedule{
-		rate:    sc.Rate,
-		ramp:    sc.RampUp.Seconds(),
-		poisson: sc.Arrivals == ArrivalsPoisson,
-		rng:     rand.New(rand.NewPCG(sc.Seed, 0x6f70656e)),
-	}
+	arr := newArrivals(sc, n, d)
 	var timer *time.Timer
 	var wg sync.WaitGroup
-	start := time.Now()
+	start := e.start
 loop:
-	for i := int64(0); n == 0 || i < n; i++ {
-		off := sched.next()
-		if n == 0 && off >= d {
+	for {
+		off, tr, ok := arr.next()
+		if !ok {
 			break
 		}
 		intended := start.Add(off)
@@ -286,6 +307,7 @@ loop:
 		default:
 			w = e.newWorker()
 		}
+		w.trace = tr
 		wg.Go(func() {
 			w.do(ctx, intended, false)
 			e.idle <- w
@@ -311,6 +333,10 @@ func (w *worker) do(ctx context.Context, intended time.Time, warmup bool) {
 		Retried:  retried,
 	}
 	m := &w.m
+	m.Seq = sc.Shard.global(m.Seq)
+	if c := w.conv; c != nil {
+		m.Session, m.Turn = c.id, c.turn+1
+	}
 	w.pcg.Seed(sc.Seed, uint64(m.Seq))
 	preq := w.prepare()
 	m.Stream = preq.Stream
@@ -360,8 +386,11 @@ func (w *worker) do(ctx context.Context, intended time.Time, warmup bool) {
 	}
 	if !warmup {
 		rec := <-w.recs
-		rec.record(m, &w.sc.SLO, w.sc.Rate > 0, w.start)
+		rec.record(m, &w.sc.SLO, w.sc.open(), w.start)
 		w.recs <- rec
+	}
+	if w.conv != nil {
+		w.conv.add(preq.Prompt, m)
 	}
 	if sc.OnRequest != nil {
 		sc.OnRequest(m)
@@ -394,6 +423,14 @@ func (w *worker) prepare() *providers.Request {
 	}
 	sc := w.sc
 	w.req = *w.preq
+	if tr := w.trace; tr != nil {
+		w.req.Prompt = syntheticPrompt(max(tr.InputTokens, 1), w.rng)
+		w.req.MaxTokens = max(tr.OutputTokens, 1)
+		return &w.req
+	}
+	if w.conv != nil {
+		w.req.History = w.conv.history
+	}
 	switch {
 	case sc.PromptTokens != nil:
 		w.req.Prompt = syntheticPrompt(sampleInt(sc.PromptTokens, w.rng, 1), w.rng)

@@ -77,6 +77,12 @@ type RequestMetrics struct {
 	TokensFromUsage bool
 	InputTokens     int
 
+	// Session and Turn place a request of a multi-turn conversation
+	// (Scenario.Session): the conversation's number in the run, from 0,
+	// and the request's turn in it, from 1. Turn is 0 outside sessions.
+	Session int64
+	Turn    int
+
 	// ITLs are the gaps between consecutive text-bearing events. The slice
 	// is reused: it is valid only during OnRequest.
 	ITLs []time.Duration
@@ -244,6 +250,9 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 		return
 	}
 
+	if w.conv != nil {
+		w.conv.answer = w.conv.answer[:0] // this attempt's answer only
+	}
 	t0 := time.Now()
 	m.Start = t0
 	wd := startWatchdog(sc.timeout(), sc.FirstTokenTimeout, sc.IdleTimeout, t0, cancel)
@@ -303,6 +312,9 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 		derr = w.dec.Next(&d)
 		if derr != nil {
 			break
+		}
+		if w.conv != nil {
+			w.conv.answer = append(w.conv.answer, d.Text...)
 		}
 		if d.HasOutput() {
 			if m.OutputEvents == 0 {

@@ -112,7 +112,7 @@ type Tick struct {
 
 func newResult(sc *Scenario) *Result {
 	conc := sc.Concurrency
-	if sc.Rate <= 0 {
+	if !sc.open() {
 		conc = sc.concurrency()
 	}
 	r := &Result{
@@ -141,7 +141,7 @@ func newResult(sc *Scenario) *Result {
 	} else if p, ok := DefaultPricing.Lookup(sc.Provider.Name(), sc.Model); ok {
 		r.Priced, r.Price = true, p
 	}
-	if sc.Rate > 0 {
+	if sc.open() {
 		r.TTFTFromIntended = stats.NewLatency()
 		r.E2EFromIntended = stats.NewLatency()
 	}

@@ -155,6 +155,38 @@ type Scenario struct {
 	// attempt of a retried request.
 	OnSend    func(*RequestMetrics)
 	OnAttempt func(*RequestMetrics)
+
+	// Session, when its Turns is set, makes each closed-loop worker a user
+	// holding multi-turn conversations (see Session).
+	Session Session
+
+	// Trace, when set, replays a recorded trace in open loop: request k is
+	// due at Trace[k].At (divided by TraceSpeed) from the start, with a
+	// synthetic prompt of Trace[k].InputTokens tokens (see PromptTokens)
+	// and Trace[k].OutputTokens as its output token limit (at least 1: no
+	// API accepts a limit of 0). Requests, when set, replays only the
+	// first Requests entries and Duration only those due before it; with
+	// neither, the whole trace. Concurrency caps requests in flight as in
+	// any open loop. Trace takes the place of Rate, Arrivals, RampUp,
+	// Prompt, Prompts, PromptTokens, MaxTokens and MaxTokensDist: setting
+	// any of them too is an error. ReadTraceFile reads a trace.
+	Trace []TraceRequest
+
+	// TraceSpeed replays Trace this many times faster than recorded: 2
+	// halves every gap, 0.5 doubles them (0: as recorded).
+	TraceSpeed float64
+
+	// Shard runs one part of a run shared by several machines (see
+	// Shard); the zero value runs the whole of it.
+	Shard Shard
+
+	// StartAt, when set, is the wall-clock time at which the measured
+	// phase starts: Run sends the warmup, then waits until StartAt. Shards
+	// given the same StartAt share the origin of their schedules. If the
+	// warmup ends after StartAt, the open-loop schedule still counts from
+	// StartAt, so arrivals already due are sent at once and their lateness
+	// is recorded as queue delay.
+	StartAt time.Time
 }
 
 // HTTPOptions are the settings of the client Run builds (the http section of
@@ -228,7 +260,7 @@ func (sc *Scenario) validate() error {
 	if sc.Duration < 0 {
 		add("Duration: must be >= 0, got %v", sc.Duration)
 	}
-	if sc.Requests == 0 && sc.Duration == 0 {
+	if sc.Requests == 0 && sc.Duration == 0 && len(sc.Trace) == 0 {
 		add("Requests or Duration: one must be set")
 	}
 	if sc.Concurrency < 0 {
@@ -269,6 +301,7 @@ func (sc *Scenario) validate() error {
 	if sc.MaxTokens < 0 {
 		add("MaxTokens: must be >= 0, got %d", sc.MaxTokens)
 	}
+	errs = append(errs, sc.validateShapes()...)
 	if len(errs) == 0 {
 		return nil
 	}

@@ -115,20 +115,22 @@ func (s *schedule) inverse(m float64) float64 {
 	return m/s.rate + s.ramp/2
 }
 
-// promptWords is the vocabulary of synthetic prompts.
-var promptWords = strings.Fields(`the a of to and in is it that for on with as was at by be this from or
-an are not have but they which one you were all we can there been if more when will would who so no
-time people year way day man thing woman life child world school state family student group country
-problem hand part place case week company system program question work government number night point
-home water room mother area money story fact month lot right study book eye job word business issue`)
+// promptWords is the vocabulary of synthetic prompts: common three-letter
+// English words, each one token in the tokenizers of the major APIs.
+var promptWords = strings.Fields(`the and for are but not you all any can had her was one our out day get
+has him his how man new now old see two way who boy did its let put say she too use big end far few
+got own run set try ask men off yet ago air box car cut eye job law low may oil pay red sit top war`)
 
-// syntheticPrompt returns a prompt of about n tokens: n words drawn from
-// a fixed vocabulary (one short English word is about one token).
+// syntheticPrompt returns a prompt of n tokens (n >= 1): "Tell" and then
+// n−1 words drawn from promptWords, each with its leading space. Every
+// token is four characters, so a server that counts a token per four
+// characters (as the fake does) counts exactly n, and a real tokenizer
+// about n.
 func syntheticPrompt(n int, r *rand.Rand) string {
 	var b strings.Builder
-	b.Grow(n * 6)
-	b.WriteString("Continue this text:")
-	for i := 0; i < n; i++ {
+	b.Grow(4 * n)
+	b.WriteString("Tell")
+	for i := 1; i < n; i++ {
 		b.WriteByte(' ')
 		b.WriteString(promptWords[r.IntN(len(promptWords))])
 	}

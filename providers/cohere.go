@@ -107,10 +107,7 @@ func (p *Cohere) NewRequest(ctx context.Context, r *Request) (*http.Request, err
 		K:           r.TopK,
 		Stream:      r.Stream,
 	}
-	if r.System != "" {
-		body.Messages = append(body.Messages, chatMessage{Role: "system", Content: r.System})
-	}
-	body.Messages = append(body.Messages, chatMessage{Role: "user", Content: r.Prompt})
+	body.Messages = chatMessages(r, true)
 	req, err := newPost(ctx, name, u, body, r)
 	if err != nil {
 		return nil, err

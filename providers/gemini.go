@@ -205,7 +205,15 @@ func (p *Gemini) NewRequest(ctx context.Context, r *Request) (*http.Request, err
 	if err != nil {
 		return nil, fmt.Errorf("%s: build request: %w", name, err)
 	}
-	body := geminiRequest{Contents: []geminiContent{{Role: "user", Parts: []geminiPart{{Text: r.Prompt}}}}}
+	body := geminiRequest{Contents: make([]geminiContent, 0, len(r.History)+1)}
+	for _, m := range r.History {
+		role := m.Role
+		if role == RoleAssistant {
+			role = "model"
+		}
+		body.Contents = append(body.Contents, geminiContent{Role: role, Parts: []geminiPart{{Text: m.Content}}})
+	}
+	body.Contents = append(body.Contents, geminiContent{Role: "user", Parts: []geminiPart{{Text: r.Prompt}}})
 	if r.System != "" {
 		body.SystemInstruction = &geminiContent{Parts: []geminiPart{{Text: r.System}}}
 	}

@@ -36,7 +36,10 @@ import (
 //	{{prompt}}       Request.Prompt, a string
 //	{{system}}       Request.System, a string ("" when unset)
 //	{{messages}}     a chat message list: [{"role":"system","content":...}
-//	                 (only when System is set), {"role":"user","content":...}]
+//	                 (only when System is set), the History's messages
+//	                 ({"role":"user"|"assistant","content":...}), then
+//	                 {"role":"user","content":...} with the prompt. A body
+//	                 without {{messages}} sends no History
 //	{{max_tokens}}   Request.MaxTokens, a number (unset when 0)
 //	{{temperature}}  Request.Temperature, a number (unset when nil)
 //	{{top_p}}        Request.TopP, a number (unset when nil)
@@ -421,11 +424,7 @@ func genericValues(r *Request, key string) (map[string]genericValue, error) {
 		"api_key": str(key),
 		"stream":  {set: true, json: []byte(fmt.Sprint(r.Stream)), text: fmt.Sprint(r.Stream)},
 	}
-	msgs := []chatMessage{{Role: "user", Content: r.Prompt}}
-	if r.System != "" {
-		msgs = []chatMessage{{Role: "system", Content: r.System}, msgs[0]}
-	}
-	b, err := json.Marshal(msgs)
+	b, err := json.Marshal(chatMessages(r, true))
 	if err != nil {
 		return nil, err
 	}

@@ -214,10 +214,7 @@ func newOpenAIChatBody(r *Request, model, maxField string, streamUsage bool) ope
 		TopK:        r.TopK,
 		Stream:      r.Stream,
 	}
-	if r.System != "" {
-		body.Messages = append(body.Messages, chatMessage{Role: "system", Content: r.System})
-	}
-	body.Messages = append(body.Messages, chatMessage{Role: "user", Content: r.Prompt})
+	body.Messages = chatMessages(r, true)
 	if r.MaxTokens > 0 {
 		if maxField == "max_tokens" {
 			body.MaxTokens = r.MaxTokens

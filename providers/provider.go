@@ -102,10 +102,17 @@ type Usage struct {
 
 // Request is one completion request in API-neutral form.
 type Request struct {
-	Model     string
-	Prompt    string // the user message
-	System    string // optional system prompt
-	MaxTokens int    // output token limit; 0 leaves the API's default (codecs whose API requires it send 1024)
+	Model  string
+	Prompt string // the user message
+	System string // optional system prompt
+
+	// History is the conversation before Prompt, oldest first: earlier
+	// user messages and the assistant's answers to them. Each codec sends
+	// it as its API's earlier messages (Gemini names the assistant
+	// "model"), then Prompt as the last user message. Nil: Prompt alone.
+	History []Message
+
+	MaxTokens int // output token limit; 0 leaves the API's default (codecs whose API requires it send 1024)
 
 	// Sampling parameters; nil leaves the API's default.
 	Temperature *float64
@@ -120,6 +127,21 @@ type Request struct {
 	// body as given (provider-specific options).
 	Extra map[string]any
 }
+
+// Message is one message of a conversation's history.
+type Message struct {
+	// Role is RoleUser or RoleAssistant.
+	Role string
+
+	// Content is the message's text.
+	Content string
+}
+
+// The roles of a Message.
+const (
+	RoleUser      = "user"
+	RoleAssistant = "assistant"
+)
 
 // ModelLister is implemented by providers whose API lists the models a
 // key can use. It is a codec like the rest: it builds the request and

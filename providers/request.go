@@ -20,6 +20,20 @@ type chatMessage struct {
 	Content string `json:"content"`
 }
 
+// chatMessages returns r's messages in the common chat form: the system
+// prompt first when withSystem is set and r has one, then the history,
+// then the prompt as the last user message.
+func chatMessages(r *Request, withSystem bool) []chatMessage {
+	msgs := make([]chatMessage, 0, len(r.History)+2)
+	if withSystem && r.System != "" {
+		msgs = append(msgs, chatMessage{Role: "system", Content: r.System})
+	}
+	for _, m := range r.History {
+		msgs = append(msgs, chatMessage{Role: m.Role, Content: m.Content})
+	}
+	return append(msgs, chatMessage{Role: RoleUser, Content: r.Prompt})
+}
+
 // marshalBody encodes v, a codec's request struct, as the JSON body, with
 // extra merged in at the top level; keys in extra replace v's.
 func marshalBody(v any, extra map[string]any) ([]byte, error) {

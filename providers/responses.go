@@ -92,7 +92,7 @@ func (p *OpenAIResponses) apiKey() string {
 // responsesRequest is the body of POST /responses.
 type responsesRequest struct {
 	Model           string   `json:"model,omitempty"`
-	Input           string   `json:"input"`
+	Input           any      `json:"input"` // the prompt, or the messages when there is a history
 	Instructions    string   `json:"instructions,omitempty"`
 	MaxOutputTokens int      `json:"max_output_tokens,omitempty"`
 	Temperature     *float64 `json:"temperature,omitempty"`
@@ -119,6 +119,9 @@ func (p *OpenAIResponses) NewRequest(ctx context.Context, r *Request) (*http.Req
 		Temperature:     r.Temperature,
 		TopP:            r.TopP,
 		Stream:          r.Stream,
+	}
+	if len(r.History) > 0 {
+		body.Input = chatMessages(r, false)
 	}
 	req, err := newPost(ctx, name, u, body, r)
 	if err != nil {
