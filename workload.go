@@ -15,19 +15,19 @@ type Dist interface {
 	String() string
 }
 
-// Fixed is the distribution that is always v.
-func Fixed(v float64) Dist { return fixedDist(v) }
+// FixedDist is the distribution that is always v.
+func FixedDist(v float64) Dist { return fixedDist(v) }
 
-// Uniform is uniform on [lo, hi].
-func Uniform(lo, hi float64) Dist { return uniformDist{lo, hi} }
+// UniformDist is uniform on [lo, hi].
+func UniformDist(lo, hi float64) Dist { return uniformDist{lo, hi} }
 
-// Normal is normal with the given mean and standard deviation, truncated
+// NormalDist is normal with the given mean and standard deviation, truncated
 // at 0.
-func Normal(mean, stddev float64) Dist { return normalDist{mean, stddev} }
+func NormalDist(mean, stddev float64) Dist { return normalDist{mean, stddev} }
 
-// LogNormal is log-normal with the given median and shape sigma: the
+// LogNormalDist is log-normal with the given median and shape sigma: the
 // long-tailed shape of real prompt and answer lengths.
-func LogNormal(median, sigma float64) Dist { return logNormalDist{median, sigma} }
+func LogNormalDist(median, sigma float64) Dist { return logNormalDist{median, sigma} }
 
 type fixedDist float64
 

@@ -383,7 +383,7 @@ func TestPromptsAndLengths(t *testing.T) {
 		mt, fr := mock(fake.Config{OutputTokens: 50, Record: true})
 		res, err := lens.Run(t.Context(), lens.Scenario{
 			Provider: openai("http://fake.test"), Model: "m", Requests: 200, Seed: 42,
-			PromptTokens: lens.Uniform(100, 300), MaxTokensDist: lens.Fixed(7),
+			PromptTokens: lens.UniformDist(100, 300), MaxTokensDist: lens.FixedDist(7),
 			Client: &http.Client{Transport: mt},
 		})
 		require.NoError(t, err)

@@ -481,38 +481,6 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // LogValue logs the secret as String does.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
-// Dist is a distribution as written in a configuration: a plain
-// number n (fixed), or one of
-//
-//	{fixed: n}
-//	{uniform: [lo, hi]}
-//	{normal: {mean: m, stddev: s}}
-//	{lognormal: {median: m, sigma: s}}
-type Dist struct {
-	// Kind is fixed, uniform, normal or lognormal.
-	Kind string
-
-	// A and B are the parameters: fixed A; uniform lo A, hi B; normal
-	// mean A, stddev B; lognormal median A, sigma B.
-	A, B float64
-}
-
-// Dist returns the distribution.
-func (d Dist) Dist() lens.Dist {
-	switch d.Kind {
-	case "uniform":
-		return lens.Uniform(d.A, d.B)
-	case "normal":
-		return lens.Normal(d.A, d.B)
-	case "lognormal":
-		return lens.LogNormal(d.A, d.B)
-	}
-	return lens.Fixed(d.A)
-}
-
-// String formats the distribution as Dist's String does.
-func (d Dist) String() string { return d.Dist().String() }
-
 // Load reads and checks the configuration file at path (YAML, or
 // JSON for a .json file or content that starts with "{"). An invalid file
 // gives a *Error that lists every problem with its line.

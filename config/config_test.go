@@ -354,23 +354,23 @@ workload:
     models: [gpt-4o]
 workload:
   request_params:
-    max_tokens: {uniform: [64, 32]}
+    max_tokens: uniform(64, 32)
   scenarios:
     - name: a
       prompt: hi
       requests: 10
-      max_tokens: {normall: {mean: 5, stddev: 1}}
+      max_tokens: normall(5, 1)
     - name: b
       prompt:
-        tokens: {lognormal: {median: 0, sigma: 1}}
+        tokens: lognormal(0, 1)
       requests: 10
       max_tokens: "lots"
 `,
 		want: []string{
 			`c.yaml:6: workload.request_params.max_tokens: uniform: hi must be >= lo`,
-			`c.yaml:11: workload.scenarios[0].max_tokens: unknown distribution "normall" (did you mean "normal"?): must be a number or one of {fixed: n}, {uniform: [lo, hi]}, {normal: {mean: m, stddev: s}}, {lognormal: {median: m, sigma: s}}`,
+			`c.yaml:11: workload.scenarios[0].max_tokens: unknown distribution "normall" (did you mean "normal"?): must be a number or one of fixed(v), uniform(lo, hi), normal(mean, stddev), lognormal(median, sigma)`,
 			`c.yaml:14: workload.scenarios[1].prompt.tokens: lognormal: median must be > 0`,
-			`c.yaml:16: workload.scenarios[1].max_tokens: must be a number or one of {fixed: n}, {uniform: [lo, hi]}, {normal: {mean: m, stddev: s}}, {lognormal: {median: m, sigma: s}}, got a string`,
+			`c.yaml:16: workload.scenarios[1].max_tokens: must be a number or one of fixed(v), uniform(lo, hi), normal(mean, stddev), lognormal(median, sigma): "lots" is not a number`,
 		},
 	}, {
 		name: "unknown fields and wrong types",
@@ -485,7 +485,7 @@ workload:
   - name: fake
     models: [m]
     settings:
-      ttft_ms: {uniform: [50, 10]}
+      ttft_ms: uniform(50, 10)
       itl_ms: fast
       output_tokens: -3
       ttft: 5
@@ -504,7 +504,7 @@ workload:
 `,
 		want: []string{
 			`c.yaml:5: providers[0].settings.ttft_ms: uniform: hi must be >= lo`,
-			`c.yaml:6: providers[0].settings.itl_ms: must be a number or one of {fixed: n}, {uniform: [lo, hi]}, {normal: {mean: m, stddev: s}}, {lognormal: {median: m, sigma: s}}`,
+			`c.yaml:6: providers[0].settings.itl_ms: must be a number or one of fixed(v), uniform(lo, hi), normal(mean, stddev), lognormal(median, sigma): "fast" is not a number`,
 			`c.yaml:7: providers[0].settings.output_tokens: must be >= 0`,
 			`c.yaml:8: providers[0].settings.ttft: unknown setting for type fake (did you mean "ttft_ms"?)`,
 			`c.yaml:12: providers[1].settings.v1: must be true or false`,
@@ -1007,7 +1007,7 @@ workload:
   prompt_sets:
     - {name: qs, prompts: [one, two]}
   request_params:
-    max_tokens: {normal: {mean: 100, stddev: 10}}
+    max_tokens: normal(100, 10)
     stream: false
     timeout: 5
   scenarios:
@@ -1023,7 +1023,7 @@ workload:
       slo: {ttft_ms: 200, tpot_ms: 12.5, e2e_ms: 1000}
       timeouts: {request_secs: 9, first_token_ms: 300, idle_ms: 50, connect_ms: 250}
     - name: synthetic
-      prompt: {tokens: {lognormal: {median: 300, sigma: 0.5}}, system: be brief}
+      prompt: {tokens: "lognormal(300, 0.5)", system: be brief}
       requests: 3
       warmup: 0
       temperature: 0
@@ -1121,12 +1121,11 @@ func TestConfigDistributions(t *testing.T) {
 	}{
 		{"7", Dist{Kind: "fixed", A: 7}},
 		{"2.5", Dist{Kind: "fixed", A: 2.5}},
-		{"{fixed: 3}", Dist{Kind: "fixed", A: 3}},
-		{"{uniform: [10, 20]}", Dist{Kind: "uniform", A: 10, B: 20}},
-		{"{uniform: {lo: 1, hi: 2}}", Dist{Kind: "uniform", A: 1, B: 2}},
-		{"{normal: {mean: 40, stddev: 5}}", Dist{Kind: "normal", A: 40, B: 5}},
-		{"{normal: [40, 5]}", Dist{Kind: "normal", A: 40, B: 5}},
-		{"{lognormal: {median: 30, sigma: 0.4}}", Dist{Kind: "lognormal", A: 30, B: 0.4}},
+		{`"fixed(3)"`, Dist{Kind: "fixed", A: 3}},
+		{`"uniform(10, 20)"`, Dist{Kind: "uniform", A: 10, B: 20}},
+		{`"Uniform( 1,2 )"`, Dist{Kind: "uniform", A: 1, B: 2}},
+		{`"normal(40, 5)"`, Dist{Kind: "normal", A: 40, B: 5}},
+		{`"lognormal(30, 0.4)"`, Dist{Kind: "lognormal", A: 30, B: 0.4}},
 	}
 	for _, tt := range tests {
 		c, err := Parse([]byte("providers: [{name: fake, models: [m], settings: {itl_ms: "+tt.src+"}}]\n"+
@@ -1145,10 +1144,13 @@ func TestConfigDistributions(t *testing.T) {
 		if tt.want.Dist().String() != got.String() {
 			t.Errorf("%s: String %q", tt.src, got.String())
 		}
+		if again, err := ParseDist(got.String()); err != nil || again != tt.want {
+			t.Errorf("%s: String %q reads back as %v, %v", tt.src, got.String(), again, err)
+		}
 	}
-	for _, bad := range []any{"x", []any{int64(1)}, map[string]any{"normal": map[string]any{"mean": int64(1)}},
-		map[string]any{"uniform": []any{int64(3), int64(1)}}, map[string]any{"fixed": int64(1), "uniform": []any{}},
-		map[string]any{"normal": map[string]any{"mean": 1.0, "sd": 1.0}}, math.Inf(1), -1.0} {
+	for _, bad := range []any{"x", []any{int64(1)}, map[string]any{"uniform": []any{int64(1), int64(2)}},
+		"uniform(3, 1)", "uniform(1)", "uniform(1, 2", "normal(1, x)", "gamma(1, 2)", "fixed(-1)",
+		"lognormal(0, 1)", math.Inf(1), -1.0} {
 		if d, err := ParseDist(bad); err == nil {
 			t.Errorf("ParseDist(%v) = %v, want an error", bad, d)
 		}

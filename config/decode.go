@@ -482,10 +482,6 @@ func (d *decoder) anyValue(n *yaml.Node, path string) any {
 
 // dist decodes a distribution.
 func (d *decoder) dist(n *yaml.Node, path string) *Dist {
-	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && !strings.Contains(n.Value, "${") {
-		d.problem(n, path, "must be %s, got a string", distForms)
-		return nil
-	}
 	before := len(d.probs)
 	v := d.anyValue(n, path)
 	if len(d.probs) > before {
@@ -577,93 +573,6 @@ func validEnvName(s string) bool {
 	return true
 }
 
-// ---- distributions ----
-
-const distForms = "a number or one of {fixed: n}, {uniform: [lo, hi]}, {normal: {mean: m, stddev: s}}, {lognormal: {median: m, sigma: s}}"
-
-// ParseDist parses a distribution from a decoded value (as found in
-// Provider.Settings): a number, a string holding a number, or a
-// one-key mapping {fixed: n}, {uniform: [lo, hi]}, {normal: {mean,
-// stddev}} or {lognormal: {median, sigma}} (the last three also take a
-// two-number list). It checks that the parameters are finite and not
-// negative, that lo <= hi and that a lognormal median is positive.
-func ParseDist(v any) (Dist, error) {
-	spec, err := parseDist(v)
-	if err != nil {
-		return Dist{}, err
-	}
-	if msg := spec.problem(0); msg != "" {
-		return Dist{}, fmt.Errorf("%s", msg)
-	}
-	return spec, nil
-}
-
-// parseDist parses a distribution's shape; Dist.problem checks its
-// values.
-func parseDist(v any) (Dist, error) {
-	if f, ok := toNumber(v); ok {
-		return Dist{Kind: "fixed", A: f}, nil
-	}
-	m, ok := v.(map[string]any)
-	if !ok || len(m) != 1 {
-		return Dist{}, fmt.Errorf("must be %s", distForms)
-	}
-	for kind, arg := range m {
-		switch kind {
-		case "fixed":
-			f, ok := toNumber(arg)
-			if !ok {
-				return Dist{}, fmt.Errorf("fixed: must be a number")
-			}
-			return Dist{Kind: kind, A: f}, nil
-		case "uniform":
-			a, b, err := distPair(kind, arg, "lo", "hi")
-			return Dist{Kind: kind, A: a, B: b}, err
-		case "normal":
-			a, b, err := distPair(kind, arg, "mean", "stddev")
-			return Dist{Kind: kind, A: a, B: b}, err
-		case "lognormal":
-			a, b, err := distPair(kind, arg, "median", "sigma")
-			return Dist{Kind: kind, A: a, B: b}, err
-		default:
-			return Dist{}, fmt.Errorf("unknown distribution %q%s: must be %s", kind,
-				suggest(kind, []string{"fixed", "uniform", "normal", "lognormal"}), distForms)
-		}
-	}
-	return Dist{}, fmt.Errorf("must be %s", distForms)
-}
-
-// distPair reads a distribution's two parameters from [a, b] or
-// {an: a, bn: b}.
-func distPair(kind string, arg any, an, bn string) (float64, float64, error) {
-	bad := fmt.Errorf("%s: must be [%s, %s] or {%s: ..., %s: ...} (numbers)", kind, an, bn, an, bn)
-	switch x := arg.(type) {
-	case []any:
-		if len(x) != 2 {
-			return 0, 0, bad
-		}
-		a, ok1 := toNumber(x[0])
-		b, ok2 := toNumber(x[1])
-		if !ok1 || !ok2 {
-			return 0, 0, bad
-		}
-		return a, b, nil
-	case map[string]any:
-		for k := range x {
-			if k != an && k != bn {
-				return 0, 0, fmt.Errorf("%s: unknown parameter %q%s", kind, k, suggest(k, []string{an, bn}))
-			}
-		}
-		a, ok1 := toNumber(x[an])
-		b, ok2 := toNumber(x[bn])
-		if !ok1 || !ok2 {
-			return 0, 0, bad
-		}
-		return a, b, nil
-	}
-	return 0, 0, bad
-}
-
 // toNumber converts a decoded number (or a string holding one) to float64.
 func toNumber(v any) (float64, bool) {
 	switch x := v.(type) {
@@ -678,46 +587,4 @@ func toNumber(v any) (float64, bool) {
 		return f, err == nil && finite(f)
 	}
 	return 0, false
-}
-
-// problem checks a distribution's values; low is the least value allowed
-// for a fixed value or the low end of a range. It returns "" when d is
-// fine.
-func (d Dist) problem(low float64) string {
-	if !finite(d.A) || !finite(d.B) {
-		return "parameters must be finite numbers"
-	}
-	switch d.Kind {
-	case "fixed":
-		if d.A < low {
-			return fmt.Sprintf("must be >= %g", low)
-		}
-	case "uniform":
-		if d.A < low {
-			return fmt.Sprintf("uniform: lo must be >= %g", low)
-		}
-		if d.B < d.A {
-			return "uniform: hi must be >= lo"
-		}
-	case "normal":
-		if d.A < low {
-			return fmt.Sprintf("normal: mean must be >= %g", low)
-		}
-		if d.B < 0 {
-			return "normal: stddev must be >= 0"
-		}
-	case "lognormal":
-		if d.A <= 0 {
-			return "lognormal: median must be > 0"
-		}
-		if d.A < low {
-			return fmt.Sprintf("lognormal: median must be >= %g", low)
-		}
-		if d.B < 0 {
-			return "lognormal: sigma must be >= 0"
-		}
-	default:
-		return fmt.Sprintf("unknown distribution %q", d.Kind)
-	}
-	return ""
 }

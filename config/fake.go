@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,10 +38,7 @@ func fakeServer(p Provider, report func(key, msg string)) (cfg fake.Config, form
 			report(key, msg)
 			return nil
 		}
-		dist := d.Dist()
-		return fake.LatencyFunc(func(r *rand.Rand) time.Duration {
-			return time.Duration(dist.Sample(r) * float64(time.Millisecond))
-		})
+		return d.latency()
 	}
 	whole := func(key string) int {
 		v, ok, _ := p.SettingInt(key)

@@ -25,7 +25,7 @@ func FuzzLoadConfig(f *testing.F) {
 	}
 	for _, s := range []string{
 		"providers: [{name: openai, models: [m]}]\nworkload: {scenarios: [{name: a, prompt: hi, requests: 1}]}\n",
-		"providers:\n  - &p {name: vllm, models: [m], settings: {max_tokens_field: max_tokens}}\n  - {<<: *p, name: tgi}\nworkload: {scenarios: [{name: a, prompt: {tokens: {uniform: [1, 9]}}, duration_secs: 1, rate_limit: 3, arrivals: poisson}]}\n",
+		"providers:\n  - &p {name: vllm, models: [m], settings: {max_tokens_field: max_tokens}}\n  - {<<: *p, name: tgi}\nworkload: {scenarios: [{name: a, prompt: {tokens: \"uniform(1, 9)\"}, duration_secs: 1, rate_limit: 3, arrivals: poisson}]}\n",
 		`{"providers": [{"name": "g", "type": "generic", "endpoint": "http://x/{{model}}", "models": ["m"], "settings": {"body": {"p": "{{prompt}}"}}}], "workload": {"scenarios": [{"name": "a", "prompt": "hi", "requests": 1}]}}`,
 		"providers: &a [*a]\n",
 		"a: ${X:-1}\n",

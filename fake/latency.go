@@ -2,13 +2,18 @@ package fake
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 )
 
-// A Latency is a distribution of durations. The server samples it with a
-// random number generator seeded from [Config.Seed] and the request's number,
-// so the same seed gives the same schedules. A negative sample counts as 0.
+// A Latency is a distribution of durations. Those of Fixed, Uniform,
+// Normal and LogNormal print as the configuration and the lens-report
+// fake flags write them: "uniform(40ms, 120ms)".
+//
+// The server samples it with a random number generator seeded from
+// [Config.Seed] and the request's number, so the same seed gives the same
+// schedules. A negative sample counts as 0.
 // Sample may be called from many goroutines at once, each with its own
 // generator.
 type Latency interface {
@@ -32,7 +37,7 @@ func Fixed(d time.Duration) Latency {
 type fixed time.Duration
 
 func (f fixed) Sample(*rand.Rand) time.Duration { return time.Duration(f) }
-func (f fixed) String() string                  { return fmt.Sprintf("Fixed(%v)", time.Duration(f)) }
+func (f fixed) String() string                  { return fmt.Sprintf("fixed(%v)", time.Duration(f)) }
 
 // Uniform returns a Latency drawn uniformly from [lo, hi]. It panics if lo is
 // negative or hi is below lo; Uniform(d, d) is Fixed(d).
@@ -48,7 +53,7 @@ type uniform struct{ lo, hi time.Duration }
 func (u uniform) Sample(r *rand.Rand) time.Duration {
 	return u.lo + time.Duration(r.Int64N(int64(u.hi-u.lo)+1))
 }
-func (u uniform) String() string { return fmt.Sprintf("Uniform(%v, %v)", u.lo, u.hi) }
+func (u uniform) String() string { return fmt.Sprintf("uniform(%v, %v)", u.lo, u.hi) }
 
 // Normal returns a normally distributed Latency with the given mean and
 // standard deviation. Samples below 0 are clamped to 0, so a mean less than
@@ -67,4 +72,24 @@ func (n normal) Sample(r *rand.Rand) time.Duration {
 	d := time.Duration(float64(n.mean) + r.NormFloat64()*float64(n.stddev))
 	return max(d, 0)
 }
-func (n normal) String() string { return fmt.Sprintf("Normal(%v, %v)", n.mean, n.stddev) }
+func (n normal) String() string { return fmt.Sprintf("normal(%v, %v)", n.mean, n.stddev) }
+
+// LogNormal returns a log-normally distributed Latency with the given
+// median and shape sigma: the long right tail of real servers. It panics if
+// median is not positive or sigma is negative.
+func LogNormal(median time.Duration, sigma float64) Latency {
+	if median <= 0 || sigma < 0 || math.IsNaN(sigma) || math.IsInf(sigma, 0) {
+		panic(fmt.Sprintf("fake: LogNormal(%v, %v): want median > 0 and sigma >= 0", median, sigma))
+	}
+	return logNormal{median, sigma}
+}
+
+type logNormal struct {
+	median time.Duration
+	sigma  float64
+}
+
+func (l logNormal) Sample(r *rand.Rand) time.Duration {
+	return time.Duration(float64(l.median) * math.Exp(l.sigma*r.NormFloat64()))
+}
+func (l logNormal) String() string { return fmt.Sprintf("lognormal(%v, %v)", l.median, l.sigma) }

@@ -20,12 +20,14 @@ func TestLatency(t *testing.T) {
 		tol      time.Duration // on the mean
 		str      string
 	}{
-		{"fixed", Fixed(7 * time.Millisecond), 7 * time.Millisecond, 7 * time.Millisecond, 7 * time.Millisecond, 0, "Fixed(7ms)"},
-		{"fixed zero", Fixed(0), 0, 0, 0, 0, "Fixed(0s)"},
-		{"uniform", Uniform(10*time.Millisecond, 30*time.Millisecond), 10 * time.Millisecond, 30 * time.Millisecond, 20 * time.Millisecond, 300 * time.Microsecond, "Uniform(10ms, 30ms)"},
-		{"uniform degenerate", Uniform(time.Second, time.Second), time.Second, time.Second, time.Second, 0, "Uniform(1s, 1s)"},
-		{"normal", Normal(50*time.Millisecond, 5*time.Millisecond), 0, time.Hour, 50 * time.Millisecond, 300 * time.Microsecond, "Normal(50ms, 5ms)"},
-		{"normal clamped", Normal(0, 10*time.Millisecond), 0, time.Hour, 4 * time.Millisecond, 300 * time.Microsecond, "Normal(0s, 10ms)"}, // E[max(X,0)] = σ/√(2π) ≈ 3.99ms
+		{"fixed", Fixed(7 * time.Millisecond), 7 * time.Millisecond, 7 * time.Millisecond, 7 * time.Millisecond, 0, "fixed(7ms)"},
+		{"fixed zero", Fixed(0), 0, 0, 0, 0, "fixed(0s)"},
+		{"uniform", Uniform(10*time.Millisecond, 30*time.Millisecond), 10 * time.Millisecond, 30 * time.Millisecond, 20 * time.Millisecond, 300 * time.Microsecond, "uniform(10ms, 30ms)"},
+		{"uniform degenerate", Uniform(time.Second, time.Second), time.Second, time.Second, time.Second, 0, "uniform(1s, 1s)"},
+		{"normal", Normal(50*time.Millisecond, 5*time.Millisecond), 0, time.Hour, 50 * time.Millisecond, 300 * time.Microsecond, "normal(50ms, 5ms)"},
+		{"normal clamped", Normal(0, 10*time.Millisecond), 0, time.Hour, 4 * time.Millisecond, 300 * time.Microsecond, "normal(0s, 10ms)"}, // E[max(X,0)] = σ/√(2π) ≈ 3.99ms
+		// The median of a log-normal is its parameter; its mean is median·e^(σ²/2).
+		{"lognormal", LogNormal(40*time.Millisecond, 0.3), 0, time.Hour, time.Duration(40e6 * math.Exp(0.045)), 400 * time.Microsecond, "lognormal(40ms, 0.3)"},
 		{"func", LatencyFunc(func(r *rand.Rand) time.Duration { return time.Duration(r.IntN(2)) * time.Second }), 0, time.Second, 500 * time.Millisecond, 20 * time.Millisecond, ""},
 	}
 	for _, tt := range tests {
@@ -58,6 +60,8 @@ func TestLatency(t *testing.T) {
 
 func TestLatencyPanics(t *testing.T) {
 	assert.Panics(t, func() { Fixed(-1) })
+	assert.Panics(t, func() { LogNormal(0, 1) })
+	assert.Panics(t, func() { LogNormal(time.Millisecond, -1) })
 	assert.Panics(t, func() { Uniform(-1, 1) })
 	assert.Panics(t, func() { Uniform(2, 1) })
 	assert.Panics(t, func() { Normal(-1, 1) })

@@ -59,8 +59,9 @@
 //	responses, Anthropic messages, Gemini and Vertex AI, Azure OpenAI, Cohere) on
 //	one address until interrupted, with the latency profile the flags give.
 //
-//	A latency is a duration ("80ms"), or a distribution of durations:
-//	"uniform:40ms,120ms", "normal:80ms,10ms" (mean, standard deviation).
+//	A latency is a duration ("80ms"), or a distribution of durations, written
+//	as in a configuration: "uniform(40ms, 120ms)", "normal(80ms, 10ms)" (mean,
+//	standard deviation), "lognormal(40ms, 0.3)" (median, shape).
 //
 //	Flags:
 //	  -addr address

@@ -24,8 +24,9 @@ var fakeCmd = &command{
 responses, Anthropic messages, Gemini and Vertex AI, Azure OpenAI, Cohere) on
 one address until interrupted, with the latency profile the flags give.
 
-A latency is a duration ("80ms"), or a distribution of durations:
-"uniform:40ms,120ms", "normal:80ms,10ms" (mean, standard deviation).`,
+A latency is a duration ("80ms"), or a distribution of durations, written
+as in a configuration: "uniform(40ms, 120ms)", "normal(80ms, 10ms)" (mean,
+standard deviation), "lognormal(40ms, 0.3)" (median, shape).`,
 	flags: func(fs *flag.FlagSet) func([]string) error {
 		addr := fs.String("addr", "127.0.0.1:8080", "listen `address`")
 		ttft := fs.String("ttft", "100ms", "time to first token: a `latency`")
@@ -48,10 +49,10 @@ A latency is a duration ("80ms"), or a distribution of durations:
 			if cfg.Faults, err = config.ParseFaults(*faults); err != nil {
 				return fmt.Errorf("-faults: %w", err)
 			}
-			if cfg.TTFT, err = parseLatency(*ttft); err != nil {
+			if cfg.TTFT, err = config.ParseLatency(*ttft); err != nil {
 				return fmt.Errorf("-ttft: %w", err)
 			}
-			if cfg.ITL, err = parseLatency(*itl); err != nil {
+			if cfg.ITL, err = config.ParseLatency(*itl); err != nil {
 				return fmt.Errorf("-itl: %w", err)
 			}
 			return serveFake(*addr, cfg)
@@ -82,42 +83,4 @@ func serveFake(addr string, cfg fake.Config) error {
 	_ = hs.Shutdown(shut)
 	srv.Close()
 	return nil
-}
-
-// parseLatency reads a latency flag: a duration, "uniform:LO,HI" or
-// "normal:MEAN,STDDEV".
-func parseLatency(s string) (fake.Latency, error) {
-	kind, args, ok := strings.Cut(s, ":")
-	if !ok {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return nil, err
-		}
-		return fake.Fixed(d), nil
-	}
-	parts := strings.Split(args, ",")
-	if len(parts) != 2 {
-		return nil, fmt.Errorf("%q: want %s:A,B", s, kind)
-	}
-	a, err := time.ParseDuration(strings.TrimSpace(parts[0]))
-	if err != nil {
-		return nil, err
-	}
-	b, err := time.ParseDuration(strings.TrimSpace(parts[1]))
-	if err != nil {
-		return nil, err
-	}
-	switch kind {
-	case "uniform":
-		if b < a {
-			return nil, fmt.Errorf("%q: the upper bound is below the lower", s)
-		}
-		return fake.Uniform(a, b), nil
-	case "normal":
-		if a < 0 || b < 0 {
-			return nil, fmt.Errorf("%q: negative mean or deviation", s)
-		}
-		return fake.Normal(a, b), nil
-	}
-	return nil, fmt.Errorf("%q: unknown distribution %q (want uniform or normal)", s, kind)
 }

@@ -221,9 +221,9 @@ func TestCompareAndMerge(t *testing.T) {
 		require.Equal(t, 0, code, errOut)
 		return out
 	}
-	same := "ttft_ms: {uniform: [200, 400]}, output_tokens: 1, seed: 1"
+	same := `ttft_ms: "uniform(200, 400)", output_tokens: 1, seed: 1`
 	a, b := run("a", same), run("b", same)
-	slow := run("slow", "ttft_ms: {uniform: [300, 600]}, output_tokens: 1, seed: 1")
+	slow := run("slow", `ttft_ms: "uniform(300, 600)", output_tokens: 1, seed: 1`)
 
 	code, out, errOut := cli(t, "", "compare", "-color", "off", a, b)
 	assert.Equal(t, 0, code, "same setup: no regression\n%s%s", out, errOut)
@@ -333,12 +333,14 @@ func TestRunInterrupted(t *testing.T) {
 
 // TestFakeFlags checks the latency syntax of the fake command.
 func TestFakeFlags(t *testing.T) {
-	for _, ok := range []string{"80ms", "uniform:40ms,120ms", "normal:80ms, 10ms"} {
-		_, err := parseLatency(ok)
-		assert.NoError(t, err, ok)
+	for _, ok := range []string{"80ms", "fixed(80ms)", "uniform(40ms,120ms)", "normal(80ms, 10ms)", "lognormal(40ms, 0.3)"} {
+		l, err := config.ParseLatency(ok)
+		if assert.NoError(t, err, ok) && strings.Contains(ok, "(") {
+			assert.Equal(t, strings.ReplaceAll(strings.ReplaceAll(ok, " ", ""), ",", ", "), fmt.Sprint(l), "a latency prints as it is written")
+		}
 	}
-	for _, bad := range []string{"", "80", "uniform:120ms,40ms", "uniform:1ms", "gamma:1ms,2ms", "normal:-1ms,1ms"} {
-		_, err := parseLatency(bad)
+	for _, bad := range []string{"", "80", "uniform(120ms,40ms)", "uniform(1ms)", "gamma(1ms,2ms)", "normal(-1ms,1ms)", "uniform:40ms,120ms", "uniform(1ms, 2ms"} {
+		_, err := config.ParseLatency(bad)
 		assert.Error(t, err, bad)
 	}
 	assert.Regexp(t, regexp.MustCompile(`-ttft latency`), func() string { _, out, _ := cli(t, "", "fake", "-help"); return out }())
