@@ -240,7 +240,7 @@ func TestTraceScenarioValidation(t *testing.T) {
 		assert.ErrorContains(t, err, want)
 	}
 	_, err = lens.Run(t.Context(), lens.Scenario{Provider: openai("http://x"), Model: "m", Requests: 1, TraceSpeed: 2,
-		Session: lens.Session{ThinkTime: lens.Fixed(1)}})
+		Session: lens.Session{ThinkTime: lens.FixedDist(1)}})
 	assert.ErrorContains(t, err, "TraceSpeed: set without Trace")
 	assert.ErrorContains(t, err, "Session.ThinkTime: set without Session.Turns")
 	_, err = lens.Run(t.Context(), lens.Scenario{Provider: openai("http://x"), Model: "m", Requests: 1, Rate: 1, Session: lens.Session{Turns: 2}})
@@ -322,7 +322,7 @@ func TestSessions(t *testing.T) {
 		sc := lens.Scenario{
 			Provider: openai("http://fake.test"), Model: "m", Prompt: "Tell me more about the sea.", Seed: 3,
 			Concurrency: users, Requests: sessions * turns,
-			Session: lens.Session{Turns: turns, ThinkTime: lens.Uniform(1, 3)},
+			Session: lens.Session{Turns: turns, ThinkTime: lens.UniformDist(1, 3)},
 			Client:  &http.Client{Transport: mt},
 			OnSend: func(m *lens.RequestMetrics) {
 				mu.Lock()
