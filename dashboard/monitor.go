@@ -1,0 +1,493 @@
+// Package dashboard watches lens runs live: a Monitor follows the requests
+// of every scenario it instruments, checks alert thresholds over a sliding
+// window, and serves one web page that shows the run as it goes, updated
+// every second.
+//
+// The page shows, per scenario: requests sent, in flight, succeeded and
+// failed by class; the achieved against the asked rate; TTFT, ITL and E2E
+// percentiles over the sliding window and over the whole run, as charts
+// over time; output tokens per second; and each alert, red while its
+// threshold is crossed, with a log of when each fired and cleared. The
+// charts are the HTML report's. The page is embedded in the binary and
+// needs nothing from the network: it works offline.
+//
+// Updates reach the browser by Server-Sent Events (see Monitor.Handler). A
+// Monitor renders an update once per interval whatever the number of
+// viewers, and a viewer that reads slowly only misses intermediate
+// updates: viewers never hold up the requests of the run.
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/stats"
+)
+
+// Defaults of Options.
+const (
+	DefaultWindow   = 10 * time.Second
+	DefaultInterval = time.Second
+)
+
+// Options configure a Monitor. The zero value is usable.
+type Options struct {
+	// Window is the span of the sliding window over which percentiles,
+	// rates and alerts are computed (default DefaultWindow, 10s; at least
+	// one second, in whole seconds). The window holds the requests that
+	// ended in its last Window seconds plus the second in progress.
+	Window time.Duration
+
+	// Interval is how often the page is updated and alerts are checked
+	// (default DefaultInterval, 1s).
+	Interval time.Duration
+
+	// Alerts are the thresholds to watch; see Alert.
+	Alerts []Alert
+
+	// AlertLog receives one line when an alert fires and one when it
+	// clears (nil: no lines). The CLI passes os.Stderr.
+	AlertLog io.Writer
+
+	// Title is the page's heading (default "LLM Latency Lens: live").
+	Title string
+}
+
+// Monitor follows runs and serves their dashboard. Create it with New,
+// instrument each Scenario before passing it to lens.Run, serve Handler,
+// and Close it when done. Its methods are safe for concurrent use.
+type Monitor struct {
+	opts   Options
+	window int // in seconds
+	start  time.Time
+
+	mu     sync.Mutex
+	tracks []*track
+	events []AlertEvent
+	done   bool
+
+	servers []*http.Server
+
+	hub    *hub
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns a Monitor with opts, checking its alerts, and starts its
+// ticker: every Interval it checks the alerts and renders an update for
+// the viewers of the page.
+func New(opts Options) (*Monitor, error) {
+	if opts.Window <= 0 {
+		opts.Window = DefaultWindow
+	}
+	if opts.Window < time.Second {
+		return nil, fmt.Errorf("dashboard: window %v: must be at least 1s", opts.Window)
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = DefaultInterval
+	}
+	if opts.Title == "" {
+		opts.Title = "LLM Latency Lens: live"
+	}
+	for i := range opts.Alerts {
+		if err := opts.Alerts[i].check(); err != nil {
+			return nil, fmt.Errorf("dashboard: alerts[%d]: %w", i, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Monitor{
+		opts:   opts,
+		window: int((opts.Window + time.Second - 1) / time.Second),
+		start:  time.Now(),
+		hub:    newHub(),
+		cancel: cancel,
+	}
+	m.wg.Go(func() { m.tick(ctx) })
+	return m, nil
+}
+
+// Close stops the ticker and ends every viewer's stream. It is safe to
+// call more than once.
+func (m *Monitor) Close() {
+	m.cancel()
+	m.hub.close()
+	m.shutdown()
+	m.wg.Wait()
+}
+
+// Finish marks the runs as over: the page says so, and keeps showing the
+// last state (for lens-report run -hold). It also takes a last look at
+// the alerts and updates the viewers.
+func (m *Monitor) Finish() {
+	m.mu.Lock()
+	m.done = true
+	m.mu.Unlock()
+	m.update(time.Now())
+}
+
+// Instrument adds to sc the hooks through which m follows its requests,
+// as a new scenario on the page. Hooks already set on sc still run, first.
+// Call it once for each Scenario value passed to lens.Run.
+func (m *Monitor) Instrument(sc *lens.Scenario) {
+	t := newTrack(sc, m.window, metricsOf(m.opts.Alerts))
+	m.mu.Lock()
+	t.id = len(m.tracks)
+	m.tracks = append(m.tracks, t)
+	m.mu.Unlock()
+	prevSend, prevRequest := sc.OnSend, sc.OnRequest
+	sc.OnSend = func(r *lens.RequestMetrics) {
+		if prevSend != nil {
+			prevSend(r)
+		}
+		t.send(r)
+	}
+	sc.OnRequest = func(r *lens.RequestMetrics) {
+		if prevRequest != nil {
+			prevRequest(r)
+		}
+		t.done(r)
+	}
+}
+
+// tick updates every Interval until ctx ends.
+func (m *Monitor) tick(ctx context.Context) {
+	tk := time.NewTicker(m.opts.Interval)
+	defer tk.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tk.C:
+			m.update(now)
+		}
+	}
+}
+
+// update takes a snapshot of every track at now, checks the alerts, and
+// renders the page for the viewers (only when there are any).
+func (m *Monitor) update(now time.Time) {
+	m.mu.Lock()
+	tracks := append([]*track(nil), m.tracks...)
+	m.mu.Unlock()
+	for _, t := range tracks {
+		t.sample(now)
+		for _, ev := range t.checkAlerts(m.opts.Alerts, now) {
+			m.mu.Lock()
+			m.events = append(m.events, ev)
+			m.mu.Unlock()
+			if m.opts.AlertLog != nil {
+				fmt.Fprintln(m.opts.AlertLog, ev.String())
+			}
+		}
+	}
+	if m.hub.viewers() > 0 {
+		m.hub.publish(m.render(now))
+	}
+}
+
+// Events returns the alert events so far, oldest first.
+func (m *Monitor) Events() []AlertEvent {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]AlertEvent(nil), m.events...)
+}
+
+// metric is a latency a track keeps a window of.
+type metric string
+
+// The latency metrics a Monitor charts and alerts can watch.
+const (
+	MetricTTFT metric = "ttft"
+	MetricITL  metric = "itl"
+	MetricTPOT metric = "tpot"
+	MetricE2E  metric = "e2e"
+	MetricTTFB metric = "ttfb"
+)
+
+var charted = [...]metric{MetricTTFT, MetricITL, MetricE2E}
+
+// metricsOf returns the latency metrics a track keeps: the charted ones
+// and those an alert watches.
+func metricsOf(alerts []Alert) []metric {
+	ms := append([]metric(nil), charted[:]...)
+	for _, a := range alerts {
+		mt := metric(a.Metric)
+		if a.Metric == MetricErrorRate {
+			continue
+		}
+		found := false
+		for _, x := range ms {
+			found = found || x == mt
+		}
+		if !found {
+			ms = append(ms, mt)
+		}
+	}
+	return ms
+}
+
+// value returns the metric of r (and whether r has it), with the ITL
+// samples handled by the caller.
+func (mt metric) value(r *lens.RequestMetrics) (time.Duration, bool) {
+	var d time.Duration
+	switch mt {
+	case MetricTTFT:
+		d = r.TTFT
+	case MetricTPOT:
+		d = r.TPOT
+	case MetricE2E:
+		d = r.E2E
+	case MetricTTFB:
+		d = r.TTFB
+	default:
+		return 0, false
+	}
+	return d, d >= 0
+}
+
+// bucket is one second of a track: the requests that ended in it.
+type bucket struct {
+	sec          int64 // seconds since the track's start; -1 when unused
+	sent         int64
+	ok, failed   int64
+	outputTokens int64
+	lat          map[metric]*stats.Latency
+}
+
+func (b *bucket) reset(sec int64) {
+	b.sec, b.sent, b.ok, b.failed, b.outputTokens = sec, 0, 0, 0, 0
+	for _, l := range b.lat {
+		l.Reset()
+	}
+}
+
+// track is the live state of one scenario's run.
+type track struct {
+	id                    int
+	name, provider, model string
+	rate                  float64
+	concurrency           int
+	metrics               []metric
+	window                int
+
+	mu       sync.Mutex
+	start    time.Time // first measured send
+	last     time.Time // last measured end
+	sent     int64     // measured requests sent
+	warmup   int64     // warmup requests sent
+	inFlight int64     // requests sent and not ended, warmup included
+	ok       int64
+	failed   map[lens.ErrorClass]int64
+	tokens   int64
+	whole    map[metric]*stats.Latency
+	ring     []bucket
+	ticks    []lens.Tick
+	series   []point // one per sample
+	alerts   map[int]*alertState
+}
+
+// point is one sample of a track's percentiles: over the window (win) and
+// the whole run (all), by metric, at p50, p95 and p99.
+type point struct {
+	at       time.Duration
+	win, all [len(charted)][3]time.Duration // by charted metric, then percentile
+}
+
+// chartPercentiles are the percentiles a point holds.
+var chartPercentiles = [3]float64{50, 95, 99}
+
+func newTrack(sc *lens.Scenario, window int, metrics []metric) *track {
+	t := &track{
+		name:        sc.Name,
+		model:       sc.Model,
+		rate:        sc.Rate,
+		concurrency: sc.Concurrency,
+		metrics:     metrics,
+		window:      window,
+		failed:      map[lens.ErrorClass]int64{},
+		whole:       map[metric]*stats.Latency{},
+		ring:        make([]bucket, window+1),
+		alerts:      map[int]*alertState{},
+	}
+	if sc.Provider != nil {
+		t.provider = sc.Provider.Name()
+	}
+	if t.name == "" {
+		t.name = "(unnamed)"
+	}
+	if sc.Rate <= 0 && t.concurrency <= 0 {
+		t.concurrency = lens.DefaultConcurrency
+	}
+	for _, mt := range metrics {
+		t.whole[mt] = stats.NewLatency()
+	}
+	for i := range t.ring {
+		t.ring[i].sec = -1
+		t.ring[i].lat = map[metric]*stats.Latency{}
+		for _, mt := range metrics {
+			t.ring[i].lat[mt] = stats.NewLatency()
+		}
+	}
+	return t
+}
+
+// bucketAt returns the ring's bucket of second sec, recycling the one it
+// takes over. Called with t.mu held.
+func (t *track) bucketAt(sec int64) *bucket {
+	b := &t.ring[sec%int64(len(t.ring))]
+	if b.sec != sec {
+		b.reset(sec)
+	}
+	return b
+}
+
+// secOf returns the second of the track's clock that at falls in, starting
+// the clock at the first measured request. Called with t.mu held.
+func (t *track) secOf(at time.Time) int64 {
+	if t.start.IsZero() {
+		t.start = at
+	}
+	return max(int64(at.Sub(t.start)/time.Second), 0)
+}
+
+func (t *track) send(r *lens.RequestMetrics) {
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.inFlight++
+	if r.Warmup {
+		t.warmup++
+		return
+	}
+	t.sent++
+	t.bucketAt(t.secOf(now)).sent++
+}
+
+func (t *track) done(r *lens.RequestMetrics) {
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.inFlight--
+	if r.Warmup {
+		return
+	}
+	sec := t.secOf(now)
+	t.last = now
+	b := t.bucketAt(sec)
+	for int64(len(t.ticks)) <= sec {
+		t.ticks = append(t.ticks, lens.Tick{})
+	}
+	tk := &t.ticks[sec]
+	tk.Requests++
+	if !r.OK() {
+		t.failed[r.Class]++
+		b.failed++
+		tk.Failed++
+		return
+	}
+	t.ok++
+	b.ok++
+	t.tokens += int64(r.OutputTokens)
+	b.outputTokens += int64(r.OutputTokens)
+	tk.OutputTokens += int64(r.OutputTokens)
+	for _, mt := range t.metrics {
+		if mt == MetricITL {
+			for _, g := range r.ITLs {
+				b.lat[mt].Record(g)
+				t.whole[mt].Record(g)
+			}
+			continue
+		}
+		if d, ok := mt.value(r); ok {
+			b.lat[mt].Record(d)
+			t.whole[mt].Record(d)
+		}
+	}
+}
+
+// windowAt merges the buckets of the window that ends at now: the second
+// in progress and the window's full seconds before it, so that the window
+// spans from Window to Window plus one second. It returns the merged
+// latencies, the counts and the span in seconds they cover. Called with
+// t.mu held.
+func (t *track) windowAt(now time.Time) (lat map[metric]*stats.Latency, sent, ok, failed, tokens int64, span float64) {
+	lat = map[metric]*stats.Latency{}
+	for _, mt := range t.metrics {
+		lat[mt] = stats.NewLatency()
+	}
+	if t.start.IsZero() {
+		return lat, 0, 0, 0, 0, 0
+	}
+	cur := max(int64(now.Sub(t.start)/time.Second), 0)
+	lo := cur - int64(t.window)
+	for i := range t.ring {
+		b := &t.ring[i]
+		if b.sec < 0 || b.sec < lo || b.sec > cur {
+			continue
+		}
+		sent += b.sent
+		ok += b.ok
+		failed += b.failed
+		tokens += b.outputTokens
+		for _, mt := range t.metrics {
+			_ = lat[mt].Merge(b.lat[mt])
+		}
+	}
+	// The window covers from max(start, start + lo seconds) to now.
+	from := t.start.Add(time.Duration(max(lo, 0)) * time.Second)
+	span = now.Sub(from).Seconds()
+	return lat, sent, ok, failed, tokens, span
+}
+
+// sample appends a point of the percentiles at now, while the track runs.
+func (t *track) sample(now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.start.IsZero() {
+		return
+	}
+	lat, _, _, _, _, _ := t.windowAt(now)
+	p := point{at: now.Sub(t.start)}
+	for i, mt := range charted {
+		p.win[i] = percentiles(lat[mt])
+		p.all[i] = percentiles(t.whole[mt])
+	}
+	if n := len(t.series); n > 0 && t.series[n-1].at >= p.at {
+		return
+	}
+	t.series = append(t.series, p)
+}
+
+// percentiles returns l's p50, p95 and p99, or -1 each when l is empty.
+func percentiles(l *stats.Latency) [3]time.Duration {
+	var out [3]time.Duration
+	for i, p := range chartPercentiles {
+		if l.Count() == 0 {
+			out[i] = -1
+		} else {
+			out[i] = l.Percentile(p)
+		}
+	}
+	return out
+}
+
+// failedClasses returns the failure counts sorted by class.
+func failedClasses(m map[lens.ErrorClass]int64) []classCount {
+	out := make([]classCount, 0, len(m))
+	for c, n := range m {
+		out = append(out, classCount{string(c), n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Class < out[j].Class })
+	return out
+}
+
+type classCount struct {
+	Class string
+	N     int64
+}
