@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/llm-latency-lens/lens/stats"
 )
 
 // MetricErrorRate is the Alert metric of the share of failed requests.
@@ -140,18 +142,11 @@ type alertState struct {
 	since   time.Duration // when it last changed state, from the start
 }
 
-// checkAlerts judges every alert on the window ending at now and returns
-// the events of those that changed state.
-func (t *track) checkAlerts(alerts []Alert, now time.Time) []AlertEvent {
-	if len(alerts) == 0 {
-		return nil
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.start.IsZero() {
-		return nil
-	}
-	lat, _, ok, failed, _, span := t.windowAt(now)
+// checkAlerts judges every alert on the window ending at now, whose
+// latencies are lat, and returns the events of those that changed state.
+// Called with t.mu held.
+func (t *track) checkAlerts(alerts []Alert, lat map[metric]*stats.Latency, now time.Time) []AlertEvent {
+	ok, failed, span := t.win.ok, t.win.failed, t.win.span
 	var evs []AlertEvent
 	for i := range alerts {
 		a := &alerts[i]

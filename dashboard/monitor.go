@@ -176,8 +176,7 @@ func (m *Monitor) update(now time.Time) {
 	tracks := append([]*track(nil), m.tracks...)
 	m.mu.Unlock()
 	for _, t := range tracks {
-		t.sample(now)
-		for _, ev := range t.checkAlerts(m.opts.Alerts, now) {
+		for _, ev := range t.tick(now, m.opts.Alerts) {
 			m.mu.Lock()
 			m.events = append(m.events, ev)
 			m.mu.Unlock()
@@ -290,6 +289,8 @@ type track struct {
 	ticks    []lens.Tick
 	series   []point // one per sample
 	alerts   map[int]*alertState
+	scratch  map[metric]*stats.Latency // windowAt's result, reused
+	win      window                    // the window at the last tick
 }
 
 // point is one sample of a track's percentiles: over the window (win) and
@@ -369,8 +370,10 @@ func (t *track) send(r *lens.RequestMetrics) {
 	t.bucketAt(t.secOf(now)).sent++
 }
 
-func (t *track) done(r *lens.RequestMetrics) {
-	now := time.Now()
+func (t *track) done(r *lens.RequestMetrics) { t.doneAt(r, time.Now()) }
+
+// doneAt records the end of r at now.
+func (t *track) doneAt(r *lens.RequestMetrics, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.inFlight--
@@ -414,12 +417,18 @@ func (t *track) done(r *lens.RequestMetrics) {
 // windowAt merges the buckets of the window that ends at now: the second
 // in progress and the window's full seconds before it, so that the window
 // spans from Window to Window plus one second. It returns the merged
-// latencies, the counts and the span in seconds they cover. Called with
-// t.mu held.
+// latencies (valid until the next call), the counts and the span in
+// seconds they cover. Called with t.mu held.
 func (t *track) windowAt(now time.Time) (lat map[metric]*stats.Latency, sent, ok, failed, tokens int64, span float64) {
-	lat = map[metric]*stats.Latency{}
-	for _, mt := range t.metrics {
-		lat[mt] = stats.NewLatency()
+	if t.scratch == nil {
+		t.scratch = map[metric]*stats.Latency{}
+		for _, mt := range t.metrics {
+			t.scratch[mt] = stats.NewLatency()
+		}
+	}
+	lat = t.scratch
+	for _, l := range lat {
+		l.Reset()
 	}
 	if t.start.IsZero() {
 		return lat, 0, 0, 0, 0, 0
@@ -445,23 +454,59 @@ func (t *track) windowAt(now time.Time) (lat map[metric]*stats.Latency, sent, ok
 	return lat, sent, ok, failed, tokens, span
 }
 
-// sample appends a point of the percentiles at now, while the track runs.
-func (t *track) sample(now time.Time) {
+// tick recomputes the window at now, appends a point of the
+// percentiles to the charts' series, judges the alerts, and returns the
+// events of those that changed state. The page and the state read the
+// window it computed: one merge of the window's buckets per interval,
+// whatever the number of viewers.
+func (t *track) tick(now time.Time, alerts []Alert) []AlertEvent {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.start.IsZero() {
-		return
+		return nil
 	}
-	lat, _, _, _, _, _ := t.windowAt(now)
+	lat := t.refresh(now)
 	p := point{at: now.Sub(t.start)}
 	for i, mt := range charted {
-		p.win[i] = percentiles(lat[mt])
+		p.win[i] = t.win.pct[mt]
 		p.all[i] = percentiles(t.whole[mt])
 	}
-	if n := len(t.series); n > 0 && t.series[n-1].at >= p.at {
-		return
+	if n := len(t.series); n == 0 || t.series[n-1].at < p.at {
+		t.series = append(t.series, p)
 	}
-	t.series = append(t.series, p)
+	return t.checkAlerts(alerts, lat, now)
+}
+
+// window is the state of the sliding window at one time.
+type window struct {
+	valid                    bool
+	sent, ok, failed, tokens int64
+	span                     float64 // seconds
+	pct                      map[metric][3]time.Duration
+	count                    map[metric]int64
+}
+
+// refresh recomputes t.win at now and returns the window's latencies
+// (valid until the next call). Called with t.mu held.
+func (t *track) refresh(now time.Time) map[metric]*stats.Latency {
+	lat, sent, ok, failed, tokens, span := t.windowAt(now)
+	w := window{valid: true, sent: sent, ok: ok, failed: failed, tokens: tokens, span: span,
+		pct: map[metric][3]time.Duration{}, count: map[metric]int64{}}
+	for _, mt := range t.metrics {
+		w.pct[mt] = percentiles(lat[mt])
+		w.count[mt] = lat[mt].Count()
+	}
+	t.win = w
+	return lat
+}
+
+// current returns the last window computed, computing one at now if
+// there is none yet. Called with t.mu held.
+func (t *track) current(now time.Time) window {
+	if !t.win.valid {
+		t.refresh(now)
+	}
+	return t.win
 }
 
 // percentiles returns l's p50, p95 and p99, or -1 each when l is empty.

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/llm-latency-lens/lens/report"
-	"github.com/llm-latency-lens/lens/stats"
 )
 
 //go:embed assets/page.html
@@ -183,11 +182,11 @@ func (t *track) view(m *Monitor, now time.Time, over bool) (scenarioView, int, e
 	} else {
 		v.Asked = "closed loop, " + strconv.Itoa(t.concurrency) + " workers"
 	}
-	lat, sent, _, _, tokens, span := t.windowAt(end)
+	win := t.current(end)
 	v.AchievedWindow, v.AchievedRun, v.TokensPerSec = "–", "–", "–"
-	if span > 0 {
-		v.AchievedWindow = fmtRate(float64(sent)/span) + "/s"
-		v.TokensPerSec = fmtRate(float64(tokens) / span)
+	if win.span > 0 {
+		v.AchievedWindow = fmtRate(float64(win.sent)/win.span) + "/s"
+		v.TokensPerSec = fmtRate(float64(win.tokens) / win.span)
 	}
 	if !t.start.IsZero() {
 		if el := end.Sub(t.start).Seconds(); el > 0 {
@@ -219,8 +218,8 @@ func (t *track) view(m *Monitor, now time.Time, over bool) (scenarioView, int, e
 	names := map[metric]string{MetricTTFT: "TTFT", MetricITL: "ITL", MetricE2E: "E2E", MetricTPOT: "TPOT", MetricTTFB: "TTFB"}
 	for _, mt := range t.metrics {
 		sv := statView{Name: names[mt]}
-		for _, l := range []*stats.Latency{lat[mt], t.whole[mt]} {
-			for _, d := range percentiles(l) {
+		for _, ps := range [][3]time.Duration{win.pct[mt], percentiles(t.whole[mt])} {
+			for _, d := range ps {
 				sv.Cells = append(sv.Cells, fmtMaybe(d))
 			}
 		}

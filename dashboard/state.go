@@ -90,9 +90,9 @@ func (t *track) state(m *Monitor, now time.Time, over bool) ScenarioState {
 		s.Failed += n
 		s.FailedBy[string(c)] = n
 	}
-	lat, sent, _, _, tokens, span := t.windowAt(end)
-	if span > 0 {
-		s.WindowRate, s.WindowTokenRate, s.WindowSeconds = float64(sent)/span, float64(tokens)/span, span
+	win := t.current(end)
+	if win.span > 0 {
+		s.WindowRate, s.WindowTokenRate, s.WindowSeconds = float64(win.sent)/win.span, float64(win.tokens)/win.span, win.span
 	}
 	if !t.start.IsZero() {
 		if el := end.Sub(t.start).Seconds(); el > 0 {
@@ -100,8 +100,8 @@ func (t *track) state(m *Monitor, now time.Time, over bool) ScenarioState {
 		}
 	}
 	for _, mt := range t.metrics {
-		if lat[mt].Count() > 0 {
-			s.Window[string(mt)] = percentiles(lat[mt])
+		if win.count[mt] > 0 {
+			s.Window[string(mt)] = win.pct[mt]
 		}
 		if t.whole[mt].Count() > 0 {
 			s.Run[string(mt)] = percentiles(t.whole[mt])

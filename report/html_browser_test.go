@@ -4,22 +4,14 @@ package report_test
 
 import (
 	"bytes"
-	"context"
-	"image"
 	"image/color"
-	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/llm-latency-lens/lens/internal/browsertest"
 	"github.com/llm-latency-lens/lens/report"
 )
-
-// chromium is where Debian's chromium package installs the browser.
-const chromium = "/usr/bin/chromium"
 
 // The colours the report's charts draw with, as the screenshot must show
 // them: the comparison bars (p50, p95, p99 TTFT; tokens per second per
@@ -44,12 +36,7 @@ const minColorPixels = 500
 // distinct colours, and each chart colour over a bar's worth of pixels.
 // Set LENS_HTML_SCREENSHOT to a path to keep the screenshot.
 func TestHTMLInBrowser(t *testing.T) {
-	if _, err := os.Stat(chromium); err != nil {
-		t.Skipf("headless browser test skipped: %s not found (Debian: apt-get install -y chromium)", chromium)
-	}
-	if testing.Short() {
-		t.Skip("headless browser test skipped in -short mode")
-	}
+	browsertest.Require(t)
 	f := realisticFile(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
@@ -61,7 +48,7 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	shot := filepath.Join(dir, "report.png")
-	screenshot(t, page, shot, filepath.Join(dir, "profile"))
+	img := browsertest.Screenshot(t, "file://"+page, shot, filepath.Join(dir, "profile"), 1280, 2000, 0)
 	if keep := os.Getenv("LENS_HTML_SCREENSHOT"); keep != "" {
 		b, err := os.ReadFile(shot)
 		if err == nil {
@@ -75,16 +62,11 @@ func TestHTMLInBrowser(t *testing.T) {
 		}
 	}
 
-	r, err := os.Open(shot)
-	if err != nil {
-		t.Fatal(err)
+	want := make([]color.RGBA, len(chartColors))
+	for i, cc := range chartColors {
+		want[i] = cc.c
 	}
-	defer r.Close()
-	img, err := png.Decode(r)
-	if err != nil {
-		t.Fatalf("decode the screenshot: %v", err)
-	}
-	distinct, counts, nonWhite := colorStats(img)
+	distinct, counts, nonWhite := browsertest.Colors(img, want)
 	b := img.Bounds()
 	t.Logf("screenshot %dx%d: %d distinct colours, %.1f%% not white", b.Dx(), b.Dy(), distinct, 100*float64(nonWhite)/float64(b.Dx()*b.Dy()))
 	if b.Dx() < 1000 || b.Dy() < 1500 {
@@ -98,63 +80,5 @@ func TestHTMLInBrowser(t *testing.T) {
 		if counts[i] < minColorPixels {
 			t.Errorf("%s covers %d pixels, want at least %d: the chart is not drawn", cc.name, counts[i], minColorPixels)
 		}
-	}
-}
-
-// colorStats counts the distinct colours of img, the pixels of each of
-// chartColors (within 3 levels per channel) and the pixels that are not
-// near white.
-func colorStats(img image.Image) (distinct int, counts []int, nonWhite int) {
-	seen := map[color.RGBA]bool{}
-	counts = make([]int, len(chartColors))
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
-			seen[c] = true
-			if c.R < 245 || c.G < 245 || c.B < 245 {
-				nonWhite++
-			}
-			for i, cc := range chartColors {
-				if near(c.R, cc.c.R) && near(c.G, cc.c.G) && near(c.B, cc.c.B) {
-					counts[i]++
-				}
-			}
-		}
-	}
-	return len(seen), counts, nonWhite
-}
-
-func near(a, b uint8) bool { return a-b <= 3 || b-a <= 3 }
-
-// screenshot opens page in headless Chromium and writes a screenshot of a
-// 1280×2000 window to shot. The browser, and every process it starts, is
-// killed if it has not finished within a minute.
-func screenshot(t *testing.T, page, shot, profile string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chromium,
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--hide-scrollbars", "--force-device-scale-factor=1",
-		"--user-data-dir="+profile, "--screenshot="+shot, "--window-size=1280,2000",
-		"file://"+page)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	// The browser's helper processes share its process group: end any
-	// that outlived it.
-	if cmd.Process != nil {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-	if err != nil {
-		t.Fatalf("chromium: %v\n%s", err, out.Bytes())
-	}
-	if _, err := os.Stat(shot); err != nil {
-		t.Fatalf("chromium wrote no screenshot: %v\n%s", err, out.Bytes())
 	}
 }

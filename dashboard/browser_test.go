@@ -1,0 +1,280 @@
+//go:build unix
+
+package dashboard_test
+
+import (
+	"bufio"
+	"context"
+	"image"
+	"image/color"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/dashboard"
+	"github.com/llm-latency-lens/lens/fake"
+	"github.com/llm-latency-lens/lens/internal/browsertest"
+	"github.com/llm-latency-lens/lens/providers"
+)
+
+// The colours of the dashboard's charts, as the HTML report draws them:
+// the p50, p95 and p99 lines and the succeeded bars of the throughput.
+var chartColors = []struct {
+	name string
+	c    color.RGBA
+}{
+	{"p50 blue #4e79a7", color.RGBA{0x4e, 0x79, 0xa7, 0xff}},
+	{"p95 orange #f28e2b", color.RGBA{0xf2, 0x8e, 0x2b, 0xff}},
+	{"p99 red #e15759", color.RGBA{0xe1, 0x57, 0x59, 0xff}},
+	{"succeeded green #59a14f", color.RGBA{0x59, 0xa1, 0x4f, 0xff}},
+}
+
+// minColorPixels is how many pixels of each colour a screenshot must
+// hold: a few hundred pixels of 2-pixel lines.
+const minColorPixels = 400
+
+// TestDashboardInBrowser runs about 10 s against the fake with the
+// dashboard served, opens the page in headless Chromium, and takes two
+// screenshots 3 s apart: the counters and the charts changed between
+// them, and each chart colour covers enough pixels in both. The fake's
+// TTFT steps from 20ms up to 1s at 4 s, so a p95 ≥ 500ms alert fires:
+// the page shows it (red, and in its event log) and so does the alert log,
+// in the same words, with the time it fired. Set LENS_LIVE_SCREENSHOT to a
+// path prefix to keep the screenshots.
+func TestDashboardInBrowser(t *testing.T) {
+	browsertest.Require(t)
+	log := &syncWriter{}
+	m, err := dashboard.New(dashboard.Options{
+		Window:   2 * time.Second,
+		AlertLog: log,
+		Alerts:   []dashboard.Alert{{Metric: "ttft", Percentile: 95, Limit: 500 * time.Millisecond}},
+	})
+	require.NoError(t, err)
+	defer m.Close()
+	url, err := m.Serve("127.0.0.1:0")
+	require.NoError(t, err)
+
+	// The page is open and live before the run starts, so that a slow
+	// browser start on a busy machine cannot eat the run.
+	page := browsertest.Open(t, url, 1280, 2400, 3*time.Minute)
+	page.WaitFor(`document.body.dataset.updates >= 1`, time.Minute)
+	require.Contains(t, page.Eval(`document.getElementById("live").innerText`), "Waiting for the run to start.")
+
+	var start time.Time
+	var startMu sync.Mutex
+	srv := fake.NewServer(fake.Config{
+		TTFT: fake.LatencyFunc(func(*rand.Rand) time.Duration {
+			startMu.Lock()
+			defer startMu.Unlock()
+			if !start.IsZero() && time.Since(start) >= 4*time.Second {
+				return time.Second
+			}
+			return 20 * time.Millisecond
+		}),
+		ITL:          fake.Fixed(5 * time.Millisecond),
+		OutputTokens: 8,
+	})
+	defer srv.Close()
+	sc := lens.Scenario{
+		Name: "chat", Provider: &providers.OpenAI{BaseURL: srv.URL + "/v1", APIKey: "sk-test"}, Model: "gpt-4o-mini",
+		Rate: 30, Duration: 10 * time.Second,
+	}
+	m.Instrument(&sc)
+	ran := make(chan *lens.Result, 1)
+	startMu.Lock()
+	start = time.Now()
+	startMu.Unlock()
+	go func() {
+		res, err := lens.Run(context.Background(), sc)
+		assert.NoError(t, err)
+		m.Finish()
+		ran <- res
+	}()
+
+	dir := t.TempDir()
+	type look struct {
+		img        image.Image
+		sent, ttft string
+	}
+	take := func(name string, at time.Duration) look {
+		time.Sleep(time.Until(start.Add(at)))
+		// Wait for an update from after that time, then look.
+		n, _ := strconv.Atoi(page.Eval(`document.body.dataset.updates`))
+		page.WaitFor(`document.body.dataset.updates > `+strconv.Itoa(n), 30*time.Second)
+		l := look{
+			sent: page.Eval(`document.getElementById("sent-0").textContent`),
+			ttft: page.Eval(`document.querySelector("#chart-0-ttft path.series").getAttribute("d")`),
+		}
+		shot := filepath.Join(dir, name+".png")
+		l.img = page.Screenshot(shot)
+		if keep := os.Getenv("LENS_LIVE_SCREENSHOT"); keep != "" {
+			b, _ := os.ReadFile(shot)
+			_ = os.WriteFile(keep+name+".png", b, 0o644)
+		}
+		return l
+	}
+	a := take("a", 3*time.Second)
+	b := take("b", 6*time.Second)
+
+	sentA, _ := strconv.Atoi(a.sent)
+	sentB, _ := strconv.Atoi(b.sent)
+	t.Logf("sent: %d then %d", sentA, sentB)
+	assert.Greater(t, sentA, 30, "about 3 s at 30/s")
+	assert.GreaterOrEqual(t, sentB-sentA, 60, "3 s later, at 30/s, the counter grew by about 90")
+	assert.NotEqual(t, a.ttft, b.ttft, "the TTFT chart grew")
+	for i, img := range []image.Image{a.img, b.img} {
+		want := make([]color.RGBA, len(chartColors))
+		for i, cc := range chartColors {
+			want[i] = cc.c
+		}
+		distinct, counts, _ := browsertest.Colors(img, want)
+		assert.Greater(t, distinct, 300, "screenshot %d: the page did not render", i)
+		for j, cc := range chartColors {
+			t.Logf("screenshot %d: %s: %d pixels", i, cc.name, counts[j])
+			assert.GreaterOrEqual(t, counts[j], minColorPixels, "screenshot %d: %s: the chart is not drawn", i, cc.name)
+		}
+	}
+	changed := differingPixels(a.img, b.img)
+	t.Logf("%d pixels changed between the screenshots", changed)
+	assert.Greater(t, changed, 5000, "the screenshots 3 s apart should differ in the counters and charts")
+
+	// The alert, on the page and in the log.
+	page.WaitFor(`document.getElementById("alert-events") !== null`, 30*time.Second)
+	events := page.Eval(`document.getElementById("alert-events").innerText`)
+	res := <-ran
+	require.NotNil(t, res)
+	// The last firing is the step's (a loaded machine may add an early
+	// spike of its own, which then clears).
+	evs := m.Events()
+	var fired dashboard.AlertEvent
+	for _, ev := range evs {
+		if ev.Fired {
+			fired = ev
+		}
+	}
+	require.True(t, fired.Fired, "the alert never fired: %v", evs)
+	assert.GreaterOrEqual(t, fired.Elapsed, 4*time.Second)
+	assert.LessOrEqual(t, fired.Elapsed, 8*time.Second)
+	assert.Contains(t, events, fired.String(), "the page shows the alert's line")
+	assert.Contains(t, events, "ALERT fired at "+fired.Elapsed.Round(time.Second).String())
+	assert.Contains(t, strings.Split(strings.TrimSpace(log.String()), "\n"), fired.String(), "stderr has the page's line")
+	assert.Equal(t, "true", page.Eval(`document.querySelector("ul.alerts li.firing") !== null || document.body.innerText.includes("FIRING")`))
+}
+
+// differingPixels counts the pixels that differ between a and b.
+func differingPixels(a, b image.Image) int {
+	n := 0
+	r := a.Bounds().Intersect(b.Bounds())
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if color.RGBAModel.Convert(a.At(x, y)) != color.RGBAModel.Convert(b.At(x, y)) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// TestViewersDoNotSlowTheRun: the same open-loop run (50 requests/s for
+// 6 s against the fake) with no viewer and with 20 viewers, each loading
+// the page and then reading the event stream, achieves the same send rate,
+// within 2%. The runs alternate, three of each, so that a change in the
+// machine's load falls on both alike, and the medians are compared: on a
+// loaded machine one run of either kind may stall on its own.
+func TestViewersDoNotSlowTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time runs of 20 s in all")
+	}
+	srv := fake.NewServer(fake.Config{TTFT: fake.Fixed(20 * time.Millisecond), ITL: fake.Fixed(2 * time.Millisecond), OutputTokens: 8})
+	defer srv.Close()
+	run := func(viewers int) float64 {
+		m, err := dashboard.New(dashboard.Options{})
+		require.NoError(t, err)
+		defer m.Close()
+		url, err := m.Serve("127.0.0.1:0")
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		total := 0
+		ready := make(chan struct{}, viewers)
+		for range viewers {
+			wg.Go(func() {
+				n := watch(ctx, url, ready)
+				mu.Lock()
+				total += n
+				mu.Unlock()
+			})
+		}
+		for range viewers {
+			<-ready // every viewer is watching before the run starts
+		}
+		sc := lens.Scenario{Name: "rate", Provider: &providers.OpenAI{BaseURL: srv.URL + "/v1", APIKey: "k"}, Model: "m", Rate: 50, Duration: 6 * time.Second}
+		m.Instrument(&sc)
+		res, err := lens.Run(t.Context(), sc)
+		require.NoError(t, err)
+		cancel()
+		wg.Wait()
+		if viewers > 0 {
+			assert.GreaterOrEqual(t, total, viewers*3, "the viewers received updates during the run")
+		}
+		t.Logf("%d viewers: achieved %.2f/s (asked 50/s), %d updates delivered", viewers, res.AchievedRate(), total)
+		return res.AchievedRate()
+	}
+	var withouts, withs []float64
+	for range 3 {
+		withouts = append(withouts, run(0))
+		withs = append(withs, run(20))
+	}
+	slices.Sort(withouts)
+	slices.Sort(withs)
+	without, with := withouts[1], withs[1]
+	assert.InEpsilon(t, without, with, 0.02, "median achieved rate with 20 viewers %.2f/s, without %.2f/s", with, without)
+}
+
+// watch loads the page once, then reads the event stream until ctx ends,
+// and returns the number of updates it received. It signals ready once it
+// has the stream's first update (or failed).
+func watch(ctx context.Context, url string, ready chan<- struct{}) int {
+	signaled := false
+	signal := func() {
+		if !signaled {
+			signaled = true
+			ready <- struct{}{}
+		}
+	}
+	defer signal()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	req, _ = http.NewRequestWithContext(ctx, "GET", url+"events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	n := 0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 8<<20)
+	for sc.Scan() {
+		if sc.Text() == "event: update" {
+			n++
+			signal()
+		}
+	}
+	return n
+}
