@@ -1,6 +1,6 @@
 // Package report reads, writes, merges and compares lens result files, and
-// turns them into tables, JSON, CSV, Markdown, benchstat text, HdrHistogram
-// logs and JUnit XML.
+// turns them into tables, JSON, CSV, Markdown, HTML, benchstat text,
+// HdrHistogram logs, MessagePack and the Prometheus text format.
 //
 // A result file (File) is the LLM-Latency-Lens JSON result schema plus every
 // distribution's encoded HDR histogram, so that files from many machines
@@ -9,6 +9,7 @@
 // WriteFile and ReadFile store and load it. RawWriter streams one record per
 // request to a JSON lines file through Scenario.OnRequest.
 //
-// A TestEventReader reads the event stream of go test -json, and WriteJUnit
-// turns it into JUnit XML with the lens metrics of each test as properties.
+// Its sub-packages hold what is not about result files: junit turns go test
+// -json into JUnit XML; history, influx and pushgateway send results to a
+// run history or a time-series store.
 package report

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/report"
+	"github.com/llm-latency-lens/lens/report/junit"
 )
 
 var showCmd = &command{
@@ -102,12 +103,12 @@ metrics as properties.
 				defer f.Close()
 				in = f
 			}
-			events, err := report.ReadTestEvents(in)
+			events, err := junit.ReadTestEvents(in)
 			if err != nil {
 				return err
 			}
-			opts := report.JUnitOptions{SuiteProperties: *suiteProps}
-			return output(*out, func(w io.Writer) error { return report.WriteJUnitWith(w, opts, events...) })
+			opts := junit.Options{SuiteProperties: *suiteProps}
+			return output(*out, func(w io.Writer) error { return junit.WriteWith(w, opts, events...) })
 		}
 	},
 }

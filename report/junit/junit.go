@@ -1,4 +1,4 @@
-package report
+package junit
 
 import (
 	"encoding/xml"
@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// JUnitOptions configure WriteJUnitWith.
-type JUnitOptions struct {
+// Options configure WriteWith.
+type Options struct {
 	// SuiteProperties puts each test's properties on its test suite,
 	// named "<test>/<key>", instead of on the test case. The common JUnit
 	// schemas (Jenkins' junit-10.xsd, Ant's) allow properties only on a
@@ -20,13 +20,13 @@ type JUnitOptions struct {
 	SuiteProperties bool
 }
 
-// WriteJUnit writes the go test -json events as JUnit XML, with default
-// options: see WriteJUnitWith.
-func WriteJUnit(w io.Writer, events ...TestEvent) error {
-	return WriteJUnitWith(w, JUnitOptions{}, events...)
+// Write writes the go test -json events as JUnit XML, with default
+// options: see WriteWith.
+func Write(w io.Writer, events ...TestEvent) error {
+	return WriteWith(w, Options{}, events...)
 }
 
-// WriteJUnitWith writes the go test -json events as JUnit XML: a
+// WriteWith writes the go test -json events as JUnit XML: a
 // <testsuite> per package, a <testcase> per test, subtest, example and
 // benchmark, in the order they started.
 //
@@ -47,7 +47,7 @@ func WriteJUnit(w io.Writer, events ...TestEvent) error {
 //     timed out) is a failure, with its output.
 //   - A package that failed to build gets a test case "[build failed]"
 //     with the build output.
-func WriteJUnitWith(w io.Writer, opts JUnitOptions, events ...TestEvent) error {
+func WriteWith(w io.Writer, opts Options, events ...TestEvent) error {
 	suites := buildSuites(events)
 	doc := junitSuites{}
 	for _, s := range suites {

@@ -1,4 +1,4 @@
-package report
+package junit
 
 import (
 	"bytes"
@@ -134,7 +134,7 @@ func TestJUnitFromGoTest(t *testing.T) {
 	events = append(events, goTestJSON(t, ".", "-run", "^$", "-bench", ".", "-benchtime", "10x", "-count=1", "./testdata/junitpkg")...)
 
 	var b bytes.Buffer
-	if err := WriteJUnit(&b, events...); err != nil {
+	if err := Write(&b, events...); err != nil {
 		t.Fatal(err)
 	}
 	doc := parseJUnit(t, b.Bytes())
@@ -207,7 +207,7 @@ func TestJUnitFromGoTest(t *testing.T) {
 	}
 	var pkg *xSuite
 	for i := range doc.Suites {
-		if strings.HasSuffix(doc.Suites[i].Name, "/report/testdata/junitpkg") {
+		if strings.HasSuffix(doc.Suites[i].Name, "/report/junit/testdata/junitpkg") {
 			pkg = &doc.Suites[i]
 		}
 	}
@@ -223,7 +223,7 @@ func TestJUnitFromGoTest(t *testing.T) {
 	// With the properties on the suite, the output is valid under the
 	// unchanged Jenkins schema.
 	var strict bytes.Buffer
-	if err := WriteJUnitWith(&strict, JUnitOptions{SuiteProperties: true}, events...); err != nil {
+	if err := WriteWith(&strict, Options{SuiteProperties: true}, events...); err != nil {
 		t.Fatal(err)
 	}
 	sdoc := parseJUnit(t, strict.Bytes())
@@ -288,7 +288,7 @@ func TestJUnitEdgeCases(t *testing.T) {
 		{Action: "fail", Package: "example.com/q", FailedBuild: "example.com/q [example.com/q.test]"},
 	}
 	var b bytes.Buffer
-	if err := WriteJUnit(&b, events...); err != nil {
+	if err := Write(&b, events...); err != nil {
 		t.Fatal(err)
 	}
 	doc := parseJUnit(t, b.Bytes())
@@ -345,7 +345,7 @@ func TestJUnitSplitBenchmarkLine(t *testing.T) {
 		{Action: "pass", Package: "example.com/p"},
 	}
 	var b bytes.Buffer
-	if err := WriteJUnit(&b, events...); err != nil {
+	if err := Write(&b, events...); err != nil {
 		t.Fatal(err)
 	}
 	c := parseJUnit(t, b.Bytes()).find("BenchmarkChat")

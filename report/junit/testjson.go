@@ -1,4 +1,4 @@
-package report
+package junit
 
 import (
 	"bufio"
@@ -38,7 +38,7 @@ const maxEventLine = 16 << 20
 // A TestEventReader reads the events of go test -json, one JSON object per
 // line, in the manner of bufio.Scanner:
 //
-//	r := report.NewTestEventReader(os.Stdin)
+//	r := junit.NewTestEventReader(os.Stdin)
 //	for r.Scan() {
 //		ev := r.Event()
 //		...
