@@ -193,12 +193,13 @@ func (sc *Scenario) inFlightLimit() int {
 // decoder, random source and metrics buffer.
 type worker struct {
 	*engine
-	dec providers.Decoder
-	pcg rand.PCG
-	rng *rand.Rand
-	req providers.Request
-	m   RequestMetrics
-	log *slog.Logger // the current request's logger; nil when not logging
+	dec  providers.Decoder
+	pcg  rand.PCG
+	rng  *rand.Rand
+	req  providers.Request
+	m    RequestMetrics
+	body body         // the current response's body
+	log  *slog.Logger // the current request's logger; nil when not logging
 
 	trace *TraceRequest // the trace entry of the next open-loop request, if any
 	conv  *conversation // the user's conversation, with Scenario.Session
@@ -368,10 +369,12 @@ func (w *worker) do(ctx context.Context, intended time.Time, warmup bool) {
 			log.LogAttrs(ctx, slog.LevelDebug, "lens: request retried", slog.Int("attempt", attempt),
 				slog.String("class", string(m.Class)), slog.String("error", errString(m.Err)), slog.Duration("backoff", wait))
 		}
-		m.Retried = append(m.Retried, m.Class)
 		if !sleep(ctx, wait) {
+			// Interrupted before the next attempt: this one stays the
+			// last, and was not retried.
 			break
 		}
+		m.Retried = append(m.Retried, m.Class)
 	}
 	m.RetryWait = m.Start.Sub(firstStart)
 	m.QueueDelay = firstStart.Sub(intended)

@@ -17,7 +17,8 @@ import (
 // exactly one class; results count failures per class.
 type ErrorClass string
 
-// The error classes.
+// The error classes. README.md lists them with the same words, and
+// TestEveryErrorClass provokes each one.
 const (
 	ClassRateLimited       ErrorClass = "rate_limited"        // 429, or a rate-limit error inside a stream
 	ClassOverloaded        ErrorClass = "overloaded"          // 529, or an overloaded error inside a stream
@@ -29,13 +30,23 @@ const (
 	ClassHTTP5xx           ErrorClass = "http_5xx"            // any other 5xx status
 	ClassHTTPOther         ErrorClass = "http_other"          // a status outside 2xx, 3xx, 4xx and 5xx
 	ClassRedirect          ErrorClass = "redirect"            // a 3xx status: redirects are never followed
-	ClassConnection        ErrorClass = "connection"          // dial, reset, EOF before or during the response
+	ClassConnection        ErrorClass = "connection"          // dial, reset, EOF or broken HTTP framing (a bad chunk size) before or during the response
 	ClassStream            ErrorClass = "stream_error"        // the server sent an error inside a 200 stream
 	ClassDecode            ErrorClass = "decode_error"        // the response could not be decoded
-	ClassRequest           ErrorClass = "request_error"       // the request could not be built
+	ClassRequest           ErrorClass = "request_error"       // the provider could not build the request
 	ClassCanceled          ErrorClass = "canceled"            // the run was canceled while the request was in flight
-	ClassOther             ErrorClass = "other"               // anything else
+	ClassOther             ErrorClass = "other"               // an error none of the above describes, such as a custom Provider's own
 )
+
+// ErrorClasses returns every ErrorClass, in the order of their
+// documentation.
+func ErrorClasses() []ErrorClass {
+	return []ErrorClass{
+		ClassRateLimited, ClassOverloaded, ClassTimeout, ClassConnectTimeout, ClassFirstTokenTimeout,
+		ClassIdleTimeout, ClassHTTP4xx, ClassHTTP5xx, ClassHTTPOther, ClassRedirect, ClassConnection,
+		ClassStream, ClassDecode, ClassRequest, ClassCanceled, ClassOther,
+	}
+}
 
 // classify maps the error that ended a request to its class. ctx is the
 // request's context, whose state tells a timeout from a cancellation.

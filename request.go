@@ -279,6 +279,8 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 		return
 	}
 	defer resp.Body.Close()
+	w.body = body{ReadCloser: resp.Body}
+	resp.Body = &w.body
 	m.StatusCode, m.Proto = resp.StatusCode, resp.Proto
 	m.TTFB = span(t0, ph.firstByte)
 	m.RequestID = requestID(resp.Header)
@@ -356,7 +358,28 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 	}
 	if !errors.Is(derr, io.EOF) {
 		m.Class, m.Err = classify(ctx, derr), derr
+		if m.Class == ClassOther && w.body.err != nil {
+			// Reading the body failed in a way the transport does not
+			// type (a malformed chunk size, an HTTP/2 stream reset).
+			m.Class = ClassConnection
+		}
 	}
+}
+
+// body is a response body that remembers the first error its reads
+// returned other than io.EOF: a decoder's error after one comes from the
+// connection, not from what the server sent.
+type body struct {
+	io.ReadCloser
+	err error
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
 }
 
 // watchdog enforces the timeouts of one attempt with a single timer,

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
 // CompareOptions set the thresholds of Compare. The zero value gives the
@@ -16,6 +17,11 @@ type CompareOptions struct {
 	// Threshold is the relative change beyond which a significant change
 	// in the worse direction is a regression (default 0.05, 5%).
 	Threshold float64
+
+	// Partial leaves results found in one file only out of Incomparable
+	// (they are still listed in OnlyOld and OnlyNew), as long as the files
+	// have a result in common.
+	Partial bool
 }
 
 // Default comparison settings.
@@ -34,6 +40,22 @@ type Comparison struct {
 	// OnlyOld and OnlyNew name the results ("scenario provider/model")
 	// found in one file only; they are not compared.
 	OnlyOld, OnlyNew []string
+
+	// Incomparable says, one line each, what Compare could not compare:
+	// results found in one file only, results that measured no request,
+	// metrics with samples on one side only, histograms that do not
+	// decode, and two files with nothing in common. A comparison that
+	// leaves something out is no evidence of "no regression": see Err.
+	Incomparable []string
+}
+
+// Err returns an error listing what could not be compared (Incomparable),
+// or nil when everything in both files was compared.
+func (c *Comparison) Err() error {
+	if len(c.Incomparable) == 0 {
+		return nil
+	}
+	return fmt.Errorf("report: cannot compare:\n\t%s", strings.Join(c.Incomparable, "\n\t"))
 }
 
 // Regressed reports whether any Delta is a regression.
@@ -116,7 +138,9 @@ var comparedMetrics = []comparedMetric{
 // Compare compares every result found in both old and new (matched by
 // scenario name, provider and model) on TTFT p50, p95 and p99, ITL p50 and
 // p99, TPOT p50, E2E p50, p95 and p99, per-request tokens/s p50, error rate
-// and goodput. A metric without samples on either side is left out.
+// and goodput. A metric without samples on both sides is left out (a
+// scenario that does not stream has no ITL); everything else Compare could
+// not compare is listed in Incomparable (see Err).
 //
 // # The test
 //
@@ -184,8 +208,18 @@ func Compare(old, new *File, opts CompareOptions) *Comparison {
 				continue
 			}
 			seen[k] = true
+			name := sc.Name + " " + r.Provider + "/" + r.Model
+			if om.TotalRequests == 0 || r.Metrics.TotalRequests == 0 {
+				c.Incomparable = append(c.Incomparable, fmt.Sprintf("%s: measured %d requests in the old file, %d in the new",
+					name, om.TotalRequests, r.Metrics.TotalRequests))
+				continue
+			}
 			for _, cm := range comparedMetrics {
 				d, ok := compareMetric(cm, om, &r.Metrics, alpha, threshold)
+				if d.Note == noteOneSided || d.Note == noteNoDecode {
+					c.Incomparable = append(c.Incomparable, name+": "+cm.name+": "+d.Note)
+					continue
+				}
 				if !ok {
 					continue
 				}
@@ -203,8 +237,25 @@ func Compare(old, new *File, opts CompareOptions) *Comparison {
 			}
 		}
 	}
+	if !opts.Partial || len(seen) == 0 {
+		for _, n := range c.OnlyOld {
+			c.Incomparable = append(c.Incomparable, n+": only in the old file")
+		}
+		for _, n := range c.OnlyNew {
+			c.Incomparable = append(c.Incomparable, n+": only in the new file")
+		}
+	}
+	if len(seen) == 0 {
+		c.Incomparable = append(c.Incomparable, "the files have no scenario, provider and model in common")
+	}
 	return c
 }
+
+// Notes of metrics that cannot be compared.
+const (
+	noteOneSided = "samples on one side only"
+	noteNoDecode = "histogram does not decode"
+)
 
 // compareMetric makes one Delta; false when the metric has no data.
 func compareMetric(cm comparedMetric, om, nm *Metrics, alpha, threshold float64) (Delta, bool) {
@@ -219,14 +270,18 @@ func compareMetric(cm comparedMetric, om, nm *Metrics, alpha, threshold float64)
 		d.P = proportionTest(k0, n0, k1, n1)
 	} else {
 		od, nd := cm.dist(om), cm.dist(nm)
-		if od == nil || nd == nil || od.Count == 0 || nd.Count == 0 {
+		oldHas, newHas := od != nil && od.Count > 0, nd != nil && nd.Count > 0
+		if oldHas != newHas {
+			d.Note = noteOneSided
+		}
+		if !oldHas || !newHas {
 			return d, false
 		}
 		oe, err1 := estimate(od, cm.p)
 		ne, err2 := estimate(nd, cm.p)
 		if err1 != nil || err2 != nil {
-			d.Note = "histogram does not decode"
-			return d, true
+			d.Note = noteNoDecode
+			return d, false
 		}
 		d.Old, d.New = oe.est, ne.est
 		d.P, d.Note = percentileTest(oe, ne)

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"math"
 	"strings"
 	"testing"
@@ -191,5 +192,72 @@ func TestCompareErrorRate(t *testing.T) {
 	}
 	if c.Threshold != 0.1 || c.Alpha != DefaultAlpha {
 		t.Errorf("options: alpha %v threshold %v", c.Alpha, c.Threshold)
+	}
+}
+
+// TestCompareFailsOnWhatItCannotCompare: a result missing from a file, a
+// result whose metrics are null, and a metric measured on one side only
+// are not "no regression": Compare lists them and Err reports them.
+// Partial lets results found in one file only go, but not the rest.
+func TestCompareFailsOnWhatItCannotCompare(t *testing.T) {
+	a := synthFile(1, 400, 1)
+	if err := Compare(a, a, CompareOptions{}).Err(); err != nil {
+		t.Fatalf("a file against itself: %v", err)
+	}
+	decode := func(s string) *File {
+		t.Helper()
+		f, err := Decode(strings.NewReader(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	noScenario := decode(strings.Replace(mustJSON(t, a), `"name":"chat"`, `"name":"renamed"`, 1))
+	nullMetrics := decode(mutatedResult(t, a, func(r map[string]any) { r["metrics"] = nil }))
+	noTTFT := synthFile(2, 400, 1)
+	noTTFT.Scenarios[0].Results[0].Metrics.Latency.TTFT = nil
+	for _, tc := range []struct {
+		name       string
+		new        *File
+		partial    bool
+		want       string // in Err; "" for none
+		comparable bool
+	}{
+		{"scenario missing", noScenario, false, `chat openai/gpt-4o-mini: only in the old file`, false},
+		{"scenario missing, nothing in common, partial", noScenario, true, "no scenario, provider and model in common", false},
+		{"metrics null", nullMetrics, false, "measured 400 requests in the old file, 0 in the new", false},
+		{"metrics null, partial", nullMetrics, true, "measured 400 requests in the old file, 0 in the new", false},
+		{"TTFT on one side", noTTFT, false, "TTFT p50: samples on one side only", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Compare(a, tc.new, CompareOptions{Partial: tc.partial})
+			err := c.Err()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Err() = %v, want one containing %q", err, tc.want)
+			}
+			var b bytes.Buffer
+			if err := WriteCompare(&b, c, TableOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(b.String(), "no regression (") || !strings.Contains(b.String(), "not comparable") {
+				t.Errorf("the table claims no regression:\n%s", b.String())
+			}
+		})
+	}
+	// With Partial, a result found in one file only is left out as long as
+	// another one is compared.
+	two := synthFile(3, 400, 1)
+	extra := synthResult(4, 400, 1)
+	extra.Model = "gpt-4o"
+	withExtra, err := FromResults([]*lens.Result{synthResult(3, 400, 1), extra}, Metadata{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Compare(two, withExtra, CompareOptions{}).Err(); err == nil || !strings.Contains(err.Error(), "chat openai/gpt-4o: only in the new file") {
+		t.Errorf("an added result: %v", err)
+	}
+	c := Compare(two, withExtra, CompareOptions{Partial: true})
+	if err := c.Err(); err != nil || len(c.OnlyNew) != 1 || len(c.Deltas) == 0 {
+		t.Errorf("partial: err %v, only new %v, %d deltas", err, c.OnlyNew, len(c.Deltas))
 	}
 }

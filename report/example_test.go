@@ -24,7 +24,7 @@ func shard(base time.Duration, n int) *lens.Result {
 		r.TTFT.Record(base + time.Duration(i)*time.Millisecond)
 		r.E2E.Record(base + 100*time.Millisecond)
 	}
-	r.Total, r.Succeeded = int64(n), int64(n)
+	r.Total, r.Succeeded, r.Attempts = int64(n), int64(n), int64(n)
 	return r
 }
 

@@ -44,7 +44,7 @@ func WriteJSON(w io.Writer, f *File, pretty bool) error {
 
 // Decode reads a result file and checks it (see Validate). Input that is
 // not a result file is an error wrapping ErrNotResultFile; a file of a newer
-// schema is a *SchemaError.
+// schema is a *SchemaError; a field the schema does not have is an error.
 func Decode(r io.Reader) (*File, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -72,6 +72,7 @@ func Decode(r io.Reader) (*File, error) {
 	}
 	f := new(File)
 	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
 	if err := dec.Decode(f); err != nil {
 		return nil, fmt.Errorf("report: decode result file: %w", err)
 	}
@@ -79,73 +80,6 @@ func Decode(r io.Reader) (*File, error) {
 		return nil, err
 	}
 	return f, nil
-}
-
-// Validate checks what a reader relies on: the format and schema version,
-// names on every scenario and result, counts that add up (total =
-// successful + failed, failed = the sum of errors), and distributions whose
-// histograms decode to the count they state.
-func (f *File) Validate() error {
-	if f.Format != Format {
-		return fmt.Errorf("report: %w (format %q)", ErrNotResultFile, f.Format)
-	}
-	if f.SchemaVersion > SchemaVersion || f.SchemaVersion < 1 {
-		return &SchemaError{Version: f.SchemaVersion}
-	}
-	for i := range f.Scenarios {
-		sc := &f.Scenarios[i]
-		if sc.Name == "" {
-			return fmt.Errorf("report: invalid result file: scenarios[%d] has no name", i)
-		}
-		for j := range sc.Results {
-			r := &sc.Results[j]
-			where := fmt.Sprintf("scenario %q, %s/%s", sc.Name, r.Provider, r.Model)
-			if r.Provider == "" {
-				return fmt.Errorf("report: invalid result file: scenarios[%d].results[%d] has no provider", i, j)
-			}
-			m := &r.Metrics
-			if m.TotalRequests < 0 || m.SuccessfulRequests < 0 || m.FailedRequests < 0 ||
-				m.TotalRequests != m.SuccessfulRequests+m.FailedRequests {
-				return fmt.Errorf("report: invalid result file: %s: total_requests %d != successful %d + failed %d",
-					where, m.TotalRequests, m.SuccessfulRequests, m.FailedRequests)
-			}
-			var failed int64
-			for _, n := range m.Errors {
-				failed += n
-			}
-			if failed != m.FailedRequests {
-				return fmt.Errorf("report: invalid result file: %s: errors add up to %d, failed_requests is %d", where, failed, m.FailedRequests)
-			}
-			for _, nd := range m.Distributions() {
-				if err := nd.Dist.check(); err != nil {
-					return fmt.Errorf("report: invalid result file: %s, %s: %w", where, nd.Name, err)
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// check decodes d's histogram and compares its count.
-func (d *Distribution) check() error {
-	var n int64
-	if d.IsLatency() {
-		l, err := d.Latency()
-		if err != nil {
-			return err
-		}
-		n = l.Count()
-	} else {
-		v, err := d.Values()
-		if err != nil {
-			return err
-		}
-		n = v.Count()
-	}
-	if n != d.Count {
-		return fmt.Errorf("histogram holds %d values, count is %d", n, d.Count)
-	}
-	return nil
 }
 
 // ReadFile reads and checks the result file at path, as Decode does.

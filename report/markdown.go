@@ -66,9 +66,13 @@ func WriteCompareMarkdown(w io.Writer, c *Comparison) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintln(bw, "## LLM Latency Lens comparison")
 	fmt.Fprintln(bw)
-	if n := len(c.Regressions()); n > 0 {
+	switch n := len(c.Regressions()); {
+	case n > 0:
 		fmt.Fprintf(bw, "**%d regression(s)**: significant at α = %g and worse by more than %g%%.\n\n", n, c.Alpha, c.Threshold*100)
-	} else {
+	case len(c.Incomparable) > 0:
+		fmt.Fprintf(bw, "**Not comparable**: %d thing(s) could not be compared (listed below); no regression among the rest (α = %g, threshold %g%%).\n\n",
+			len(c.Incomparable), c.Alpha, c.Threshold*100)
+	default:
 		fmt.Fprintf(bw, "No regression (α = %g, threshold %g%%).\n\n", c.Alpha, c.Threshold*100)
 	}
 	for _, g := range groupDeltas(c.Deltas) {
@@ -81,11 +85,8 @@ func WriteCompareMarkdown(w io.Writer, c *Comparison) error {
 		}
 		fmt.Fprintln(bw)
 	}
-	for _, s := range c.OnlyOld {
-		fmt.Fprintf(bw, "- only in old: %s\n", mdText(s))
-	}
-	for _, s := range c.OnlyNew {
-		fmt.Fprintf(bw, "- only in new: %s\n", mdText(s))
+	for _, s := range c.Incomparable {
+		fmt.Fprintf(bw, "- not compared: %s\n", mdText(s))
 	}
 	return bw.Flush()
 }
@@ -106,15 +107,16 @@ func WriteCompare(w io.Writer, c *Comparison, opts TableOptions) error {
 		t.write(bw, st)
 		fmt.Fprintln(bw)
 	}
-	for _, s := range c.OnlyOld {
-		fmt.Fprintf(bw, "only in old: %s\n", s)
+	for _, s := range c.Incomparable {
+		fmt.Fprintf(bw, "not compared: %s\n", s)
 	}
-	for _, s := range c.OnlyNew {
-		fmt.Fprintf(bw, "only in new: %s\n", s)
-	}
-	if n := len(c.Regressions()); n > 0 {
+	switch n := len(c.Regressions()); {
+	case n > 0:
 		fmt.Fprintln(bw, st.red(fmt.Sprintf("%d regression(s): significant at alpha %g and worse by more than %g%%", n, c.Alpha, c.Threshold*100)))
-	} else {
+	case len(c.Incomparable) > 0:
+		fmt.Fprintln(bw, st.red(fmt.Sprintf("not comparable: %d thing(s) could not be compared; no regression among the rest (alpha %g, threshold %g%%)",
+			len(c.Incomparable), c.Alpha, c.Threshold*100)))
+	default:
 		fmt.Fprintln(bw, st.green(fmt.Sprintf("no regression (alpha %g, threshold %g%%)", c.Alpha, c.Threshold*100)))
 	}
 	return bw.Flush()

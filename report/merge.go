@@ -43,8 +43,8 @@ import (
 // Config.Requests is summed and its Shards counted; its Concurrency and
 // RateLimit stay those of one shard.
 //
-// It is an error to merge files of different schema versions or config
-// hashes (when both have one), scenarios of different concurrency or rate,
+// Every file must be valid (see File.Validate). It is an error to merge
+// files of different schema versions or config hashes (when both have one), scenarios of different concurrency or rate,
 // results priced at different prices, or a priced result with an unpriced
 // one. Raw requests are concatenated.
 func Merge(files ...*File) (*File, error) {
@@ -55,8 +55,8 @@ func Merge(files ...*File) (*File, error) {
 		if f == nil {
 			return nil, fmt.Errorf("report: merge: file %d is nil", i+1)
 		}
-		if f.Format != Format {
-			return nil, fmt.Errorf("report: merge: file %d: %w", i+1, ErrNotResultFile)
+		if err := f.Validate(); err != nil {
+			return nil, fmt.Errorf("report: merge: file %d: %w", i+1, err)
 		}
 		if f.SchemaVersion != files[0].SchemaVersion {
 			return nil, fmt.Errorf("report: merge: file %d has schema version %d, file 1 has %d", i+1, f.SchemaVersion, files[0].SchemaVersion)

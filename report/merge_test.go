@@ -184,7 +184,7 @@ func TestMergeRejects(t *testing.T) {
 		{"price", func(f *File) { f.Scenarios[0].Results[0].Metrics.CostStats.Price.Input = 9 }, "priced at"},
 		{"schema", func(f *File) { f.SchemaVersion = 0 }, "schema"},
 		{"format", func(f *File) { f.Format = "x" }, "not a lens result"},
-		{"unit", func(f *File) { f.Scenarios[0].Results[0].Metrics.Latency.TTFT.Unit = UnitTokens }, "distributions in"},
+		{"unit", func(f *File) { f.Scenarios[0].Results[0].Metrics.Latency.TTFT.Unit = UnitTokens }, "ttft: report: decode tokens histogram"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := base()

@@ -146,6 +146,12 @@
 //	worse direction beyond the threshold is a regression: compare then exits
 //	with status 1.
 //
+//	Compare also exits with status 1, saying what, when it cannot compare
+//	something: a result (scenario, provider and model) found in one file only,
+//	a result that measured no request, a metric with samples on one side only,
+//	or two files with nothing in common. With -partial, results found in one
+//	file only are warnings instead, and the rest is compared.
+//
 //	Flags:
 //	  -alpha level
 //	    	significance level of each test (default 0.05)
@@ -153,6 +159,8 @@
 //	    	colour: auto, on or off (default "auto")
 //	  -format format
 //	    	output format: table or markdown (default "table")
+//	  -partial
+//	    	compare the results both files have: a result found in one file only is a warning, not an error
 //	  -threshold percent
 //	    	smallest change, in percent, that counts as a regression (default 5)
 //

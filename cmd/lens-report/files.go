@@ -122,12 +122,19 @@ for each metric (TTFT, ITL, TPOT and E2E percentiles, tokens/s, error rate,
 goodput), prints the old and new values, the change, and whether it is
 significant, from the files' full histograms. A significant change in the
 worse direction beyond the threshold is a regression: compare then exits
-with status 1.`,
+with status 1.
+
+Compare also exits with status 1, saying what, when it cannot compare
+something: a result (scenario, provider and model) found in one file only,
+a result that measured no request, a metric with samples on one side only,
+or two files with nothing in common. With -partial, results found in one
+file only are warnings instead, and the rest is compared.`,
 	flags: func(fs *flag.FlagSet) func([]string) error {
 		threshold := fs.Float64("threshold", 100*report.DefaultThreshold, "smallest change, in `percent`, that counts as a regression")
 		alpha := fs.Float64("alpha", report.DefaultAlpha, "significance `level` of each test")
 		format := fs.String("format", "table", "output `format`: table or markdown")
 		color := fs.String("color", "auto", "colour: auto, on or off")
+		partial := fs.Bool("partial", false, "compare the results both files have: a result found in one file only is a warning, not an error")
 		return func(args []string) error {
 			if len(args) != 2 {
 				return errUsage
@@ -140,7 +147,15 @@ with status 1.`,
 			if err != nil {
 				return err
 			}
-			c := report.Compare(old, neu, report.CompareOptions{Alpha: *alpha, Threshold: *threshold / 100})
+			c := report.Compare(old, neu, report.CompareOptions{Alpha: *alpha, Threshold: *threshold / 100, Partial: *partial})
+			if *partial {
+				for _, s := range c.OnlyOld {
+					fmt.Fprintf(current.err, "lens-report compare: warning: only in %s, not compared: %s\n", args[0], s)
+				}
+				for _, s := range c.OnlyNew {
+					fmt.Fprintf(current.err, "lens-report compare: warning: only in %s, not compared: %s\n", args[1], s)
+				}
+			}
 			switch *format {
 			case "table":
 				err = report.WriteCompare(current.out, c, report.TableOptions{Color: useColor(*color, current.out)})
@@ -155,7 +170,7 @@ with status 1.`,
 			if c.Regressed() {
 				return &exitError{code: 1, msg: fmt.Sprintf("%d regression(s)", len(c.Regressions()))}
 			}
-			return nil
+			return c.Err()
 		}
 	},
 }
