@@ -39,7 +39,7 @@ func synthFile(t time.Time, seed uint64, n int, ttftScale float64) *report.File 
 		Connect: stats.NewLatency(), TLS: stats.NewLatency(), QueueDelay: stats.NewLatency(),
 		TokensPerSecond: stats.NewValues(), OutputTokens: stats.NewValues(),
 		Priced: true, Price: lens.Price{Input: 0.15, Output: 0.6},
-		InputTokensTotal: int64(10 * n), OutputTokensTotal: int64(16 * n),
+		InputTokensTotal: int64(10 * n), InputTokensCounted: int64(n), OutputTokensTotal: int64(16 * n),
 	}
 	for range n {
 		ttft := time.Duration(float64(logn(100*time.Millisecond)) * ttftScale)
@@ -56,7 +56,7 @@ func synthFile(t time.Time, seed uint64, n int, ttftScale float64) *report.File 
 		r.TokensPerSecond.Record(16 / e2e.Seconds())
 		r.OutputTokens.Record(16)
 	}
-	r.Total, r.Succeeded, r.Failed = int64(n+2), int64(n), 2
+	r.Total, r.Succeeded, r.Failed, r.Attempts = int64(n+2), int64(n), 2, int64(n+2)
 	r.FirstSend, r.LastSend = t, t.Add(9*time.Second)
 	f, err := report.FromResults([]*lens.Result{r}, report.Metadata{ConfigHash: "c0ffee", Version: "v0.1.0"})
 	if err != nil {
