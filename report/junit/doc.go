@@ -8,8 +8,7 @@
 // gotestsum --junitfile already carries t.Attr attributes as properties;
 // this package is for what it does not do: benchmark lines as test cases
 // and SLO messages as failure messages. A TestEventReader reads the event
-// stream in the manner of bufio.Scanner, including the attr events of Go
-// 1.25 (Key, Value) that gotestsum's testjson.TestEvent does not carry.
+// stream in the manner of bufio.Scanner, attr events (Key, Value) included.
 //
 //	events, err := junit.ReadTestEvents(os.Stdin)
 //	...
