@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/llm-latency-lens/lens/internal/atomicfile"
 )
 
 // ErrNotResultFile is the error, wrapped, of Decode and ReadFile for input
@@ -102,16 +104,8 @@ func ReadFile(path string) (*File, error) {
 // stray temporary file (named path's base + ".tmp" + digits). The file is
 // given mode 0644, and a missing directory is created.
 func WriteFile(path string, f *File) error {
-	return WriteFileAtomic(path, func(w io.Writer) error { return WriteJSON(w, f, true) })
-}
-
-// syncDir makes a rename in dir durable where the system allows it; errors
-// are ignored (some systems cannot sync a directory).
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
+	if err := atomicfile.Write(path, func(w io.Writer) error { return WriteJSON(w, f, true) }); err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
-	_ = d.Sync()
-	d.Close()
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/internal/atomicfile"
 	"github.com/llm-latency-lens/lens/report"
 	"github.com/llm-latency-lens/lens/report/junit"
 )
@@ -252,5 +253,5 @@ func output(path string, fn func(io.Writer) error) error {
 	if path == "" {
 		return fn(current.out)
 	}
-	return report.WriteFileAtomic(path, fn)
+	return atomicfile.Write(path, fn)
 }

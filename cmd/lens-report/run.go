@@ -20,6 +20,7 @@ import (
 
 	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/config"
+	"github.com/llm-latency-lens/lens/internal/atomicfile"
 	"github.com/llm-latency-lens/lens/report"
 )
 
@@ -188,7 +189,7 @@ func exports(f *report.File, cfg *config.File, o runOptions, started time.Time) 
 	var errs []error
 	write := func(path string, fn func(io.Writer) error) {
 		path = strings.ReplaceAll(path, "{timestamp}", stamp)
-		if err := report.WriteFileAtomic(path, fn); err != nil {
+		if err := atomicfile.Write(path, fn); err != nil {
 			errs = append(errs, err)
 			return
 		}
