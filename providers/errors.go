@@ -143,6 +143,19 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // whole (non-streaming) response body over the codec's limit.
 var ErrLineTooLong = errors.New("line exceeds the length limit")
 
+// ErrPending is what a response body's Read returns, with no bytes, to say
+// that no input has arrived yet although the body has not ended. It lets a
+// caller push a streamed response into a Decoder as the bytes arrive
+// (lens.Transport does, as the application reads them) instead of the
+// decoder pulling them: once Reset has returned, a Decoder reading an SSE
+// or NDJSON stream returns ErrPending from Next, keeping its place and its
+// partial event, and the next call to Next goes on from there when more
+// input is available. An SSEReader likewise stops Scan, with Err returning
+// ErrPending until the next Scan. Only a streamed body is read this way:
+// Reset, and the decoding of a whole (non-streamed) body or of an error
+// body, take ErrPending as the read error it otherwise is.
+var ErrPending = errors.New("providers: no input yet")
+
 // snippet returns at most 120 bytes of b as a string for error messages.
 func snippet(b []byte) string {
 	const max = 120

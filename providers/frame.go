@@ -151,6 +151,11 @@ func (f *frame) step(out *Delta, c codec) error {
 	default:
 		f.err = io.EOF
 	}
+	if f.err == ErrPending {
+		// Not final: the body has no input yet (see ErrPending).
+		f.err = nil
+		return ErrPending
+	}
 	if f.err == nil {
 		f.delivered++
 	}
@@ -200,8 +205,8 @@ func (f *frame) next() (*SSEEvent, error) {
 	if f.mode == frameLines {
 		line, at, unterminated, err := f.lines.next()
 		switch {
-		case err == io.EOF:
-			return nil, io.EOF
+		case err == io.EOF, err == ErrPending:
+			return nil, err
 		case errors.Is(err, ErrLineTooLong):
 			return nil, &DecodeError{Provider: f.name, Event: f.events + 1, Err: err}
 		case err != nil:
@@ -216,6 +221,8 @@ func (f *frame) next() (*SSEEvent, error) {
 		switch {
 		case err == nil:
 			return nil, io.EOF
+		case err == ErrPending:
+			return nil, err
 		case errors.Is(err, ErrLineTooLong):
 			return nil, &DecodeError{Provider: f.name, Event: f.events + 1, Err: err}
 		default:

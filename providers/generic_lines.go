@@ -28,6 +28,7 @@ type genericLineReader struct {
 	now     time.Time // when the last Read with n > 0 returned
 	rerr    error     // the Read error that ended the input (io.EOF included)
 	noReads int       // consecutive Reads that returned (0, nil)
+	pending bool      // the last Read returned ErrPending with no bytes
 	bomDone bool
 }
 
@@ -38,6 +39,7 @@ func (l *genericLineReader) reset(r io.Reader, max int) {
 	l.now = time.Time{}
 	l.rerr = nil
 	l.noReads = 0
+	l.pending = false
 	l.bomDone = false
 }
 
@@ -105,6 +107,10 @@ func (l *genericLineReader) next() (line []byte, at time.Time, unterminated bool
 			return nil, time.Time{}, false, l.rerr
 		}
 		l.fill()
+		if l.pending {
+			l.pending = false
+			return nil, time.Time{}, false, ErrPending
+		}
 	}
 }
 
@@ -135,6 +141,8 @@ func (l *genericLineReader) fill() {
 		l.noReads = 0
 	}
 	switch {
+	case err == ErrPending:
+		l.pending = n == 0
 	case err != nil:
 		l.rerr = err
 	case n == 0:

@@ -152,6 +152,7 @@ type SSEReader struct {
 	bomDone   bool      // the leading byte-order mark was looked for
 	skipLF    bool      // the last line ended with CR: skip one LF
 	noReads   int       // consecutive Reads that returned (0, nil)
+	pending   bool      // the last Read returned ErrPending
 	eofPassed bool      // the unterminated tail was handled
 
 	data     []byte // data buffer: each value followed by '\n'
@@ -223,6 +224,7 @@ func (s *SSEReader) Reset(r io.Reader) {
 	s.rerr, s.err = nil, nil
 	s.stopped, s.bomDone, s.skipLF, s.eofPassed = false, false, false, false
 	s.noReads = 0
+	s.pending = false
 	s.data, s.typ, s.id = s.data[:0], s.typ[:0], s.id[:0]
 	s.view, s.inView = nil, false
 	s.started = false
@@ -237,6 +239,9 @@ func (s *SSEReader) Reset(r io.Reader) {
 func (s *SSEReader) Scan() bool {
 	if s.stopped {
 		return false
+	}
+	if s.err == ErrPending {
+		s.err = nil
 	}
 	// The checks that keep other lines from scanData, here, cost less than
 	// a call.
@@ -271,6 +276,13 @@ func (s *SSEReader) Scan() bool {
 			return false
 		}
 		s.fill()
+		if s.pending {
+			// No input yet: stop here, keeping the partial event; the
+			// next Scan goes on.
+			s.pending = false
+			s.err = ErrPending
+			return false
+		}
 	}
 }
 
@@ -366,7 +378,8 @@ func (s *SSEReader) Event() *SSEEvent { return &s.ev }
 // Err returns the error that stopped Scan: nil at a clean end of the stream,
 // the Read error as returned (io.ErrUnexpectedEOF, context.Canceled, ...),
 // io.ErrNoProgress when the reader kept returning no data and no error, or
-// an error wrapping ErrLineTooLong.
+// an error wrapping ErrLineTooLong. ErrPending is not final: it says the
+// stream's Read had no input yet, and the next Scan goes on.
 func (s *SSEReader) Err() error { return s.err }
 
 // Comments returns the number of comment lines (keep-alives) read so far in
@@ -495,6 +508,8 @@ func (s *SSEReader) fill() {
 		s.noReads = 0
 	}
 	switch {
+	case err == ErrPending:
+		s.pending = n == 0
 	case err != nil:
 		s.rerr = err
 	case n == 0:

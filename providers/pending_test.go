@@ -1,0 +1,204 @@
+package providers
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// pushReader is a body that a test pushes bytes into: Read returns what
+// was pushed and not yet read, then ErrPending until more is pushed, then
+// io.EOF once the test ended it.
+type pushReader struct {
+	cur   []byte
+	ended bool
+}
+
+func (r *pushReader) Read(p []byte) (int, error) {
+	if len(r.cur) == 0 {
+		if r.ended {
+			return 0, io.EOF
+		}
+		return 0, ErrPending
+	}
+	n := copy(p, r.cur)
+	r.cur = r.cur[n:]
+	return n, nil
+}
+
+// chunks splits data into pieces of 1..32 bytes, as sizes says (one byte
+// each when sizes is empty).
+func chunks(data, sizes []byte) [][]byte {
+	var out [][]byte
+	for i := 0; len(data) > 0; i++ {
+		n := 1
+		if len(sizes) > 0 {
+			n = int(sizes[i%len(sizes)]%32) + 1
+		}
+		n = min(n, len(data))
+		out = append(out, data[:n])
+		data = data[n:]
+	}
+	return out
+}
+
+// FuzzSSEReaderPending: an SSE stream pushed into the reader piece by
+// piece, with ErrPending between pieces, gives the same events and the
+// same end as the stream read whole.
+func FuzzSSEReaderPending(f *testing.F) {
+	addSeeds(f, func(b []byte) { f.Add(b, []byte{3, 200, 17}, uint8(0xff)) }, "*.sse")
+	for _, tc := range sseCases {
+		f.Add([]byte(tc.in), []byte{0}, uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, data, sizes []byte, flags uint8) {
+		opts := sseOpts{atEOF: flags&1 != 0, errLine: flags&2 != 0, comments: flags&4 != 0, max: 64}
+		if flags&8 != 0 {
+			opts.max = 4096
+		}
+		want, wantErr := readEvents(opts.reader(bytes.NewReader(data)))
+
+		body := &pushReader{}
+		s := opts.reader(body)
+		var got []sseRec
+		scan := func() error {
+			for s.Scan() {
+				ev := s.Event()
+				got = append(got, sseRec{ev.Kind, string(ev.Type), string(ev.Data), string(ev.ID), ev.Unterminated})
+			}
+			return s.Err()
+		}
+		var err error
+		for _, c := range chunks(data, sizes) {
+			body.cur = c
+			if err = scan(); err != ErrPending {
+				break
+			}
+		}
+		if err == ErrPending {
+			body.ended = true
+			err = scan()
+		}
+		if (err == nil) != (wantErr == nil) || !errors.Is(err, ErrLineTooLong) != !errors.Is(wantErr, ErrLineTooLong) {
+			t.Fatalf("pushed pieces end with %v, one Read with %v", err, wantErr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("pushed pieces give\n%v\none Read gives\n%v", got, want)
+		}
+	})
+}
+
+// pushDecode decodes body as resp's stream, pushing it piece by piece:
+// Next returns ErrPending whenever the pushed input is used up, and the
+// result must be what a decoder pulling the whole body gets.
+func pushDecode(t *testing.T, dec Decoder, ct string, body, sizes []byte, req *Request) decoded {
+	t.Helper()
+	in := &pushReader{}
+	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {ct}}, Body: io.NopCloser(in)}
+	var out decoded
+	if err := dec.Reset(resp, req); err != nil {
+		out.Err = err
+		return out
+	}
+	var d Delta
+	step := func() bool {
+		for {
+			err := dec.Next(&d)
+			if err == ErrPending {
+				return true
+			}
+			if err != nil {
+				out.Err = err
+				return false
+			}
+			out.Deltas++
+			out.Text += string(d.Text)
+			out.Reasoning += string(d.Reasoning)
+			out.ToolArgs += string(d.ToolArgs)
+			if d.HasUsage {
+				out.Usage, out.HasUsage = d.Usage, true
+			}
+			if d.FinishReason != "" {
+				out.Finish = d.FinishReason
+			}
+			if d.HasOutput() {
+				out.Outputs++
+			}
+		}
+	}
+	for _, c := range chunks(body, sizes) {
+		in.cur = c
+		if !step() {
+			return out
+		}
+	}
+	in.ended = true
+	if step() {
+		t.Fatal("Next returned ErrPending after the end of the body")
+	}
+	return out
+}
+
+// TestDecodersPending: every codec, given each stream fixture pushed in
+// pieces of one byte and of 1..32 bytes, decodes exactly what it decodes
+// from the whole body.
+func TestDecodersPending(t *testing.T) {
+	codecs := map[string]Provider{
+		"openai": &OpenAI{}, "responses": &OpenAIResponses{}, "anthropic": &Anthropic{}, "gemini": &Gemini{},
+		"azure": &Azure{BaseURL: "https://x.openai.azure.com"}, "cohere": &Cohere{},
+		"generic": &Generic{URL: "http://x", TextPath: "choices.0.delta.content"},
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "*.sse"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	req := &Request{Stream: true}
+	for _, file := range files {
+		body := readFixture(t, filepath.Base(file))
+		for name, p := range codecs {
+			if !strings.HasPrefix(filepath.Base(file), name) && name != "openai" && name != "generic" {
+				continue
+			}
+			want := decodeAll(t, p.NewDecoder(), sseResponse(bytes.NewReader(body)), req)
+			for _, sizes := range [][]byte{nil, {3, 200, 17, 31, 8}} {
+				got := pushDecode(t, p.NewDecoder(), "text/event-stream", body, sizes, req)
+				if fmt.Sprint(got.Err) != fmt.Sprint(want.Err) {
+					t.Errorf("%s %s sizes %v: ends with %v, whole with %v", name, file, sizes, got.Err, want.Err)
+				}
+				w := want
+				got.Err, w.Err = nil, nil
+				if !reflect.DeepEqual(got, w) {
+					t.Errorf("%s %s sizes %v: pushed\n%+v\nwhole\n%+v", name, file, sizes, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestNDJSONPending: the Generic codec's NDJSON lines, pushed in pieces,
+// decode as the whole body does.
+func TestNDJSONPending(t *testing.T) {
+	p := &Generic{URL: "http://x", Format: "ndjson", TextPath: "message.content"}
+	body := []byte("{\"message\":{\"content\":\"Hel\"}}\n\n{\"message\":{\"content\":\"lo\"}}\r\n{\"message\":{\"content\":\"!\"},\"done\":true}")
+	req := &Request{Stream: true}
+	want := decodeAll(t, p.NewDecoder(), famResponse("application/x-ndjson", bytes.NewReader(body)), req)
+	if want.Text != "Hello!" {
+		t.Fatalf("whole body: text %q", want.Text)
+	}
+	for _, sizes := range [][]byte{nil, {3, 9, 1}} {
+		got := pushDecode(t, p.NewDecoder(), "application/x-ndjson", body, sizes, req)
+		if fmt.Sprint(got.Err) != fmt.Sprint(want.Err) {
+			t.Errorf("sizes %v: ends with %v, whole with %v", sizes, got.Err, want.Err)
+		}
+		w := want
+		got.Err, w.Err = nil, nil
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("sizes %v: pushed\n%+v\nwhole\n%+v", sizes, got, want)
+		}
+	}
+}
