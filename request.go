@@ -259,20 +259,7 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 	defer wd.stop()
 	resp, err := w.client.Do(req)
 	ph := tr.freeze()
-	m.DNS = span(ph.dnsStart, ph.dnsDone)
-	m.Connect = span(ph.connectStart, ph.connectDone)
-	m.TLS = span(ph.tlsStart, ph.tlsDone)
-	if m.DNS >= 0 {
-		m.DNSStart = span(t0, ph.dnsStart)
-	}
-	if m.Connect >= 0 {
-		m.ConnectStart = span(t0, ph.connectStart)
-	}
-	if m.TLS >= 0 {
-		m.TLSStart = span(t0, ph.tlsStart)
-	}
-	m.Reused = ph.reused
-	m.Wrote = span(t0, ph.wrote)
+	ph.connection(m, t0)
 	if err != nil {
 		m.E2E = time.Since(t0)
 		m.Class, m.Err = classify(ctx, err), err
@@ -304,12 +291,10 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 	}
 
 	var (
-		d      providers.Delta
-		last   time.Time
-		usage  providers.Usage
-		hasUse bool
-		derr   error
+		d    providers.Delta
+		derr error
 	)
+	f := fold{t0: t0, stream: preq.Stream}
 	for {
 		derr = w.dec.Next(&d)
 		if derr != nil {
@@ -318,43 +303,17 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 		if w.conv != nil {
 			w.conv.answer = append(w.conv.answer, d.Text...)
 		}
-		if d.HasOutput() {
-			if m.OutputEvents == 0 {
-				m.TTFT = d.At.Sub(t0)
-				if w.log != nil {
-					w.log.LogAttrs(ctx, slog.LevelDebug, "lens: first token", slog.Duration("ttft", m.TTFT))
-				}
-			} else if preq.Stream {
-				m.ITLs = append(m.ITLs, d.At.Sub(last))
-			}
-			last = d.At
-			m.OutputEvents++
+		if f.event(m, &d) && w.log != nil {
+			w.log.LogAttrs(ctx, slog.LevelDebug, "lens: first token", slog.Duration("ttft", m.TTFT))
 		}
 		wd.event(d.At, m.OutputEvents > 0)
-		if d.HasUsage {
-			usage, hasUse = d.Usage, true
-		}
-		if d.FinishReason != "" {
-			m.FinishReason = d.FinishReason
-		}
 	}
-	m.E2E = time.Since(t0)
+	f.end(m, time.Now())
 	if derr == io.EOF {
 		// The API's end marker may come before the end of the HTTP body (the
 		// last chunk of a chunked response): read the rest, so that the
 		// connection goes back to the pool instead of being closed.
 		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
-	}
-	if hasUse && usage.InputTokens > 0 {
-		m.InputTokens = usage.InputTokens
-	}
-	if hasUse && usage.OutputTokens > 0 {
-		m.OutputTokens, m.TokensFromUsage = usage.OutputTokens, true
-	} else {
-		m.OutputTokens = m.OutputEvents
-	}
-	if preq.Stream && m.OutputEvents >= 2 && m.OutputTokens >= 2 && m.TTFT >= 0 {
-		m.TPOT = (m.E2E - m.TTFT) / time.Duration(m.OutputTokens-1)
 	}
 	if !errors.Is(derr, io.EOF) {
 		m.Class, m.Err = classify(ctx, derr), derr

@@ -115,9 +115,13 @@ func newResult(sc *Scenario) *Result {
 	if !sc.open() {
 		conc = sc.concurrency()
 	}
+	provider := ""
+	if sc.Provider != nil {
+		provider = sc.Provider.Name()
+	}
 	r := &Result{
 		Scenario:        sc.Name,
-		Provider:        sc.Provider.Name(),
+		Provider:        provider,
 		Model:           sc.Model,
 		Concurrency:     conc,
 		Rate:            sc.Rate,
@@ -138,7 +142,7 @@ func newResult(sc *Scenario) *Result {
 	}
 	if sc.Price != nil {
 		r.Priced, r.Price = true, *sc.Price
-	} else if p, ok := DefaultPricing.Lookup(sc.Provider.Name(), sc.Model); ok {
+	} else if p, ok := DefaultPricing.Lookup(provider, sc.Model); ok && provider != "" {
 		r.Priced, r.Price = true, p
 	}
 	if sc.open() {

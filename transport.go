@@ -1,0 +1,474 @@
+package lens
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/llm-latency-lens/lens/providers"
+)
+
+// Transport is an http.RoundTripper that measures the LLM API calls made
+// through it, by any SDK or code of the application's own: give an SDK an
+// *http.Client whose Transport is a *Transport (see Client) and every call
+// is timed as Run times its requests, into a Result that Result returns at
+// any time.
+//
+// It measures passively. The application reads exactly the bytes it would
+// have read, when it would have read them: the body is passed through as
+// it arrives, with no buffering that delays it, and the events are decoded
+// from the same bytes within the application's own reads, each stamped
+// when the read that delivered it returned. DNS, connect and TLS come from
+// net/http/httptrace (when Base is an *http.Transport), composed with any
+// trace the request already carries.
+//
+// The API of a call is recognised from the request (a POST to a path that
+// ends in /chat/completions, Azure's /openai/deployments/{name}/chat/completions,
+// /responses, /v1/messages, :generateContent or :streamGenerateContent, or
+// /v2/chat) unless Provider sets it. Any other request passes through
+// untouched and unmeasured.
+//
+// Every measured call ends in exactly one outcome that the Result counts:
+// a call that fails before a response (a dial error, a canceled context)
+// with its class; a response whose body the application closes before its
+// end with ClassCanceled (or the class of its context's error), never as a
+// success with partial numbers; an error status with the provider's
+// message. A retry made by the SDK is a call of its own. Calls are not
+// retried or changed in any way, except that a redirect of a measured call
+// is never followed: the redirected request fails with a
+// *providers.RedirectError, so that the API key cannot reach another host.
+//
+// A Transport is safe for concurrent use and starts no goroutine. Set its
+// fields before its first use; the zero value measures through
+// http.DefaultTransport, recognising the API of each call.
+type Transport struct {
+	// Base sends the requests (nil: http.DefaultTransport).
+	Base http.RoundTripper
+
+	// Provider, when set, is the codec of every POST through the
+	// transport: all of them are measured as calls of that API. Nil
+	// recognises the API of each request from its path.
+	Provider providers.Provider
+
+	// Name and Model label the Result (Result.Scenario, Result.Model).
+	Name, Model string
+
+	// Price is the model's price; nil looks Provider and Model up in
+	// DefaultPricing. A result with neither has no cost (absent, not
+	// zero).
+	Price *Price
+
+	// SLO sets per-call limits for Result.Good (goodput).
+	SLO SLO
+
+	// OnRequest, when set, is called with every measured call when it
+	// ends, from the goroutine that read (or closed) its body. The pointer
+	// and its slices are valid only during the call.
+	OnRequest func(*RequestMetrics)
+
+	init  sync.Once
+	mu    sync.Mutex
+	res   *Result
+	names []string // the APIs measured, in the order first seen
+	seq   atomic.Int64
+	fixed *api // Provider's codec
+}
+
+// Client returns an *http.Client that sends through t, for an SDK's
+// option (openai-go's option.WithHTTPClient, anthropic-sdk-go's, genai's
+// HTTPClient, cohere-go's option.WithHTTPClient) or for code of the
+// application's own.
+func (t *Transport) Client() *http.Client { return &http.Client{Transport: t} }
+
+// start readies t on its first use: the Result's Started is then.
+func (t *Transport) start() {
+	t.init.Do(func() {
+		sc := Scenario{Name: t.Name, Provider: t.Provider, Model: t.Model, Price: t.Price}
+		t.res = newResult(&sc)
+		t.res.Concurrency = 0
+		t.res.Started = time.Now()
+		if t.Provider != nil {
+			t.fixed = &api{p: t.Provider}
+			t.names = []string{t.Provider.Name()}
+		}
+	})
+}
+
+// Result returns what t measured so far: a copy, which later calls do not
+// change. Elapsed is the time since t's first use. Provider names the
+// APIs measured ("openai", or "openai+anthropic" when calls went to
+// both); Concurrency is 0, since the application's code set it.
+func (t *Transport) Result() *Result {
+	t.start()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.snapshot()
+}
+
+// snapshot copies t.res; t.mu is held.
+func (t *Transport) snapshot() *Result {
+	sc := Scenario{Name: t.Name, Provider: t.Provider, Model: t.Model, Price: t.Price}
+	out := newResult(&sc)
+	// Only an open-loop result into a closed-loop one fails to merge, and
+	// neither is open loop.
+	_ = out.merge(t.res)
+	out.Concurrency = 0
+	out.Started = t.res.Started
+	out.Elapsed = time.Since(out.Started)
+	out.Provider = strings.Join(t.names, "+")
+	return out
+}
+
+// CloseIdleConnections closes the idle connections of Base, when it has
+// a CloseIdleConnections method (http.Client.CloseIdleConnections calls
+// this).
+func (t *Transport) CloseIdleConnections() {
+	if c, ok := t.base().(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+func (t *Transport) base() http.RoundTripper {
+	if t.Base != nil {
+		return t.Base
+	}
+	return http.DefaultTransport
+}
+
+// api is the codec of one API, with a pool of its decoders.
+type api struct {
+	p    providers.Provider
+	pool sync.Pool
+}
+
+func (a *api) decoder() providers.Decoder {
+	if d, ok := a.pool.Get().(providers.Decoder); ok {
+		return d
+	}
+	return a.p.NewDecoder()
+}
+
+// The APIs Transport recognises. Their codecs take the credentials to
+// redact from each response's request, and from the usual environment
+// variables.
+var (
+	apiOpenAI    = &api{p: &providers.OpenAI{}}
+	apiResponses = &api{p: &providers.OpenAIResponses{}}
+	apiAnthropic = &api{p: &providers.Anthropic{}}
+	apiGemini    = &api{p: &providers.Gemini{}}
+	apiAzure     = &api{p: &providers.Azure{}}
+	apiCohere    = &api{p: &providers.Cohere{}}
+)
+
+// detect returns the API of req, or nil for a request that is no LLM API
+// call.
+func detect(req *http.Request) *api {
+	if req.Method != http.MethodPost || req.URL == nil {
+		return nil
+	}
+	path := req.URL.Path
+	switch {
+	case strings.HasSuffix(path, "/chat/completions"):
+		if strings.Contains(path, "/openai/deployments/") || strings.HasSuffix(req.URL.Hostname(), ".openai.azure.com") {
+			return apiAzure
+		}
+		return apiOpenAI
+	case strings.HasSuffix(path, "/responses"):
+		return apiResponses
+	case strings.HasSuffix(path, "/v1/messages"):
+		return apiAnthropic
+	case strings.HasSuffix(path, ":streamGenerateContent"), strings.HasSuffix(path, ":generateContent"):
+		return apiGemini
+	case strings.HasSuffix(path, "/v2/chat"):
+		return apiCohere
+	}
+	return nil
+}
+
+// measured returns the codec t measures req with, or nil.
+func (t *Transport) measured(req *http.Request) *api {
+	if t.fixed != nil {
+		if req.Method == http.MethodPost {
+			return t.fixed
+		}
+		return nil
+	}
+	return detect(req)
+}
+
+// RoundTrip sends req through Base and, when it is an LLM API call,
+// measures it. See Transport.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.start()
+	if req.Response != nil && t.measured(req.Response.Request) != nil {
+		// The client is following a redirect of a measured call.
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, providers.Redirected(req.Response)
+	}
+	a := t.measured(req)
+	ctx := req.Context()
+	if a == nil || journeyWarmup(ctx) {
+		return t.base().RoundTrip(req)
+	}
+
+	b := &meter{t: t, api: a, ctx: ctx}
+	m := &b.m
+	m.resetAttempt()
+	m.Seq = t.seq.Add(1) - 1
+	m.Attempts = 1
+	tr := &trace{}
+	sent := req.WithContext(httptrace.WithClientTrace(ctx, tr.clientTrace()))
+	t0 := time.Now()
+	m.Start, m.Intended, m.QueueDelay = t0, t0, Absent
+	resp, err := t.base().RoundTrip(sent)
+	ph := tr.freeze()
+	ph.connection(m, t0)
+	if err != nil {
+		m.E2E = time.Since(t0)
+		m.Class, m.Err = classify(ctx, err), err
+		t.record(a, m)
+		return nil, err
+	}
+	resp.Request = req
+	m.StatusCode, m.Proto = resp.StatusCode, resp.Proto
+	m.TTFB = span(t0, ph.firstByte)
+	m.RequestID = requestID(resp.Header)
+	if err := providers.Redirected(resp); err != nil {
+		m.E2E = time.Since(t0)
+		m.Class, m.Err = ClassRedirect, err
+		t.record(a, m)
+		return resp, nil
+	}
+
+	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	b.live = ok && isStream(resp.Header.Get("Content-Type"))
+	b.preq.Stream = b.live
+	m.Stream = b.live
+	b.f = fold{t0: t0, stream: b.live}
+	b.status = resp.StatusCode
+	b.length = resp.ContentLength
+	b.body = resp.Body
+	if b.body == nil {
+		b.body = http.NoBody
+	}
+	b.dec = a.decoder()
+	b.resp = *resp
+	if b.live {
+		b.resp.Body = io.NopCloser(&b.in)
+		if err := b.dec.Reset(&b.resp, &b.preq); err != nil {
+			b.finish(time.Now(), err)
+		}
+	}
+	resp.Body = b
+	return resp, nil
+}
+
+// isStream reports whether a 2xx response of content type ct is decoded
+// as it arrives: an event stream or lines of JSON (or no content type at
+// all). Other bodies are decoded whole, at their end.
+func isStream(ct string) bool {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	switch ct {
+	case "", "text/event-stream", "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines":
+		return true
+	}
+	return false
+}
+
+// record counts a finished call; m's decoder, if any, is back in its pool.
+func (t *Transport) record(a *api, m *RequestMetrics) {
+	t.mu.Lock()
+	if t.fixed == nil {
+		name := a.p.Name()
+		found := false
+		for _, n := range t.names {
+			found = found || n == name
+		}
+		if !found {
+			t.names = append(t.names, name)
+		}
+	}
+	t.res.record(m, &t.SLO, false, t.res.Started)
+	t.mu.Unlock()
+	if t.OnRequest != nil {
+		t.OnRequest(m)
+	}
+}
+
+// maxWholeBody caps what a meter keeps of a body it decodes whole: the
+// codecs' own cap on a response body.
+const maxWholeBody = providers.DefaultMaxLineBytes
+
+// errClosedEarly is the error of a call whose body the application closed
+// before the response ended.
+var errClosedEarly = errors.New("lens: the application closed the response body before the response ended")
+
+// meter is a measured response's body: it passes the application's reads
+// through and decodes the same bytes. A streamed body is pushed into the
+// decoder read by read (see providers.ErrPending); any other body is kept,
+// up to maxWholeBody, and decoded at its end.
+type meter struct {
+	t    *Transport
+	api  *api
+	ctx  context.Context
+	body io.ReadCloser
+
+	mu     sync.Mutex // Close may come from another goroutine than Read
+	done   bool
+	live   bool
+	status int
+	length int64
+	m      RequestMetrics
+	f      fold
+	dec    providers.Decoder
+	resp   http.Response // what the decoder reads
+	preq   providers.Request
+	in     feed
+	d      providers.Delta
+	whole  []byte
+}
+
+// Read reads the body for the application and decodes what it read.
+func (b *meter) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	b.mu.Lock()
+	if !b.done {
+		if b.live {
+			b.push(p[:n], err)
+		} else {
+			b.keep(p[:n], err)
+		}
+	}
+	b.mu.Unlock()
+	return n, err
+}
+
+// push decodes p, the bytes one read returned, and err, its error.
+func (b *meter) push(p []byte, err error) {
+	if len(p) > 0 {
+		b.in.cur = p
+		b.pump()
+		b.in.cur = nil
+	}
+	if err != nil && !b.done {
+		b.in.err = err
+		b.pump()
+	}
+}
+
+// pump decodes events until the input runs out or the response ends.
+func (b *meter) pump() {
+	for !b.done {
+		err := b.dec.Next(&b.d)
+		if err == providers.ErrPending {
+			return
+		}
+		if err != nil {
+			b.finish(time.Now(), err)
+			return
+		}
+		b.f.event(&b.m, &b.d)
+	}
+}
+
+// keep adds p to a body decoded whole, and decodes it at its end.
+func (b *meter) keep(p []byte, err error) {
+	if room := maxWholeBody + 1 - len(b.whole); room > 0 {
+		b.whole = append(b.whole, p[:min(len(p), room)]...)
+	}
+	switch {
+	case err == io.EOF:
+		b.decodeWhole()
+	case err != nil && b.status >= 200 && b.status <= 299:
+		b.finish(time.Now(), err)
+	case err != nil:
+		// An error status is what counts; its message is what arrived.
+		b.decodeWhole()
+	}
+}
+
+// decodeWhole decodes the kept body.
+func (b *meter) decodeWhole() {
+	b.resp.Body = io.NopCloser(bytes.NewReader(b.whole))
+	if err := b.dec.Reset(&b.resp, &b.preq); err != nil {
+		b.finish(time.Now(), err)
+		return
+	}
+	for !b.done {
+		err := b.dec.Next(&b.d)
+		if err != nil {
+			b.finish(time.Now(), err)
+			return
+		}
+		b.f.event(&b.m, &b.d)
+	}
+}
+
+// finish ends the measurement at end; err ended the decoding (io.EOF: a
+// clean end).
+func (b *meter) finish(end time.Time, err error) {
+	b.done = true
+	b.f.end(&b.m, end)
+	if !errors.Is(err, io.EOF) {
+		b.m.Class, b.m.Err = classify(b.ctx, err), err
+		if err == errClosedEarly {
+			b.m.Class = ClassCanceled
+		}
+	}
+	b.api.pool.Put(b.dec)
+	b.dec, b.whole, b.resp = nil, nil, http.Response{}
+	b.t.record(b.api, &b.m)
+}
+
+// Close closes the body. A response that had not ended counts as
+// canceled, unless it is an error status or a whole body already read to
+// its announced length, which are decoded as they are.
+func (b *meter) Close() error {
+	b.mu.Lock()
+	if !b.done {
+		switch {
+		case !b.live && (b.status < 200 || b.status > 299 || b.length >= 0 && int64(len(b.whole)) == b.length):
+			b.decodeWhole()
+		default:
+			err := context.Cause(b.ctx)
+			if err == nil {
+				err = errClosedEarly
+			}
+			b.finish(time.Now(), err)
+		}
+	}
+	b.mu.Unlock()
+	return b.body.Close()
+}
+
+// feed is what a meter's decoder reads: the bytes of the application's
+// current read, then providers.ErrPending until the next read, or the
+// read's error.
+type feed struct {
+	cur []byte
+	err error
+}
+
+func (f *feed) Read(p []byte) (int, error) {
+	if len(f.cur) == 0 {
+		if f.err != nil {
+			return 0, f.err
+		}
+		return 0, providers.ErrPending
+	}
+	n := copy(p, f.cur)
+	f.cur = f.cur[n:]
+	return n, nil
+}

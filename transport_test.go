@@ -1,0 +1,246 @@
+package lens_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/fake"
+	"github.com/llm-latency-lens/lens/providers"
+)
+
+// calls collects the calls a Transport measured, by the request id the
+// fake sent.
+type calls struct {
+	mu   sync.Mutex
+	byID map[string]lens.RequestMetrics
+	all  []lens.RequestMetrics
+}
+
+func (c *calls) record(m *lens.RequestMetrics) {
+	cp := *m
+	cp.ITLs = slices.Clone(m.ITLs)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byID == nil {
+		c.byID = map[string]lens.RequestMetrics{}
+	}
+	c.byID[cp.RequestID] = cp
+	c.all = append(c.all, cp)
+}
+
+// transportAPIs are the wire formats, as providers that build the
+// requests an SDK would send.
+var transportAPIs = []struct {
+	name     string
+	provider func(root string) providers.Provider
+	perChunk int
+}{
+	{"openai", func(root string) providers.Provider { return &providers.OpenAI{BaseURL: root + "/v1", APIKey: "sk-transport-test"} }, 1},
+	{"responses", func(root string) providers.Provider {
+		return &providers.OpenAIResponses{BaseURL: root + "/v1", APIKey: "sk-transport-test"}
+	}, 1},
+	{"anthropic", func(root string) providers.Provider {
+		return &providers.Anthropic{BaseURL: root + "/v1", APIKey: "sk-transport-test"}
+	}, 1},
+	{"gemini", func(root string) providers.Provider { return &providers.Gemini{BaseURL: root + "/v1beta", APIKey: "sk-transport-test"} }, 4},
+	{"azure", func(root string) providers.Provider { return &providers.Azure{BaseURL: root, APIKey: "sk-transport-test"} }, 1},
+	{"cohere", func(root string) providers.Provider { return &providers.Cohere{BaseURL: root + "/v2", APIKey: "sk-transport-test"} }, 1},
+}
+
+// call sends one request built by p through c and reads its body the way
+// an SDK does, in small reads; it returns the bytes read.
+func call(t *testing.T, c *http.Client, p providers.Provider, stream bool) []byte {
+	t.Helper()
+	req, err := p.NewRequest(t.Context(), &providers.Request{Model: "m", Prompt: "Say hello", Stream: stream})
+	require.NoError(t, err)
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out bytes.Buffer
+	buf := make([]byte, 97)
+	for {
+		n, err := resp.Body.Read(buf)
+		out.Write(buf[:n])
+		if err == io.EOF {
+			return out.Bytes()
+		}
+		require.NoError(t, err)
+	}
+}
+
+// TestTransportVirtualTime: calls made through a Transport, in every wire
+// format, streamed and not, measure exactly what the fake scheduled: TTFT,
+// each ITL, E2E and tokens, as Run would; the application reads the same
+// bytes as without the transport.
+func TestTransportVirtualTime(t *testing.T) {
+	for _, a := range transportAPIs {
+		for _, stream := range []bool{true, false} {
+			name := a.name
+			if !stream {
+				name += "/whole"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				cfg := fake.Config{
+					Seed: 5, TTFT: fake.Uniform(50*time.Millisecond, 150*time.Millisecond),
+					ITL: fake.Uniform(5*time.Millisecond, 20*time.Millisecond), OutputTokens: 9, Record: true,
+				}
+				const n = 4
+				// The same calls without the transport, in a bubble of their
+				// own (virtual time starts at the same instant in each):
+				// the application must read the same bytes through it.
+				var bare [][]byte
+				synctest.Test(t, func(t *testing.T) {
+					c := &http.Client{Transport: fake.NewResponder(cfg)}
+					for range n {
+						bare = append(bare, call(t, c, a.provider("http://fake.test"), stream))
+					}
+				})
+				synctest.Test(t, func(t *testing.T) {
+					r := fake.NewResponder(cfg)
+					var got calls
+					tr := &lens.Transport{Base: r, OnRequest: got.record}
+					for i := range n {
+						body := call(t, tr.Client(), a.provider("http://fake.test"), stream)
+						assert.Equal(t, string(bare[i]), string(body), "body %d", i)
+					}
+
+					res := tr.Result()
+					require.EqualValues(t, n, res.Succeeded, "errors: %v", res.ErrorSamples)
+					recs := r.Records()
+					require.Len(t, recs, n)
+					for _, rec := range recs {
+						m, ok := got.byID[rec.RequestID]
+						require.True(t, ok, "no measurement of request %d", rec.Seq)
+						s := rec.Scheduled
+						assert.Equal(t, s[0], m.TTFT, "TTFT")
+						if stream {
+							assert.Len(t, s, (9+a.perChunk-1)/a.perChunk)
+							assert.Equal(t, gaps(s), m.ITLs, "ITLs")
+						} else {
+							assert.Empty(t, m.ITLs)
+						}
+						assert.Equal(t, s[len(s)-1], m.E2E, "E2E")
+						assert.Equal(t, rec.OutputTokens, m.OutputTokens, "output tokens")
+						assert.True(t, m.TokensFromUsage)
+						assert.Equal(t, rec.PromptTokens, m.InputTokens, "input tokens")
+						assert.Equal(t, rec.FinishReason, m.FinishReason)
+						assert.Equal(t, stream, m.Stream)
+					}
+					assert.Equal(t, a.provider("").Name(), res.Provider)
+					assert.EqualValues(t, n, res.TTFT.Count())
+				})
+			})
+		}
+	}
+}
+
+func gaps(s []time.Duration) []time.Duration {
+	var out []time.Duration
+	for i := 1; i < len(s); i++ {
+		out = append(out, s[i]-s[i-1])
+	}
+	return out
+}
+
+// TestTransportOutcomes: every measured call ends in exactly one outcome:
+// an error status with the provider's message, a body closed early as
+// canceled (never a success with partial numbers), a call that fails
+// before a response, and a request of no LLM API passes unmeasured.
+func TestTransportOutcomes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &providers.OpenAI{BaseURL: "http://fake.test/v1", APIKey: "sk-transport-secret-key"}
+		r := fake.NewResponder(fake.Config{OutputTokens: 20, ITL: fake.Fixed(10 * time.Millisecond),
+			FaultFunc: func(seq uint64) fake.Fault {
+				if seq == 0 {
+					return fake.FaultRateLimit
+				}
+				return fake.NoFault
+			}})
+		var got calls
+		tr := &lens.Transport{Base: r, OnRequest: got.record}
+		c := tr.Client()
+
+		// A 429: the SDK reads the error body.
+		req, err := p.NewRequest(t.Context(), &providers.Request{Model: "m", Prompt: "hi", Stream: true})
+		require.NoError(t, err)
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		_, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+
+		// A stream the application stops reading after its first bytes.
+		req, _ = p.NewRequest(t.Context(), &providers.Request{Model: "m", Prompt: "hi", Stream: true})
+		resp, err = c.Do(req)
+		require.NoError(t, err)
+		_, _ = resp.Body.Read(make([]byte, 64))
+		resp.Body.Close()
+
+		// A call canceled before its response.
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		req, _ = p.NewRequest(ctx, &providers.Request{Model: "m", Prompt: "hi", Stream: true})
+		_, err = c.Do(req)
+		require.Error(t, err)
+
+		// No LLM API: unmeasured.
+		req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, "http://fake.test/v1/models", nil)
+		resp, err = c.Do(req)
+		require.NoError(t, err)
+		_, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+
+		res := tr.Result()
+		assert.EqualValues(t, 3, res.Total)
+		assert.EqualValues(t, 0, res.Succeeded)
+		assert.Equal(t, map[lens.ErrorClass]int64{lens.ClassRateLimited: 1, lens.ClassCanceled: 2}, res.Errors)
+		assert.Contains(t, res.ErrorSamples[lens.ClassRateLimited], "429")
+		for _, m := range got.all {
+			assert.NotContains(t, fmt.Sprint(m.Err), "sk-transport-secret-key")
+		}
+		assert.EqualValues(t, 0, res.TTFT.Count(), "no partial numbers")
+	})
+}
+
+// TestTransportRedirect: a measured call's redirect is not followed, so
+// the API key never reaches the host the Location names.
+func TestTransportRedirect(t *testing.T) {
+	var leaked sync.Map
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Store("key", r.Header.Get("Authorization")+r.Header.Get("X-Api-Key"))
+	}))
+	defer other.Close()
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/v1/messages", http.StatusTemporaryRedirect)
+	}))
+	defer redirecting.Close()
+
+	tr := &lens.Transport{}
+	defer tr.CloseIdleConnections()
+	p := &providers.Anthropic{BaseURL: redirecting.URL + "/v1", APIKey: "sk-ant-redirect-secret"}
+	req, err := p.NewRequest(t.Context(), &providers.Request{Model: "m", Prompt: "hi", Stream: true})
+	require.NoError(t, err)
+	_, err = tr.Client().Do(req)
+	var re *providers.RedirectError
+	require.True(t, errors.As(err, &re), "error %v", err)
+	_, reached := leaked.Load("key")
+	assert.False(t, reached, "the redirect was followed")
+	res := tr.Result()
+	assert.Equal(t, map[lens.ErrorClass]int64{lens.ClassRedirect: 1}, res.Errors)
+	assert.False(t, strings.Contains(res.ErrorSamples[lens.ClassRedirect], "sk-ant-redirect-secret"))
+}
