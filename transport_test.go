@@ -50,16 +50,24 @@ var transportAPIs = []struct {
 	provider func(root string) providers.Provider
 	perChunk int
 }{
-	{"openai", func(root string) providers.Provider { return &providers.OpenAI{BaseURL: root + "/v1", APIKey: "sk-transport-test"} }, 1},
+	{"openai", func(root string) providers.Provider {
+		return &providers.OpenAI{BaseURL: root + "/v1", APIKey: "sk-transport-test"}
+	}, 1},
 	{"responses", func(root string) providers.Provider {
 		return &providers.OpenAIResponses{BaseURL: root + "/v1", APIKey: "sk-transport-test"}
 	}, 1},
 	{"anthropic", func(root string) providers.Provider {
 		return &providers.Anthropic{BaseURL: root + "/v1", APIKey: "sk-transport-test"}
 	}, 1},
-	{"gemini", func(root string) providers.Provider { return &providers.Gemini{BaseURL: root + "/v1beta", APIKey: "sk-transport-test"} }, 4},
-	{"azure", func(root string) providers.Provider { return &providers.Azure{BaseURL: root, APIKey: "sk-transport-test"} }, 1},
-	{"cohere", func(root string) providers.Provider { return &providers.Cohere{BaseURL: root + "/v2", APIKey: "sk-transport-test"} }, 1},
+	{"gemini", func(root string) providers.Provider {
+		return &providers.Gemini{BaseURL: root + "/v1beta", APIKey: "sk-transport-test"}
+	}, 4},
+	{"azure", func(root string) providers.Provider {
+		return &providers.Azure{BaseURL: root, APIKey: "sk-transport-test"}
+	}, 1},
+	{"cohere", func(root string) providers.Provider {
+		return &providers.Cohere{BaseURL: root + "/v2", APIKey: "sk-transport-test"}
+	}, 1},
 }
 
 // call sends one request built by p through c and reads its body the way
