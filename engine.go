@@ -44,6 +44,9 @@ func Run(ctx context.Context, sc Scenario) (*Result, error) {
 		client = &c
 	}
 	e := newEngine(&sc, client)
+	if sc.Journey != nil {
+		e.journeys = newJourneyTransport(&sc, client)
+	}
 
 	if sc.Warmup > 0 {
 		e.closed(ctx, true, int64(sc.Warmup), 0)
@@ -59,6 +62,9 @@ func Run(ctx context.Context, sc Scenario) (*Result, error) {
 		res.Started = sc.StartAt
 	}
 	e.start = res.Started
+	if e.journeys != nil {
+		e.journeys.res.Started = res.Started
+	}
 	if ctx.Err() != nil {
 		// Interrupted before the measured phase: nothing to run.
 	} else if sc.open() {
@@ -70,6 +76,11 @@ func Run(ctx context.Context, sc Scenario) (*Result, error) {
 	close(e.recs)
 	for p := range e.recs {
 		if err := res.merge(p); err != nil {
+			return nil, err
+		}
+	}
+	if e.journeys != nil {
+		if err := e.journeys.mergeInto(res); err != nil {
 			return nil, err
 		}
 	}
@@ -152,6 +163,9 @@ type engine struct {
 	// idle holds workers between open-loop requests.
 	idle chan *worker
 
+	// journeys measures the calls of Scenario.Journey (nil without one).
+	journeys *journeyClient
+
 	// tmpl is the HTTP request every attempt clones when no request
 	// differs from another (see worker.newRequest).
 	tmplOnce sync.Once
@@ -206,9 +220,9 @@ type worker struct {
 }
 
 func (e *engine) newWorker() *worker {
-	w := &worker{
-		engine: e,
-		dec:    e.sc.Provider.NewDecoder(),
+	w := &worker{engine: e}
+	if e.sc.Journey == nil {
+		w.dec = e.sc.Provider.NewDecoder()
 	}
 	w.rng = rand.New(&w.pcg)
 	return w
@@ -325,6 +339,10 @@ loop:
 // records its outcome.
 func (w *worker) do(ctx context.Context, intended time.Time, warmup bool) {
 	sc := w.sc
+	if sc.Journey != nil {
+		w.journey(ctx, intended, warmup)
+		return
+	}
 	itls, retried := w.m.ITLs[:0], w.m.Retried[:0]
 	w.m = RequestMetrics{
 		Seq:      w.seq.Add(1) - 1,

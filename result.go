@@ -98,6 +98,17 @@ type Result struct {
 	// Timeline counts requests by the TimelineStep (1s) in which they
 	// ended, from Started: throughput over time.
 	Timeline []Tick
+
+	// Journeys counts the measured journeys of a scenario with a
+	// Scenario.Journey (0 without one), JourneysFailed those whose code
+	// returned an error (or panicked, or whose Gate wait was cut short),
+	// and JourneyError is the first such error's message. Journey is the
+	// distribution of the successful journeys' durations, from the start
+	// of the caller's code to its return: the latency a user of the
+	// application sees, calls and the code between them included.
+	Journeys, JourneysFailed int64
+	JourneyError             string
+	Journey                  *stats.Latency
 }
 
 // TimelineStep is the width of a Result's Timeline buckets.
@@ -137,6 +148,7 @@ func newResult(sc *Scenario) *Result {
 		Connect:         stats.NewLatency(),
 		TLS:             stats.NewLatency(),
 		QueueDelay:      stats.NewLatency(),
+		Journey:         stats.NewLatency(),
 		TokensPerSecond: stats.NewValues(),
 		OutputTokens:    stats.NewValues(),
 	}
@@ -273,6 +285,7 @@ func (r *Result) merge(o *Result) error {
 		{r.TTFT, o.TTFT}, {r.ITL, o.ITL}, {r.TPOT, o.TPOT}, {r.E2E, o.E2E}, {r.TTFB, o.TTFB},
 		{r.DNS, o.DNS}, {r.Connect, o.Connect}, {r.TLS, o.TLS}, {r.QueueDelay, o.QueueDelay},
 		{r.TTFTFromIntended, o.TTFTFromIntended}, {r.E2EFromIntended, o.E2EFromIntended},
+		{r.Journey, o.Journey},
 	}
 	for _, p := range pairs {
 		if p[0] == nil || p[1] == nil {
@@ -306,6 +319,11 @@ func (r *Result) merge(o *Result) error {
 	}
 	r.TokensFromUsage += o.TokensFromUsage
 	r.TokenMismatches += o.TokenMismatches
+	r.Journeys += o.Journeys
+	r.JourneysFailed += o.JourneysFailed
+	if r.JourneyError == "" {
+		r.JourneyError = o.JourneyError
+	}
 	return nil
 }
 
@@ -390,6 +408,11 @@ const (
 	MetricConnect    Metric = "connect"
 	MetricTLS        Metric = "tls"
 	MetricQueueDelay Metric = "queue"
+
+	// MetricJourney is the duration of a whole journey of a scenario with
+	// a Scenario.Journey (Result.Journey). It is not in Metrics, which
+	// lists the metrics of every request.
+	MetricJourney Metric = "journey"
 )
 
 // Metrics lists every latency metric, in display order.
@@ -427,6 +450,8 @@ func (r *Result) Latency(m Metric) *stats.Latency {
 		return r.TLS
 	case MetricQueueDelay:
 		return r.QueueDelay
+	case MetricJourney:
+		return r.Journey
 	}
 	return nil
 }

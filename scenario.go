@@ -1,6 +1,7 @@
 package lens
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -187,6 +188,26 @@ type Scenario struct {
 	// StartAt, so arrivals already due are sent at once and their lateness
 	// is recorded as queue delay.
 	StartAt time.Time
+
+	// Journey, when set, is what each request of the scenario runs: the
+	// caller's own code (a "user journey", one or more LLM calls made
+	// through any SDK), given a client that measures every LLM API call
+	// made through it as Transport does. Run schedules journeys as it
+	// schedules requests (Concurrency, Rate, Warmup, Requests, Duration,
+	// RampUp, MaxInFlight, Gate) and bounds each with Timeout, through the
+	// journey's ctx. The Result's requests and distributions are then the
+	// calls the journeys made (a warmup journey's calls are not measured),
+	// and Result.Journey holds each measured journey's duration;
+	// OnRequest sees each measured call.
+	//
+	// Provider is then optional: it sets the codec of every call, where
+	// nil recognises each call's API from its request (see Transport). The
+	// fields that describe a request Run would build (Prompt, System,
+	// MaxTokens, Temperature, TopP, NoStream, Prompts, PromptTokens,
+	// MaxTokensDist, Session, Trace), Retry, FirstTokenTimeout,
+	// IdleTimeout, Limiter, Logger, OnSend and OnAttempt do not apply to
+	// the caller's code, and Run refuses them with a journey.
+	Journey func(ctx context.Context, c *http.Client) error
 }
 
 // HTTPOptions are the settings of the client Run builds (the http section of
@@ -248,11 +269,15 @@ const (
 func (sc *Scenario) validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if sc.Provider == nil {
-		add("Provider: required")
-	}
-	if sc.Model == "" {
-		add("Model: required")
+	if sc.Journey != nil {
+		sc.validateJourney(add)
+	} else {
+		if sc.Provider == nil {
+			add("Provider: required")
+		}
+		if sc.Model == "" {
+			add("Model: required")
+		}
 	}
 	if sc.Requests < 0 {
 		add("Requests: must be >= 0, got %d", sc.Requests)
