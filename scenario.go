@@ -44,6 +44,15 @@ type Scenario struct {
 	// testing.B, lenstest sets it to b.N.
 	Requests int
 
+	// MaxRequests is the most measured requests an SLO gate may spend to
+	// reach a conclusive verdict (package verdict, and lenstest's Assert
+	// methods): when a gate is inconclusive after the first Requests (or
+	// Duration), more requests of the same scenario run, in growing
+	// batches, until every gate is conclusive or MaxRequests is reached.
+	// Zero means no budget: a gate decides on what the run measured. When
+	// set, it must be at least Requests. Run itself ignores it.
+	MaxRequests int
+
 	// Duration, when Requests is 0, measures for this long instead: no
 	// request starts after it, requests in flight finish (bounded by
 	// Timeout) and are counted.
@@ -281,6 +290,11 @@ func (sc *Scenario) validate() error {
 	}
 	if sc.Requests < 0 {
 		add("Requests: must be >= 0, got %d", sc.Requests)
+	}
+	if sc.MaxRequests < 0 {
+		add("MaxRequests: must be >= 0, got %d", sc.MaxRequests)
+	} else if sc.MaxRequests > 0 && sc.MaxRequests < sc.Requests {
+		add("MaxRequests: must be 0 (no budget) or at least Requests (%d), got %d", sc.Requests, sc.MaxRequests)
 	}
 	if sc.Duration < 0 {
 		add("Duration: must be >= 0, got %v", sc.Duration)

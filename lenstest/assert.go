@@ -9,32 +9,106 @@ import (
 
 	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/stats"
+	"github.com/llm-latency-lens/lens/verdict"
 )
 
-// DefaultConfidence is the confidence level of the intervals in assertion
-// messages.
-const DefaultConfidence = 0.95
+// DefaultConfidence is the confidence level of verdicts and of the
+// intervals in assertion messages.
+const DefaultConfidence = verdict.DefaultConfidence
+
+// Verdict is the decision on one gate; see package verdict.
+type Verdict = verdict.Verdict
+
+// Outcome is what the evidence says about a gate: Pass, Fail or
+// Inconclusive.
+type Outcome = verdict.Outcome
+
+// The outcomes of a Verdict.
+const (
+	Pass         = verdict.Pass
+	Fail         = verdict.Fail
+	Inconclusive = verdict.Inconclusive
+)
 
 // Result is a lens.Result bound to the test that produced it, like
 // testify's assert.New(t): its Assert methods report to that test.
 //
 // Every Assert method calls tb.Helper, fails the test with Errorf (the test
-// goes on) and returns whether the assertion held.
+// goes on) and returns whether the assertion held. Each decides through
+// Verdict: with a request budget (lens.Scenario.MaxRequests) an
+// inconclusive gate first runs more requests of the same scenario and
+// merges them into the Result, so later assertions see every request.
 type Result struct {
 	*lens.Result
 
-	// Confidence is the level of the confidence intervals that assertion
-	// messages give (default 0.95).
+	// Confidence is the level of the verdicts' intervals (default 0.95).
 	Confidence float64
 
-	tb testing.TB
+	tb      testing.TB
+	session *verdict.Session
+}
+
+// newResult binds res to tb. more runs further requests of the same
+// workload for the sequential verdicts (nil: no top-ups), within budget
+// measured requests in all.
+func newResult(tb testing.TB, res *lens.Result, budget int64, more verdict.More) *Result {
+	r := &Result{Result: res, tb: tb, Confidence: DefaultConfidence}
+	r.session = verdict.NewSession(res, verdict.Plan{MaxRequests: budget}, more)
+	r.session.Logf = func(format string, args ...any) {
+		tb.Helper()
+		tb.Logf("lenstest: "+format, args...)
+	}
+	return r
+}
+
+// check judges g, topping up when the budget allows.
+func (r *Result) check(g verdict.Gate) Verdict {
+	r.tb.Helper()
+	r.session.Plan.Confidence = r.conf()
+	vs, err := r.session.Check(r.tb.Context(), g)
+	if err != nil {
+		if len(vs) == 0 {
+			r.tb.Errorf("lenstest: %v", err)
+			return Verdict{Gate: g, Confidence: r.conf()}
+		}
+		r.tb.Logf("lenstest: %v (the verdict uses what was measured)", err)
+	}
+	v := vs[0]
+	r.tb.Attr("lens.verdict."+g.Name(), attrValue(v.String()))
+	return v
+}
+
+// Verdict judges the gate "the p-th percentile (0..100) of metric m is
+// below limit" without failing the test: its Outcome (Pass, Fail or
+// Inconclusive), whether it Holds, the Estimate and its interval Lo..Hi, N
+// (requests used, top-ups included) and its FlakeRisk, the probability that
+// a fresh run of the same gate would decide the other way. With a budget
+// (lens.Scenario.MaxRequests) an inconclusive gate runs more requests first;
+// see package verdict.
+func (r *Result) Verdict(m lens.Metric, p float64, limit time.Duration) Verdict {
+	r.tb.Helper()
+	return r.check(verdict.Gate{Metric: m, Percentile: p, Limit: limit})
+}
+
+// ErrorRateVerdict judges the gate "the share of failed requests is at
+// most max (0..1)" as Verdict does, with an exact binomial interval.
+func (r *Result) ErrorRateVerdict(max float64) Verdict {
+	r.tb.Helper()
+	return r.check(verdict.Gate{Metric: verdict.ErrorRate, MaxErrorRate: max})
 }
 
 // AssertPercentile fails the test when the p-th percentile (p in 0..100) of
 // metric m is at or above limit. The message names the metric, the observed
 // value, the limit and by how much it was broken, the sample count, the
-// confidence interval of the percentile, and the scenario, provider and
-// model.
+// confidence interval of the percentile, whether the evidence was
+// conclusive, and the scenario, provider and model.
+//
+// The decision is Verdict's: a conclusive Fail fails, a conclusive Pass
+// passes, and an Inconclusive verdict (after any top-ups the budget allows)
+// is decided by the point estimate, with a message that says so and about
+// how many requests would have decided it. A pass whose flake risk is over
+// 1% is logged, with the number of requests that would bring it under
+// 0.1%.
 //
 // A percentile the sample cannot support — fewer samples than a bounded
 // two-sided interval needs, such as p99 of 20 requests — fails with a
@@ -43,12 +117,14 @@ type Result struct {
 // run always has too few.
 func (r *Result) AssertPercentile(m lens.Metric, p float64, limit time.Duration) bool {
 	r.tb.Helper()
-	l := r.Latency(m)
-	if l == nil {
-		r.tb.Errorf("lenstest: unknown metric %q", m)
+	g := verdict.Gate{Metric: m, Percentile: p, Limit: limit}
+	if err := g.Validate(); err != nil {
+		r.tb.Errorf("lenstest: %v", err)
 		return false
 	}
+	v := r.check(g)
 	name := fmt.Sprintf("p%s %s", fmtP(p), m)
+	l := r.Latency(m)
 	n := l.Count()
 	if n == 0 {
 		r.tb.Errorf("lenstest: %s: no samples (%d of %d requests succeeded%s)\n\t%s",
@@ -56,48 +132,92 @@ func (r *Result) AssertPercentile(m lens.Metric, p float64, limit time.Duration)
 		return false
 	}
 	conf := r.conf()
-	iv := l.PercentileInterval(p, conf)
-	observed := l.Percentile(p)
-	if !iv.Bounded {
+	observed := v.Estimate
+	if v.Outcome == Inconclusive && n < stats.MinSamples(p, conf) {
 		msg := fmt.Sprintf("lenstest: %s: %d samples are too few for a %s-confidence interval of p%s: it needs at least %d (observed %s = %v, limit %v)\n\t%s",
 			name, n, fmtConf(conf), fmtP(p), stats.MinSamples(p, conf), name, round(observed), limit, r.where())
 		if _, ok := r.tb.(*testing.B); ok {
 			r.tb.Log(msg)
-			return observed < limit
+			return v.Holds
 		}
 		r.tb.Error(msg)
 		return false
 	}
-	if observed < limit {
+	if v.Holds {
+		if v.FlakeRisk > 0.01 {
+			r.tb.Logf("lenstest: %s = %v holds below %v, but is flaky: a fresh run would fail with probability %.1f%%%s\n\t%s",
+				name, round(observed), limit, 100*v.FlakeRisk, needed(v.Needed, "bring that under 0.1%"), v.Explain())
+		}
 		return true
 	}
 	over := observed - limit
 	var sure string
-	switch {
-	case iv.Lo >= limit:
+	switch v.Outcome {
+	case Fail:
 		sure = "the whole interval is at or above the limit: broken with at least that confidence"
 	default:
-		sure = "the interval reaches below the limit: not conclusive at this confidence, more requests would tell"
+		sure = "the interval reaches below the limit: not conclusive at this confidence, decided by the point estimate" +
+			needed(v.Needed, "likely have decided it")
+		if v.Budget == 0 {
+			sure += " (lens.Scenario.MaxRequests lets the gate run them)"
+		}
 	}
-	r.tb.Errorf("lenstest: SLO broken: %s = %v, limit %v (over by %v, %+.1f%%)\n\t%s CI of p%s: %v .. %v (n=%d, ranks %d..%d): %s\n\t%s",
+	r.tb.Errorf("lenstest: SLO broken: %s = %v, limit %v (over by %v, %+.1f%%)\n\t%s CI of p%s: %s (n=%d, %d requests): %s; flake risk %.1f%%\n\t%s%s",
 		name, round(observed), limit, round(over), 100*float64(over)/float64(limit),
-		fmtConf(iv.Confidence), fmtP(p), round(iv.Lo), round(iv.Hi), n, iv.LoRank, iv.HiRank, sure, r.where())
+		fmtConf(v.Confidence), fmtP(p), interval(v.Lo, v.Hi), v.Samples, v.N, sure, 100*v.FlakeRisk, r.where(), looks(v))
 	return false
 }
 
 // AssertErrorRate fails the test when the share of failed requests is above
 // max (0..1). The message gives the failures by class with a sample error,
-// and the Wilson confidence interval of the rate.
+// and the exact binomial confidence interval of the rate. The decision is
+// ErrorRateVerdict's, as AssertPercentile's is Verdict's.
 func (r *Result) AssertErrorRate(max float64) bool {
 	r.tb.Helper()
-	rate := r.ErrorRate()
-	if rate <= max {
+	g := verdict.Gate{Metric: verdict.ErrorRate, MaxErrorRate: max}
+	if err := g.Validate(); err != nil {
+		r.tb.Errorf("lenstest: %v", err)
+		return false
+	}
+	v := r.check(g)
+	if v.Holds {
 		return true
 	}
-	lo, hi := wilson(r.Failed, r.Total, r.conf())
-	r.tb.Errorf("lenstest: error rate %.2f%% (%d of %d requests) exceeds %.2f%%\n\t%s CI of the rate: %.2f%% .. %.2f%%%s\n\t%s",
-		100*rate, r.Failed, r.Total, 100*max, fmtConf(r.conf()), 100*lo, 100*hi, r.errorSummary(), r.where())
+	sure := "conclusive"
+	if v.Outcome == Inconclusive {
+		sure = "not conclusive, decided by the point estimate" + needed(v.Needed, "likely have decided it")
+	}
+	r.tb.Errorf("lenstest: error rate %.2f%% (%d of %d requests) exceeds %.2f%%\n\t%s CI of the rate: %.2f%% .. %.2f%% (%s)%s\n\t%s%s",
+		100*v.Rate, r.Failed, r.Total, 100*max, fmtConf(v.Confidence), 100*v.RateLo, 100*v.RateHi, sure, r.errorSummary(), r.where(), looks(v))
 	return false
+}
+
+// needed phrases a request count: "; about 420 requests would <what>".
+func needed(n int64, what string) string {
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("; about %d requests would %s", n, what)
+}
+
+// interval formats an interval whose upper side may be open.
+func interval(lo, hi time.Duration) string {
+	if hi == stats.Unbounded {
+		return fmt.Sprintf(">= %v", round(lo))
+	}
+	return fmt.Sprintf("%v .. %v", round(lo), round(hi))
+}
+
+// looks lists a sequential verdict's looks, one per line.
+func looks(v Verdict) string {
+	if len(v.Looks) < 2 {
+		return ""
+	}
+	e := v.Explain()
+	if i := strings.Index(e, "\n"); i >= 0 {
+		return e[i:]
+	}
+	return ""
 }
 
 // AssertP50TTFT fails the test when the 50th percentile of the time to first token (TTFT)
@@ -243,25 +363,6 @@ func (r *Result) errorSummary() string {
 		fmt.Fprintf(&b, " (first %s: %s)", classes[0], s)
 	}
 	return b.String()
-}
-
-// wilson is the Wilson score interval of k successes in n trials.
-func wilson(k, n int64, conf float64) (lo, hi float64) {
-	if n == 0 {
-		return 0, 1
-	}
-	z := normalQuantile(1 - (1-conf)/2)
-	p := float64(k) / float64(n)
-	nf := float64(n)
-	den := 1 + z*z/nf
-	mid := (p + z*z/(2*nf)) / den
-	half := z * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf)) / den
-	return math.Max(0, mid-half), math.Min(1, mid+half)
-}
-
-// normalQuantile is the inverse of the standard normal CDF.
-func normalQuantile(q float64) float64 {
-	return math.Sqrt2 * math.Erfinv(2*q-1)
 }
 
 func fmtP(p float64) string { return fmt.Sprintf("%g", p) }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/verdict"
 )
 
 // Bench runs sc under tb and returns its result, bound to tb for assertions.
@@ -37,15 +38,15 @@ func Bench(tb testing.TB, sc lens.Scenario) *Result {
 	tb.Helper()
 	ctx := tb.Context()
 	b, isBench := tb.(*testing.B)
+	// One client for the run and every top-up, so connections are reused.
+	if sc.Client == nil {
+		client := lens.NewClient(sc)
+		tb.Cleanup(client.CloseIdleConnections)
+		sc.Client = client
+	}
 	if isBench {
 		printUnits()
 		b.StopTimer()
-		client := sc.Client
-		if client == nil {
-			client = lens.NewClient(sc)
-			defer client.CloseIdleConnections()
-		}
-		sc.Client = client
 		if sc.Warmup > 0 {
 			warm := sc
 			warm.Requests, warm.Duration, warm.Warmup = sc.Warmup, 0, 0
@@ -69,7 +70,15 @@ func Bench(tb testing.TB, sc lens.Scenario) *Result {
 	if err != nil {
 		tb.Errorf("lenstest: %v", err)
 	}
-	r := &Result{Result: res, tb: tb, Confidence: DefaultConfidence}
+	// Under a benchmark b.N fixes the request count: no top-ups.
+	var more verdict.More
+	budget := int64(sc.MaxRequests)
+	if !isBench && err == nil {
+		more = verdict.TopUp(sc)
+	} else {
+		budget = 0
+	}
+	r := newResult(tb, res, budget, more)
 	if isBench {
 		reportMetrics(b, res)
 	} else {

@@ -332,14 +332,17 @@ func TestAssertP95TTFT(t *testing.T) {
 		assert.True(t, res.AssertP50E2E(200*time.Millisecond))
 		assert.Empty(t, rec.errors)
 
-		// A limit just above p95 but inside its interval: fails, but says
-		// it is not conclusive.
-		iv := res.TTFT.PercentileInterval(95, 0.95)
-		if iv.Lo < p95 {
-			assert.False(t, res.AssertP95TTFT(p95))
-			require.Len(t, rec.errors, 1)
-			assert.Contains(t, rec.errors[0], "not conclusive")
-		}
+		// A limit at p95, inside its interval: fails on the point
+		// estimate, and says the evidence was not conclusive.
+		v := res.Verdict(lens.MetricTTFT, 95, p95)
+		require.Equal(t, lenstest.Inconclusive, v.Outcome, "the seed gives an interval around p95: %s", v)
+		require.Less(t, v.Lo, p95)
+		rec.errors = nil
+		assert.False(t, res.AssertP95TTFT(p95))
+		require.Len(t, rec.errors, 1)
+		assert.Contains(t, rec.errors[0], "not conclusive")
+		assert.Contains(t, rec.errors[0], "decided by the point estimate")
+		assert.Contains(t, rec.errors[0], "requests would likely have decided it")
 	})
 }
 

@@ -1,0 +1,5 @@
+//go:build !race
+
+package lenstest_test
+
+const raceEnabled = false

@@ -1,0 +1,160 @@
+package lenstest_test
+
+import (
+	"math"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llm-latency-lens/lens/fake"
+	"github.com/llm-latency-lens/lens/lenstest"
+)
+
+// quietRecorder is a recorder that also drops attributes, for tests that
+// run many gates.
+type quietRecorder struct{ recorder }
+
+func (r *quietRecorder) Attr(key, value string) {}
+
+// gateTrials runs trials independent gates of AssertP95TTFT(limit), each
+// against a fresh fake whose TTFT is Normal(mean, 7ms), seeded by its trial
+// number, with Requests 100 and the given budget. It returns how many
+// failed, the mean requests each used, and the mean probability of failing
+// that their verdicts predicted for a fresh run (from FlakeRisk).
+func gateTrials(t *testing.T, trials int, mean time.Duration, limit time.Duration, budget int) (fails int, meanN, meanRisk float64) {
+	t.Helper()
+	for i := range trials {
+		sc := mockScenario(fake.Config{
+			TTFT: fake.Normal(mean, 7*time.Millisecond), ITL: fake.Fixed(time.Millisecond),
+			OutputTokens: 2, Seed: uint64(1000*budget + i + 1),
+		}, 100, 16)
+		sc.MaxRequests = budget
+		rec := &quietRecorder{recorder{TB: t}}
+		res := lenstest.Bench(rec, sc)
+		v := res.Verdict("ttft", 95, limit)
+		held := res.AssertP95TTFT(limit)
+		require.Equal(t, v.Holds, held, "the assertion decides as its verdict does")
+		if !held {
+			fails++
+		}
+		meanN += float64(v.N)
+		// The predicted probability that a fresh run fails: the flake
+		// risk of a holding gate, the complement of a failing one's.
+		if v.Holds {
+			meanRisk += v.FlakeRisk
+		} else {
+			meanRisk += 1 - v.FlakeRisk
+		}
+	}
+	return fails, meanN / float64(trials), meanRisk / float64(trials)
+}
+
+// The three TTFT distributions of the operating characteristic, all with a
+// standard deviation of 7ms and a 50ms limit on p95 (z(0.95) = 1.6449):
+// p95 at 47.5ms (5% headroom), exactly at the limit, and at 60ms (20% over).
+const (
+	headroomMean = 36 * time.Millisecond                        // p95 = 47.51ms
+	atLimitMean  = 50*time.Millisecond - 11514*time.Microsecond // p95 = 50.00ms
+	overMean     = 60*time.Millisecond - 11514*time.Microsecond // p95 = 60.00ms
+	limit        = 50 * time.Millisecond
+)
+
+// TestVerdictOperatingCharacteristic measures, in virtual time against the
+// fake, what a gate with a budget promises a CI pipeline: with 5% of
+// headroom it (almost) never fails, 20% over it (almost) always fails, and
+// at the limit it is not biased towards passing; and what it costs.
+func TestVerdictOperatingCharacteristic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		trials := 100
+		if raceEnabled {
+			t.Skip("the operating characteristic runs 130,000 requests: .ci/run runs it without the race detector, and verdict's TestOperatingCharacteristicExact computes it exactly")
+		}
+		fails, n, _ := gateTrials(t, trials, headroomMean, limit, 800)
+		t.Logf("5%% headroom, budget 800: %d of %d gates failed, %.0f requests per gate", fails, trials, n)
+		assert.Less(t, fails, 1, "false-fail rate must be under 1%")
+		assert.Less(t, n, 400.0, "mean requests at 5%% headroom")
+
+		fails, n, _ = gateTrials(t, trials, overMean, limit, 800)
+		t.Logf("20%% over, budget 800: %d of %d gates failed, %.0f requests per gate", fails, trials, n)
+		assert.Greater(t, fails, 95, "a regression of 20% must fail more than 95% of the time")
+		assert.Less(t, n, 200.0, "mean requests at 20%% over")
+
+		fails, n, _ = gateTrials(t, trials, atLimitMean, limit, 800)
+		t.Logf("at the limit, budget 800: %d of %d gates failed, %.0f requests per gate", fails, trials, n)
+		assert.GreaterOrEqual(t, fails, 30, "a gate at its limit must not be biased to pass")
+		assert.LessOrEqual(t, fails, 70, "a gate at its limit must not be biased to fail")
+	})
+}
+
+// TestVerdictFlakeRisk: for the plain gate (no budget) at 100 requests
+// and 5% headroom, the false-fail rate observed over many gates is the
+// exact one, and the mean failure probability their verdicts predicted is
+// the exact expectation of the bias-corrected bootstrap: conservative, and
+// about twice the truth at this point (see package verdict).
+func TestVerdictFlakeRisk(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		trials := 1000
+		if raceEnabled {
+			trials = 50
+		}
+		fails, _, predicted := gateTrials(t, trials, headroomMean, limit, 0)
+		observed := float64(fails) / float64(trials)
+		// Exactly: a gate fails when fewer than 95 of its 100 samples are
+		// below 50ms, each with probability q = Φ(2).
+		const n, r = 100, 95
+		q := 0.5 * math.Erfc(-2/math.Sqrt2)
+		fail := func(q float64) float64 { // P(Binomial(n, q) < r)
+			var s float64
+			for k := range r {
+				s += binomPMF(n, k, q)
+			}
+			return s
+		}
+		exact := fail(q)
+		// The estimator's exact expectation: flip(k) = fail(k/n) for a
+		// holding gate, its complement for a failing one; flake risk =
+		// 2 flip(k/n) - E*[flip(K*/n)], K* ~ Binomial(n, k/n), clamped.
+		var expected float64
+		for k := 0; k <= n; k++ {
+			holds := k >= r
+			flip := func(p float64) float64 {
+				if holds {
+					return fail(p)
+				}
+				return 1 - fail(p)
+			}
+			p := float64(k) / n
+			var boot float64
+			for j := 0; j <= n; j++ {
+				boot += binomPMF(n, j, p) * flip(float64(j)/n)
+			}
+			risk := min(max(2*flip(p)-boot, 0), 1)
+			if !holds {
+				risk = 1 - risk
+			}
+			expected += binomPMF(n, k, q) * risk
+		}
+		t.Logf("plain gate, 100 requests, 5%% headroom: %d of %d failed (%.2f%%, exact %.2f%%); mean predicted %.2f%% (expected %.2f%%): %.2fx the observed",
+			fails, trials, 100*observed, 100*exact, 100*predicted, 100*expected, predicted/observed)
+		if raceEnabled {
+			return // too few trials under the race detector to compare rates
+		}
+		assert.InDelta(t, exact, observed, 0.015, "the harness reproduces the exact false-fail rate")
+		assert.InDelta(t, expected, predicted, 0.01, "the flake risk is the bias-corrected bootstrap")
+		assert.Greater(t, predicted, observed, "the flake risk errs on the side of warning")
+	})
+}
+
+func binomPMF(n, k int, q float64) float64 {
+	switch {
+	case q <= 0:
+		return map[bool]float64{true: 1}[k == 0]
+	case q >= 1:
+		return map[bool]float64{true: 1}[k == n]
+	}
+	lg := func(x int) float64 { v, _ := math.Lgamma(float64(x) + 1); return v }
+	return math.Exp(lg(n) - lg(k) - lg(n-k) + float64(k)*math.Log(q) + float64(n-k)*math.Log1p(-q))
+}
