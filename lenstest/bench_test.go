@@ -126,63 +126,45 @@ func TestBenchVirtualTimeExact(t *testing.T) {
 }
 
 // TestBenchLoopbackTiming checks the measurement on real sockets against
-// the fake: fixed TTFT 100ms and ITL 10ms at concurrency 64, measured to
-// within a millisecond at p50 and p99.
-//
-// The truth is what the fake actually did, from its records, paired with
-// the client's measurement of the same request through the x-request-id
-// header: for every content event, the client's arrival stamp minus the
-// fake's send time (the delivery error: one loopback hop and the client's
-// own delay in reading and stamping), and for every request, measured TTFT
-// minus the fake's TTFT (the request's hop in, plus the first event's
-// delivery). The nominal schedule is checked at the median.
+// what the fake actually did: fixed TTFT 100ms and ITL 10ms at concurrency
+// 64, every measured request paired with the fake's record of it through
+// the x-request-id header. For every content event, the client's arrival
+// stamp minus the fake's send time (the delivery error: one loopback hop
+// and the client's own delay in reading and stamping); for every request,
+// measured TTFT minus the fake's TTFT (the request's hop in, plus the first
+// event's delivery).
 //
 // The workers start spread over one request's length (RampUp): in
 // lockstep, 64 streams of fixed latencies would deliver every token in a
 // burst of 64 at the same instant, which times the machine's burst
 // capacity, not the client.
 //
-// A machine too busy to keep time cannot judge a client's timing: when the
-// fake itself missed its schedule by more than half a millisecond at p99
-// (its goroutines starved like the client's would), the run is repeated,
-// up to three times, and the test skips, with the numbers, if it never got
-// a quiet run. Under -race on two cores that is the common case; CI runs
-// this test a second time on its own, without -race, where the fake keeps
-// its schedule to about 0.2ms at p99.
+// The test asserts on every run. Its tolerance is stated against the
+// machine's own scheduling noise, measured in the same run as the fake's
+// pacing error (how late it sent each event against its schedule): at p50
+// and at p99, the client's delivery error must be within 0.5ms plus 3
+// times the fake's pacing error, and the TTFT error, which crosses the
+// machine twice (the request in, the first event out), within 0.5ms plus
+// 5 times it. The fake and the client share the process and the cores, so
+// a machine that delays the client's reads delays the fake's writes as
+// much; the client's own error is what is left. The nominal schedule is not
+// a reference: a late fake moves every event. On a quiet machine (the
+// fake's pacing p99 about 0.2ms) the bounds are about 1.1ms and 1.5ms at
+// p99; the 0.5ms target of PERFORMANCE.md is measured by
+// BenchmarkLoopbackTimingTruth, by hand, on a quiet machine.
 func TestBenchLoopbackTiming(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time loopback test; skipped with -short")
 	}
-	var busy []string
-	for attempt := 1; attempt <= 3; attempt++ {
-		why, quiet := loopbackTiming(t)
-		if quiet {
-			return
-		}
-		busy = append(busy, why)
-	}
-	t.Skipf("machine too busy to judge timing in 3 attempts (the fake missed its own schedule by > 0.5ms at p99):\n%s", strings.Join(busy, "\n"))
-}
-
-// loopbackTiming runs one measurement. It returns quiet=false, with the
-// fake's pacing numbers, when the fake could not keep its schedule;
-// otherwise it asserts on the measurement and returns quiet=true.
-func loopbackTiming(t *testing.T) (why string, quiet bool) {
-	const tol = time.Millisecond
+	const target = 500 * time.Microsecond
 	n := measureLoopback(t)
-	why = n.String()
+	why := n.String()
 	t.Log(why)
-	if n.pacing.Percentile(99) > tol/2 {
-		return why, false
-	}
 	for _, p := range []float64{50, 99} {
-		assert.Less(t, n.delivery.Percentile(p), tol, "delivery error p%v: %s", p, why)
-		assert.Less(t, n.ttftErr.Percentile(p), tol, "TTFT error p%v: %s", p, why)
+		noise := n.pacing.Percentile(p)
+		assert.Less(t, n.delivery.Percentile(p), target+3*noise, "delivery error p%v: %s", p, why)
+		assert.Less(t, n.ttftErr.Percentile(p), target+5*noise, "TTFT error p%v: %s", p, why)
 	}
-	assert.InDelta(t, float64(loopTTFT), float64(n.res.TTFT.Percentile(50)), float64(tol), "TTFT p50 vs schedule: %s", why)
-	assert.InDelta(t, float64(loopITL), float64(n.res.ITL.Percentile(50)), float64(tol), "ITL p50 vs schedule: %s", why)
-	assert.InDelta(t, float64(loopITL), float64(n.res.TPOT.Percentile(50)), float64(tol), "TPOT p50 vs schedule: %s", why)
-	return why, true
 }
 
 // The loopback workload: fixed TTFT and ITL, 64 workers.
