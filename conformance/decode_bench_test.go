@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"testing"
 
@@ -25,7 +26,7 @@ import (
 //	benchstat -col /decoder new.txt
 //
 // prints the SDK/lens ratio with its confidence interval;
-// TestDecoderSpeedup prints it from one run.
+// TestDecoderSpeedup checks it from one run.
 
 // benchChunks is the number of content events per stream.
 const benchChunks = 1000
@@ -265,21 +266,35 @@ func TestDecodeSameEvents(t *testing.T) {
 	}
 }
 
-// TestDecoderSpeedup prints, from one run, each API's time per chunk with
-// the lens decoder and with the SDK's, and their ratio (the target in PERFORMANCE.md:
-// lens at least 5x faster). It only reports: timings are checked by
-// reading benchmarks, not by tests. It is skipped under the race detector
-// and with -short.
+// TestDecoderSpeedup checks the target in PERFORMANCE.md: per chunk, the
+// lens decoder is at least 5x faster than the SDK's, measured in one run,
+// interleaved, the best of three rounds of each (measured ratios are 26x
+// for Anthropic and 45x for OpenAI, so 5x leaves a wide margin for a busy
+// machine). Under the race detector the timings say nothing about the
+// product, so the test skips there, saying so; .ci/run runs it again
+// without -race, where it always asserts.
 func TestDecoderSpeedup(t *testing.T) {
-	if raceEnabled || testing.Short() {
-		t.Skip("timing comparison: run without -race and -short")
+	if raceEnabled {
+		t.Skip("timing comparison: meaningless under the race detector; .ci/run runs it without -race")
 	}
+	if testing.Short() {
+		t.Skip("timing comparison: skipped with -short")
+	}
+	const want = 5.0
 	for _, api := range benchAPIs {
-		lens := testing.Benchmark(func(b *testing.B) { benchLens(b, api) })
-		sdk := testing.Benchmark(func(b *testing.B) { benchSDK(b, api) })
-		l := float64(lens.T.Nanoseconds()) / float64(lens.N)
-		s := float64(sdk.T.Nanoseconds()) / float64(sdk.N)
+		l, s := math.Inf(1), math.Inf(1)
+		var la, sa float64
+		for range 3 {
+			lens := testing.Benchmark(func(b *testing.B) { benchLens(b, api) })
+			sdk := testing.Benchmark(func(b *testing.B) { benchSDK(b, api) })
+			l = min(l, float64(lens.T.Nanoseconds())/float64(lens.N))
+			s = min(s, float64(sdk.T.Nanoseconds())/float64(sdk.N))
+			la, sa = float64(lens.MemAllocs)/float64(lens.N), float64(sdk.MemAllocs)/float64(sdk.N)
+		}
 		t.Logf("%-9s lens %7.1f ns/chunk %5.2f allocs/chunk | sdk %7.1f ns/chunk %5.2f allocs/chunk | sdk/lens %.1fx",
-			api.name, l, float64(lens.MemAllocs)/float64(lens.N), s, float64(sdk.MemAllocs)/float64(sdk.N), s/l)
+			api.name, l, la, s, sa, s/l)
+		if s/l < want {
+			t.Errorf("%s: the SDK's decoder takes %.1fx the lens decoder's time per chunk, want at least %gx", api.name, s/l, want)
+		}
 	}
 }
