@@ -9,13 +9,23 @@ import (
 	"github.com/llm-latency-lens/lens"
 )
 
+// statisticalTest skips a test of Compare's error rates under the race
+// detector, saying why: they are single-goroutine arithmetic, in which the
+// detector checks nothing, and it slows them tenfold. .ci/run runs them
+// again without -race, at full strength: a shortened run would only loosen
+// what they check.
+func statisticalTest(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("statistical test of Compare: single-goroutine arithmetic, in which the race detector checks nothing; .ci/run runs it at full strength without -race")
+	}
+}
+
 // Two samples of one distribution: each metric must be flagged significant
 // in about Alpha of the trials or fewer.
 func TestCompareFalsePositiveRate(t *testing.T) {
-	trials := 300
-	if raceEnabled {
-		trials = 100
-	}
+	statisticalTest(t)
+	const trials = 300
 	flagged := map[string]int{}
 	tested := map[string]int{}
 	for i := range trials {
@@ -57,10 +67,8 @@ func TestCompareFalsePositiveRate(t *testing.T) {
 // with 3000 requests a side every compared percentile is a significant
 // regression nearly always.
 func TestCompareDetectsRegression(t *testing.T) {
-	trials := 100
-	if raceEnabled {
-		trials = 20
-	}
+	statisticalTest(t)
+	const trials = 100
 	power := map[string]int{}
 	for i := range trials {
 		old := synthFile(uint64(1000+2*i), 3000, 1)
@@ -95,10 +103,8 @@ func TestCompareDetectsRegression(t *testing.T) {
 // Only TTFT shifted by +20%: the TTFT percentiles are regressions, the
 // rest (whose samples do not change) are not.
 func TestCompareOneDistributionShifted(t *testing.T) {
-	trials := 50
-	if raceEnabled {
-		trials = 10
-	}
+	statisticalTest(t)
+	const trials = 50
 	flagged := map[string]int{}
 	for i := range trials {
 		oldR := synthResultScaled(uint64(5000+i), 3000, 1, 1)

@@ -2,7 +2,6 @@
 
 package report
 
-// raceEnabled shortens the statistical tests under the race detector,
-// which slows their single-goroutine arithmetic tenfold and checks nothing
-// more in it.
+// raceEnabled skips the statistical tests of Compare under the race
+// detector (see statisticalTest).
 const raceEnabled = true
