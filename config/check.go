@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"math"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -707,6 +708,45 @@ func (k *checker) output() {
 		choose("output.database.type", "database type", db.Type, "influxdb", "prometheus", "sqlite")
 	} else if db.Enabled {
 		k.errf("output.database.type", "required when the database is enabled")
+	}
+	if ep := o.Tracing.Endpoint; ep != "" {
+		if msg := checkURL(ep); msg != "" {
+			k.errf("output.tracing.endpoint", "%s", msg)
+		}
+	}
+	k.dashboard()
+}
+
+// dashboard checks the dashboard section: its address, window and alerts.
+func (k *checker) dashboard() {
+	d := &k.c.Dashboard
+	if d.Listen != "" {
+		if _, _, err := net.SplitHostPort(d.Listen); err != nil {
+			k.errf("dashboard.listen", "want host:port, such as 127.0.0.1:8080 (port 0 picks one), got %q", d.Listen)
+		}
+	}
+	if d.WindowSecs < 0 {
+		k.errf("dashboard.window_secs", "must be >= 1, got %d", d.WindowSecs)
+	}
+	for i, a := range d.Alerts {
+		path := pathIndex("dashboard.alerts", i)
+		if a.Metric == "" {
+			k.errf(pathKey(path, "metric"), "required: one of ttft, itl, tpot, e2e, ttfb, error_rate")
+			continue
+		}
+		if err := a.DashboardAlert().Check(); err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				field, msg, _ := strings.Cut(line, ": ")
+				switch {
+				case field == "limit":
+					k.errf(pathKey(path, "limit_ms"), "must be > 0 (milliseconds)")
+				case strings.Contains(field, " "): // about several fields
+					k.errf(path, "%s: %s", field, msg)
+				default:
+					k.errf(pathKey(path, field), "%s", msg)
+				}
+			}
+		}
 	}
 }
 

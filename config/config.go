@@ -2,12 +2,16 @@ package config
 
 import (
 	"fmt"
-	"github.com/llm-latency-lens/lens"
-	"go.yaml.in/yaml/v3"
 	"log/slog"
 	"os"
 	"strconv"
 	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/dashboard"
 )
 
 // File is a configuration file: the providers and models to measure, the
@@ -37,6 +41,10 @@ type File struct {
 
 	// Output is where the results go, key "output".
 	Output Output `yaml:"output"`
+
+	// Dashboard is the live dashboard and its alerts, key "dashboard"
+	// (an addition to the LLM-Latency-Lens configuration schema).
+	Dashboard Dashboard `yaml:"dashboard"`
 
 	// pos maps field paths to their place in the file.
 	pos map[string]position
@@ -408,6 +416,87 @@ type Output struct {
 
 	// Database is a time-series sink, key "database".
 	Database Database `yaml:"database"`
+
+	// Tracing sends an OpenTelemetry span of every request, key "tracing".
+	Tracing Tracing `yaml:"tracing"`
+}
+
+// Tracing is the OpenTelemetry export of every request as a span (key
+// "tracing"), over OTLP/HTTP. The standard OTEL_EXPORTER_OTLP_*
+// environment variables turn it on too, and fill what is left empty here.
+type Tracing struct {
+	// Enabled, key "enabled" (default false).
+	Enabled bool `yaml:"enabled"`
+
+	// Endpoint is the collector's base URL, key "endpoint"
+	// ("http://localhost:4318"; /v1/traces is added). Default:
+	// OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318.
+	Endpoint string `yaml:"endpoint"`
+
+	// Headers are sent with every export, key "headers" (a tracing
+	// vendor's API key, for one); treated as secrets.
+	Headers map[string]Secret `yaml:"headers"`
+
+	// ServiceName is the spans' service.name, key "service_name"
+	// (default OTEL_SERVICE_NAME, else "lens").
+	ServiceName string `yaml:"service_name"`
+}
+
+// Dashboard is the live dashboard (key "dashboard"): a web page that
+// shows the run as it goes, and alert thresholds judged over a sliding
+// window, each firing and clearing reported on the page and on stderr.
+type Dashboard struct {
+	// Listen is the address to serve the page on, key "listen"
+	// ("127.0.0.1:8080"; port 0 picks one). Empty: no page, unless
+	// lens-report run -serve asks for one; alerts are still judged and
+	// reported on stderr.
+	Listen string `yaml:"listen"`
+
+	// Hold keeps the page served after the run, until Ctrl-C, key "hold"
+	// (default false).
+	Hold bool `yaml:"hold"`
+
+	// WindowSecs is the sliding window, key "window_secs" (default 10;
+	// whole seconds, at least 1).
+	WindowSecs int `yaml:"window_secs"`
+
+	// Alerts are the thresholds to watch, key "alerts".
+	Alerts []Alert `yaml:"alerts"`
+}
+
+// Alert is one threshold of "dashboard.alerts": a latency percentile over
+// the window at or above limit_ms, or an error rate above max.
+type Alert struct {
+	// Name labels the alert, key "name" (default: its condition, such
+	// as "p95 ttft >= 500ms").
+	Name string `yaml:"name"`
+
+	// Metric, key "metric" (required): ttft, itl, tpot, e2e, ttfb or
+	// error_rate.
+	Metric string `yaml:"metric"`
+
+	// Percentile of a latency metric, key "percentile" (0..100].
+	Percentile float64 `yaml:"percentile"`
+
+	// LimitMs is a latency alert's threshold in milliseconds, key
+	// "limit_ms".
+	LimitMs float64 `yaml:"limit_ms"`
+
+	// Max is an error-rate alert's threshold, key "max" (0..1).
+	Max float64 `yaml:"max"`
+
+	// MinSamples is the fewest values in the window for a judgement, key
+	// "min_samples" (default 20).
+	MinSamples int `yaml:"min_samples"`
+}
+
+// DashboardAlert returns a as the dashboard package's Alert.
+func (a Alert) DashboardAlert() dashboard.Alert {
+	return dashboard.Alert{
+		Name: a.Name, Metric: a.Metric, Percentile: a.Percentile,
+		Limit: time.Duration(a.LimitMs * float64(time.Millisecond)),
+		Max:   a.Max, MinSamples: int64(a.MinSamples),
+	}
 }
 
 // Console is the terminal output (key "console").

@@ -46,8 +46,9 @@ type Alert struct {
 	MinSamples int64
 }
 
-// check validates a and fills its defaults.
-func (a *Alert) check() error {
+// Check reports every problem of a, each prefixed with the field it is
+// about ("percentile: must be within (0, 100], got 120").
+func (a Alert) Check() error {
 	var errs []error
 	switch metric(a.Metric) {
 	case MetricTTFT, MetricITL, MetricTPOT, MetricE2E, MetricTTFB:
@@ -73,13 +74,17 @@ func (a *Alert) check() error {
 	if a.MinSamples < 0 {
 		errs = append(errs, fmt.Errorf("min_samples: must be >= 0, got %d", a.MinSamples))
 	}
+	return errors.Join(errs...)
+}
+
+// withDefaults fills a's unset Name and MinSamples.
+func (a *Alert) withDefaults() {
 	if a.MinSamples == 0 {
 		a.MinSamples = DefaultMinSamples
 	}
 	if a.Name == "" {
 		a.Name = a.describe()
 	}
-	return errors.Join(errs...)
 }
 
 // describe names the alert by its condition.

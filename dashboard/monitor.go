@@ -95,10 +95,12 @@ func New(opts Options) (*Monitor, error) {
 	if opts.Title == "" {
 		opts.Title = "LLM Latency Lens: live"
 	}
+	opts.Alerts = append([]Alert(nil), opts.Alerts...)
 	for i := range opts.Alerts {
-		if err := opts.Alerts[i].check(); err != nil {
+		if err := opts.Alerts[i].Check(); err != nil {
 			return nil, fmt.Errorf("dashboard: alerts[%d]: %w", i, err)
 		}
+		opts.Alerts[i].withDefaults()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Monitor{
@@ -133,8 +135,11 @@ func (m *Monitor) Finish() {
 
 // Instrument adds to sc the hooks through which m follows its requests,
 // as a new scenario on the page. Hooks already set on sc still run, first.
-// Call it once for each Scenario value passed to lens.Run.
-func (m *Monitor) Instrument(sc *lens.Scenario) {
+// Call it once for each Scenario value passed to lens.Run. The function it
+// returns marks the scenario finished on the page, for a Monitor that
+// outlives the run (a scenario is also finished once another one is
+// instrumented, or when Finish is called); calling it is optional.
+func (m *Monitor) Instrument(sc *lens.Scenario) (finished func()) {
 	t := newTrack(sc, m.window, metricsOf(m.opts.Alerts))
 	m.mu.Lock()
 	t.id = len(m.tracks)
@@ -152,6 +157,11 @@ func (m *Monitor) Instrument(sc *lens.Scenario) {
 			prevRequest(r)
 		}
 		t.done(r)
+	}
+	return func() {
+		t.mu.Lock()
+		t.finished = true
+		t.mu.Unlock()
 	}
 }
 
@@ -276,6 +286,7 @@ type track struct {
 	window                int
 
 	mu       sync.Mutex
+	finished bool      // marked finished by its Instrument's function
 	start    time.Time // first measured send
 	last     time.Time // last measured end
 	sent     int64     // measured requests sent

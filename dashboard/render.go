@@ -156,6 +156,7 @@ func plural(n int) string {
 func (t *track) view(m *Monitor, now time.Time, over bool) (scenarioView, int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	over = over || t.finished
 	v := scenarioView{ID: t.id, Name: t.name, Provider: t.provider, Model: t.model, State: "running"}
 	if over {
 		v.State = "finished"

@@ -76,6 +76,7 @@ func (m *Monitor) State(now time.Time) State {
 func (t *track) state(m *Monitor, now time.Time, over bool) ScenarioState {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	over = over || t.finished
 	end := now
 	if over && !t.last.IsZero() {
 		end = t.last

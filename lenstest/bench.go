@@ -59,6 +59,7 @@ func Bench(tb testing.TB, sc lens.Scenario) *Result {
 		sc.Requests, sc.Duration = b.N, 0
 		b.StartTimer()
 	}
+	defer watchLive(tb, &sc)()
 	res, err := lens.Run(ctx, sc)
 	if isBench {
 		b.StopTimer()

@@ -42,12 +42,16 @@
 //	    	the configuration file (YAML or JSON); required
 //	  -format string
 //	    	console output: table, json or minimal (default: the configuration's, else table)
+//	  -hold
+//	    	keep serving the dashboard after the run, until Ctrl-C
 //	  -o path
 //	    	also write the result file (JSON) to path
 //	  -progress string
 //	    	progress bar on stderr: auto (on a terminal, unless the configuration turns it off), on or off (default "auto")
 //	  -raw path
 //	    	write every request's record as JSON lines to path (memory stays flat)
+//	  -serve addr
+//	    	serve the live dashboard on addr (127.0.0.1:8080; port 0 picks one) during the run (default: the configuration's dashboard.listen)
 //
 // # fake
 //

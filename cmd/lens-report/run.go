@@ -46,17 +46,21 @@ exits at once.`,
 		format := fs.String("format", "", "console output: table, json or minimal (default: the configuration's, else table)")
 		progress := fs.String("progress", "auto", "progress bar on stderr: auto (on a terminal, unless the configuration turns it off), on or off")
 		color := fs.String("color", "auto", "colour in the console table: auto (on a terminal, unless NO_COLOR is set), on or off")
+		serve := fs.String("serve", "", "serve the live dashboard on `addr` (127.0.0.1:8080; port 0 picks one) during the run (default: the configuration's dashboard.listen)")
+		hold := fs.Bool("hold", false, "keep serving the dashboard after the run, until Ctrl-C")
 		return func(args []string) error {
 			if *config == "" || len(args) > 0 {
 				return errUsage
 			}
-			return runConfig(runOptions{config: *config, out: *out, raw: *raw, format: *format, progress: *progress, color: *color})
+			return runConfig(runOptions{config: *config, out: *out, raw: *raw, format: *format, progress: *progress, color: *color, serve: *serve, hold: *hold})
 		}
 	},
 }
 
 type runOptions struct {
 	config, out, raw, format, progress, color string
+	serve                                     string
+	hold                                      bool
 }
 
 func runConfig(o runOptions) error {
@@ -91,6 +95,11 @@ func runConfig(o runOptions) error {
 		}
 		defer raww.Close()
 	}
+	live, err := startLive(ctx, cfg, o)
+	if err != nil {
+		return err
+	}
+	defer live.close()
 	bar := newProgress(runs, o.progress, cfg.Output.Console.ShowProgress)
 	started := time.Now()
 
@@ -112,6 +121,7 @@ func runConfig(o runOptions) error {
 				}
 			}
 		}
+		live.instrument(&sc)
 		if bar != nil {
 			bar.describe(fmt.Sprintf("%s %s/%s", sc.Name, runs[i].Provider.Name, sc.Model))
 		}
@@ -153,6 +163,7 @@ func runConfig(o runOptions) error {
 	if err := exports(f, cfg, o, started); err != nil {
 		return err
 	}
+	live.finish()
 	switch {
 	case interrupted:
 		return &exitError{code: 130, msg: "interrupted: wrote what was measured"}
