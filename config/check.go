@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -178,6 +179,66 @@ func (k *checker) nonNeg(path string, v float64) {
 	}
 }
 
+// tagged checks every field of v that has a check tag, at path and below:
+// "ms" and "secs" are times in that unit (>= 0 and within a Duration),
+// ">=0" a number or count that must be >= 0, "0..1" a fraction. A field's
+// other rules are in the checker's methods; its type, unknown keys and
+// the like are the decoder's.
+func (k *checker) tagged(v reflect.Value, path string) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			k.tagged(v.Elem(), path)
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			k.tagged(v.Index(i), pathIndex(path, i))
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if !f.IsExported() || name == "" || name == "-" {
+				continue
+			}
+			fp := pathKey(path, name)
+			check := f.Tag.Get("check")
+			fv := v.Field(i)
+			if check == "" {
+				k.tagged(fv, fp)
+				continue
+			}
+			if fv.Kind() == reflect.Pointer {
+				if fv.IsNil() {
+					continue
+				}
+				fv = fv.Elem()
+			}
+			var x float64
+			if fv.CanInt() {
+				x = float64(fv.Int())
+			} else {
+				x = fv.Float()
+			}
+			switch check {
+			case "ms":
+				k.duration(fp, x, time.Millisecond)
+			case "secs":
+				k.duration(fp, x, time.Second)
+			case ">=0":
+				k.nonNeg(fp, x)
+			case "0..1":
+				if !finite(x) || x < 0 || x > 1 {
+					k.errf(fp, "must be within 0..1")
+				}
+			default:
+				panic("config: unknown check " + check)
+			}
+		}
+	}
+}
+
 // duration checks a time in unit that must be >= 0 and fit a Duration.
 func (k *checker) duration(path string, v float64, unit time.Duration) {
 	if !finite(v) || v < 0 {
@@ -210,6 +271,7 @@ func (c *File) check() []Problem {
 	k.workload(names)
 	k.execution()
 	k.output()
+	k.tagged(reflect.ValueOf(c).Elem(), "")
 	return k.probs
 }
 
@@ -259,10 +321,6 @@ func (k *checker) providers() []string {
 			if !headerNameRE.MatchString(h) {
 				k.errf(pathKey(key("headers"), h), "not a valid header name")
 			}
-		}
-		k.nonNeg(pathKey(key("rate_limit"), "requests_per_second"), pc.RateLimit.RequestsPerSecond)
-		if pc.RateLimit.TokensPerMinute < 0 {
-			k.errf(pathKey(key("rate_limit"), "tokens_per_minute"), "must be >= 0")
 		}
 		for _, m := range sortedKeys(pc.Pricing) {
 			mp := pathKey(key("pricing"), m)
@@ -420,8 +478,6 @@ func (k *checker) workload(providerNames []string) {
 	rp := w.RequestParams
 	rpath := "workload.request_params"
 	k.maxTokens(pathKey(rpath, "max_tokens"), rp.MaxTokens)
-	k.sampling(rpath, rp.Temperature, rp.TopP)
-	k.duration(pathKey(rpath, "timeout"), rp.TimeoutSecs, time.Second)
 	if t := k.c.Execution.Timeouts.RequestSecs; rp.TimeoutSecs > 0 && t > 0 && t != rp.TimeoutSecs {
 		k.errf(pathKey(rpath, "timeout"), "conflicts with execution.timeouts.request_secs (set one)")
 	}
@@ -455,7 +511,6 @@ func (k *checker) workload(providerNames []string) {
 				k.errf(key("requests"), "must be > 0 (or set duration_secs)")
 			}
 		}
-		k.duration(key("duration_secs"), s.DurationSecs, time.Second)
 		if !finite(s.RateLimit) || s.RateLimit < 0 {
 			k.errf(key("rate_limit"), "must be >= 0 (requests per second; null or 0: no rate, a closed loop)")
 		}
@@ -478,16 +533,7 @@ func (k *checker) workload(providerNames []string) {
 			k.errf(key("arrivals"), "unknown arrivals %q%s; want constant or poisson", s.Arrivals,
 				suggest(strings.ToLower(s.Arrivals), []string{"constant", "poisson"}))
 		}
-		k.duration(key("ramp_up_secs"), s.RampUpSecs, time.Second)
-		if s.Warmup != nil && *s.Warmup < 0 {
-			k.errf(key("warmup"), "must be >= 0")
-		}
 		k.maxTokens(key("max_tokens"), s.MaxTokens)
-		k.sampling(path, s.Temperature, s.TopP)
-		k.duration(pathKey(key("slo"), "ttft_ms"), s.SLO.TTFTMs, time.Millisecond)
-		k.duration(pathKey(key("slo"), "tpot_ms"), s.SLO.TPOTMs, time.Millisecond)
-		k.duration(pathKey(key("slo"), "e2e_ms"), s.SLO.E2EMs, time.Millisecond)
-		k.timeouts(key("timeouts"), s.Timeouts)
 		for j, p := range s.Providers {
 			if !slices.Contains(providerNames, p) {
 				k.errf(pathIndex(key("providers"), j), "no provider is named %q%s", p, suggest(p, providerNames))
@@ -510,22 +556,6 @@ func (k *checker) maxTokens(path string, d *Dist) {
 			k.errf(path, "%s", msg)
 		}
 	}
-}
-
-func (k *checker) sampling(path string, temperature, topP *float64) {
-	if t := temperature; t != nil && (!finite(*t) || *t < 0) {
-		k.errf(pathKey(path, "temperature"), "must be >= 0")
-	}
-	if p := topP; p != nil && (!finite(*p) || *p < 0 || *p > 1) {
-		k.errf(pathKey(path, "top_p"), "must be within 0..1")
-	}
-}
-
-func (k *checker) timeouts(path string, t Timeouts) {
-	k.duration(pathKey(path, "connect_ms"), t.ConnectMs, time.Millisecond)
-	k.duration(pathKey(path, "request_secs"), t.RequestSecs, time.Second)
-	k.duration(pathKey(path, "first_token_ms"), t.FirstTokenMs, time.Millisecond)
-	k.duration(pathKey(path, "idle_ms"), t.IdleMs, time.Millisecond)
 }
 
 // placeholderRE matches a template placeholder, {{name}} or {{ name }}.
@@ -629,35 +659,19 @@ func (k *checker) execution() {
 	} else if e.MaxConcurrency > maxConfigMaxConcurrency {
 		k.errf(pathKey(path, "max_concurrency"), "must be at most %d", maxConfigMaxConcurrency)
 	}
-	if e.WarmupRequests < 0 {
-		k.errf(pathKey(path, "warmup_requests"), "must be >= 0")
-	}
 	r := e.Retry
 	rp := pathKey(path, "retry")
 	if r.MaxAttempts < 0 {
 		k.errf(pathKey(rp, "max_attempts"), "must be >= 1")
 	}
-	k.duration(pathKey(rp, "initial_backoff_ms"), r.InitialBackoffMs, time.Millisecond)
-	k.duration(pathKey(rp, "max_backoff_ms"), r.MaxBackoffMs, time.Millisecond)
 	if r.MaxBackoffMs > 0 && r.InitialBackoffMs > r.MaxBackoffMs {
 		k.errf(pathKey(rp, "max_backoff_ms"), "must be >= initial_backoff_ms")
 	}
 	if !finite(r.Multiplier) || r.Multiplier != 0 && r.Multiplier < 1 {
 		k.errf(pathKey(rp, "multiplier"), "must be >= 1")
 	}
-	if !finite(r.Jitter) || r.Jitter < 0 || r.Jitter > 1 {
-		k.errf(pathKey(rp, "jitter"), "must be within 0..1")
-	}
-	k.duration(pathKey(rp, "max_retry_after_ms"), r.MaxRetryAfterMs, time.Millisecond)
 
 	h := e.HTTP
-	hp := pathKey(path, "http")
-	if h.PoolSize < 0 {
-		k.errf(pathKey(hp, "pool_size"), "must be >= 0")
-	}
-	k.duration(pathKey(hp, "connect_timeout_ms"), h.ConnectTimeoutMs, time.Millisecond)
-	k.duration(pathKey(hp, "keep_alive_secs"), h.KeepAliveSecs, time.Second)
-	k.timeouts(pathKey(path, "timeouts"), e.Timeouts)
 	if t := e.Timeouts.ConnectMs; h.ConnectTimeoutMs > 0 && t > 0 && t != h.ConnectTimeoutMs {
 		k.errf(pathKey(pathKey(path, "timeouts"), "connect_ms"), "conflicts with execution.http.connect_timeout_ms (set one)")
 	}

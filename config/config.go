@@ -151,12 +151,12 @@ type Auth struct {
 // RateLimit is a provider's rate limit (key "rate_limit").
 type RateLimit struct {
 	// RequestsPerSecond, key "requests_per_second" (0: no limit).
-	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	RequestsPerSecond float64 `yaml:"requests_per_second" check:">=0"`
 
 	// TokensPerMinute, key "tokens_per_minute" (0: no limit). A request
 	// counts its prompt (about four characters a token) plus its
 	// max_tokens (256 when unset).
-	TokensPerMinute int `yaml:"tokens_per_minute"`
+	TokensPerMinute int `yaml:"tokens_per_minute" check:">=0"`
 }
 
 // Workload is what to send (key "workload").
@@ -209,8 +209,8 @@ type RequestParams struct {
 
 	// Temperature and TopP, keys "temperature" and "top_p" (nil: the
 	// API's default).
-	Temperature *float64 `yaml:"temperature"`
-	TopP        *float64 `yaml:"top_p"`
+	Temperature *float64 `yaml:"temperature" check:">=0"`
+	TopP        *float64 `yaml:"top_p" check:"0..1"`
 
 	// Stream, key "stream" (default true): streamed responses. Without
 	// streaming TTFT equals E2E and there is no ITL.
@@ -218,7 +218,7 @@ type RequestParams struct {
 
 	// TimeoutSecs bounds each request, key "timeout", in seconds (0: the
 	// default, 60s). The same as execution.timeouts.request_secs.
-	TimeoutSecs float64 `yaml:"timeout"`
+	TimeoutSecs float64 `yaml:"timeout" check:"secs"`
 }
 
 // Scenario is one workload (an entry of "workload.scenarios").
@@ -234,7 +234,7 @@ type Scenario struct {
 	Requests int `yaml:"requests"`
 
 	// DurationSecs, key "duration_secs": measure for this long instead.
-	DurationSecs float64 `yaml:"duration_secs"`
+	DurationSecs float64 `yaml:"duration_secs" check:"secs"`
 
 	// Concurrency, key "concurrency": in closed loop the number of
 	// workers, each with one request in flight (nil: 1); with a rate, the
@@ -254,18 +254,18 @@ type Scenario struct {
 	// RampUpSecs, key "ramp_up_secs": in open loop the rate grows from 0
 	// to rate_limit over this time; in closed loop the workers start
 	// spread over it (default 0).
-	RampUpSecs float64 `yaml:"ramp_up_secs"`
+	RampUpSecs float64 `yaml:"ramp_up_secs" check:"secs"`
 
 	// Warmup, key "warmup": unmeasured requests sent first (nil:
 	// execution.warmup_requests).
-	Warmup *int `yaml:"warmup"`
+	Warmup *int `yaml:"warmup" check:">=0"`
 
 	// MaxTokens, Stream, Temperature and TopP override request_params
 	// (keys "max_tokens", "stream", "temperature", "top_p"; nil: inherit).
 	MaxTokens   *Dist    `yaml:"max_tokens"`
 	Stream      *bool    `yaml:"stream"`
-	Temperature *float64 `yaml:"temperature"`
-	TopP        *float64 `yaml:"top_p"`
+	Temperature *float64 `yaml:"temperature" check:">=0"`
+	TopP        *float64 `yaml:"top_p" check:"0..1"`
 
 	// SLO are per-request limits for goodput, key "slo".
 	SLO SLO `yaml:"slo"`
@@ -309,9 +309,9 @@ type Prompt struct {
 // SLO are per-request limits, in milliseconds (key "slo"). Zero is
 // no limit.
 type SLO struct {
-	TTFTMs float64 `yaml:"ttft_ms"` // key "ttft_ms"
-	TPOTMs float64 `yaml:"tpot_ms"` // key "tpot_ms"
-	E2EMs  float64 `yaml:"e2e_ms"`  // key "e2e_ms"
+	TTFTMs float64 `yaml:"ttft_ms" check:"ms"` // key "ttft_ms"
+	TPOTMs float64 `yaml:"tpot_ms" check:"ms"` // key "tpot_ms"
+	E2EMs  float64 `yaml:"e2e_ms" check:"ms"`  // key "e2e_ms"
 }
 
 // Timeouts are request time limits (key "timeouts"). Zero is the
@@ -319,19 +319,19 @@ type SLO struct {
 type Timeouts struct {
 	// ConnectMs bounds opening a connection, TLS included, key
 	// "connect_ms" (default 30000). The same as http.connect_timeout_ms.
-	ConnectMs float64 `yaml:"connect_ms"`
+	ConnectMs float64 `yaml:"connect_ms" check:"ms"`
 
 	// RequestSecs bounds a request from send to the end of its body, key
 	// "request_secs" (default 60). The same as request_params.timeout.
-	RequestSecs float64 `yaml:"request_secs"`
+	RequestSecs float64 `yaml:"request_secs" check:"secs"`
 
 	// FirstTokenMs fails a request with no output by then, key
 	// "first_token_ms" (default: no limit).
-	FirstTokenMs float64 `yaml:"first_token_ms"`
+	FirstTokenMs float64 `yaml:"first_token_ms" check:"ms"`
 
 	// IdleMs fails a request that receives nothing for this long, key
 	// "idle_ms" (default: no limit).
-	IdleMs float64 `yaml:"idle_ms"`
+	IdleMs float64 `yaml:"idle_ms" check:"ms"`
 }
 
 // Execution is how requests are sent (key "execution").
@@ -342,7 +342,7 @@ type Execution struct {
 
 	// WarmupRequests are unmeasured requests sent first by every run, key
 	// "warmup_requests" (default 0).
-	WarmupRequests int `yaml:"warmup_requests"`
+	WarmupRequests int `yaml:"warmup_requests" check:">=0"`
 
 	// Seed seeds every random choice (arrivals, prompt choice, lengths,
 	// retry jitter), key "seed" (default 0). Every run gets the same seed,
@@ -370,31 +370,31 @@ type Retry struct {
 	// first wait; each later one is Multiplier (key "multiplier", >= 1,
 	// default 2) times longer, up to MaxBackoffMs (key "max_backoff_ms",
 	// default 30000). 0 means the default.
-	InitialBackoffMs float64 `yaml:"initial_backoff_ms"`
-	MaxBackoffMs     float64 `yaml:"max_backoff_ms"`
+	InitialBackoffMs float64 `yaml:"initial_backoff_ms" check:"ms"`
+	MaxBackoffMs     float64 `yaml:"max_backoff_ms" check:"ms"`
 	Multiplier       float64 `yaml:"multiplier"`
 
 	// Jitter shortens each wait by up to this fraction, key "jitter"
 	// (0..1; 0 means the default, 0.2).
-	Jitter float64 `yaml:"jitter"`
+	Jitter float64 `yaml:"jitter" check:"0..1"`
 
 	// MaxRetryAfterMs caps a server's Retry-After, key
 	// "max_retry_after_ms" (default 60000).
-	MaxRetryAfterMs float64 `yaml:"max_retry_after_ms"`
+	MaxRetryAfterMs float64 `yaml:"max_retry_after_ms" check:"ms"`
 }
 
 // HTTP configures the HTTP client (key "http").
 type HTTP struct {
 	// PoolSize is the idle connections kept per host, key "pool_size"
 	// (default: the concurrency plus 16).
-	PoolSize int `yaml:"pool_size"`
+	PoolSize int `yaml:"pool_size" check:">=0"`
 
 	// ConnectTimeoutMs, key "connect_timeout_ms" (default 30000).
-	ConnectTimeoutMs float64 `yaml:"connect_timeout_ms"`
+	ConnectTimeoutMs float64 `yaml:"connect_timeout_ms" check:"ms"`
 
 	// KeepAliveSecs is how long an idle connection is kept, key
 	// "keep_alive_secs" (default 90).
-	KeepAliveSecs float64 `yaml:"keep_alive_secs"`
+	KeepAliveSecs float64 `yaml:"keep_alive_secs" check:"secs"`
 
 	// HTTP2, key "http2" (default true): use HTTP/2 where the server
 	// offers it.
