@@ -31,15 +31,7 @@ import (
 
 // The colours of the dashboard's charts, as the HTML report draws them:
 // the p50, p95 and p99 lines and the succeeded bars of the throughput.
-var chartColors = []struct {
-	name string
-	c    color.RGBA
-}{
-	{"p50 blue #4e79a7", color.RGBA{0x4e, 0x79, 0xa7, 0xff}},
-	{"p95 orange #f28e2b", color.RGBA{0xf2, 0x8e, 0x2b, 0xff}},
-	{"p99 red #e15759", color.RGBA{0xe1, 0x57, 0x59, 0xff}},
-	{"succeeded green #59a14f", color.RGBA{0x59, 0xa1, 0x4f, 0xff}},
-}
+var chartColors = []browsertest.Color{browsertest.P50Blue, browsertest.P95Orange, browsertest.P99Red, browsertest.SucceededBars}
 
 // minColorPixels is how many pixels of each colour a screenshot must
 // hold: a few hundred pixels of 2-pixel lines.
@@ -139,15 +131,11 @@ func TestDashboardInBrowser(t *testing.T) {
 	// The colours, on the second screenshot: by then every line has
 	// several points, whatever the load on the machine.
 	for i, img := range []image.Image{b.img} {
-		want := make([]color.RGBA, len(chartColors))
-		for i, cc := range chartColors {
-			want[i] = cc.c
-		}
-		distinct, counts, _ := browsertest.Colors(img, want)
+		distinct, counts, _ := browsertest.Count(img, chartColors...)
 		assert.Greater(t, distinct, 300, "screenshot %d: the page did not render", i)
 		for j, cc := range chartColors {
-			t.Logf("screenshot %d: %s: %d pixels", i, cc.name, counts[j])
-			assert.GreaterOrEqual(t, counts[j], minColorPixels, "screenshot %d: %s: the chart is not drawn", i, cc.name)
+			t.Logf("screenshot %d: %s: %d pixels", i, cc.Name, counts[j])
+			assert.GreaterOrEqual(t, counts[j], minColorPixels, "screenshot %d: %s: the chart is not drawn", i, cc.Name)
 		}
 	}
 	changed := differingPixels(a.img, b.img)

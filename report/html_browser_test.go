@@ -4,7 +4,6 @@ package report_test
 
 import (
 	"bytes"
-	"image/color"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,16 +15,7 @@ import (
 // The colours the report's charts draw with, as the screenshot must show
 // them: the comparison bars (p50, p95, p99 TTFT; tokens per second per
 // request and aggregate) and the timeline's succeeded bars.
-var chartColors = []struct {
-	name string
-	c    color.RGBA
-}{
-	{"p50 blue #4e79a7", color.RGBA{0x4e, 0x79, 0xa7, 0xff}},
-	{"p95 orange #f28e2b", color.RGBA{0xf2, 0x8e, 0x2b, 0xff}},
-	{"p99 red #e15759", color.RGBA{0xe1, 0x57, 0x59, 0xff}},
-	{"per-request teal #76b7b2", color.RGBA{0x76, 0xb7, 0xb2, 0xff}},
-	{"aggregate purple #b07aa1", color.RGBA{0xb0, 0x7a, 0xa1, 0xff}},
-}
+var chartColors = []browsertest.Color{browsertest.P50Blue, browsertest.P95Orange, browsertest.P99Red, browsertest.PerRequest, browsertest.Aggregate}
 
 // minColorPixels is how many pixels of each chart colour the screenshot
 // must hold: a bar of 20×25 pixels.
@@ -62,11 +52,7 @@ func TestHTMLInBrowser(t *testing.T) {
 		}
 	}
 
-	want := make([]color.RGBA, len(chartColors))
-	for i, cc := range chartColors {
-		want[i] = cc.c
-	}
-	distinct, counts, nonWhite := browsertest.Colors(img, want)
+	distinct, counts, nonWhite := browsertest.Count(img, chartColors...)
 	b := img.Bounds()
 	t.Logf("screenshot %dx%d: %d distinct colours, %.1f%% not white", b.Dx(), b.Dy(), distinct, 100*float64(nonWhite)/float64(b.Dx()*b.Dy()))
 	if b.Dx() < 1000 || b.Dy() < 1500 {
@@ -76,9 +62,9 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Errorf("screenshot has %d distinct colours, want at least 500: the page did not render", distinct)
 	}
 	for i, cc := range chartColors {
-		t.Logf("%s: %d pixels", cc.name, counts[i])
+		t.Logf("%s: %d pixels", cc.Name, counts[i])
 		if counts[i] < minColorPixels {
-			t.Errorf("%s covers %d pixels, want at least %d: the chart is not drawn", cc.name, counts[i], minColorPixels)
+			t.Errorf("%s covers %d pixels, want at least %d: the chart is not drawn", cc.Name, counts[i], minColorPixels)
 		}
 	}
 }

@@ -113,3 +113,29 @@ func Colors(img image.Image, want []color.RGBA) (distinct int, counts []int, non
 }
 
 func near(a, b uint8) bool { return a-b <= 3 || b-a <= 3 }
+
+// Color is a colour the charts draw with, named for messages.
+type Color struct {
+	Name string
+	RGBA color.RGBA
+}
+
+// The colours of the charts of the HTML report and the live dashboard.
+var (
+	P50Blue       = Color{"p50 blue #4e79a7", color.RGBA{0x4e, 0x79, 0xa7, 0xff}}
+	P95Orange     = Color{"p95 orange #f28e2b", color.RGBA{0xf2, 0x8e, 0x2b, 0xff}}
+	P99Red        = Color{"p99 red #e15759", color.RGBA{0xe1, 0x57, 0x59, 0xff}}
+	PerRequest    = Color{"per-request teal #76b7b2", color.RGBA{0x76, 0xb7, 0xb2, 0xff}}
+	Aggregate     = Color{"aggregate purple #b07aa1", color.RGBA{0xb0, 0x7a, 0xa1, 0xff}}
+	SucceededBars = Color{"succeeded green #59a14f", color.RGBA{0x59, 0xa1, 0x4f, 0xff}}
+)
+
+// Count returns the pixels of img near each of cs (see Colors), and the
+// number of distinct colours.
+func Count(img image.Image, cs ...Color) (distinct int, counts []int, nonWhite int) {
+	want := make([]color.RGBA, len(cs))
+	for i, c := range cs {
+		want[i] = c.RGBA
+	}
+	return Colors(img, want)
+}
