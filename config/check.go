@@ -11,6 +11,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/verdict"
 )
 
 // ---- provider types ----
@@ -539,7 +542,48 @@ func (k *checker) workload(providerNames []string) {
 				k.errf(pathIndex(key("providers"), j), "no provider is named %q%s", p, suggest(p, providerNames))
 			}
 		}
+		k.gates(key("gates"), s.Gates)
+		switch {
+		case s.MaxRequests < 0:
+			k.errf(key("max_requests"), "must be >= 0 (0: no budget)")
+		case s.MaxRequests > 0 && len(s.Gates) == 0:
+			k.errf(key("max_requests"), "is the request budget of the scenario's gates, and it has none")
+		case s.MaxRequests > 0 && s.MaxRequests < s.Requests:
+			k.errf(key("max_requests"), "must be at least requests (%d): it counts the first run too", s.Requests)
+		}
 	}
+}
+
+// gates checks a scenario's gates through the verdict engine's own rules.
+func (k *checker) gates(path string, gs []Gate) {
+	for i, g := range gs {
+		p := pathIndex(path, i)
+		if g.Metric == string(verdict.ErrorRate) {
+			if g.Max == nil {
+				k.errf(pathKey(p, "max"), "required for an error_rate gate (the highest share of failed requests, 0..1)")
+			}
+			if g.Percentile != 0 || g.LimitMs != 0 {
+				k.errf(p, "an error_rate gate takes max, not percentile or limit_ms")
+			}
+		} else if g.Max != nil {
+			k.errf(pathKey(p, "max"), "only an error_rate gate takes max; a latency gate takes percentile and limit_ms")
+		}
+		if g.Metric == "" {
+			k.errf(pathKey(p, "metric"), "required (%s or %s)", latencyMetricNames(), string(verdict.ErrorRate))
+			continue
+		}
+		if err := g.verdict().Validate(); err != nil {
+			k.errf(p, "%s", strings.TrimPrefix(err.Error(), "verdict: "))
+		}
+	}
+}
+
+func latencyMetricNames() string {
+	var names []string
+	for _, m := range lens.Metrics {
+		names = append(names, string(m))
+	}
+	return strings.Join(names, ", ")
 }
 
 // maxConfigConcurrency bounds a scenario's concurrency, and

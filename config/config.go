@@ -277,6 +277,38 @@ type Scenario struct {
 	// Providers, key "providers", restricts the scenario to these
 	// providers (by name). Empty: every provider.
 	Providers []string `yaml:"providers"`
+
+	// Gates, key "gates": the SLO gates lens-report run checks on each
+	// result of the scenario (a broken one makes it exit 1).
+	Gates []Gate `yaml:"gates"`
+
+	// MaxRequests, key "max_requests": the most measured requests the
+	// gates may spend to reach a conclusive verdict. An inconclusive gate
+	// runs more requests of the scenario, in growing batches, up to it (0:
+	// no budget; the gates decide on the first run). At least requests;
+	// it needs gates.
+	MaxRequests int `yaml:"max_requests"`
+}
+
+// Gate is one SLO gate of a scenario (an entry of "gates"): a percentile
+// of a latency metric below a limit, {metric: ttft, percentile: 95,
+// limit_ms: 500}, or the error rate at most a share, {metric: error_rate,
+// max: 0.01}.
+type Gate struct {
+	// Metric, key "metric": ttft, itl, tpot, e2e, ttfb, dns, connect, tls,
+	// queue, or error_rate.
+	Metric string `yaml:"metric"`
+
+	// Percentile, key "percentile": 0..100 (exclusive), latency gates.
+	Percentile float64 `yaml:"percentile"`
+
+	// LimitMs, key "limit_ms": the percentile must be below it,
+	// latency gates.
+	LimitMs float64 `yaml:"limit_ms"`
+
+	// Max, key "max": the error rate (0..1) must be at most it,
+	// error_rate gates.
+	Max *float64 `yaml:"max"`
 }
 
 // Prompt is a scenario's prompt (key "prompt"). Exactly one of

@@ -14,6 +14,7 @@ import (
 	"unicode"
 
 	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/verdict"
 
 	"github.com/llm-latency-lens/lens/providers"
 )
@@ -33,6 +34,22 @@ type Run struct {
 	// DefaultPricing; nil when neither knows it. Scenario.Price is the
 	// same.
 	Price *lens.Price
+
+	// Gates are the scenario's SLO gates, judged with the budget
+	// Scenario.MaxRequests (verdict.Run).
+	Gates []verdict.Gate
+}
+
+// verdict returns the gate as the verdict engine takes it.
+func (g Gate) verdict() verdict.Gate {
+	if g.Metric == string(verdict.ErrorRate) {
+		var max float64
+		if g.Max != nil {
+			max = *g.Max
+		}
+		return verdict.Gate{Metric: verdict.ErrorRate, MaxErrorRate: max}
+	}
+	return verdict.Gate{Metric: lens.Metric(g.Metric), Percentile: g.Percentile, Limit: toDuration(g.LimitMs, time.Millisecond)}
 }
 
 // Runs returns the configuration's matrix: one Run per scenario,
@@ -90,7 +107,11 @@ func (c *File) Runs(build func(pc Provider, model string) (providers.Provider, e
 				s.Limiter, s.Gate = limiters[pi], gate
 				price := pc.price(model)
 				s.Price = price
-				runs = append(runs, Run{Scenario: s, Provider: pc, Model: model, Price: price})
+				run := Run{Scenario: s, Provider: pc, Model: model, Price: price}
+				for _, g := range sc.Gates {
+					run.Gates = append(run.Gates, g.verdict())
+				}
+				runs = append(runs, run)
 			}
 		}
 	}
@@ -124,14 +145,15 @@ func (c *File) scenario(sc Scenario) lens.Scenario {
 	w, e := &c.Workload, &c.Execution
 	rp := w.RequestParams
 	s := lens.Scenario{
-		Name:     sc.Name,
-		System:   sc.Prompt.System,
-		Requests: sc.Requests,
-		Duration: toDuration(sc.DurationSecs, time.Second),
-		Rate:     sc.RateLimit,
-		RampUp:   toDuration(sc.RampUpSecs, time.Second),
-		Warmup:   e.WarmupRequests,
-		Seed:     e.Seed,
+		Name:        sc.Name,
+		System:      sc.Prompt.System,
+		Requests:    sc.Requests,
+		MaxRequests: sc.MaxRequests,
+		Duration:    toDuration(sc.DurationSecs, time.Second),
+		Rate:        sc.RateLimit,
+		RampUp:      toDuration(sc.RampUpSecs, time.Second),
+		Warmup:      e.WarmupRequests,
+		Seed:        e.Seed,
 		SLO: lens.SLO{
 			TTFT: toDuration(sc.SLO.TTFTMs, time.Millisecond),
 			TPOT: toDuration(sc.SLO.TPOTMs, time.Millisecond),

@@ -58,6 +58,18 @@ func WriteBenchfmt(w io.Writer, f *File) error {
 	for _, u := range lens.BenchUnits {
 		fmt.Fprintf(bw, "Unit %s better=%s\n", u.Unit, u.Better)
 	}
+	// Each SLO gate is a metric of its own: 1 when it holds, 0 when not.
+	seen := map[string]bool{}
+	for _, sc := range f.Scenarios {
+		for _, r := range sc.Results {
+			for _, g := range r.Gates {
+				if u := gateUnit(g); !seen[u] {
+					seen[u] = true
+					fmt.Fprintf(bw, "Unit %s better=higher\n", u)
+				}
+			}
+		}
+	}
 	for _, sc := range f.Scenarios {
 		for _, r := range sc.Results {
 			fmt.Fprintf(bw, "%s %d", BenchmarkName(sc.Name, r.Provider, r.Model), r.Metrics.TotalRequests)
@@ -67,6 +79,13 @@ func WriteBenchfmt(w io.Writer, f *File) error {
 					continue
 				}
 				fmt.Fprintf(bw, " %s %s", strconv.FormatFloat(v, 'f', -1, 64), u.Unit)
+			}
+			for _, g := range r.Gates {
+				holds := 0
+				if g.Holds {
+					holds = 1
+				}
+				fmt.Fprintf(bw, " %d %s", holds, gateUnit(g))
 			}
 			fmt.Fprintln(bw)
 		}
@@ -98,3 +117,6 @@ func benchPart(s string) string {
 }
 
 func benchValue(s string) string { return strings.ReplaceAll(benchPart(s), "=", "-") }
+
+// gateUnit is the benchmark unit of a gate: "gate-ttft_p95-holds".
+func gateUnit(g Gate) string { return "gate-" + benchPart(g.Name) + "-holds" }

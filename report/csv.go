@@ -69,7 +69,7 @@ func WriteCSV(w io.Writer, f *File, opts CSVOptions) error {
 		}
 	}
 	header = append(header, "prompt_tokens", "completion_tokens", "total_tokens", "output_tokens_per_second",
-		"attempts", "retried_requests", "total_cost_usd", "cost_per_request_usd", "cost_per_1k_tokens_usd")
+		"attempts", "retried_requests", "total_cost_usd", "cost_per_request_usd", "cost_per_1k_tokens_usd", "gates")
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("report: write csv: %w", err)
 	}
@@ -96,6 +96,7 @@ func WriteCSV(w io.Writer, f *File, opts CSVOptions) error {
 			} else {
 				row = append(row, "", "", "")
 			}
+			row = append(row, gatesCell(r.Gates))
 			if err := cw.Write(row); err != nil {
 				return fmt.Errorf("report: write csv: %w", err)
 			}

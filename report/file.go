@@ -110,6 +110,11 @@ type Result struct {
 	Provider string  `json:"provider"`
 	Model    string  `json:"model"`
 	Metrics  Metrics `json:"metrics"`
+
+	// Gates are the verdicts on the scenario's SLO gates (absent when it
+	// has none). A merged file has none: a verdict is about one run's
+	// evidence; judge the merged one again.
+	Gates []Gate `json:"gates,omitempty"`
 }
 
 // Metrics are the aggregated measurements of a Result. Latency

@@ -99,6 +99,7 @@ type htmlResult struct {
 	Model    string
 	Facts    []htmlFact
 	Stats    []statRow
+	Gates    []Gate
 	Errors   []errorRow
 	Retries  []errorRow
 	Charts   []svgChart
@@ -162,7 +163,7 @@ func newHTMLPage(f *File, opts HTMLOptions) (*htmlPage, error) {
 
 			hr := htmlResult{
 				ID: fmt.Sprintf("%s-r%d", hs.ID, j+1), Color: color, Provider: r.Provider, Model: r.Model,
-				Facts: resultFacts(&r.Metrics), Stats: statRows(&r.Metrics),
+				Facts: resultFacts(&r.Metrics), Stats: statRows(&r.Metrics), Gates: r.Gates,
 				Errors: errorRows(r.Metrics.Errors, r.Metrics.ErrorSamples, r.Metrics.FailedRequests),
 			}
 			if len(r.Metrics.Retries) > 0 {

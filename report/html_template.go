@@ -119,6 +119,16 @@ footer{max-width:1220px;margin:0 auto;padding:0 24px 30px;font-size:12px;color:v
 <tr><td class="name">{{.Name}}</td><td>{{.Count}}</td>{{if .Empty}}<td class="empty" colspan="8">no samples</td>{{else}}<td>{{.Min}}</td><td>{{.Mean}}</td><td>{{.P50}}</td><td>{{.P90}}</td><td>{{.P95}}</td><td>{{.P99}}</td><td>{{.P999}}</td><td>{{.Max}}</td>{{end}}</tr>
 {{- end}}
 </tbody></table></div>
+{{- if .Gates}}
+<h4 style="margin-top:14px">Gates</h4>
+<div class="table-wrap"><table class="gates">
+<thead><tr><th class="name">Gate</th><th class="name">Verdict</th><th class="name">Evidence</th></tr></thead>
+<tbody>
+{{- range .Gates}}
+<tr><td class="name">{{.Description}}</td><td class="name{{if not .Holds}} warn{{end}}">{{if .Holds}}pass{{else}}fail{{end}}{{if eq .Outcome "inconclusive"}} (inconclusive){{end}}</td><td class="sample">{{.Summary}}</td></tr>
+{{- end}}
+</tbody></table></div>
+{{- end}}
 {{- if .Errors}}
 <h4 style="margin-top:14px">Errors</h4>
 <div class="table-wrap"><table class="errors">

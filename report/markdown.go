@@ -46,6 +46,34 @@ func WriteMarkdown(w io.Writer, f *File) error {
 		}
 		fmt.Fprintln(bw)
 		for _, r := range sc.Results {
+			if len(r.Gates) == 0 {
+				continue
+			}
+			fmt.Fprintf(bw, "Gates of %s / %s:\n\n", mdText(r.Provider), mdText(r.Model))
+			fmt.Fprintln(bw, "| Gate | Verdict | Estimate | Interval | Requests | Flake risk |")
+			fmt.Fprintln(bw, "|---|---|--:|---|--:|--:|")
+			for _, g := range r.Gates {
+				mark := "✅ pass"
+				if !g.Holds {
+					mark = "❌ fail"
+				}
+				if g.Outcome == "inconclusive" {
+					mark += " (inconclusive)"
+				}
+				est, iv := fmt.Sprintf("%.3f ms", g.EstimateMs), fmt.Sprintf("%.3f .. ", g.LoMs)
+				if g.HiMs != nil {
+					iv += fmt.Sprintf("%.3f ms", *g.HiMs)
+				} else {
+					iv += "∞"
+				}
+				if g.MaxErrorRate != nil {
+					est, iv = fmt.Sprintf("%.2f%%", 100*g.Rate), fmt.Sprintf("%.2f%% .. %.2f%%", 100*g.RateLo, 100*g.RateHi)
+				}
+				fmt.Fprintf(bw, "| %s | %s | %s | %s | %d | %.2f%% |\n", mdText(g.Description), mark, est, iv, g.Requests, 100*g.FlakeRisk)
+			}
+			fmt.Fprintln(bw)
+		}
+		for _, r := range sc.Results {
 			if len(r.Metrics.Errors) == 0 {
 				continue
 			}

@@ -78,6 +78,15 @@ func Merge(files ...*File) (*File, error) {
 			return nil, fmt.Errorf("report: merge: file %d: %w", i+2, err)
 		}
 	}
+	// A gate's verdict is about one run's evidence: a merged file keeps
+	// none (judge the merged distributions again).
+	if len(files) > 1 {
+		for i := range out.Scenarios {
+			for j := range out.Scenarios[i].Results {
+				out.Scenarios[i].Results[j].Gates = nil
+			}
+		}
+	}
 	return out, nil
 }
 

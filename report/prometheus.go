@@ -65,6 +65,8 @@ var (
 	promStarted       = promDesc("llm_run_start_timestamp_seconds", "When the measured phase began, in seconds since the Unix epoch.")
 	promConcurrency   = promDesc("llm_concurrency", "Workers (closed loop) or cap on requests in flight (open loop) of the scenario, per shard.")
 	promTargetRate    = promDesc("llm_target_rate_requests_per_second", "Open-loop arrival rate asked for, per shard; absent in closed loop.")
+	promGateHolds     = promDesc("llm_gate_holds", "1 when the SLO gate holds, 0 when it is broken; outcome says whether the evidence was conclusive (pass, fail) or not (inconclusive).", "gate", "outcome")
+	promGateFlakeRisk = promDesc("llm_gate_flake_risk_ratio", "Estimated probability that a fresh run of the SLO gate decides the other way.", "gate")
 	promDistributions = []promDistribution{
 		{promDesc("llm_ttft_seconds", "Time to first token: send to the first event carrying output text, successful requests."), func(m *Metrics) *Distribution { return m.Latency.TTFT }, 1000},
 		{promDesc("llm_inter_token_latency_seconds", "Inter-token latency: one sample per gap between consecutive text events, pooled over successful requests."), func(m *Metrics) *Distribution { return m.Latency.InterTokenLatency }, 1000},
@@ -101,7 +103,9 @@ type promCollector struct {
 // Gauges: llm_goodput_ratio, llm_error_ratio, llm_requests_per_second,
 // llm_send_rate_requests_per_second, llm_output_tokens_per_second,
 // llm_run_duration_seconds, llm_run_start_timestamp_seconds,
-// llm_concurrency and, in open loop, llm_target_rate_requests_per_second.
+// llm_concurrency, in open loop llm_target_rate_requests_per_second, and
+// for each SLO gate llm_gate_holds (labels gate and outcome) and
+// llm_gate_flake_risk_ratio (label gate).
 //
 // Distributions are summaries: llm_ttft_seconds,
 // llm_inter_token_latency_seconds, llm_tpot_seconds,
@@ -128,7 +132,7 @@ func NewPrometheusCollector(f *File) prometheus.Collector { return promCollector
 func (c promCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{promRequests, promErrors, promGood, promGoodput, promErrorRatio,
 		promAttempts, promRetried, promRetries, promTokens, promCost, promRPS, promSendRate, promOutputTPS,
-		promDuration, promStarted, promConcurrency, promTargetRate} {
+		promDuration, promStarted, promConcurrency, promTargetRate, promGateHolds, promGateFlakeRisk} {
 		ch <- d
 	}
 	for _, d := range promDistributions {
@@ -192,6 +196,14 @@ func collectResult(ch chan<- prometheus.Metric, sc *Scenario, r *Result) {
 	send(promConcurrency, gauge, float64(sc.Config.Concurrency))
 	if sc.Config.RateLimit != nil {
 		send(promTargetRate, gauge, *sc.Config.RateLimit)
+	}
+	for _, g := range r.Gates {
+		holds := 0.0
+		if g.Holds {
+			holds = 1
+		}
+		send(promGateHolds, gauge, holds, g.Name, g.Outcome)
+		send(promGateFlakeRisk, gauge, g.FlakeRisk, g.Name)
 	}
 
 	for _, pd := range promDistributions {

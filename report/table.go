@@ -158,6 +158,20 @@ func writeResultTable(w io.Writer, sc *Scenario, r *Result, st styler) {
 	if sc.Config.RateLimit != nil && m.AchievedSendRate > 0 {
 		fmt.Fprintf(w, "Send rate: %.2f/s achieved of %s/s asked\n", m.AchievedSendRate, trimFloat(*sc.Config.RateLimit))
 	}
+	if len(r.Gates) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, st.bold("Gates:"))
+		for _, g := range r.Gates {
+			mark := st.green("PASS")
+			switch {
+			case !g.Holds:
+				mark = st.red("FAIL")
+			case g.Outcome == "inconclusive":
+				mark = st.yellow("PASS")
+			}
+			fmt.Fprintf(w, "  %s %s\n", mark, g.Summary)
+		}
+	}
 }
 
 func writeSummaryTable(w io.Writer, f *File, st styler) {

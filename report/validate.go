@@ -50,6 +50,11 @@ func (f *File) Validate() error {
 			if err := r.Metrics.check(); err != nil {
 				return fmt.Errorf("report: invalid result file: scenario %q, %s/%s: %w", sc.Name, r.Provider, r.Model, err)
 			}
+			for k := range r.Gates {
+				if err := r.Gates[k].check(); err != nil {
+					return fmt.Errorf("report: invalid result file: scenario %q, %s/%s: %w", sc.Name, r.Provider, r.Model, err)
+				}
+			}
 		}
 	}
 	return nil

@@ -78,11 +78,11 @@ func (g Gate) Validate() error {
 	}
 	switch {
 	case !known:
-		return fmt.Errorf("verdict: unknown metric %q (want one of %s, or %s)", g.Metric, metricNames(), ErrorRate)
+		return fmt.Errorf("verdict: unknown metric %q (want one of %s, or %s)", string(g.Metric), metricNames(), string(ErrorRate))
 	case !(g.Percentile > 0 && g.Percentile < 100):
-		return fmt.Errorf("verdict: %s gate: percentile must be within 0..100 (exclusive), got %v", g.Metric, g.Percentile)
+		return fmt.Errorf("verdict: %s gate: percentile must be within 0..100 (exclusive), got %v", string(g.Metric), g.Percentile)
 	case g.Limit <= 0:
-		return fmt.Errorf("verdict: %s gate: limit must be positive, got %v", g.Metric, g.Limit)
+		return fmt.Errorf("verdict: %s gate: limit must be positive, got %v", string(g.Metric), g.Limit)
 	}
 	return nil
 }
@@ -109,7 +109,7 @@ func (g Gate) Name() string {
 	if g.Metric == ErrorRate {
 		return string(ErrorRate)
 	}
-	return fmt.Sprintf("%s_p%g", g.Metric, g.Percentile)
+	return fmt.Sprintf("%s_p%g", string(g.Metric), g.Percentile)
 }
 
 // Outcome is what the evidence says about a gate.

@@ -35,6 +35,20 @@
 //	measured, marked interrupted; the exit status is then 130. A second Ctrl-C
 //	exits at once.
 //
+//	A scenario's gates (gates: [{metric: ttft, percentile: 95, limit_ms: 500},
+//	{metric: error_rate, max: 0.01}]) are judged after it runs: pass or fail when
+//	the confidence interval lies wholly on one side of the limit, inconclusive
+//	when it straddles it. With max_requests an inconclusive gate first runs more
+//	requests of the scenario (each look is logged on stderr) until it is
+//	conclusive or the budget is spent; a gate still inconclusive then is decided
+//	by its point estimate. The console, every export and the -junit file show
+//	each gate's verdict, interval and flake risk.
+//
+//	Exit status: 0 when the run completed and every gate holds; 1 when a gate is
+//	broken; 2 for a usage or configuration error; 3 when the run itself failed
+//	(a scenario could not run, an export could not be written); 130 when
+//	interrupted.
+//
 //	Flags:
 //	  -color string
 //	    	colour in the console table: auto (on a terminal, unless NO_COLOR is set), on or off (default "auto")
@@ -44,6 +58,8 @@
 //	    	console output: table, json or minimal (default: the configuration's, else table)
 //	  -hold
 //	    	keep serving the dashboard after the run, until Ctrl-C
+//	  -junit path
+//	    	write the gates' verdicts as JUnit XML to path: one test case per gate and result
 //	  -o path
 //	    	also write the result file (JSON) to path
 //	  -progress string

@@ -22,6 +22,7 @@ import (
 	"github.com/llm-latency-lens/lens/config"
 	"github.com/llm-latency-lens/lens/internal/atomicfile"
 	"github.com/llm-latency-lens/lens/report"
+	"github.com/llm-latency-lens/lens/verdict"
 )
 
 var runCmd = &command{
@@ -38,7 +39,21 @@ configuration against it runs offline.
 On Ctrl-C (or SIGTERM) the run stops starting requests, the requests in flight
 end as canceled, and the report and exports are written with what was
 measured, marked interrupted; the exit status is then 130. A second Ctrl-C
-exits at once.`,
+exits at once.
+
+A scenario's gates (gates: [{metric: ttft, percentile: 95, limit_ms: 500},
+{metric: error_rate, max: 0.01}]) are judged after it runs: pass or fail when
+the confidence interval lies wholly on one side of the limit, inconclusive
+when it straddles it. With max_requests an inconclusive gate first runs more
+requests of the scenario (each look is logged on stderr) until it is
+conclusive or the budget is spent; a gate still inconclusive then is decided
+by its point estimate. The console, every export and the -junit file show
+each gate's verdict, interval and flake risk.
+
+Exit status: 0 when the run completed and every gate holds; 1 when a gate is
+broken; 2 for a usage or configuration error; 3 when the run itself failed
+(a scenario could not run, an export could not be written); 130 when
+interrupted.`,
 	flags: func(fs *flag.FlagSet) func([]string) error {
 		config := fs.String("config", "", "the configuration `file` (YAML or JSON); required")
 		out := fs.String("o", "", "also write the result file (JSON) to `path`")
@@ -48,19 +63,20 @@ exits at once.`,
 		color := fs.String("color", "auto", "colour in the console table: auto (on a terminal, unless NO_COLOR is set), on or off")
 		serve := fs.String("serve", "", "serve the live dashboard on `addr` (127.0.0.1:8080; port 0 picks one) during the run (default: the configuration's dashboard.listen)")
 		hold := fs.Bool("hold", false, "keep serving the dashboard after the run, until Ctrl-C")
+		junitPath := fs.String("junit", "", "write the gates' verdicts as JUnit XML to `path`: one test case per gate and result")
 		return func(args []string) error {
 			if *config == "" || len(args) > 0 {
 				return errUsage
 			}
-			return runConfig(runOptions{config: *config, out: *out, raw: *raw, format: *format, progress: *progress, color: *color, serve: *serve, hold: *hold})
+			return runConfig(runOptions{config: *config, out: *out, raw: *raw, format: *format, progress: *progress, color: *color, serve: *serve, hold: *hold, junit: *junitPath})
 		}
 	},
 }
 
 type runOptions struct {
-	config, out, raw, format, progress, color string
-	serve                                     string
-	hold                                      bool
+	config, out, raw, format, progress, color, junit string
+	serve                                            string
+	hold                                             bool
 }
 
 func runConfig(o runOptions) error {
@@ -104,6 +120,7 @@ func runConfig(o runOptions) error {
 	started := time.Now()
 
 	var results []*lens.Result
+	var judged []judgedResult
 	var runErr error
 	for i := range runs {
 		sc := runs[i].Scenario
@@ -125,9 +142,21 @@ func runConfig(o runOptions) error {
 		if bar != nil {
 			bar.describe(fmt.Sprintf("%s %s/%s", sc.Name, runs[i].Provider.Name, sc.Model))
 		}
+		if len(runs[i].Gates) > 0 && sc.Client == nil {
+			// One client for the run and its top-ups.
+			sc.Client = lens.NewClient(sc)
+		}
 		res, err := lens.Run(ctx, sc)
 		if res != nil {
 			results = append(results, res)
+		}
+		if err == nil && len(runs[i].Gates) > 0 {
+			var vs []verdict.Verdict
+			vs, err = judge(ctx, res, sc, runs[i].Gates)
+			judged = append(judged, judgedResult{res, vs})
+		}
+		if sc.Client != nil && runs[i].Scenario.Client == nil {
+			sc.Client.CloseIdleConnections()
 		}
 		if err != nil {
 			runErr = err
@@ -152,25 +181,72 @@ func runConfig(o runOptions) error {
 			}
 		}
 	}
+	attachGates(f, judged)
 	if raww != nil {
 		if err := raww.Flush(); err != nil {
-			return err
+			return &exitError{code: 3, msg: err.Error()}
 		}
 	}
 	if err := console(f, cfg, o); err != nil {
-		return err
+		return &exitError{code: 3, msg: err.Error()}
 	}
 	if err := exports(f, cfg, o, started); err != nil {
-		return err
+		return &exitError{code: 3, msg: err.Error()}
 	}
 	live.finish()
+	if o.junit != "" {
+		if err := atomicfile.Write(o.junit, func(w io.Writer) error { return writeGatesJUnit(w, judged, started) }); err != nil {
+			return &exitError{code: 3, msg: err.Error()}
+		}
+		fmt.Fprintf(current.err, "wrote %s\n", o.junit)
+	}
+	_, broken := report.GatesHold(f)
 	switch {
 	case interrupted:
 		return &exitError{code: 130, msg: "interrupted: wrote what was measured"}
 	case runErr != nil:
-		return runErr
+		return &exitError{code: 3, msg: runErr.Error()}
+	case broken > 0:
+		return &exitError{code: 1, msg: fmt.Sprintf("%d gate(s) broken", broken)}
 	}
 	return nil
+}
+
+// judgedResult is a result with the verdicts on its gates.
+type judgedResult struct {
+	res      *lens.Result
+	verdicts []verdict.Verdict
+}
+
+// judge checks gates on res, topping up with more requests of sc within
+// sc.MaxRequests, and logs every look on stderr.
+func judge(ctx context.Context, res *lens.Result, sc lens.Scenario, gates []verdict.Gate) ([]verdict.Verdict, error) {
+	s := verdict.NewSession(res, verdict.Plan{MaxRequests: int64(sc.MaxRequests)}, verdict.TopUp(sc))
+	s.Logf = func(format string, args ...any) {
+		fmt.Fprintf(current.err, "%s %s/%s: %s\n", sc.Name, res.Provider, res.Model, fmt.Sprintf(format, args...))
+	}
+	return s.Check(ctx, gates...)
+}
+
+// attachGates puts each judged result's verdicts on its result in f.
+func attachGates(f *report.File, judged []judgedResult) {
+	for _, j := range judged {
+		for si := range f.Scenarios {
+			sc := &f.Scenarios[si]
+			if sc.Name != j.res.Scenario {
+				continue
+			}
+			for ri := range sc.Results {
+				r := &sc.Results[ri]
+				if r.Provider == j.res.Provider && r.Model == j.res.Model {
+					r.Gates = r.Gates[:0]
+					for _, v := range j.verdicts {
+						r.Gates = append(r.Gates, report.GateOf(v))
+					}
+				}
+			}
+		}
+	}
 }
 
 // console prints the report to stdout in the configured format.

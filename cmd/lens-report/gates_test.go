@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llm-latency-lens/lens/report"
+)
+
+// gatesConfig writes a configuration against the in-process fake (TTFT
+// uniform over 20..40ms) whose scenario has the given gates.
+func gatesConfig(t *testing.T, dir, extra string, gates ...string) string {
+	t.Helper()
+	cfg := fmt.Sprintf(`providers:
+  - name: fake
+    models: [fake-model]
+    settings: {ttft_ms: "uniform(20, 40)", itl_ms: 1, output_tokens: 4}
+workload:
+  scenarios:
+    - name: chat
+      prompt: "Say hello"
+      requests: 100
+      concurrency: 8
+%s      gates:
+        - %s
+execution:
+  warmup_requests: 4
+output:
+  console: {format: table}
+  export:
+    - {format: json, path: %s}
+    - {format: markdown, path: %s}
+`, extra, strings.Join(gates, "\n        - "), filepath.Join(dir, "out.json"), filepath.Join(dir, "out.md"))
+	path := filepath.Join(dir, "gates.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o644))
+	return path
+}
+
+// TestRunGates: a gate that holds and one that breaks: exit 1, both
+// verdicts on the console, in the exports and as two JUnit test cases, one
+// a failure. Both holding: exit 0.
+func TestRunGates(t *testing.T) {
+	dir := t.TempDir()
+	junitPath := filepath.Join(dir, "gates.xml")
+	cfg := gatesConfig(t, dir, "", "{metric: ttft, percentile: 95, limit_ms: 500}", "{metric: ttft, percentile: 50, limit_ms: 10}")
+	code, out, errOut := cli(t, "", "run", "-config", cfg, "-color", "off", "-junit", junitPath)
+	require.Equal(t, 1, code, errOut)
+	assert.Contains(t, errOut, "1 gate(s) broken")
+	assert.Contains(t, out, "Gates:")
+	assert.Contains(t, out, "PASS pass: p95 TTFT < 500ms")
+	assert.Contains(t, out, "FAIL fail: p50 TTFT < 10ms")
+
+	f, err := report.ReadFile(filepath.Join(dir, "out.json"))
+	require.NoError(t, err)
+	gates := f.Scenarios[0].Results[0].Gates
+	require.Len(t, gates, 2)
+	assert.Equal(t, "pass", gates[0].Outcome)
+	assert.True(t, gates[0].Holds)
+	assert.Equal(t, "fail", gates[1].Outcome)
+	assert.False(t, gates[1].Holds)
+	assert.Greater(t, gates[1].LoMs, 10.0, "a conclusive fail has its whole interval at or above the limit")
+	md, err := os.ReadFile(filepath.Join(dir, "out.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "| p50 TTFT &lt; 10ms | ❌ fail |")
+
+	x, err := os.ReadFile(junitPath)
+	require.NoError(t, err)
+	xml := string(x)
+	assert.Equal(t, 2, strings.Count(xml, "<testcase "), xml)
+	assert.Equal(t, 1, strings.Count(xml, "<failure "), xml)
+	assert.Contains(t, xml, `name="chat/fake/fake-model/ttft_p50"`)
+	assert.Contains(t, xml, `name="outcome" value="fail"`)
+	assert.Contains(t, xml, `name="hi_ms"`)
+
+	cfg = gatesConfig(t, dir, "", "{metric: ttft, percentile: 95, limit_ms: 500}", "{metric: error_rate, max: 0.01}")
+	code, _, errOut = cli(t, "", "run", "-config", cfg, "-color", "off")
+	require.Equal(t, 0, code, errOut)
+}
+
+// TestRunGatesBudget: with max_requests an inconclusive gate tops up, and
+// every look is logged on stderr. The true median is at the limit, so the
+// gate is almost always inconclusive; whatever it decides, it says how.
+func TestRunGatesBudget(t *testing.T) {
+	dir := t.TempDir()
+	cfg := gatesConfig(t, dir, "      max_requests: 250\n", "{metric: ttft, percentile: 50, limit_ms: 30}")
+	code, _, errOut := cli(t, "", "run", "-config", cfg, "-color", "off")
+	require.Contains(t, []int{0, 1}, code, errOut)
+	f, err := report.ReadFile(filepath.Join(dir, "out.json"))
+	require.NoError(t, err)
+	g := f.Scenarios[0].Results[0].Gates[0]
+	m := f.Scenarios[0].Results[0].Metrics
+	assert.Equal(t, m.TotalRequests, g.Requests, "the result holds every request the gate used")
+	assert.EqualValues(t, 250, g.Budget)
+	assert.Contains(t, errOut, "look 1:")
+	if g.Outcome == "inconclusive" {
+		assert.EqualValues(t, 250, g.Requests, "an inconclusive gate spends its budget")
+		assert.Contains(t, errOut, "running")
+	}
+	assert.Equal(t, code == 0, g.Holds)
+}
+
+// TestRunExitCodes: a configuration error is 2, a run that fails is 3.
+func TestRunExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	cfg := gatesConfig(t, dir, "", "{metric: ttft, percentile: 101, limit_ms: 500}")
+	code, _, errOut := cli(t, "", "run", "-config", cfg)
+	assert.Equal(t, 2, code, errOut)
+	assert.Contains(t, errOut, "percentile must be within 0..100")
+
+	cfg = gatesConfig(t, dir, "", "{metric: ttft, percentile: 95, limit_ms: 500}")
+	data, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	bad := strings.Replace(string(data), filepath.Join(dir, "out.json"), filepath.Join(dir, "out.json", "x", "y"), 1)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "out.json"), []byte("a file, not a directory"), 0o644))
+	require.NoError(t, os.WriteFile(cfg, []byte(bad), 0o644))
+	code, _, errOut = cli(t, "", "run", "-config", cfg)
+	assert.Equal(t, 3, code, errOut)
+}

@@ -1,0 +1,74 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/config"
+	"github.com/llm-latency-lens/lens/verdict"
+)
+
+const gatesConfig = `
+providers:
+  - name: fake
+    models: [fake-model]
+workload:
+  scenarios:
+    - name: chat
+      prompt: "Say hello"
+      requests: 100
+      max_requests: 800
+      gates:
+        - {metric: ttft, percentile: 95, limit_ms: 500}
+        - {metric: error_rate, max: 0.01}
+`
+
+func TestGatesConfig(t *testing.T) {
+	c, err := config.Parse([]byte(gatesConfig), "gates.yaml")
+	require.NoError(t, err)
+	var b config.Builder
+	defer b.Close()
+	runs, err := c.Runs(b.Build)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	assert.Equal(t, 800, runs[0].Scenario.MaxRequests)
+	assert.Equal(t, []verdict.Gate{
+		{Metric: lens.MetricTTFT, Percentile: 95, Limit: 500 * time.Millisecond},
+		{Metric: verdict.ErrorRate, MaxErrorRate: 0.01},
+	}, runs[0].Gates)
+}
+
+// TestGatesConfigProblems: every broken gate is reported at once, with its
+// path and line.
+func TestGatesConfigProblems(t *testing.T) {
+	bad := strings.NewReplacer(
+		"max_requests: 800", "max_requests: 50",
+		"{metric: ttft, percentile: 95, limit_ms: 500}", "{metric: ttft, percentile: 100, limit_ms: 500}\n        - {metric: latency, percentile: 95, limit_ms: 5}\n        - {metric: e2e, percentile: 95}\n        - {metric: ttft, percentile: 95, limit_ms: 5, max: 0.1}\n        - {metric: ttft, percentile: 95, limit_ms: 5, limit: 3}",
+		"{metric: error_rate, max: 0.01}", "{metric: error_rate, max: 2}\n        - {metric: error_rate}",
+	).Replace(gatesConfig)
+	_, err := config.Parse([]byte(bad), "gates.yaml")
+	require.Error(t, err)
+	msg := err.Error()
+	t.Log(msg)
+	for _, want := range []string{
+		"workload.scenarios[0].max_requests", "at least requests (100)",
+		"workload.scenarios[0].gates[0]", "percentile must be within 0..100",
+		"gates[1]", `unknown metric "latency"`,
+		"gates[2]", "limit must be positive",
+		"gates[3].max", "only an error_rate gate takes max",
+		"gates[4]", "limit",
+		"gates[5]", "max error rate must be within 0..1",
+		"gates[6].max", "required for an error_rate gate",
+		"gates.yaml:",
+	} {
+		assert.Contains(t, msg, want)
+	}
+	_, err = config.Parse([]byte(strings.Replace(gatesConfig, "      gates:\n        - {metric: ttft, percentile: 95, limit_ms: 500}\n        - {metric: error_rate, max: 0.01}\n", "", 1)), "gates.yaml")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "budget of the scenario's gates, and it has none")
+}
