@@ -556,8 +556,14 @@ func (k *checker) workload(providerNames []string) {
 
 // gates checks a scenario's gates through the verdict engine's own rules.
 func (k *checker) gates(path string, gs []Gate) {
+	seen := map[string]int{}
 	for i, g := range gs {
 		p := pathIndex(path, i)
+		name := g.verdict().Name()
+		if j, dup := seen[name]; dup && g.Metric != "" {
+			k.errf(p, "a second %s gate (also gates[%d]): one limit per metric and percentile", name, j)
+		}
+		seen[name] = i
 		if g.Metric == string(verdict.ErrorRate) {
 			if g.Max == nil {
 				k.errf(pathKey(p, "max"), "required for an error_rate gate (the highest share of failed requests, 0..1)")
