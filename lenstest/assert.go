@@ -146,7 +146,7 @@ func (r *Result) AssertPercentile(m lens.Metric, p float64, limit time.Duration)
 	if v.Holds {
 		if v.FlakeRisk > 0.01 {
 			r.tb.Logf("lenstest: %s = %v holds below %v, but is flaky: a fresh run would fail with probability %.1f%%%s\n\t%s",
-				name, round(observed), limit, 100*v.FlakeRisk, needed(v.Needed, "bring that under 0.1%"), v.Explain())
+				name, round(observed), limit, 100*v.FlakeRisk, needed(v.Steady, "bring that under 0.1%"), v.Explain())
 		}
 		return true
 	}

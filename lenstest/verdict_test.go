@@ -1,7 +1,9 @@
 package lenstest_test
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -157,4 +159,36 @@ func binomPMF(n, k int, q float64) float64 {
 	}
 	lg := func(x int) float64 { v, _ := math.Lgamma(float64(x) + 1); return v }
 	return math.Exp(lg(n) - lg(k) - lg(n-k) + float64(k)*math.Log(q) + float64(n-k)*math.Log1p(-q))
+}
+
+// TestFlakyPassLogged: a pass whose flake risk is over 1% is logged, with
+// the requests that would steady it; and Verdict, not failing, says the
+// same.
+func TestFlakyPassLogged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for seed := uint64(1); seed <= 200; seed++ {
+			sc := mockScenario(fake.Config{TTFT: fake.Normal(headroomMean, 7*time.Millisecond), OutputTokens: 2, Seed: seed}, 100, 16)
+			rec := &quietRecorder{recorder{TB: t}}
+			res := lenstest.Bench(rec, sc)
+			v := res.Verdict("ttft", 95, limit)
+			if !v.Holds || v.FlakeRisk <= 0.01 {
+				continue
+			}
+			require.True(t, res.AssertP95TTFT(limit))
+			require.Empty(t, rec.errors)
+			var logged string
+			for _, l := range rec.logs {
+				if strings.Contains(l, "is flaky") {
+					logged = l
+				}
+			}
+			require.NotEmpty(t, logged, "seed %d: flake risk %.3f, logs %q", seed, v.FlakeRisk, rec.logs)
+			assert.Contains(t, logged, "requests would bring that under 0.1%")
+			assert.Positive(t, v.Steady)
+			assert.Contains(t, logged, fmt.Sprintf("about %d requests would bring", v.Steady))
+			t.Log(logged)
+			return
+		}
+		t.Fatal("no seed gave a flaky pass")
+	})
 }

@@ -53,10 +53,11 @@ type Gate struct {
 
 	// FlakeRisk is the estimated probability that a fresh run of the gate
 	// decides the other way; Needed about how many requests would have
-	// decided an inconclusive gate (or steadied a flaky one), 0 when none
-	// would.
+	// decided an inconclusive gate, Steady about how many would bring a
+	// flaky one's risk under 0.1% (0 when it does not apply or none would).
 	FlakeRisk float64 `json:"flake_risk"`
 	Needed    int64   `json:"needed,omitempty"`
+	Steady    int64   `json:"steady,omitempty"`
 
 	// Summary is the verdict in one line, as the console shows it.
 	Summary string `json:"summary"`
@@ -68,7 +69,7 @@ func GateOf(v gates.Verdict) Gate {
 		Name: v.Gate.Name(), Description: v.Gate.String(), Metric: string(v.Gate.Metric),
 		Outcome: v.Outcome.String(), Holds: v.Holds, Confidence: v.Confidence,
 		Requests: v.N, Samples: v.Samples, Budget: v.Budget, Looks: len(v.Looks),
-		FlakeRisk: v.FlakeRisk, Needed: v.Needed, Summary: v.String(),
+		FlakeRisk: v.FlakeRisk, Needed: v.Needed, Steady: v.Steady, Summary: v.String(),
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
 	if v.Gate.Metric == gates.ErrorRate {

@@ -78,18 +78,16 @@ func (v *judged) risk(s *Session, bounds []bound, cum counts, m gateModel, d *de
 	if m.q0 <= 0 || m.q0 >= 1 || math.Abs(gap) < 1e-12 || perReq <= 0 {
 		return
 	}
-	var samples float64
-	switch {
-	case v.Outcome == Inconclusive:
+	if v.Outcome == Inconclusive {
 		za := normalQuantile(1 - (1-v.Confidence)/2)
 		zb := normalQuantile(0.8)
-		samples = math.Pow((za*math.Sqrt(m.q0*(1-m.q0))+zb*math.Sqrt(p*(1-p)))/gap, 2)
-	case v.Holds && v.FlakeRisk > 0.01 && gap > 0:
-		samples = math.Pow(normalQuantile(0.999)*math.Sqrt(p*(1-p))/gap, 2)
-	default:
-		return
+		samples := math.Pow((za*math.Sqrt(m.q0*(1-m.q0))+zb*math.Sqrt(p*(1-p)))/gap, 2)
+		v.Needed = int64(math.Ceil(samples / perReq))
 	}
-	v.Needed = int64(math.Ceil(samples / perReq))
+	if v.Holds && v.FlakeRisk > 0.01 && gap > 0 {
+		samples := math.Pow(normalQuantile(0.999)*math.Sqrt(p*(1-p))/gap, 2)
+		v.Steady = int64(math.Ceil(samples / perReq))
+	}
 }
 
 // normalQuantile is the inverse of the standard normal CDF.

@@ -185,10 +185,12 @@ type Verdict struct {
 	FlakeRisk float64
 
 	// Needed is, for an inconclusive verdict, about how many requests
-	// would have decided it (80% of the time); for a holding verdict whose
-	// FlakeRisk is over 1%, about how many would bring it under 0.1%. 0
-	// when no number of requests would (the estimate sits at the limit).
-	Needed int64
+	// would have decided it (80% of the time); Steady, for a holding
+	// verdict whose FlakeRisk is over 1%, about how many would bring a
+	// fresh run's risk of failing under 0.1%. Each is 0 when it does not
+	// apply or no number of requests would (the estimate sits at the
+	// limit).
+	Needed, Steady int64
 
 	// Looks lists every look, the deciding one last.
 	Looks []Look
@@ -229,8 +231,9 @@ func (v Verdict) Explain() string {
 		fmt.Fprintf(&b, "\n\tinconclusive: the interval straddles the limit; about %d requests would likely have decided it", v.Needed)
 	case v.Outcome == Inconclusive:
 		b.WriteString("\n\tinconclusive: the interval straddles the limit, and the estimate sits at it: no number of requests would decide it")
-	case v.Holds && v.FlakeRisk > 0.01 && v.Needed > 0:
-		fmt.Fprintf(&b, "\n\tflaky: a fresh run would fail with probability %s; about %d requests would bring that under 0.1%%", pct(v.FlakeRisk), v.Needed)
+	}
+	if v.Holds && v.FlakeRisk > 0.01 && v.Steady > 0 {
+		fmt.Fprintf(&b, "\n\tflaky: a fresh run would fail with probability %s; about %d requests would bring that under 0.1%%", pct(v.FlakeRisk), v.Steady)
 	}
 	if len(v.Looks) > 1 {
 		for i, l := range v.Looks {
