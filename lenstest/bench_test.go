@@ -317,7 +317,7 @@ func TestAssertP95TTFT(t *testing.T) {
 		// A limit at p95, inside its interval: fails on the point
 		// estimate, and says the evidence was not conclusive.
 		v := res.Verdict(lens.MetricTTFT, 95, p95)
-		require.Equal(t, lenstest.Inconclusive, v.Outcome, "the seed gives an interval around p95: %s", v)
+		require.Equal(t, lenstest.Inconclusive, v.Outcome, "with Seed 3 the interval straddles p95: %s", v)
 		require.Less(t, v.Lo, p95)
 		rec.errors = nil
 		assert.False(t, res.AssertP95TTFT(p95))
