@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/llm-latency-lens/lens"
@@ -47,7 +49,22 @@ import (
 // files of different schema versions or config hashes (when both have one), scenarios of different concurrency or rate,
 // results priced at different prices, or a priced result with an unpriced
 // one. Raw requests are concatenated.
-func Merge(files ...*File) (*File, error) {
+func Merge(files ...*File) (*File, error) { return MergeOptions{}.Merge(files...) }
+
+// ErrDifferentConfigs is the error, wrapped, of Merge for files run from
+// different configurations (their Metadata.ConfigHash differ).
+var ErrDifferentConfigs = errors.New("the files were run from different configurations")
+
+// MergeOptions change what Merge accepts.
+type MergeOptions struct {
+	// IgnoreConfigHash merges files whose configuration hashes differ;
+	// the merged file's hash is then theirs joined by "+", which matches
+	// no single configuration.
+	IgnoreConfigHash bool
+}
+
+// Merge is the package's Merge with o's options.
+func (o MergeOptions) Merge(files ...*File) (*File, error) {
 	if len(files) == 0 {
 		return nil, errors.New("report: merge: no files")
 	}
@@ -61,8 +78,8 @@ func Merge(files ...*File) (*File, error) {
 		if f.SchemaVersion != files[0].SchemaVersion {
 			return nil, fmt.Errorf("report: merge: file %d has schema version %d, file 1 has %d", i+1, f.SchemaVersion, files[0].SchemaVersion)
 		}
-		if a, b := files[0].Metadata.ConfigHash, f.Metadata.ConfigHash; a != "" && b != "" && a != b {
-			return nil, fmt.Errorf("report: merge: file %d was run with configuration %s, file 1 with %s", i+1, b, a)
+		if a, b := files[0].Metadata.ConfigHash, f.Metadata.ConfigHash; a != "" && b != "" && a != b && !o.IgnoreConfigHash {
+			return nil, fmt.Errorf("report: merge: %w: file %d was run with configuration %s, file 1 with %s", ErrDifferentConfigs, i+1, b, a)
 		}
 	}
 	out, err := clone(files[0])
@@ -70,6 +87,13 @@ func Merge(files ...*File) (*File, error) {
 		return nil, err
 	}
 	out.Metadata.Shards = shardsOf(files[0].Metadata.Shards)
+	var hashes []string
+	for _, f := range files {
+		if h := f.Metadata.ConfigHash; h != "" && !slices.Contains(hashes, h) {
+			hashes = append(hashes, h)
+		}
+	}
+	out.Metadata.ConfigHash = strings.Join(hashes, "+")
 	for i := range out.Scenarios {
 		out.Scenarios[i].Config.Shards = shardsOf(out.Scenarios[i].Config.Shards)
 	}

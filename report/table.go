@@ -45,12 +45,20 @@ func WriteTable(w io.Writer, f *File, opts TableOptions) error {
 
 func writeScenarioTable(w io.Writer, sc *Scenario, st styler) {
 	var dur float64
+	var made int64
 	for _, r := range sc.Results {
 		dur = max(dur, r.Metrics.ExecutionDurationSecs)
+		made = max(made, r.Metrics.TotalRequests)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%s %s\n", st.bold("Scenario:"), sc.Name)
-	line := fmt.Sprintf("Duration: %.1fs | Requests: %s", dur, thousands(sc.Config.Requests))
+	// The requests made; and the number asked for when a run (interrupted,
+	// or bounded by time) made another number.
+	requests := thousands(made)
+	if asked := sc.Config.Requests; asked > 0 && asked != made {
+		requests += " of " + thousands(asked) + " asked"
+	}
+	line := fmt.Sprintf("Duration: %.1fs | Requests: %s", dur, requests)
 	if sc.Config.RateLimit == nil || sc.Config.Concurrency > 0 {
 		line += fmt.Sprintf(" | Concurrency: %d", sc.Config.Concurrency)
 	}

@@ -293,3 +293,25 @@ func TestWriteBenchfmt(t *testing.T) {
 		t.Errorf("name %q", got[2].name)
 	}
 }
+
+// TestTableShowsRequestsMade: the table of a run that made fewer requests
+// than asked (interrupted) says how many it made, and of how many.
+func TestTableShowsRequestsMade(t *testing.T) {
+	f := synthFile(1, 40, 1)
+	f.Scenarios[0].Config.Requests = 100000
+	var b bytes.Buffer
+	if err := WriteTable(&b, f, TableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "Requests: 40 of 100,000 asked") {
+		t.Errorf("table:\n%s", b.String())
+	}
+	f.Scenarios[0].Config.Requests = 40
+	b.Reset()
+	if err := WriteTable(&b, f, TableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "Requests: 40 |") {
+		t.Errorf("table of a whole run:\n%s", b.String())
+	}
+}

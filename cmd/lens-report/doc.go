@@ -195,7 +195,15 @@
 //	histograms are merged without loss and every percentile recomputed from
 //	them, counts and costs summed.
 //
+//	Shards must come from the same workload: run records a hash of what its
+//	configuration sends (providers, models, workload and execution, as loaded),
+//	not of its bytes, so copies that differ in comments, layout, output paths or
+//	credentials merge. Shards of different workloads are refused unless -force
+//	is given, which merges them with a warning.
+//
 //	Flags:
+//	  -force
+//	    	merge shards run from different workloads (configuration hashes) anyway, with a warning
 //	  -o path
 //	    	write the merged result file to path; required
 //

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -183,9 +184,16 @@ var mergeCmd = &command{
 	detail: `Merge combines result files of shards — the same configuration run on many
 machines — into one, exactly as if one machine had run them all: the
 histograms are merged without loss and every percentile recomputed from
-them, counts and costs summed.`,
+them, counts and costs summed.
+
+Shards must come from the same workload: run records a hash of what its
+configuration sends (providers, models, workload and execution, as loaded),
+not of its bytes, so copies that differ in comments, layout, output paths or
+credentials merge. Shards of different workloads are refused unless -force
+is given, which merges them with a warning.`,
 	flags: func(fs *flag.FlagSet) func([]string) error {
 		out := fs.String("o", "", "write the merged result file to `path`; required")
+		force := fs.Bool("force", false, "merge shards run from different workloads (configuration hashes) anyway, with a warning")
 		return func(args []string) error {
 			if *out == "" || len(args) < 1 {
 				return errUsage
@@ -198,9 +206,18 @@ them, counts and costs summed.`,
 				}
 				files = append(files, f)
 			}
-			m, err := report.Merge(files...)
+			m, err := report.MergeOptions{IgnoreConfigHash: *force}.Merge(files...)
 			if err != nil {
+				if !*force && errors.Is(err, report.ErrDifferentConfigs) {
+					err = fmt.Errorf("%w (use -force to merge them anyway)", err)
+				}
 				return err
+			}
+			for i, f := range files[1:] {
+				if a, b := files[0].Metadata.ConfigHash, f.Metadata.ConfigHash; a != b {
+					fmt.Fprintf(current.err, "lens-report merge: warning: %s was run from workload %s, %s from %s: merged anyway (-force)\n",
+						args[i+1], b, args[0], a)
+				}
 			}
 			if err := report.WriteFile(*out, m); err != nil {
 				return err

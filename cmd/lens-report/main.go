@@ -58,17 +58,23 @@ func lensReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs := flag.NewFlagSet("lens-report "+c.name, flag.ContinueOnError)
 		fs.SetOutput(stderr)
 		run := c.flags(fs)
+		// The help is printed here, once: to stdout when asked for, to
+		// stderr after a usage error (the flag package's own call of Usage
+		// on -help would print it a second time).
+		fs.Usage = func() {}
+		rest, err := parseInterspersed(fs, args[1:])
 		fs.Usage = func() { fmt.Fprint(fs.Output(), commandHelp(c, fs)) }
-		if err := fs.Parse(args[1:]); err != nil {
+		if err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				fs.SetOutput(stdout)
 				fs.Usage()
 				return 0
 			}
+			fs.Usage()
 			return 2
 		}
 		current = std
-		err := run(fs.Args())
+		err = run(rest)
 		var ee *exitError
 		switch {
 		case err == nil:
@@ -88,6 +94,30 @@ func lensReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "lens-report: unknown command %q\n\n%s", args[0], usage())
 	return 2
+}
+
+// parseInterspersed parses fs's flags wherever they stand among args
+// ("show out.json -format csv" as "show -format csv out.json") and returns
+// the other arguments in order. "--" ends the flags: what follows is taken
+// as it is.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		left := fs.Args()
+		// Parse stops at the first argument that is not a flag, or just
+		// after a "--", which it consumes.
+		if i := len(args) - len(left); i > 0 && args[i-1] == "--" {
+			return append(rest, left...), nil
+		}
+		if len(left) == 0 {
+			return rest, nil
+		}
+		rest = append(rest, left[0])
+		args = left[1:]
+	}
 }
 
 // stdio is the process's standard streams, replaceable in tests.

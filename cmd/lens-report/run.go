@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -95,6 +97,17 @@ func runConfig(o runOptions) error {
 		return &exitError{code: 2, msg: err.Error()}
 	}
 
+	// Where the results go is checked before the run, not found unwritable
+	// after a long one.
+	if err := checkWritable("-o", o.out); err != nil {
+		return err
+	}
+	for i, e := range cfg.Output.Export {
+		if err := checkWritable(fmt.Sprintf("output.export[%d].path", i), e.Path); err != nil {
+			return err
+		}
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -168,7 +181,7 @@ func runConfig(o runOptions) error {
 	}
 	interrupted := ctx.Err() != nil
 
-	f, err := report.FromResults(results, report.Metadata{ConfigHash: hash(data), Interrupted: interrupted})
+	f, err := report.FromResults(results, report.Metadata{ConfigHash: workloadHash(cfg), Interrupted: interrupted})
 	if err != nil {
 		return err
 	}
@@ -310,9 +323,48 @@ func exports(f *report.File, cfg *config.File, o runOptions, started time.Time) 
 	return errors.Join(errs...)
 }
 
-// hash identifies a configuration by its bytes.
-func hash(data []byte) string {
-	sum := sha256.Sum256(data)
+// checkWritable checks that a file can be written at path (with
+// {timestamp} standing for any time) the way the run will write it: its
+// directory exists or can be made, and takes a new file. The check leaves
+// nothing behind but the directories a write would have made.
+func checkWritable(what, path string) error {
+	if path == "" {
+		return nil
+	}
+	path = strings.ReplaceAll(path, "{timestamp}", "20060102T150405Z")
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s: %s is a directory", what, path)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("%s: cannot write %s: %w", what, path, err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".check*")
+	if err != nil {
+		return fmt.Errorf("%s: cannot write %s: %w", what, path, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// workloadHash identifies what a configuration sends: its providers,
+// models, workload and execution as loaded (environment variables
+// expanded, defaults applied), not its comments, layout, output section or
+// credentials (a Secret encodes as "[redacted]"). Shards of one workload
+// have the same hash whatever their output paths.
+func workloadHash(cfg *config.File) string {
+	b, err := json.Marshal(struct {
+		Version   string
+		Providers []config.Provider
+		Workload  config.Workload
+		Execution config.Execution
+	}{cfg.Version, cfg.Providers, cfg.Workload, cfg.Execution})
+	if err != nil {
+		// Every value of a loaded configuration encodes; should one not,
+		// the hash says so and merge asks for -force.
+		return "unhashable: " + err.Error()
+	}
+	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }
 

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestFlagsAfterArguments: flags may follow the files they apply to, and
+// "--" ends the flags.
+func TestFlagsAfterArguments(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.json")
+	code, _, errOut := cli(t, "", "run", "-config", writeConfig(t, dir, "ttft_ms: 2, output_tokens: 2", 20), "-o", out, "-format", "minimal", "-progress", "off")
+	require.Equal(t, 0, code, errOut)
+
+	code, prom, errOut := cli(t, "", "show", out, "-format", "prometheus")
+	assert.Equal(t, 0, code, errOut)
+	assert.Contains(t, prom, "# TYPE ")
+	code, before, _ := cli(t, "", "show", "-format", "prometheus", out)
+	assert.Equal(t, 0, code)
+	assert.Equal(t, before, prom, "a flag after the file means what it means before it")
+
+	code, _, errOut = cli(t, "", "compare", out, out, "-threshold", "10", "-color", "off")
+	assert.Equal(t, 0, code, errOut)
+
+	code, _, errOut = cli(t, "", "show", "--", "-format")
+	assert.Equal(t, 1, code, "after --, -format is a file name")
+	assert.Contains(t, errOut, "-format")
+}
+
+// TestHelpOnce: -help prints a command's help once, on stdout; a bad flag
+// prints the error and the help once, on stderr.
+func TestHelpOnce(t *testing.T) {
+	for _, c := range commands {
+		code, out, errOut := cli(t, "", c.name, "-help")
+		assert.Equal(t, 0, code, c.name)
+		assert.Equal(t, 1, strings.Count(out, "usage: lens-report "+c.name), "%s: stdout:\n%s", c.name, out)
+		assert.Empty(t, errOut, c.name)
+
+		code, out, errOut = cli(t, "", c.name, "-no-such-flag")
+		assert.Equal(t, 2, code, c.name)
+		assert.Empty(t, out, c.name)
+		assert.Contains(t, errOut, "flag provided but not defined: -no-such-flag", c.name)
+		assert.Equal(t, 1, strings.Count(errOut, "usage: lens-report "+c.name), "%s: stderr:\n%s", c.name, errOut)
+	}
+}
+
+// TestRunChecksOutputFirst: an -o path or an export path that cannot be
+// written stops the run before it starts (the raw file, created at the
+// start, is never made), saying which.
+func TestRunChecksOutputFirst(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "a-file")
+	require.NoError(t, os.WriteFile(blocker, nil, 0o644))
+	raw := filepath.Join(dir, "raw.jsonl")
+	cfg := writeConfig(t, dir, "ttft_ms: 2, output_tokens: 2", 100000)
+	code, _, errOut := cli(t, "", "run", "-config", cfg, "-o", filepath.Join(blocker, "out.json"), "-raw", raw, "-progress", "off")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "-o: cannot write "+filepath.Join(blocker, "out.json"))
+	assert.NoFileExists(t, raw, "the run did not start")
+
+	cfg = writeConfig(t, dir, "ttft_ms: 2, output_tokens: 2", 100000, "csv=a-file/out.csv")
+	code, _, errOut = cli(t, "", "run", "-config", cfg, "-raw", raw, "-progress", "off")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "output.export[0].path: cannot write")
+	assert.NoFileExists(t, raw, "the run did not start")
+
+	code, _, errOut = cli(t, "", "run", "-config", writeConfig(t, dir, "ttft_ms: 2, output_tokens: 2", 100000), "-o", dir, "-raw", raw, "-progress", "off")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "is a directory")
+	assert.NoFileExists(t, raw, "the run did not start")
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		assert.NotContains(t, e.Name(), ".check", "the check leaves nothing behind")
+	}
+}
+
+// TestMergeHashesTheWorkload: shards whose configurations differ only in
+// comments, layout and output paths merge; shards of different workloads
+// are refused, and merged with a warning under -force.
+func TestMergeHashesTheWorkload(t *testing.T) {
+	dir := t.TempDir()
+	run := func(name, cfg string) string {
+		t.Helper()
+		sub := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(sub, 0o755))
+		path := filepath.Join(sub, "config.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(cfg), 0o644))
+		out := filepath.Join(sub, "result.json")
+		code, _, errOut := cli(t, "", "run", "-config", path, "-o", out, "-format", "minimal", "-progress", "off")
+		require.Equal(t, 0, code, errOut)
+		return out
+	}
+	base, err := os.ReadFile(writeConfig(t, dir, "ttft_ms: 2, output_tokens: 2, seed: 1", 20, "csv=a.csv"))
+	require.NoError(t, err)
+	a := run("a", string(base))
+	b := run("b", "# shard b, another machine\n"+strings.ReplaceAll(strings.ReplaceAll(string(base), "a.csv", "b.csv"), "\n", "\n\n"))
+	c := run("c", strings.Replace(string(base), "requests: 20", "requests: 30", 1))
+
+	merged := filepath.Join(dir, "merged.json")
+	code, _, errOut := cli(t, "", "merge", "-o", merged, a, b)
+	assert.Equal(t, 0, code, "same workload, other comments and output paths: %s", errOut)
+
+	code, _, errOut = cli(t, "", "merge", "-o", merged, a, c)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "different configurations")
+	assert.Contains(t, errOut, "-force")
+
+	code, _, errOut = cli(t, "", "merge", "-force", "-o", merged, a, c)
+	assert.Equal(t, 0, code, errOut)
+	assert.Contains(t, errOut, "warning: "+c+" was run from workload")
+}
