@@ -52,7 +52,8 @@ func TestHelpOnce(t *testing.T) {
 
 // TestRunChecksOutputFirst: an -o path or an export path that cannot be
 // written stops the run before it starts (the raw file, created at the
-// start, is never made), saying which.
+// start, is never made), saying which, with the status of a run that
+// failed (3).
 func TestRunChecksOutputFirst(t *testing.T) {
 	dir := t.TempDir()
 	blocker := filepath.Join(dir, "a-file")
@@ -60,18 +61,18 @@ func TestRunChecksOutputFirst(t *testing.T) {
 	raw := filepath.Join(dir, "raw.jsonl")
 	cfg := writeConfig(t, dir, "ttft_ms: 2, output_tokens: 2", 100000)
 	code, _, errOut := cli(t, "", "run", "-config", cfg, "-o", filepath.Join(blocker, "out.json"), "-raw", raw, "-progress", "off")
-	assert.Equal(t, 1, code)
+	assert.Equal(t, 3, code)
 	assert.Contains(t, errOut, "-o: cannot write "+filepath.Join(blocker, "out.json"))
 	assert.NoFileExists(t, raw, "the run did not start")
 
 	cfg = writeConfig(t, dir, "ttft_ms: 2, output_tokens: 2", 100000, "csv=a-file/out.csv")
 	code, _, errOut = cli(t, "", "run", "-config", cfg, "-raw", raw, "-progress", "off")
-	assert.Equal(t, 1, code)
+	assert.Equal(t, 3, code)
 	assert.Contains(t, errOut, "output.export[0].path: cannot write")
 	assert.NoFileExists(t, raw, "the run did not start")
 
 	code, _, errOut = cli(t, "", "run", "-config", writeConfig(t, dir, "ttft_ms: 2, output_tokens: 2", 100000), "-o", dir, "-raw", raw, "-progress", "off")
-	assert.Equal(t, 1, code)
+	assert.Equal(t, 3, code)
 	assert.Contains(t, errOut, "is a directory")
 	assert.NoFileExists(t, raw, "the run did not start")
 	entries, _ := os.ReadDir(dir)

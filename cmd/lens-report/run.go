@@ -100,11 +100,11 @@ func runConfig(o runOptions) error {
 	// Where the results go is checked before the run, not found unwritable
 	// after a long one.
 	if err := checkWritable("-o", o.out); err != nil {
-		return err
+		return &exitError{code: 3, msg: err.Error()}
 	}
 	for i, e := range cfg.Output.Export {
 		if err := checkWritable(fmt.Sprintf("output.export[%d].path", i), e.Path); err != nil {
-			return err
+			return &exitError{code: 3, msg: err.Error()}
 		}
 	}
 
