@@ -70,7 +70,7 @@ func Run(ctx context.Context, sc Scenario) (*Result, error) {
 	} else if sc.open() {
 		e.open(ctx, int64(sc.Requests), sc.Duration)
 	} else {
-		e.closed(ctx, false, sc.Shard.count(int64(sc.Requests)), sc.Duration)
+		e.closed(ctx, false, sc.Shard.Share(int64(sc.Requests)), sc.Duration)
 	}
 	res.Elapsed = time.Since(res.Started)
 	close(e.recs)

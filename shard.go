@@ -81,9 +81,11 @@ func (s Shard) check() error {
 	return nil
 }
 
-// count returns how many of n items, numbered from 0, fall to the shard:
-// those whose number mod Count is Index.
-func (s Shard) count(n int64) int64 {
+// Share returns how many of the whole run's n items (requests, workers),
+// numbered from 0, fall to the shard: those whose number mod Count is
+// Index. The shares of all Count shards add up to n, and differ by at most
+// one.
+func (s Shard) Share(n int64) int64 {
 	if !s.Sharded() {
 		return n
 	}

@@ -500,9 +500,18 @@ func (k *checker) workload(providerNames []string) {
 		} else {
 			seen[s.Name] = i
 		}
-		k.prompt(key("prompt"), s.Prompt, templates, templateNames, sets, setNames)
+		trace := s.Trace.File != ""
+		if trace {
+			k.trace(path, s)
+		} else {
+			k.prompt(key("prompt"), s.Prompt, templates, templateNames, sets, setNames)
+		}
+		k.session(path, s)
 
 		switch {
+		case trace && s.Requests >= 0 && s.DurationSecs >= 0 && (s.Requests == 0 || s.DurationSecs == 0):
+			// A trace sets its own length; requests or duration_secs
+			// replay a part of it.
 		case s.Requests < 0:
 			k.errf(key("requests"), "must be > 0")
 		case s.Requests > 0 && s.DurationSecs > 0:
@@ -722,6 +731,16 @@ func (k *checker) execution() {
 	}
 
 	h := e.HTTP
+	if e.Shard != "" {
+		if _, err := lens.ParseShard(e.Shard); err != nil {
+			k.errf(pathKey(path, "shard"), "%s", strings.TrimPrefix(err.Error(), "lens: "))
+		}
+	}
+	if e.StartAt != "" {
+		if _, err := time.Parse(time.RFC3339Nano, e.StartAt); err != nil {
+			k.errf(pathKey(path, "start_at"), "%q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", e.StartAt)
+		}
+	}
 	if t := e.Timeouts.ConnectMs; h.ConnectTimeoutMs > 0 && t > 0 && t != h.ConnectTimeoutMs {
 		k.errf(pathKey(pathKey(path, "timeouts"), "connect_ms"), "conflicts with execution.http.connect_timeout_ms (set one)")
 	}
@@ -849,4 +868,47 @@ func quoteAll(ss []string) []string {
 		out[i] = fmt.Sprintf("%q", s)
 	}
 	return out
+}
+
+// trace checks a scenario that replays a trace: the file sets the timing
+// and lengths, so nothing else may.
+func (k *checker) trace(path string, s *Scenario) {
+	key := func(f string) string { return pathKey(path, f) }
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"prompt", s.Prompt.Template != "" || s.Prompt.Text != "" || s.Prompt.Set != "" || s.Prompt.Tokens != nil || len(s.Prompt.Variables) > 0},
+		{"rate_limit", s.RateLimit != 0}, {"arrivals", s.Arrivals != ""}, {"ramp_up_secs", s.RampUpSecs != 0},
+		{"max_tokens", s.MaxTokens != nil},
+	} {
+		if f.set {
+			k.errf(key(f.name), "not with trace: the trace file sets every request's timing and lengths")
+		}
+	}
+	if sp := s.Trace.Speed; !finite(sp) || sp < 0 {
+		k.errf(pathKey(key("trace"), "speed"), "must be > 0 (1: as recorded)")
+	}
+}
+
+// session checks a scenario's session.
+func (k *checker) session(path string, s *Scenario) {
+	sp := pathKey(path, "session")
+	ss := s.Session
+	if ss.Turns < 0 {
+		k.errf(pathKey(sp, "turns"), "must be >= 0 (0: no sessions)")
+	}
+	if ss.ThinkTimeSecs != nil {
+		if ss.Turns == 0 {
+			k.errf(pathKey(sp, "think_time_secs"), "needs turns")
+		} else if msg := ss.ThinkTimeSecs.problem(0); msg != "" {
+			k.errf(pathKey(sp, "think_time_secs"), "%s", msg)
+		}
+	}
+	if ss.Turns > 0 && s.RateLimit > 0 {
+		k.errf(pathKey(sp, "turns"), "sessions run in closed loop, one conversation per worker: not with rate_limit")
+	}
+	if ss.Turns > 0 && s.Trace.File != "" {
+		k.errf(pathKey(sp, "turns"), "not with trace, whose requests stand alone")
+	}
 }

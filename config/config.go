@@ -288,6 +288,13 @@ type Scenario struct {
 	// no budget; the gates decide on the first run). At least requests;
 	// it needs gates.
 	MaxRequests int `yaml:"max_requests"`
+
+	// Session, key "session", makes the workers users who hold
+	// multi-turn conversations (closed loop only).
+	Session Session `yaml:"session"`
+
+	// Trace, key "trace", replays a recorded trace instead of a rate.
+	Trace Trace `yaml:"trace"`
 }
 
 // Gate is one SLO gate of a scenario (an entry of "gates"): a percentile
@@ -309,6 +316,39 @@ type Gate struct {
 	// Max, key "max": the error rate (0..1) must be at most it,
 	// error_rate gates.
 	Max *float64 `yaml:"max"`
+}
+
+// Session makes a scenario's workers users holding conversations (key
+// "session"): each sends Turns requests, every one carrying the
+// conversation so far, then starts the next conversation.
+type Session struct {
+	// Turns is the number of requests per conversation, key "turns"
+	// (0, the default: no sessions).
+	Turns int `yaml:"turns"`
+
+	// ThinkTimeSecs is the pause between a turn's answer and the next
+	// turn, in seconds, key "think_time_secs": a number or a
+	// distribution (default: no pause).
+	ThinkTimeSecs *Dist `yaml:"think_time_secs"`
+}
+
+// Trace replays a recorded trace (key "trace"): each request at its
+// time, with its prompt and output lengths in tokens. A trace scenario
+// takes its timing and lengths from the file: it sets no prompt,
+// rate_limit, arrivals, ramp_up_secs or max_tokens, and neither requests
+// nor duration_secs are required (set one to replay a part).
+type Trace struct {
+	// File is the trace, key "file": JSON Lines or CSV with a header, with
+	// an arrival time (TIMESTAMP, timestamp or time), a prompt length
+	// (ContextTokens, input_tokens or prompt_tokens) and an output length
+	// (GeneratedTokens, output_tokens or completion_tokens) per request,
+	// as in the public Azure LLM inference traces. A relative path is
+	// taken from the configuration file's directory.
+	File string `yaml:"file"`
+
+	// Speed replays the trace this many times faster, key "speed" (0 or
+	// 1, the default: as recorded).
+	Speed float64 `yaml:"speed"`
 }
 
 // Prompt is a scenario's prompt (key "prompt"). Exactly one of
@@ -389,6 +429,19 @@ type Execution struct {
 
 	// Timeouts are request time limits, key "timeouts".
 	Timeouts Timeouts `yaml:"timeouts"`
+
+	// Shard, key "shard", runs one part of a run that several machines
+	// share: "INDEX/COUNT", such as "0/4" or "${JOB_COMPLETION_INDEX}/4".
+	// Each shard sends its interleaved share of every scenario's
+	// arrivals (or workers) and requests; lens-report merge adds the
+	// shards' result files back together. Empty: the whole run.
+	Shard string `yaml:"shard"`
+
+	// StartAt, key "start_at", is the wall-clock time (RFC 3339) at which
+	// the first scenario's measured phase starts, the same for every
+	// shard, so that their schedules share an origin. Later scenarios
+	// start when the one before ends. Empty: at once.
+	StartAt string `yaml:"start_at"`
 }
 
 // Retry is the retry policy (key "retry"). Zero fields take their

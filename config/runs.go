@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -83,8 +84,20 @@ func (c *File) Runs(build func(pc Provider, model string) (providers.Provider, e
 	type cell struct{ provider, model int }
 	built := map[cell]providers.Provider{}
 	var runs []Run
-	for _, sc := range c.Workload.Scenarios {
+	shard, startAt := c.shard()
+	for i, sc := range c.Workload.Scenarios {
 		base := c.scenario(sc)
+		base.Shard = shard
+		if i == 0 {
+			base.StartAt = startAt
+		}
+		if sc.Trace.File != "" {
+			tr, err := lens.ReadTraceFile(c.relative(sc.Trace.File))
+			if err != nil {
+				return nil, fmt.Errorf("config: %s: %s: %w", c.fileName(), pathKey(pathIndex("workload.scenarios", i), "trace.file"), err)
+			}
+			base.Trace, base.TraceSpeed = tr, sc.Trace.Speed
+		}
 		for pi, pc := range c.Providers {
 			if len(sc.Providers) > 0 && !slices.Contains(sc.Providers, pc.Name) {
 				continue
@@ -232,7 +245,40 @@ func (c *File) scenario(sc Scenario) lens.Scenario {
 	case p.Tokens != nil:
 		s.PromptTokens = p.Tokens.Dist()
 	}
+	if sc.Trace.File != "" {
+		// The trace sets every request's prompt and output lengths, over
+		// the workload's request_params.
+		s.MaxTokens, s.MaxTokensDist = 0, nil
+	}
+	if sc.Session.Turns > 0 {
+		s.Session.Turns = sc.Session.Turns
+		if d := sc.Session.ThinkTimeSecs; d != nil {
+			s.Session.ThinkTime = d.Dist()
+		}
+	}
 	return s
+}
+
+// shard returns execution.shard and execution.start_at, checked.
+func (c *File) shard() (lens.Shard, time.Time) {
+	var sh lens.Shard
+	var at time.Time
+	if c.Execution.Shard != "" {
+		sh, _ = lens.ParseShard(c.Execution.Shard)
+	}
+	if c.Execution.StartAt != "" {
+		at, _ = time.Parse(time.RFC3339Nano, c.Execution.StartAt)
+	}
+	return sh, at
+}
+
+// relative resolves a path written in the file: from the file's
+// directory when it is relative.
+func (c *File) relative(path string) string {
+	if filepath.IsAbs(path) || c.Path == "" || c.Path == "config" {
+		return path
+	}
+	return filepath.Join(filepath.Dir(c.Path), path)
 }
 
 func firstPositive(vs ...float64) float64 {

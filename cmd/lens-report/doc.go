@@ -30,6 +30,13 @@
 //	time, 20060102T150405Z). A provider of type fake is served in-process, so a
 //	configuration against it runs offline.
 //
+//	With -shard i/n (or execution.shard) the run is shard i of n machines that
+//	run the same configuration: each sends its interleaved share of every open-loop
+//	schedule (arrivals k with k mod n = i, at the whole run's times) or of every
+//	closed loop's workers, and its share of the requests; give every shard the same
+//	-start-at, then join their -o files with lens-report merge. A Kubernetes
+//	Indexed Job and a GitHub Actions matrix that do this are in examples/.
+//
 //	On Ctrl-C (or SIGTERM) the run stops starting requests, the requests in flight
 //	end as canceled, and the report and exports are written with what was
 //	measured, marked interrupted; the exit status is then 130. A second Ctrl-C
@@ -68,6 +75,10 @@
 //	    	write every request's record as JSON lines to path (memory stays flat)
 //	  -serve addr
 //	    	serve the live dashboard on addr (127.0.0.1:8080; port 0 picks one) during the run (default: the configuration's dashboard.listen)
+//	  -shard i/n
+//	    	run shard i/n of a run shared by n machines (overrides execution.shard); merge the shards' -o files with lens-report merge
+//	  -start-at time
+//	    	start the first scenario's measured phase at time (RFC 3339, or Unix seconds; overrides execution.start_at), the same for every shard
 //
 // # fake
 //

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -37,6 +38,13 @@ another, prints the console report, and writes the exports named in the
 configuration's output section ({timestamp} in a path becomes the run's start
 time, 20060102T150405Z). A provider of type fake is served in-process, so a
 configuration against it runs offline.
+
+With -shard i/n (or execution.shard) the run is shard i of n machines that
+run the same configuration: each sends its interleaved share of every open-loop
+schedule (arrivals k with k mod n = i, at the whole run's times) or of every
+closed loop's workers, and its share of the requests; give every shard the same
+-start-at, then join their -o files with lens-report merge. A Kubernetes
+Indexed Job and a GitHub Actions matrix that do this are in examples/.
 
 On Ctrl-C (or SIGTERM) the run stops starting requests, the requests in flight
 end as canceled, and the report and exports are written with what was
@@ -66,11 +74,14 @@ interrupted.`,
 		serve := fs.String("serve", "", "serve the live dashboard on `addr` (127.0.0.1:8080; port 0 picks one) during the run (default: the configuration's dashboard.listen)")
 		hold := fs.Bool("hold", false, "keep serving the dashboard after the run, until Ctrl-C")
 		junitPath := fs.String("junit", "", "write the gates' verdicts as JUnit XML to `path`: one test case per gate and result")
+		shard := fs.String("shard", "", "run shard `i/n` of a run shared by n machines (overrides execution.shard); merge the shards' -o files with lens-report merge")
+		startAt := fs.String("start-at", "", "start the first scenario's measured phase at `time` (RFC 3339, or Unix seconds; overrides execution.start_at), the same for every shard")
 		return func(args []string) error {
 			if *config == "" || len(args) > 0 {
 				return errUsage
 			}
-			return runConfig(runOptions{config: *config, out: *out, raw: *raw, format: *format, progress: *progress, color: *color, serve: *serve, hold: *hold, junit: *junitPath})
+			return runConfig(runOptions{config: *config, out: *out, raw: *raw, format: *format, progress: *progress, color: *color, serve: *serve, hold: *hold, junit: *junitPath,
+				shard: *shard, startAt: *startAt})
 		}
 	},
 }
@@ -79,6 +90,7 @@ type runOptions struct {
 	config, out, raw, format, progress, color, junit string
 	serve                                            string
 	hold                                             bool
+	shard, startAt                                   string
 }
 
 func runConfig(o runOptions) error {
@@ -89,6 +101,16 @@ func runConfig(o runOptions) error {
 	cfg, err := config.Parse(data, o.config)
 	if err != nil {
 		return &exitError{code: 2, msg: err.Error()}
+	}
+	if o.shard != "" {
+		cfg.Execution.Shard = o.shard
+	}
+	if o.startAt != "" {
+		at, err := parseStartAt(o.startAt)
+		if err != nil {
+			return &exitError{code: 2, msg: "-start-at: " + err.Error()}
+		}
+		cfg.Execution.StartAt = at.Format(time.RFC3339Nano)
 	}
 	var fakes config.Builder
 	defer fakes.Close()
@@ -190,7 +212,13 @@ func runConfig(o runOptions) error {
 	for i := range f.Scenarios {
 		for _, r := range runs {
 			if r.Scenario.Name == f.Scenarios[i].Name && r.Scenario.Requests > 0 {
-				f.Scenarios[i].Config.Requests = int64(r.Scenario.Requests)
+				// A shard's file counts its share, so that merged shards
+				// add up to the whole run's.
+				n := int64(r.Scenario.Requests)
+				if len(r.Scenario.Trace) > 0 {
+					n = min(n, int64(len(r.Scenario.Trace)))
+				}
+				f.Scenarios[i].Config.Requests = r.Scenario.Shard.Share(n)
 			}
 		}
 	}
@@ -434,3 +462,14 @@ func (p *progress) onRequest(m *lens.RequestMetrics) {
 func (p *progress) describe(s string) { p.bar.Describe(s) }
 
 func (p *progress) finish() { _ = p.bar.Finish() }
+
+// parseStartAt reads -start-at: an RFC 3339 time or Unix seconds.
+func parseStartAt(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if sec, err := strconv.ParseFloat(s, 64); err == nil && sec > 0 && sec < 1<<33 {
+		return time.Unix(0, int64(sec*1e9)), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2026-01-02T15:04:05Z) nor Unix seconds", s)
+}
