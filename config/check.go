@@ -886,6 +886,11 @@ func (k *checker) trace(path string, s *Scenario) {
 			k.errf(key(f.name), "not with trace: the trace file sets every request's timing and lengths")
 		}
 	}
+	tr, err := lens.ReadTraceFile(k.c.relative(s.Trace.File))
+	if err != nil {
+		k.errf(pathKey(key("trace"), "file"), "%s", strings.TrimPrefix(err.Error(), "lens: "))
+	}
+	s.Trace.requests = tr
 	if sp := s.Trace.Speed; !finite(sp) || sp < 0 {
 		k.errf(pathKey(key("trace"), "speed"), "must be > 0 (1: as recorded)")
 	}

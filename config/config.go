@@ -349,6 +349,10 @@ type Trace struct {
 	// Speed replays the trace this many times faster, key "speed" (0 or
 	// 1, the default: as recorded).
 	Speed float64 `yaml:"speed"`
+
+	// requests is the file's content, read when the configuration is
+	// checked.
+	requests []lens.TraceRequest
 }
 
 // Prompt is a scenario's prompt (key "prompt"). Exactly one of

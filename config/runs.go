@@ -92,11 +92,7 @@ func (c *File) Runs(build func(pc Provider, model string) (providers.Provider, e
 			base.StartAt = startAt
 		}
 		if sc.Trace.File != "" {
-			tr, err := lens.ReadTraceFile(c.relative(sc.Trace.File))
-			if err != nil {
-				return nil, fmt.Errorf("config: %s: %s: %w", c.fileName(), pathKey(pathIndex("workload.scenarios", i), "trace.file"), err)
-			}
-			base.Trace, base.TraceSpeed = tr, sc.Trace.Speed
+			base.Trace, base.TraceSpeed = sc.Trace.requests, sc.Trace.Speed
 		}
 		for pi, pc := range c.Providers {
 			if len(sc.Providers) > 0 && !slices.Contains(sc.Providers, pc.Name) {

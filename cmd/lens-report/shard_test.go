@@ -91,7 +91,7 @@ output:
 `, url, requests, rate)), 0o644))
 		return path
 	}
-	fakeArgs := []string{"-ttft", "uniform:20ms,220ms", "-itl", "2ms", "-tokens", "8", "-seed", "7"}
+	fakeArgs := []string{"-ttft", "uniform(20ms, 220ms)", "-itl", "2ms", "-tokens", "8", "-seed", "7"}
 
 	// One process.
 	single := filepath.Join(dir, "single.json")
