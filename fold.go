@@ -1,6 +1,7 @@
 package lens
 
 import (
+	"strings"
 	"time"
 
 	"github.com/llm-latency-lens/lens/providers"
@@ -74,4 +75,17 @@ func (p *phases) connection(m *RequestMetrics, t0 time.Time) {
 	}
 	m.Reused = p.reused
 	m.Wrote = span(t0, p.wrote)
+}
+
+// dropForeignDial clears the connection phases of an HTTP/1 attempt that
+// was handed a pooled connection: the transport may dial for an attempt
+// and then give it a connection that freed up first (the dialed one goes
+// to the pool), and the phases it saw belong to a connection it did not
+// use. (Over HTTP/2 the attempt that dialed is told its connection is
+// reused, so the phases stay.)
+func dropForeignDial(m *RequestMetrics) {
+	if m.Reused && strings.HasPrefix(m.Proto, "HTTP/1") {
+		m.DNS, m.Connect, m.TLS = Absent, Absent, Absent
+		m.DNSStart, m.ConnectStart, m.TLSStart = Absent, Absent, Absent
+	}
 }

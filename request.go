@@ -269,6 +269,7 @@ func (w *worker) exchange(parent context.Context, preq *providers.Request, m *Re
 	w.body = body{ReadCloser: resp.Body}
 	resp.Body = &w.body
 	m.StatusCode, m.Proto = resp.StatusCode, resp.Proto
+	dropForeignDial(m)
 	m.TTFB = span(t0, ph.firstByte)
 	m.RequestID = requestID(resp.Header)
 	if w.log != nil {

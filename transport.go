@@ -240,6 +240,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Request = req
 	m.StatusCode, m.Proto = resp.StatusCode, resp.Proto
+	dropForeignDial(m)
 	m.TTFB = span(t0, ph.firstByte)
 	m.RequestID = requestID(resp.Header)
 	if err := providers.Redirected(resp); err != nil {

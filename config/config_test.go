@@ -1209,7 +1209,7 @@ workload:
 	if len(got) != 12 || !strings.Contains(got[0], "a0: unknown field") {
 		t.Errorf("alias bomb in unknown fields: %q", got)
 	}
-	if d := time.Since(start); d > 10*time.Second {
+	if d := time.Since(start); d > time.Minute { // a guard against expanding the bomb, which would take hours, not a timing target
 		t.Errorf("alias bomb took %v", d)
 	}
 }

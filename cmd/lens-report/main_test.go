@@ -309,11 +309,22 @@ func TestRunInterrupted(t *testing.T) {
 	cfg := writeConfig(t, dir, "ttft_ms: 100, itl_ms: 10, output_tokens: 10", 100000)
 	result := filepath.Join(dir, "result.json")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "LENS_REPORT_ARGS="+strings.Join([]string{"run", "-config", cfg, "-o", result, "-progress", "off"}, "\x1f"))
+	raw := filepath.Join(dir, "raw.jsonl")
+	cmd.Env = append(os.Environ(), "LENS_REPORT_ARGS="+strings.Join([]string{"run", "-config", cfg, "-o", result, "-raw", raw, "-progress", "off"}, "\x1f"))
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	require.NoError(t, cmd.Start())
-	time.Sleep(1500 * time.Millisecond)
+	// Signal once requests are being measured (the raw file has records),
+	// however slow the machine: a fixed sleep may end before the warmup
+	// does.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b, _ := os.ReadFile(raw)
+		if bytes.Count(b, []byte("\n")) >= 20 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	err := cmd.Wait()
 	var ee *exec.ExitError
