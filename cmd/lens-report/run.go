@@ -379,14 +379,16 @@ func checkWritable(what, path string) error {
 // models, workload and execution as loaded (environment variables
 // expanded, defaults applied), not its comments, layout, output section or
 // credentials (a Secret encodes as "[redacted]"). Shards of one workload
-// have the same hash whatever their output paths.
+// have the same hash whatever their output paths, shard and start time.
 func workloadHash(cfg *config.File) string {
+	exec := cfg.Execution
+	exec.Shard, exec.StartAt = "", "" // the shards of one run differ only there
 	b, err := json.Marshal(struct {
 		Version   string
 		Providers []config.Provider
 		Workload  config.Workload
 		Execution config.Execution
-	}{cfg.Version, cfg.Providers, cfg.Workload, cfg.Execution})
+	}{cfg.Version, cfg.Providers, cfg.Workload, exec})
 	if err != nil {
 		// Every value of a loaded configuration encodes; should one not,
 		// the hash says so and merge asks for -force.
