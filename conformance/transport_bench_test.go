@@ -1,0 +1,138 @@
+package conformance
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/anthropics/anthropic-sdk-go"
+	anthropicoption "github.com/anthropics/anthropic-sdk-go/option"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/llm-latency-lens/lens"
+)
+
+// This file measures what lens.Transport costs an application: the
+// official SDK's streaming call through the transport against the bare
+// SDK, over the same bytes, served from memory one SSE event per Read (as
+// a network delivers a paced stream), so that nothing but the SDK and the
+// transport takes time.
+//
+//	go test -run '^$' -bench TransportOverhead -benchtime 200x -count 5 .
+//
+// One op is one call streaming benchChunks content events; ns/chunk is
+// the time per content event, and overhead-% the transport's extra time
+// as a share of the bare SDK's, from calls alternated within one run;
+// overhead-cpu-% is the same in the process's CPU time, which the load of
+// other processes on a shared machine moves far less than wall time.
+
+// memStream answers every request with body, a 200 event stream, whose
+// Reads return one SSE event at a time.
+type memStream struct{ body string }
+
+func (m memStream) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	return &http.Response{
+		StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        http.Header{"Content-Type": {"text/event-stream"}, "X-Request-Id": {"req_bench"}},
+		Body:          io.NopCloser(&eventReader{rest: m.body}), // one event per Read
+		ContentLength: -1,
+		Request:       req,
+	}, nil
+}
+
+// overheadSDK is one SDK's streaming call over a memStream.
+type overheadSDK struct {
+	name string
+	body string
+	call func(c *http.Client) (chunks int)
+}
+
+var overheadSDKs = []overheadSDK{
+	{"openai-go", string(streamBody(openAIRole, openAIContent, openAIEnd, benchChunks)), func(c *http.Client) int {
+		client := openai.NewClient(option.WithBaseURL("http://mem.test/v1"), option.WithAPIKey(testKey), option.WithHTTPClient(c), option.WithMaxRetries(0))
+		params := chatParams("gpt-4o-mini", 0)
+		params.StreamOptions.IncludeUsage = openai.Bool(true)
+		s := client.Chat.Completions.NewStreaming(context.Background(), params)
+		n := 0
+		for s.Next() {
+			if c := s.Current(); len(c.Choices) > 0 && c.Choices[0].Delta.Content != "" {
+				n++
+			}
+		}
+		if s.Err() != nil {
+			panic(s.Err())
+		}
+		s.Close()
+		return n
+	}},
+	{"anthropic-sdk-go", string(streamBody(anthropicStart, anthropicContent, anthropicEnd, benchChunks)), func(c *http.Client) int {
+		client := anthropic.NewClient(anthropicoption.WithoutEnvironmentDefaults(), anthropicoption.WithBaseURL("http://mem.test"),
+			anthropicoption.WithAPIKey(testKey), anthropicoption.WithHTTPClient(c), anthropicoption.WithMaxRetries(0))
+		s := client.Messages.NewStreaming(context.Background(), messageParams(0))
+		n := 0
+		for s.Next() {
+			if ev := s.Current(); ev.Type == "content_block_delta" {
+				n++
+			}
+		}
+		if s.Err() != nil {
+			panic(s.Err())
+		}
+		s.Close()
+		return n
+	}},
+}
+
+// BenchmarkTransportOverhead runs each SDK's streaming call bare and
+// through lens.Transport, alternating call by call so that both see the
+// same machine, and reports each one's time per content event and the
+// transport's overhead as a share of the bare SDK's time.
+func BenchmarkTransportOverhead(b *testing.B) {
+	for _, sdk := range overheadSDKs {
+		b.Run(sdk.name, func(b *testing.B) {
+			base := memStream{body: sdk.body}
+			bare := &http.Client{Transport: base}
+			tr := &lens.Transport{Base: base}
+			measured := tr.Client()
+			if n := sdk.call(measured); n != benchChunks {
+				b.Fatalf("%d content events through the transport, want %d", n, benchChunks)
+			}
+			var tBare, tLens, cBare, cLens time.Duration
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				start, cStart := time.Now(), processCPU()
+				sdk.call(bare)
+				mid, cMid := time.Now(), processCPU()
+				sdk.call(measured)
+				tBare += mid.Sub(start)
+				tLens += time.Since(mid)
+				cBare += cMid - cStart
+				cLens += processCPU() - cMid
+			}
+			b.StopTimer()
+			res := tr.Result()
+			if res.Succeeded != int64(b.N)+1 || res.OutputTokensTotal == 0 {
+				b.Fatalf("the transport measured %d calls (%v), want %d", res.Succeeded, res.ErrorSamples, b.N+1)
+			}
+			perChunk := func(d time.Duration) float64 { return float64(d) / float64(b.N*benchChunks) }
+			b.ReportMetric(perChunk(tBare), "bare-ns/chunk")
+			b.ReportMetric(perChunk(tLens), "lens-ns/chunk")
+			b.ReportMetric(perChunk(tLens-tBare), "overhead-ns/chunk")
+			b.ReportMetric(100*float64(tLens-tBare)/float64(tBare), "overhead-%")
+			// CPU time, the process's: on a shared machine, other
+			// processes' load moves wall time far more than CPU time.
+			if cBare > 0 {
+				b.ReportMetric(perChunk(cBare), "bare-cpu-ns/chunk")
+				b.ReportMetric(perChunk(cLens-cBare), "overhead-cpu-ns/chunk")
+				b.ReportMetric(100*float64(cLens-cBare)/float64(cBare), "overhead-cpu-%")
+			}
+		})
+	}
+}
