@@ -52,6 +52,7 @@ func (o *Observer) Result() *Result {
 
 // report reports res as Bench does.
 func report(tb testing.TB, res *lens.Result) {
+	tb.Helper()
 	if b, ok := tb.(*testing.B); ok {
 		printUnits()
 		reportMetrics(b, res)
