@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -251,4 +252,25 @@ func TestTransportRedirect(t *testing.T) {
 	res := tr.Result()
 	assert.Equal(t, map[lens.ErrorClass]int64{lens.ClassRedirect: 1}, res.Errors)
 	assert.False(t, strings.Contains(res.ErrorSamples[lens.ClassRedirect], "sk-ant-redirect-secret"))
+}
+
+// TestTransportNoGoroutine: measuring a call starts no goroutine: with a
+// stream open through the transport, the process has as many goroutines
+// as before the call.
+func TestTransportNoGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := &lens.Transport{Base: fake.NewResponder(fake.Config{OutputTokens: 50, ITL: fake.Fixed(time.Millisecond)})}
+		p := &providers.OpenAI{BaseURL: "http://fake.test/v1", APIKey: "sk-test"}
+		before := runtime.NumGoroutine()
+		req, err := p.NewRequest(t.Context(), &providers.Request{Model: "m", Prompt: "hi", Stream: true})
+		require.NoError(t, err)
+		resp, err := tr.Client().Do(req)
+		require.NoError(t, err)
+		_, err = resp.Body.Read(make([]byte, 512))
+		require.NoError(t, err)
+		assert.Equal(t, before, runtime.NumGoroutine(), "goroutines with a measured stream open")
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		assert.EqualValues(t, 1, tr.Result().Succeeded)
+	})
 }
