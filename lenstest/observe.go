@@ -41,13 +41,13 @@ func (o *Observer) Client() *http.Client { return o.Transport.Client() }
 // Result returns what the calls so far measured, bound to the test for
 // assertions, and reports it as Bench does: with b.ReportMetric under a
 // benchmark, with t.Attr (and a log line) under a test. Its verdicts take
-// one look: the test's code made the calls, so there is no way to run
-// more of them.
+// one look (no top-ups, whatever the budget): the test's code made the
+// calls, so there is no way to run more of them.
 func (o *Observer) Result() *Result {
 	o.tb.Helper()
 	res := o.Transport.Result()
 	report(o.tb, res)
-	return &Result{Result: res, tb: o.tb, Confidence: DefaultConfidence}
+	return newResult(o.tb, res, 0, nil)
 }
 
 // report reports res as Bench does.
@@ -80,6 +80,11 @@ func report(tb testing.TB, res *lens.Result) {
 // that describe a request lens would build are refused (see
 // lens.Scenario.Journey). A journey that returns an error counts in
 // Result.JourneysFailed; the calls it made count as they ended.
+//
+// Verdicts top up as Bench's do: with sc.MaxRequests set, an
+// inconclusive gate runs more journeys of fn and merges their calls and
+// durations into the Result (the budget counts measured requests, which
+// here are calls: a journey of k calls uses k of it).
 //
 // Under *testing.B it runs b.N journeys and reports as Bench does, plus
 // journey-p50-ns, journey-p95-ns and journey-p99-ns; under *testing.T it

@@ -53,7 +53,7 @@ const ErrorRate lens.Metric = "error_rate"
 
 // Gate is one service-level objective on a result.
 //
-// A latency gate (Metric one of lens.Metrics) holds when the Percentile-th
+// A latency gate (Metric one of lens.Metrics, or lens.MetricJourney) holds when the Percentile-th
 // percentile of the metric is below Limit. An error-rate gate (Metric
 // ErrorRate) holds when the share of failed requests is at most
 // MaxErrorRate.
@@ -72,7 +72,7 @@ func (g Gate) Validate() error {
 		}
 		return nil
 	}
-	known := false
+	known := g.Metric == lens.MetricJourney // the journeys of a Scenario.Journey
 	for _, m := range lens.Metrics {
 		known = known || m == g.Metric
 	}
@@ -92,6 +92,7 @@ func metricNames() string {
 	for _, m := range lens.Metrics {
 		s = append(s, string(m))
 	}
+	s = append(s, string(lens.MetricJourney))
 	return strings.Join(s, ", ")
 }
 
