@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -788,10 +789,11 @@ func (k *checker) output() {
 	}
 	db := o.Database
 	if db.Type != "" {
-		choose("output.database.type", "database type", db.Type, "influxdb", "prometheus", "sqlite")
+		choose("output.database.type", "database type", db.Type, DatabaseTypes...)
 	} else if db.Enabled {
 		k.errf("output.database.type", "required when the database is enabled")
 	}
+	k.databaseConnection(db)
 	if ep := o.Tracing.Endpoint; ep != "" {
 		if msg := checkURL(ep); msg != "" {
 			k.errf("output.tracing.endpoint", "%s", msg)
@@ -831,6 +833,57 @@ func (k *checker) dashboard() {
 			}
 		}
 	}
+}
+
+// databaseConnection checks the keys of output.database.connection
+// against the database type.
+func (k *checker) databaseConnection(db Database) {
+	conn, known := DatabaseConnections[db.Type]
+	if !known {
+		return
+	}
+	for _, key := range sortedKeys(db.Connection) {
+		path := pathKey("output.database.connection", key)
+		if !slices.Contains(conn.Keys, key) {
+			k.errf(path, "unknown key for database type %s%s; want %s", db.Type, suggest(key, conn.Keys), oneOf(conn.Keys))
+			continue
+		}
+		v := db.Connection[key].Value()
+		switch key {
+		case "per_request":
+			if v != "true" && v != "false" {
+				k.errf(path, "want true or false")
+			}
+		case "batch_size":
+			if n, err := strconv.Atoi(v); err != nil || n <= 0 {
+				k.errf(path, "want a whole number > 0")
+			}
+		}
+	}
+	if db.Enabled {
+		for _, key := range conn.Required {
+			if db.Connection[key].Value() == "" {
+				k.errf(pathKey("output.database.connection", key), "required for database type %s", db.Type)
+			}
+		}
+	}
+}
+
+// DatabaseTypes are the values of output.database.type.
+var DatabaseTypes = []string{"influxdb", "prometheus", "sqlite"}
+
+// DatabaseConnections lists, for each database type, the keys its
+// output.database.connection accepts and those it requires when enabled:
+//
+//	influxdb    url, database (required); retention_policy; username and
+//	            password, or token; per_request ("true": one point per
+//	            request too); batch_size (lines per write)
+//	prometheus  url (required, the Pushgateway); job (default "lens")
+//	sqlite      path (required): the history file
+var DatabaseConnections = map[string]struct{ Keys, Required []string }{
+	"influxdb":   {Keys: []string{"url", "database", "retention_policy", "username", "password", "token", "per_request", "batch_size"}, Required: []string{"url", "database"}},
+	"prometheus": {Keys: []string{"url", "job"}, Required: []string{"url"}},
+	"sqlite":     {Keys: []string{"path"}, Required: []string{"path"}},
 }
 
 // normalize fills in what loading derives: each provider's canonical type
