@@ -63,7 +63,15 @@ each gate's verdict, interval and flake risk.
 Exit status: 0 when the run completed and every gate holds; 1 when a gate is
 broken; 2 for a usage or configuration error; 3 when the run itself failed
 (a scenario could not run, an export could not be written); 130 when
-interrupted.`,
+interrupted.
+
+The configuration's output.database, when enabled, is written after the
+exports: InfluxDB (a summary point per result and error class, and with
+per_request a point per request, streamed during the run), the SQLite run
+history that lens-report history reads, or a Prometheus Pushgateway. A sink
+that fails loses nothing (the exports are already written) and makes the exit
+status 3, with a message that names it. -label key=value (repeatable) tags the
+run: InfluxDB tags, history labels, Pushgateway grouping labels.`,
 	flags: func(fs *flag.FlagSet) func([]string) error {
 		config := fs.String("config", "", "the configuration `file` (YAML or JSON); required")
 		out := fs.String("o", "", "also write the result file (JSON) to `path`")
@@ -76,12 +84,14 @@ interrupted.`,
 		junitPath := fs.String("junit", "", "write the gates' verdicts as JUnit XML to `path`: one test case per gate and result")
 		shard := fs.String("shard", "", "run shard `i/n` of a run shared by n machines (overrides execution.shard); merge the shards' -o files with lens-report merge")
 		startAt := fs.String("start-at", "", "start the first scenario's measured phase at `time` (RFC 3339, or Unix seconds; overrides execution.start_at), the same for every shard")
+		labels := labelsFlag{}
+		fs.Var(labels, "label", "tag the run with `key=value` in the configured database (repeatable)")
 		return func(args []string) error {
 			if *config == "" || len(args) > 0 {
 				return errUsage
 			}
 			return runConfig(runOptions{config: *config, out: *out, raw: *raw, format: *format, progress: *progress, color: *color, serve: *serve, hold: *hold, junit: *junitPath,
-				shard: *shard, startAt: *startAt})
+				shard: *shard, startAt: *startAt, labels: labels})
 		}
 	},
 }
@@ -91,6 +101,7 @@ type runOptions struct {
 	serve                                            string
 	hold                                             bool
 	shard, startAt                                   string
+	labels                                           map[string]string
 }
 
 func runConfig(o runOptions) error {
@@ -118,6 +129,11 @@ func runConfig(o runOptions) error {
 	if err != nil {
 		return &exitError{code: 2, msg: err.Error()}
 	}
+	db, err := openSink(cfg.Output.Database, o.labels)
+	if err != nil {
+		return &exitError{code: 2, msg: err.Error()}
+	}
+	defer db.close()
 
 	// Where the results go is checked before the run, not found unwritable
 	// after a long one.
@@ -165,6 +181,9 @@ func runConfig(o runOptions) error {
 		}
 		if bar != nil {
 			hooks = append(hooks, bar.onRequest)
+		}
+		if h := db.hook(&sc); h != nil {
+			hooks = append(hooks, h)
 		}
 		if len(hooks) > 0 {
 			sc.OnRequest = func(m *lens.RequestMetrics) {
@@ -240,6 +259,9 @@ func runConfig(o runOptions) error {
 			return &exitError{code: 3, msg: err.Error()}
 		}
 		fmt.Fprintf(current.err, "wrote %s\n", o.junit)
+	}
+	if err := db.write(f, o.labels); err != nil {
+		return &exitError{code: 3, msg: err.Error()}
 	}
 	_, broken := report.GatesHold(f)
 	switch {
@@ -333,20 +355,6 @@ func exports(f *report.File, cfg *config.File, o runOptions, started time.Time) 
 			continue
 		}
 		write(e.Path, func(w io.Writer) error { return to(w, f, formatOptions{pretty: e.Pretty}) })
-	}
-	if db := cfg.Output.Database; db.Enabled && db.Type == "prometheus" {
-		url := db.Connection["url"].Value()
-		job := db.Connection["job"].Value()
-		if job == "" {
-			job = "lens"
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := report.PushPrometheus(ctx, url, job, f, nil); err != nil {
-			errs = append(errs, err)
-		} else {
-			fmt.Fprintf(current.err, "pushed to %s (job %s)\n", url, job)
-		}
 	}
 	return errors.Join(errs...)
 }

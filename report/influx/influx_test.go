@@ -14,6 +14,7 @@ import (
 
 	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/fake"
+	"github.com/llm-latency-lens/lens/internal/influxtest"
 	"github.com/llm-latency-lens/lens/providers"
 	"github.com/llm-latency-lens/lens/report"
 )
@@ -52,7 +53,7 @@ func runFake(t *testing.T, requests int, hook func(*lens.Scenario) func(*lens.Re
 // p95 TTFT, request and error counts as its result file, and one point per
 // request.
 func TestWriteRealInfluxDB(t *testing.T) {
-	srv := startInfluxd(t)
+	srv := influxtest.Start(t)
 	c, err := New(Config{URL: srv.URL, Database: "llm_benchmarks", BatchSize: 50})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +70,7 @@ func TestWriteRealInfluxDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := f.Scenarios[0].Results[0].Metrics
-	cols, rows := query(t, srv.URL, "llm_benchmarks", `SELECT ttft_p95_ms, requests, failed, e2e_p99_ms FROM lens_result WHERE scenario = 'chat' AND job = 'ci'`)
+	cols, rows := influxtest.Query(t, srv.URL, "llm_benchmarks", `SELECT ttft_p95_ms, requests, failed, e2e_p99_ms FROM lens_result WHERE scenario = 'chat' AND job = 'ci'`)
 	if len(rows) != 1 {
 		t.Fatalf("lens_result: %v %v, want one row", cols, rows)
 	}
@@ -92,11 +93,11 @@ func TestWriteRealInfluxDB(t *testing.T) {
 	if got := num(rows[0][4]); got != m.Latency.TotalDuration.P99 {
 		t.Errorf("e2e_p99_ms = %v, result file %v", got, m.Latency.TotalDuration.P99)
 	}
-	_, rows = query(t, srv.URL, "llm_benchmarks", `SELECT sum("count") FROM lens_errors WHERE scenario = 'chat'`)
+	_, rows = influxtest.Query(t, srv.URL, "llm_benchmarks", `SELECT sum("count") FROM lens_errors WHERE scenario = 'chat'`)
 	if len(rows) != 1 || num(rows[0][1]) != float64(m.FailedRequests) {
 		t.Errorf("lens_errors sum(count) = %v, want %d", rows, m.FailedRequests)
 	}
-	_, rows = query(t, srv.URL, "llm_benchmarks", `SELECT count(e2e_ms) FROM lens_request WHERE scenario = 'chat'`)
+	_, rows = influxtest.Query(t, srv.URL, "llm_benchmarks", `SELECT count(e2e_ms) FROM lens_request WHERE scenario = 'chat'`)
 	if len(rows) != 1 || num(rows[0][1]) != 200 {
 		t.Errorf("lens_request count = %v, want 200", rows)
 	}
@@ -108,7 +109,7 @@ func TestWriteRealInfluxDB(t *testing.T) {
 // With the server down, a write fails after its retries with an error that
 // names the sink, and request points report how many were not written.
 func TestWriteServerDown(t *testing.T) {
-	port := freePort(t) // nothing listens there
+	port := influxtest.FreePort(t) // nothing listens there
 	c, err := New(Config{URL: "http://127.0.0.1:" + strconv.Itoa(port), Database: "db", Backoff: time.Millisecond, Password: "hunter2", Username: "u"})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,7 @@
-package influx
+// Package influxtest starts a real InfluxDB 1.x server for tests: Debian's
+// influxdb package, with its data in a temporary directory and its HTTP API
+// on a free loopback port.
+package influxtest
 
 import (
 	"context"
@@ -14,25 +17,24 @@ import (
 	"time"
 )
 
-// influxd is a real InfluxDB 1.x server started for a test: Debian's
-// influxdb package, with its data in a temporary directory and its HTTP
-// API on a free loopback port.
-type influxd struct {
+// Server is a running influxd.
+type Server struct {
+	// URL is the base URL of its HTTP API, http://127.0.0.1:PORT.
 	URL string
 	cmd *exec.Cmd
 }
 
-// startInfluxd starts influxd for t and stops it when t ends. It skips t,
-// saying why, only when the influxd program is not installed or cannot
-// start (.ci/run installs it).
-func startInfluxd(t testing.TB) *influxd {
+// Start starts influxd for t and stops it when t ends. It skips t, saying
+// why, only when the influxd program is not installed or exits at start
+// (.ci/run installs it).
+func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("influxd")
 	if err != nil {
 		t.Skip("influxd is not installed (Debian package influxdb; .ci/run installs it): skipping the test against a real InfluxDB")
 	}
 	dir := t.TempDir()
-	httpPort, rpcPort := freePort(t), freePort(t)
+	httpPort, rpcPort := FreePort(t), FreePort(t)
 	conf := fmt.Sprintf(`reporting-disabled = true
 bind-address = "127.0.0.1:%d"
 [meta]
@@ -62,7 +64,7 @@ bind-address = "127.0.0.1:%d"
 	if err := cmd.Start(); err != nil {
 		t.Skipf("influxd does not start: %v", err)
 	}
-	s := &influxd{URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), cmd: cmd}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), cmd: cmd}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() { s.stop(exited); logf.Close() })
@@ -90,7 +92,7 @@ bind-address = "127.0.0.1:%d"
 }
 
 // stop kills the server and waits for it (once).
-func (s *influxd) stop(exited chan error) {
+func (s *Server) stop(exited chan error) {
 	if s.cmd.ProcessState != nil {
 		return
 	}
@@ -99,7 +101,9 @@ func (s *influxd) stop(exited chan error) {
 	exited <- err
 }
 
-func freePort(t testing.TB) int {
+// FreePort returns a loopback TCP port that nothing listened on a moment
+// ago.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -109,9 +113,9 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// query runs an InfluxQL query and returns the first series' columns and
-// rows (numbers as json.Number).
-func query(t testing.TB, base, db, q string) (cols []string, rows [][]any) {
+// Query runs an InfluxQL query on the server at base and returns the first
+// series' columns and rows (numbers as json.Number).
+func Query(t testing.TB, base, db, q string) (cols []string, rows [][]any) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/config"
+	"github.com/llm-latency-lens/lens/report"
+	"github.com/llm-latency-lens/lens/report/history"
+	"github.com/llm-latency-lens/lens/report/influx"
+)
+
+// sink is the configuration's output.database, opened before the run so
+// that a bad setting stops it before any request.
+type sink struct {
+	typ  string
+	conn map[string]config.Secret
+
+	influx *influx.Client
+	reqs   *influx.Requests
+}
+
+// openSink returns the enabled sink of db, or nil.
+func openSink(db config.Database, labels map[string]string) (*sink, error) {
+	if !db.Enabled {
+		return nil, nil
+	}
+	s := &sink{typ: db.Type, conn: db.Connection}
+	get := func(k string) string { return db.Connection[k].Value() }
+	switch db.Type {
+	case "influxdb":
+		cfg := influx.Config{
+			URL: get("url"), Database: get("database"), RetentionPolicy: get("retention_policy"),
+			Username: get("username"), Password: get("password"), Token: get("token"),
+		}
+		if v := get("batch_size"); v != "" {
+			cfg.BatchSize, _ = strconv.Atoi(v) // checked by the configuration's loader
+		}
+		c, err := influx.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("output.database: %w", err)
+		}
+		s.influx = c
+		if get("per_request") == "true" {
+			if s.reqs, err = c.Requests(labels); err != nil {
+				return nil, fmt.Errorf("output.database: %w", err)
+			}
+		}
+	case "sqlite":
+		// Opened (created, migrated, its version checked) now, so that a
+		// history that cannot take the run stops it before it starts.
+		st, err := history.Open(get("path"))
+		if err != nil {
+			return nil, fmt.Errorf("output.database: %w", err)
+		}
+		st.Close()
+	}
+	return s, nil
+}
+
+// hook returns the per-request hook of sc, or nil.
+func (s *sink) hook(sc *lens.Scenario) func(*lens.RequestMetrics) {
+	if s == nil || s.reqs == nil {
+		return nil
+	}
+	return s.reqs.OnRequest(sc)
+}
+
+// write sends the run to the sink and says so on stderr. Its error names
+// the sink.
+func (s *sink) write(f *report.File, labels map[string]string) error {
+	if s == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	get := func(k string) string { return s.conn[k].Value() }
+	switch s.typ {
+	case "influxdb":
+		var errs []string
+		if s.reqs != nil {
+			if err := s.reqs.Close(); err != nil {
+				errs = append(errs, err.Error())
+			} else {
+				fmt.Fprintf(current.err, "wrote %d request points to %s\n", s.reqs.Written(), s.influx)
+			}
+		}
+		if err := s.influx.WriteFile(ctx, f, labels); err != nil {
+			errs = append(errs, err.Error())
+		} else {
+			fmt.Fprintf(current.err, "wrote the summary to %s\n", s.influx)
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("output.database (influxdb) failed; the result files above are written: %s", strings.Join(errs, "; "))
+		}
+	case "sqlite":
+		st, err := history.Open(get("path"))
+		if err != nil {
+			return fmt.Errorf("output.database (sqlite) failed; the result files above are written: %w", err)
+		}
+		defer st.Close()
+		commit, branch := history.DetectGit(".")
+		id, err := st.Append(ctx, f, history.RunInfo{Source: "run", Commit: commit, Branch: branch, Labels: labels})
+		if err != nil {
+			return fmt.Errorf("output.database (sqlite) failed; the result files above are written: %w", err)
+		}
+		fmt.Fprintf(current.err, "appended run %d to the history %s\n", id, st.Path())
+	case "prometheus":
+		url, job := get("url"), get("job")
+		if job == "" {
+			job = "lens"
+		}
+		if err := report.PushPrometheus(ctx, url, job, f, labels); err != nil {
+			return fmt.Errorf("output.database (prometheus) failed; the result files above are written: %w", err)
+		}
+		fmt.Fprintf(current.err, "pushed to %s (job %s)\n", url, job)
+	}
+	return nil
+}
+
+// close releases what the sink holds when the run ends early.
+func (s *sink) close() {
+	if s != nil && s.reqs != nil {
+		_ = s.reqs.Close()
+	}
+}
+
+// labelsFlag is a repeatable -label key=value flag.
+type labelsFlag map[string]string
+
+func (l labelsFlag) String() string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		keys[i] = k + "=" + l[k]
+	}
+	return strings.Join(keys, ",")
+}
+
+func (l labelsFlag) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" || v == "" {
+		return fmt.Errorf("want key=value, got %q", s)
+	}
+	l[k] = v
+	return nil
+}
