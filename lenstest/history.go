@@ -1,0 +1,104 @@
+package lenstest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/report"
+	"github.com/llm-latency-lens/lens/report/history"
+)
+
+// HistoryEnv names the environment variable that makes Bench append every
+// result to an SQLite run history: LENS_HISTORY=path go test ./... adds one
+// run per Bench call, its result tagged with the test's name (tb.Name()),
+// the run with the git commit and branch of the package's directory. The
+// file is created when missing; lens-report history reads it. A result
+// that cannot be appended fails the test.
+//
+// Under a benchmark, whose function runs once per round with a growing
+// b.N, only the last round of each benchmark (each -count repetition
+// apart) is kept.
+const HistoryEnv = "LENS_HISTORY"
+
+// histories are the history files this process appended to, by path.
+var histories = struct {
+	sync.Mutex
+	files map[string]*testHistory
+}{files: map[string]*testHistory{}}
+
+// testHistory is what this process knows of one history file. The file
+// itself is opened for each append and closed after it, so that no
+// goroutine of the database outlives the call: tests in testing/synctest
+// bubbles and goroutine leak checks stay clean.
+type testHistory struct {
+	commit, branch string
+
+	// bench holds, per benchmark name, its latest run and that round's
+	// b.N: a round with a larger N replaces it, a smaller one (a new
+	// -count repetition, which starts again at 1) is a new run.
+	bench map[string]benchRound
+}
+
+type benchRound struct {
+	id int64
+	n  int
+}
+
+// appendHistory appends res to the history LENS_HISTORY names, if any.
+func appendHistory(tb testing.TB, res *lens.Result) {
+	path := os.Getenv(HistoryEnv)
+	if path == "" {
+		return
+	}
+	tb.Helper()
+	if err := appendTo(path, tb, res); err != nil {
+		tb.Errorf("lenstest: %s: %v", HistoryEnv, err)
+	}
+}
+
+func appendTo(path string, tb testing.TB, res *lens.Result) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	histories.Lock()
+	defer histories.Unlock()
+	h := histories.files[abs]
+	if h == nil {
+		h = &testHistory{bench: map[string]benchRound{}}
+		h.commit, h.branch = history.DetectGit(".")
+		histories.files[abs] = h
+	}
+	f, err := report.FromResults([]*lens.Result{res}, report.Metadata{})
+	if err != nil {
+		return err
+	}
+	st, err := history.Open(abs)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	info := history.RunInfo{Source: "go test", Commit: h.commit, Branch: h.branch, Test: tb.Name()}
+	ctx := context.Background()
+	b, isBench := tb.(*testing.B)
+	if !isBench {
+		_, err := st.Append(ctx, f, info)
+		return err
+	}
+	prev, seen := h.bench[b.Name()]
+	var id int64
+	if seen && b.N > prev.n {
+		id, err = st.Replace(ctx, prev.id, f, info)
+	} else {
+		id, err = st.Append(ctx, f, info)
+	}
+	if err != nil {
+		return err
+	}
+	h.bench[b.Name()] = benchRound{id: id, n: b.N}
+	return st.Close()
+}
