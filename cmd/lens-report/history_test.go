@@ -27,7 +27,7 @@ import (
 // output.database is the given YAML flow mapping.
 func withDatabase(t *testing.T, dir string, requests int, database string, exports ...string) string {
 	t.Helper()
-	path := writeConfig(t, dir, "ttft_ms: {uniform: [2, 6]}, output_tokens: 4, seed: 1", requests, exports...)
+	path := writeConfig(t, dir, `ttft_ms: "uniform(2, 6)", output_tokens: 4, seed: 1`, requests, exports...)
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	require.NoError(t, err)
 	_, err = fmt.Fprintf(f, "  database: %s\n", database)
