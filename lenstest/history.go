@@ -55,12 +55,18 @@ func appendHistory(tb testing.TB, res *lens.Result) {
 		return
 	}
 	tb.Helper()
-	if err := appendTo(path, tb, res); err != nil {
+	n, isBench := 0, false
+	if b, ok := tb.(*testing.B); ok {
+		n, isBench = b.N, true
+	}
+	if err := appendTo(path, tb.Name(), isBench, n, res); err != nil {
 		tb.Errorf("lenstest: %s: %v", HistoryEnv, err)
 	}
 }
 
-func appendTo(path string, tb testing.TB, res *lens.Result) error {
+// appendTo appends res, of the test or benchmark name (a benchmark's round
+// of b.N = n), to the history at path.
+func appendTo(path, name string, isBench bool, n int, res *lens.Result) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return err
@@ -82,16 +88,15 @@ func appendTo(path string, tb testing.TB, res *lens.Result) error {
 		return err
 	}
 	defer st.Close()
-	info := history.RunInfo{Source: "go test", Commit: h.commit, Branch: h.branch, Test: tb.Name()}
+	info := history.RunInfo{Source: "go test", Commit: h.commit, Branch: h.branch, Test: name}
 	ctx := context.Background()
-	b, isBench := tb.(*testing.B)
 	if !isBench {
 		_, err := st.Append(ctx, f, info)
 		return err
 	}
-	prev, seen := h.bench[b.Name()]
+	prev, seen := h.bench[name]
 	var id int64
-	if seen && b.N > prev.n {
+	if seen && n > prev.n {
 		id, err = st.Replace(ctx, prev.id, f, info)
 	} else {
 		id, err = st.Append(ctx, f, info)
@@ -99,6 +104,6 @@ func appendTo(path string, tb testing.TB, res *lens.Result) error {
 	if err != nil {
 		return err
 	}
-	h.bench[b.Name()] = benchRound{id: id, n: b.N}
+	h.bench[name] = benchRound{id: id, n: n}
 	return st.Close()
 }
