@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/llm-latency-lens/lens/config"
+	"github.com/llm-latency-lens/lens/internal/atomicfile"
 	"github.com/llm-latency-lens/lens/report"
 	"github.com/llm-latency-lens/lens/report/history"
 )
@@ -208,7 +209,7 @@ var historySubcommands = map[string]func(*flag.FlagSet, *historyOptions) func([]
 			}
 			if *html != "" {
 				title := "Trend of " + m.String()
-				if err := report.WriteFileAtomic(*html, func(w io.Writer) error { return history.WriteTrendHTML(w, title, series) }); err != nil {
+				if err := atomicfile.Write(*html, func(w io.Writer) error { return history.WriteTrendHTML(w, title, series) }); err != nil {
 					return err
 				}
 				fmt.Fprintf(current.err, "wrote %s\n", *html)
