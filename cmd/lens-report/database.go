@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -133,17 +132,7 @@ func (s *sink) close() {
 // labelsFlag is a repeatable -label key=value flag.
 type labelsFlag map[string]string
 
-func (l labelsFlag) String() string {
-	keys := make([]string, 0, len(l))
-	for k := range l {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for i, k := range keys {
-		keys[i] = k + "=" + l[k]
-	}
-	return strings.Join(keys, ",")
-}
+func (l labelsFlag) String() string { return history.FormatLabels(l) }
 
 func (l labelsFlag) Set(s string) error {
 	k, v, ok := strings.Cut(s, "=")

@@ -235,32 +235,22 @@ type RunInfo struct {
 // and returns its id. Metadata (time, config hash, machine, version) comes
 // from f.Metadata; raw requests are not stored.
 func (s *Store) Append(ctx context.Context, f *report.File, info RunInfo) (int64, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("history: %s: append: %w", s.path, err)
-	}
-	defer tx.Rollback()
-	id, err := appendRun(ctx, tx, f, info)
-	if err != nil {
-		return 0, fmt.Errorf("history: %s: append: %w", s.path, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("history: %s: append: %w", s.path, err)
-	}
-	return id, nil
+	return s.Replace(ctx, 0, f, info)
 }
 
-// Replace replaces the run old (when it exists) with f in one transaction,
-// and returns the new run's id. lenstest uses it to keep only the last
-// round of a benchmark, whose b.N grows from round to round.
+// Replace replaces the run old (when it exists; 0 replaces none) with f in
+// one transaction, and returns the new run's id. lenstest uses it to keep
+// only the last round of a benchmark, whose b.N grows from round to round.
 func (s *Store) Replace(ctx context.Context, old int64, f *report.File, info RunInfo) (int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("history: %s: append: %w", s.path, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "DELETE FROM runs WHERE id = ?", old); err != nil {
-		return 0, fmt.Errorf("history: %s: replace run %d: %w", s.path, old, err)
+	if old != 0 {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM runs WHERE id = ?", old); err != nil {
+			return 0, fmt.Errorf("history: %s: replace run %d: %w", s.path, old, err)
+		}
 	}
 	id, err := appendRun(ctx, tx, f, info)
 	if err != nil {

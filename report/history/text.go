@@ -24,7 +24,7 @@ func WriteRuns(w io.Writer, runs []Run) error {
 			results += " [interrupted]"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Time.UTC().Format(time.RFC3339), dash(r.Branch),
-			dash(short(r.Commit)), r.Source, dash(r.ConfigHash), dash(formatLabels(r.Labels)), results)
+			dash(short(r.Commit)), r.Source, dash(r.ConfigHash), dash(FormatLabels(r.Labels)), results)
 	}
 	return tw.Flush()
 }
@@ -53,7 +53,8 @@ func short(commit string) string {
 	return commit
 }
 
-func formatLabels(l map[string]string) string {
+// FormatLabels formats labels as "k1=v1,k2=v2", sorted by key.
+func FormatLabels(l map[string]string) string {
 	keys := make([]string, 0, len(l))
 	for k := range l {
 		keys = append(keys, k)
