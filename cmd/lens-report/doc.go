@@ -14,6 +14,7 @@
 //		lens-report compare  compare two result files; exit 1 on a regression
 //		lens-report merge    merge result files of shards into one
 //		lens-report html     write a result file as a single-file HTML report
+//		lens-report history  list, trend and check the runs of a history file
 //
 //	Run 'lens-report <command> -help' for a command's flags.
 //
@@ -56,6 +57,14 @@
 //	(a scenario could not run, an export could not be written); 130 when
 //	interrupted.
 //
+//	The configuration's output.database, when enabled, is written after the
+//	exports: InfluxDB (a summary point per result and error class, and with
+//	per_request a point per request, streamed during the run), the SQLite run
+//	history that lens-report history reads, or a Prometheus Pushgateway. A sink
+//	that fails loses nothing (the exports are already written) and makes the exit
+//	status 3, with a message that names it. -label key=value (repeatable) tags the
+//	run: InfluxDB tags, history labels, Pushgateway grouping labels.
+//
 //	Flags:
 //	  -color string
 //	    	colour in the console table: auto (on a terminal, unless NO_COLOR is set), on or off (default "auto")
@@ -67,6 +76,8 @@
 //	    	keep serving the dashboard after the run, until Ctrl-C
 //	  -junit path
 //	    	write the gates' verdicts as JUnit XML to path: one test case per gate and result
+//	  -label key=value
+//	    	tag the run with key=value in the configured database (repeatable)
 //	  -o path
 //	    	also write the result file (JSON) to path
 //	  -progress string
@@ -233,4 +244,40 @@
 //	    	write the page to file (default: standard output)
 //	  -title string
 //	    	the page's title
+//
+// # history
+//
+//	usage: lens-report history [flags] list|trend|check|add|baseline [flags]
+//
+//	list, trend and check the runs of a history file
+//
+//	History reads the SQLite run history that run appends to (output.database
+//	type sqlite), or that add fills from result files. Every subcommand takes the
+//	history file as -db PATH, or from -config FILE's sqlite connection.
+//
+//	  history list [filters]
+//		the runs, oldest first: id, time, branch, commit, source, config hash,
+//		labels and results.
+//	  history trend -metric ttft.p95 [-html FILE] [filters]
+//		a table of the metric over runs, one per scenario, provider and model,
+//		with each run's 95% confidence interval; -html also writes a chart.
+//		Metrics: DIST.pN (ttft, e2e, itl, tpot, ttfb, tokens_per_second,
+//		output_tokens, queue_delay, ... at any percentile: ttft.p99.9), error_rate,
+//		goodput.
+//	  history check [-run ID | -file RESULT] [-baseline NAME | -last N] [filters]
+//		the newest run (or run ID, or a result file) against a baseline: the
+//		runs pinned under NAME, or the newest N (default 20) runs before it on
+//		its branch (-branch to choose another), of the same configuration. The
+//		baseline's runs are merged and compared with the new one as compare
+//		does (each metric's change and significance); then every metric is
+//		tested for a slow drift over the baseline runs and the new one, with
+//		the Mann-Kendall trend test. Exit 1 on a regression or a drift for the
+//		worse beyond the threshold.
+//	  history add [-branch B] [-commit C] [-label k=v] RESULT...
+//		append result files (written by run -o, merge, ...) as runs.
+//	  history baseline set NAME ID... | list | clear NAME
+//		pin runs under a baseline name, list the names, or remove one.
+//
+//	Filters: -scenario S, -branch B, -label key=value (repeatable), -since and
+//	-until (RFC 3339 time or date), -last N (the newest N).
 package main

@@ -152,7 +152,7 @@ func TestRunSQLiteHistory(t *testing.T) {
 // A run writes its summary and one point per request to a real InfluxDB,
 // where InfluxQL reads back the result file's p95 TTFT and request count.
 // With the server stopped, the run still writes its result file and exits
-// 1 naming the sink.
+// 3 (the run failed) naming the sink.
 func TestRunInfluxDB(t *testing.T) {
 	srv := influxtest.Start(t)
 	dir := t.TempDir()
@@ -180,7 +180,7 @@ func TestRunInfluxDB(t *testing.T) {
 	dir2 := t.TempDir()
 	path = withDatabase(t, dir2, 10, fmt.Sprintf("{enabled: true, type: influxdb, connection: {url: %q, database: lens_cli}}", down), "json=out.json")
 	code, _, errOut = cli(t, "", "run", "-config", path, "-format", "minimal")
-	assert.Equal(t, 1, code, errOut)
+	assert.Equal(t, 3, code, errOut)
 	assert.Contains(t, errOut, "output.database (influxdb) failed; the result files above are written")
 	assert.Contains(t, errOut, "connection refused")
 	_, err = report.ReadFile(filepath.Join(dir2, "out.json"))
