@@ -19,9 +19,10 @@ import (
 )
 
 var historyCmd = &command{
-	name:    "history",
-	args:    "list|trend|check|add|baseline [flags]",
-	summary: "list, trend and check the runs of a history file",
+	name:        "history",
+	subcommands: true,
+	args:        "list|trend|check|add|baseline [flags]",
+	summary:     "list, trend and check the runs of a history file",
 	detail: `History reads the SQLite run history that run appends to (output.database
 type sqlite), or that add fills from result files. Every subcommand takes the
 history file as -db PATH, or from -config FILE's sqlite connection.

@@ -17,6 +17,10 @@ type command struct {
 	summary string
 	detail  string
 	flags   func(fs *flag.FlagSet) func(args []string) error
+
+	// subcommands marks a command whose first argument is a subcommand
+	// with flags of its own: its arguments are passed on as they are.
+	subcommands bool
 }
 
 // commands lists the subcommands in help order.
@@ -62,7 +66,14 @@ func lensReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		// stderr after a usage error (the flag package's own call of Usage
 		// on -help would print it a second time).
 		fs.Usage = func() {}
-		rest, err := parseInterspersed(fs, args[1:])
+		var rest []string
+		var err error
+		if c.subcommands && len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+			// A subcommand parses its own flags.
+			rest = args[1:]
+		} else {
+			rest, err = parseInterspersed(fs, args[1:])
+		}
 		fs.Usage = func() { fmt.Fprint(fs.Output(), commandHelp(c, fs)) }
 		if err != nil {
 			if errors.Is(err, flag.ErrHelp) {
