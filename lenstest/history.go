@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/llm-latency-lens/lens"
-	"github.com/llm-latency-lens/lens/report"
+	resultfile "github.com/llm-latency-lens/lens/report"
 	"github.com/llm-latency-lens/lens/report/history"
 )
 
@@ -79,7 +79,7 @@ func appendTo(path, name string, isBench bool, n int, res *lens.Result) error {
 		h.commit, h.branch = history.DetectGit(".")
 		histories.files[abs] = h
 	}
-	f, err := report.FromResults([]*lens.Result{res}, report.Metadata{})
+	f, err := resultfile.FromResults([]*lens.Result{res}, resultfile.Metadata{})
 	if err != nil {
 		return err
 	}
