@@ -38,15 +38,14 @@ func Example() {
 	fmt.Println("requests:", res.Total, "failed:", res.Failed)
 	fmt.Printf("output tokens per request: %.0f\n", res.OutputTokens.Percentile(50))
 	fmt.Println("ITL samples:", res.ITL.Count())
-	// Real sockets: round to the fake's resolution before printing.
-	fmt.Println("TTFT p50:", res.TTFT.Percentile(50).Truncate(20*time.Millisecond))
-	fmt.Println("ITL p50:", res.ITL.Percentile(50).Round(5*time.Millisecond))
+	// Real sockets: a busy machine only adds delay, so print what holds on
+	// any machine rather than the exact numbers.
+	fmt.Println("TTFT p50 at least 60ms:", res.TTFT.Percentile(50) >= 60*time.Millisecond)
 	// Output:
 	// requests: 40 failed: 0
 	// output tokens per request: 10
 	// ITL samples: 360
-	// TTFT p50: 60ms
-	// ITL p50: 5ms
+	// TTFT p50 at least 60ms: true
 }
 
 // The metrics of a Result are HDR histograms: any percentile, with count,

@@ -133,6 +133,9 @@ func TestConnectTimeout(t *testing.T) {
 	assert.Equal(t, []int{2, 2}, attempts, "connect timeouts are retried")
 	assert.EqualValues(t, 2, res.RetriedBy[lens.ClassConnectTimeout])
 	for _, d := range e2e {
-		assert.InDelta(t, float64(200*time.Millisecond), float64(d), float64(150*time.Millisecond), "the attempt ends at the connect timeout, not the request timeout")
+		// At the connect timeout (a busy machine may fire it late), far
+		// from the 10s request timeout.
+		assert.GreaterOrEqual(t, d, 200*time.Millisecond, "the attempt lasts its connect timeout")
+		assert.Less(t, d, 3*time.Second, "the attempt ends at the connect timeout, not the request timeout")
 	}
 }

@@ -16,8 +16,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/jarcoal/httpmock"
 	"golang.org/x/net/html"
 
 	"github.com/llm-latency-lens/lens"
@@ -603,12 +605,20 @@ func (rt *rateLimitEvery) RoundTrip(req *http.Request) (*http.Response, error) {
 	}, nil
 }
 
-// realisticFile runs three workloads against the fake for about two seconds,
-// at the same time: two models of one streaming chat scenario (the slower one
-// with a first-token timeout that some requests miss, both with a rate limit
-// that refuses some requests), and an open-loop, non-streaming batch.
+// realisticFile runs three workloads against the fake for two seconds of
+// virtual time, at the same time: two models of one streaming chat scenario
+// (the slower one with a first-token timeout that some requests miss, both
+// with a rate limit that refuses some requests), and an open-loop,
+// non-streaming batch. Virtual time makes the file, and so the page drawn
+// from it, the same on every machine however busy.
 func realisticFile(t *testing.T) *report.File {
 	t.Helper()
+	var f *report.File
+	synctest.Test(t, func(t *testing.T) { f = realisticRuns(t) })
+	return f
+}
+
+func realisticRuns(t *testing.T) *report.File {
 	type run struct {
 		cfg fake.Config
 		sc  lens.Scenario
@@ -625,12 +635,10 @@ func realisticFile(t *testing.T) *report.File {
 	errs := make([]error, len(runs))
 	var wg sync.WaitGroup
 	for i, r := range runs {
-		srv := fake.NewServer(r.cfg)
-		t.Cleanup(srv.Close)
-		tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
-		t.Cleanup(tr.CloseIdleConnections)
+		tr := httpmock.NewMockTransport()
+		fake.NewResponder(r.cfg).Register(tr, "http://fake.test")
 		sc := r.sc
-		sc.Provider = &providers.OpenAI{BaseURL: srv.URL + "/v1", APIKey: "sk-fake"}
+		sc.Provider = &providers.OpenAI{BaseURL: "http://fake.test/v1", APIKey: "sk-fake"}
 		sc.Prompt = "Summarize the latest incident report in three sentences."
 		sc.Duration = 2 * time.Second
 		sc.Seed = uint64(i + 1)
