@@ -252,8 +252,8 @@ func TestPrefill(t *testing.T) {
 
 // TestCapacityServer runs a queue on a real Server. Always checked: no more
 // than Capacity responses write at once. When the process was not starved
-// and the requests arrived together, the queue delays must also be those of
-// c places, within the lateness of a busy machine.
+// and the requests arrived together, no request may also have been served
+// sooner than c places allow.
 func TestCapacityServer(t *testing.T) {
 	q := queueLoad{capacity: 8, requests: 32, tokens: 5, ttft: 80 * time.Millisecond, itl: 5 * time.Millisecond}
 	s := NewServer(q.config())
@@ -332,22 +332,17 @@ func TestCapacityServer(t *testing.T) {
 		return
 	}
 	// c places serve n requests in no less than ⌈n/c⌉ service times, and
-	// the i-th shortest wait is about ⌊i/c⌋ service times: never less
-	// (but for the arrivals' spread), and later by no more than what the
-	// rounds before it may each have run late.
+	// the i-th shortest wait is at least ⌊i/c⌋ service times (but for the
+	// arrivals' spread). How much longer is the machine's business, not the
+	// fake's: the exact delays are checked in virtual time by
+	// TestCapacityQueuesFIFO and TestCapacityConcurrentArrivals.
 	rounds := (q.requests + q.capacity - 1) / q.capacity
 	assert.GreaterOrEqual(t, last.Sub(first), time.Duration(rounds)*q.service()-spread-time.Millisecond, "c places served n requests too fast")
 	for i, d := range queued {
-		round := i / q.capacity
-		want := time.Duration(round) * q.service()
+		want := time.Duration(i/q.capacity) * q.service()
 		assert.GreaterOrEqual(t, d, want-spread-time.Millisecond, "the %d-th shortest wait", i)
-		assert.LessOrEqual(t, d, want+time.Duration(round)*lateRound, "the %d-th shortest wait", i)
 	}
 }
-
-// lateRound bounds how late, on a machine that is busy but not starved, a
-// round of queued responses may end after its schedule, delaying the next.
-const lateRound = 40 * time.Millisecond
 
 func minTime(a, b time.Time) time.Time {
 	if b.Before(a) {
