@@ -28,7 +28,7 @@ import (
 // together with an error wrapping ctx.Err(): what was measured is never
 // thrown away. Configuration errors return a nil result.
 func Run(ctx context.Context, sc Scenario) (*Result, error) {
-	if err := sc.validate(); err != nil {
+	if err := sc.Validate(); err != nil {
 		return nil, err
 	}
 	var client *http.Client

@@ -40,12 +40,36 @@ func openai(url string) providers.Provider {
 func TestRunValidation(t *testing.T) {
 	_, err := lens.Run(context.Background(), lens.Scenario{Name: "bad", Requests: -1, Concurrency: -2, Timeout: -time.Second})
 	require.Error(t, err)
-	for _, want := range []string{"scenario bad", "Provider: required", "Model: required", "Requests: must be >= 0, got -1",
+	for _, want := range []string{"scenario bad", "Provider: required", "Model: required", "Requests: must be > 0 (or 0 with Duration set), got -1",
 		"Concurrency: must be >= 0, got -2", "Timeout: must be >= 0"} {
 		assert.Contains(t, err.Error(), want)
 	}
 	_, err = lens.Run(context.Background(), lens.Scenario{Provider: openai("http://x"), Model: "m"})
-	require.ErrorContains(t, err, "Requests or Duration: one must be set")
+	require.ErrorContains(t, err, "Requests: must be > 0, or Duration set")
+}
+
+// TestValidateFieldErrors: Validate names every bad field of a scenario,
+// one FieldError each, in the Scenario's own field names.
+func TestValidateFieldErrors(t *testing.T) {
+	temp := -0.5
+	sc := lens.Scenario{Name: "bad", Provider: openai("http://x"), Model: "m", Requests: 10, Duration: time.Second,
+		Arrivals: lens.ArrivalsPoisson, Temperature: &temp, SLO: lens.SLO{TTFT: -time.Millisecond},
+		Retry:   lens.Retry{InitialBackoff: time.Second, MaxBackoff: time.Millisecond, Multiplier: 0.5, Jitter: 2},
+		HTTP:    lens.HTTPOptions{PoolSize: -1},
+		Prompts: []string{"a", ""}}
+	err := sc.Validate()
+	var se *lens.ScenarioError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, "bad", se.Scenario)
+	var fields []string
+	for _, p := range se.Problems {
+		fields = append(fields, p.Field)
+	}
+	assert.Equal(t, []string{"Duration", "Arrivals", "Temperature", "SLO.TTFT", "Retry.MaxBackoff", "Retry.Multiplier",
+		"Retry.Jitter", "HTTP.PoolSize", "Prompts[1]"}, fields)
+	assert.Contains(t, err.Error(), "lens: scenario bad: Duration: set Requests or Duration, not both\nArrivals: needs a Rate")
+	sc = lens.Scenario{Provider: openai("http://x"), Model: "m", Requests: 1}
+	assert.NoError(t, sc.Validate())
 }
 
 // TestRunAccounting: every started request ends in exactly one counted

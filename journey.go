@@ -119,10 +119,10 @@ func (r *Result) recordJourney(d, queue time.Duration, err error) {
 
 // validateJourney adds a problem for each field that does not apply to a
 // scenario with a Journey.
-func (sc *Scenario) validateJourney(add func(format string, args ...any)) {
+func (sc *Scenario) validateJourney(p *problems) {
 	refuse := func(field string, set bool) {
 		if set {
-			add("%s: does not apply with a Journey (the caller's code makes the calls)", field)
+			p.add(field, "does not apply with a Journey (the caller's code makes the calls)")
 		}
 	}
 	refuse("Prompt", sc.Prompt != "")

@@ -3,8 +3,6 @@ package lens
 import (
 	"context"
 	"crypto/tls"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -273,83 +271,6 @@ const (
 	DefaultTimeout     = 60 * time.Second
 	DefaultMaxInFlight = 10000
 )
-
-// validate reports every problem of sc at once.
-func (sc *Scenario) validate() error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if sc.Journey != nil {
-		sc.validateJourney(add)
-	} else {
-		if sc.Provider == nil {
-			add("Provider: required")
-		}
-		if sc.Model == "" {
-			add("Model: required")
-		}
-	}
-	if sc.Requests < 0 {
-		add("Requests: must be >= 0, got %d", sc.Requests)
-	}
-	if sc.MaxRequests < 0 {
-		add("MaxRequests: must be >= 0, got %d", sc.MaxRequests)
-	} else if sc.MaxRequests > 0 && sc.MaxRequests < sc.Requests {
-		add("MaxRequests: must be 0 (no budget) or at least Requests (%d), got %d", sc.Requests, sc.MaxRequests)
-	}
-	if sc.Duration < 0 {
-		add("Duration: must be >= 0, got %v", sc.Duration)
-	}
-	if sc.Requests == 0 && sc.Duration == 0 && len(sc.Trace) == 0 {
-		add("Requests or Duration: one must be set")
-	}
-	if sc.Concurrency < 0 {
-		add("Concurrency: must be >= 0, got %d", sc.Concurrency)
-	}
-	if sc.Rate < 0 {
-		add("Rate: must be >= 0, got %v", sc.Rate)
-	}
-	if sc.Warmup < 0 {
-		add("Warmup: must be >= 0, got %d", sc.Warmup)
-	}
-	if sc.Timeout < 0 {
-		add("Timeout: must be >= 0, got %v", sc.Timeout)
-	}
-	if sc.MaxInFlight < 0 {
-		add("MaxInFlight: must be >= 0, got %d", sc.MaxInFlight)
-	}
-	if sc.RampUp < 0 {
-		add("RampUp: must be >= 0, got %v", sc.RampUp)
-	}
-	if sc.Retry.MaxAttempts < 0 {
-		add("Retry.MaxAttempts: must be >= 0, got %d", sc.Retry.MaxAttempts)
-	}
-	if sc.Retry.Jitter < 0 || sc.Retry.Jitter > 1 {
-		add("Retry.Jitter: must be within 0..1, got %v", sc.Retry.Jitter)
-	}
-	if sc.FirstTokenTimeout < 0 {
-		add("FirstTokenTimeout: must be >= 0, got %v", sc.FirstTokenTimeout)
-	}
-	if sc.IdleTimeout < 0 {
-		add("IdleTimeout: must be >= 0, got %v", sc.IdleTimeout)
-	}
-	for i, p := range sc.Prompts {
-		if p == "" {
-			add("Prompts[%d]: empty prompt", i)
-		}
-	}
-	if sc.MaxTokens < 0 {
-		add("MaxTokens: must be >= 0, got %d", sc.MaxTokens)
-	}
-	errs = append(errs, sc.validateShapes()...)
-	if len(errs) == 0 {
-		return nil
-	}
-	name := sc.Name
-	if name == "" {
-		name = "(unnamed)"
-	}
-	return fmt.Errorf("lens: scenario %s: %w", name, errors.Join(errs...))
-}
 
 func (sc *Scenario) concurrency() int {
 	if sc.Concurrency > 0 {

@@ -7,20 +7,18 @@ import (
 
 // validateShapes checks the workload shapes a scenario can take beyond the
 // plain closed and open loops: sessions, trace replay and shards.
-func (sc *Scenario) validateShapes() []error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+func (sc *Scenario) validateShapes(p *problems) {
 	if sc.Session.Turns < 0 {
-		add("Session.Turns: must be >= 0, got %d", sc.Session.Turns)
+		p.add("Session.Turns", "must be >= 0, got %d", sc.Session.Turns)
 	}
 	if sc.Session.ThinkTime != nil && !sc.Session.Enabled() {
-		add("Session.ThinkTime: set without Session.Turns")
+		p.add("Session.ThinkTime", "set without Session.Turns")
 	}
 	if sc.Session.Enabled() && sc.Rate > 0 {
-		add("Session: sessions run in closed loop (one conversation per worker); Rate must be 0")
+		p.add("Session", "sessions run in closed loop (one conversation per worker); Rate must be 0")
 	}
 	if sc.Session.Enabled() && len(sc.Trace) > 0 {
-		add("Session: not with Trace, whose requests stand alone")
+		p.add("Session", "not with Trace, whose requests stand alone")
 	}
 	if len(sc.Trace) > 0 {
 		for _, f := range []struct {
@@ -32,27 +30,26 @@ func (sc *Scenario) validateShapes() []error {
 			{"MaxTokens", sc.MaxTokens != 0}, {"MaxTokensDist", sc.MaxTokensDist != nil},
 		} {
 			if f.set {
-				add("%s: not with Trace, which sets the timing and the lengths of every request", f.name)
+				p.add(f.name, "not with Trace, which sets the timing and the lengths of every request")
 			}
 		}
 		for i, r := range sc.Trace {
 			if r.At < 0 || r.InputTokens < 0 || r.OutputTokens < 0 || (i > 0 && r.At < sc.Trace[i-1].At) {
-				add("Trace[%d]: times must be >= 0 and in order, token counts >= 0; got %+v", i, r)
+				p.add(fmt.Sprintf("Trace[%d]", i), "times must be >= 0 and in order, token counts >= 0; got %+v", r)
 				break
 			}
 		}
 	}
 	if !(sc.TraceSpeed >= 0) || math.IsInf(sc.TraceSpeed, 0) {
-		add("TraceSpeed: must be a finite number >= 0, got %v", sc.TraceSpeed)
+		p.add("TraceSpeed", "must be a finite number >= 0, got %v", sc.TraceSpeed)
 	} else if sc.TraceSpeed != 0 && len(sc.Trace) == 0 {
-		add("TraceSpeed: set without Trace")
+		p.add("TraceSpeed", "set without Trace")
 	}
 	if err := sc.Shard.check(); err != nil {
-		add("Shard: %v", err)
+		p.add("Shard", "%v", err)
 	} else if sc.Shard.Sharded() && sc.Rate <= 0 && len(sc.Trace) == 0 && sc.concurrency() < sc.Shard.Count {
-		add("Shard: a closed loop of %d workers cannot be split %d ways: Concurrency must be at least the shard count", sc.concurrency(), sc.Shard.Count)
+		p.add("Shard", "a closed loop of %d workers cannot be split %d ways: Concurrency must be at least the shard count", sc.concurrency(), sc.Shard.Count)
 	}
-	return errs
 }
 
 // open reports whether the scenario runs in open loop: a Rate or a Trace.

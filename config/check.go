@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -184,10 +185,10 @@ func (k *checker) nonNeg(path string, v float64) {
 }
 
 // tagged checks every field of v that has a check tag, at path and below:
-// "ms" and "secs" are times in that unit (>= 0 and within a Duration),
-// ">=0" a number or count that must be >= 0, "0..1" a fraction. A field's
-// other rules are in the checker's methods; its type, unknown keys and
-// the like are the decoder's.
+// "ms" and "secs" are times in that unit, which must fit a Duration
+// (their other rules are the engine's, see scenarios), ">=0" a number or
+// count that must be >= 0. A field's other rules are in the checker's
+// methods; its type, unknown keys and the like are the decoder's.
 func (k *checker) tagged(v reflect.Value, path string) {
 	switch v.Kind() {
 	case reflect.Pointer:
@@ -232,10 +233,6 @@ func (k *checker) tagged(v reflect.Value, path string) {
 				k.duration(fp, x, time.Second)
 			case ">=0":
 				k.nonNeg(fp, x)
-			case "0..1":
-				if !finite(x) || x < 0 || x > 1 {
-					k.errf(fp, "must be within 0..1")
-				}
 			default:
 				panic("config: unknown check " + check)
 			}
@@ -243,18 +240,24 @@ func (k *checker) tagged(v reflect.Value, path string) {
 	}
 }
 
-// duration checks a time in unit that must be >= 0 and fit a Duration.
+// duration checks that a time in unit fits a Duration.
 func (k *checker) duration(path string, v float64, unit time.Duration) {
-	if !finite(v) || v < 0 {
-		k.errf(path, "must be >= 0")
-	} else if v*float64(unit) >= math.MaxInt64 {
+	if math.Abs(v*float64(unit)) >= math.MaxInt64 {
 		k.errf(path, "too large")
 	}
 }
 
-// toDuration converts a checked time in unit to a Duration.
+// toDuration converts a time in unit to a Duration; one out of range
+// becomes the nearest Duration.
 func toDuration(v float64, unit time.Duration) time.Duration {
-	return time.Duration(math.Round(v * float64(unit)))
+	d := math.Round(v * float64(unit))
+	switch {
+	case d >= math.MaxInt64:
+		return math.MaxInt64
+	case d <= math.MinInt64:
+		return math.MinInt64
+	}
+	return time.Duration(d)
 }
 
 var versionRE = regexp.MustCompile(`^1(\.[0-9]+)*$`)
@@ -276,6 +279,7 @@ func (c *File) check() []Problem {
 	k.execution()
 	k.output()
 	k.tagged(reflect.ValueOf(c).Elem(), "")
+	k.scenarios()
 	return k.probs
 }
 
@@ -501,36 +505,21 @@ func (k *checker) workload(providerNames []string) {
 		} else {
 			seen[s.Name] = i
 		}
-		trace := s.Trace.File != ""
-		if trace {
-			k.trace(path, s)
-		} else {
-			k.prompt(key("prompt"), s.Prompt, templates, templateNames, sets, setNames)
+		if s.Trace.File != "" {
+			k.readTrace(key("trace"), s)
 		}
-		k.session(path, s)
-
-		switch {
-		case trace && s.Requests >= 0 && s.DurationSecs >= 0 && (s.Requests == 0 || s.DurationSecs == 0):
-			// A trace sets its own length; requests or duration_secs
-			// replay a part of it.
-		case s.Requests < 0:
-			k.errf(key("requests"), "must be > 0")
-		case s.Requests > 0 && s.DurationSecs > 0:
-			k.errf(key("duration_secs"), "set requests or duration_secs, not both")
-		case s.Requests == 0 && s.DurationSecs == 0:
-			if _, set := k.c.pos[key("duration_secs")]; set {
-				k.errf(key("duration_secs"), "must be > 0")
-			} else {
-				k.errf(key("requests"), "must be > 0 (or set duration_secs)")
+		if p := s.Prompt; s.Trace.File == "" || p.Template != "" || p.Text != "" || p.Set != "" || p.Tokens != nil {
+			k.prompt(key("prompt"), p, templates, templateNames, sets, setNames)
+		} else if len(p.Variables) > 0 {
+			k.errf(pathKey(key("prompt"), "variables"), "not with trace, whose prompts are synthetic")
+		}
+		if d := s.Session.ThinkTimeSecs; d != nil {
+			if msg := d.problem(0); msg != "" {
+				k.errf(pathKey(key("session"), "think_time_secs"), "%s", msg)
 			}
-		}
-		if !finite(s.RateLimit) || s.RateLimit < 0 {
-			k.errf(key("rate_limit"), "must be >= 0 (requests per second; null or 0: no rate, a closed loop)")
 		}
 		if c := s.Concurrency; c != nil {
 			switch {
-			case *c < 0:
-				k.errf(key("concurrency"), "must be >= 0")
 			case *c == 0 && s.RateLimit <= 0:
 				k.errf(key("concurrency"), "must be > 0 without a rate_limit (0 means no cap, only for an open loop)")
 			case *c > maxConfigConcurrency:
@@ -539,9 +528,6 @@ func (k *checker) workload(providerNames []string) {
 		}
 		switch strings.ToLower(s.Arrivals) {
 		case "", "constant", "poisson":
-			if s.Arrivals != "" && s.RateLimit <= 0 {
-				k.errf(key("arrivals"), "needs a rate_limit: arrivals shape the open loop")
-			}
 		default:
 			k.errf(key("arrivals"), "unknown arrivals %q%s; want constant or poisson", s.Arrivals,
 				suggest(strings.ToLower(s.Arrivals), []string{"constant", "poisson"}))
@@ -553,13 +539,8 @@ func (k *checker) workload(providerNames []string) {
 			}
 		}
 		k.gates(key("gates"), s.Gates)
-		switch {
-		case s.MaxRequests < 0:
-			k.errf(key("max_requests"), "must be >= 0 (0: no budget)")
-		case s.MaxRequests > 0 && len(s.Gates) == 0:
+		if s.MaxRequests > 0 && len(s.Gates) == 0 {
 			k.errf(key("max_requests"), "is the request budget of the scenario's gates, and it has none")
-		case s.MaxRequests > 0 && s.MaxRequests < s.Requests:
-			k.errf(key("max_requests"), "must be at least requests (%d): it counts the first run too", s.Requests)
 		}
 	}
 }
@@ -719,18 +700,6 @@ func (k *checker) execution() {
 	} else if e.MaxConcurrency > maxConfigMaxConcurrency {
 		k.errf(pathKey(path, "max_concurrency"), "must be at most %d", maxConfigMaxConcurrency)
 	}
-	r := e.Retry
-	rp := pathKey(path, "retry")
-	if r.MaxAttempts < 0 {
-		k.errf(pathKey(rp, "max_attempts"), "must be >= 1")
-	}
-	if r.MaxBackoffMs > 0 && r.InitialBackoffMs > r.MaxBackoffMs {
-		k.errf(pathKey(rp, "max_backoff_ms"), "must be >= initial_backoff_ms")
-	}
-	if !finite(r.Multiplier) || r.Multiplier != 0 && r.Multiplier < 1 {
-		k.errf(pathKey(rp, "multiplier"), "must be >= 1")
-	}
-
 	h := e.HTTP
 	if e.Shard != "" {
 		if _, err := lens.ParseShard(e.Shard); err != nil {
@@ -923,50 +892,128 @@ func quoteAll(ss []string) []string {
 	return out
 }
 
-// trace checks a scenario that replays a trace: the file sets the timing
-// and lengths, so nothing else may.
-func (k *checker) trace(path string, s *Scenario) {
-	key := func(f string) string { return pathKey(path, f) }
-	for _, f := range []struct {
-		name string
-		set  bool
-	}{
-		{"prompt", s.Prompt.Template != "" || s.Prompt.Text != "" || s.Prompt.Set != "" || s.Prompt.Tokens != nil || len(s.Prompt.Variables) > 0},
-		{"rate_limit", s.RateLimit != 0}, {"arrivals", s.Arrivals != ""}, {"ramp_up_secs", s.RampUpSecs != 0},
-		{"max_tokens", s.MaxTokens != nil},
-	} {
-		if f.set {
-			k.errf(key(f.name), "not with trace: the trace file sets every request's timing and lengths")
-		}
-	}
+// readTrace reads the trace a scenario replays, at path.
+func (k *checker) readTrace(path string, s *Scenario) {
 	tr, err := lens.ReadTraceFile(k.c.relative(s.Trace.File))
 	if err != nil {
-		k.errf(pathKey(key("trace"), "file"), "%s", strings.TrimPrefix(err.Error(), "lens: "))
+		k.errf(pathKey(path, "file"), "%s", strings.TrimPrefix(err.Error(), "lens: "))
 	}
 	s.Trace.requests = tr
-	if sp := s.Trace.Speed; !finite(sp) || sp < 0 {
-		k.errf(pathKey(key("trace"), "speed"), "must be > 0 (1: as recorded)")
+}
+
+// scenarioKeys maps a field of lens.Scenario to the keys that set it:
+// the scenario's own (relative to it) before the file's (from its root,
+// written with a leading "/"). A problem the engine finds in the field is
+// reported at the first of them that the file sets, else at the first.
+var scenarioKeys = map[string][]string{
+	"Requests":             {"requests"},
+	"MaxRequests":          {"max_requests"},
+	"Duration":             {"duration_secs"},
+	"Concurrency":          {"concurrency"},
+	"Rate":                 {"rate_limit"},
+	"Arrivals":             {"arrivals"},
+	"RampUp":               {"ramp_up_secs"},
+	"Warmup":               {"warmup", "/execution.warmup_requests"},
+	"Timeout":              {"timeouts.request_secs", "/execution.timeouts.request_secs", "/workload.request_params.timeout"},
+	"FirstTokenTimeout":    {"timeouts.first_token_ms", "/execution.timeouts.first_token_ms"},
+	"IdleTimeout":          {"timeouts.idle_ms", "/execution.timeouts.idle_ms"},
+	"Temperature":          {"temperature", "/workload.request_params.temperature"},
+	"TopP":                 {"top_p", "/workload.request_params.top_p"},
+	"MaxTokens":            {"max_tokens", "/workload.request_params.max_tokens"},
+	"MaxTokensDist":        {"max_tokens", "/workload.request_params.max_tokens"},
+	"Prompt":               {"prompt"},
+	"Prompts":              {"prompt.set"},
+	"PromptTokens":         {"prompt.tokens"},
+	"SLO.TTFT":             {"slo.ttft_ms"},
+	"SLO.TPOT":             {"slo.tpot_ms"},
+	"SLO.E2E":              {"slo.e2e_ms"},
+	"Retry.MaxAttempts":    {"/execution.retry.max_attempts"},
+	"Retry.InitialBackoff": {"/execution.retry.initial_backoff_ms"},
+	"Retry.MaxBackoff":     {"/execution.retry.max_backoff_ms"},
+	"Retry.Multiplier":     {"/execution.retry.multiplier"},
+	"Retry.Jitter":         {"/execution.retry.jitter"},
+	"Retry.MaxRetryAfter":  {"/execution.retry.max_retry_after_ms"},
+	"HTTP.PoolSize":        {"/execution.http.pool_size"},
+	"HTTP.ConnectTimeout":  {"timeouts.connect_ms", "/execution.timeouts.connect_ms", "/execution.http.connect_timeout_ms"},
+	"HTTP.KeepAlive":       {"/execution.http.keep_alive_secs"},
+	"Session":              {"session.turns"},
+	"Session.Turns":        {"session.turns"},
+	"Session.ThinkTime":    {"session.think_time_secs"},
+	"Trace":                {"trace"},
+	"TraceSpeed":           {"trace.speed"},
+	"Shard":                {"/execution.shard"},
+}
+
+// scenarioFieldRE matches the names of scenarioKeys in an engine message,
+// the longer first ("Session.Turns" before "Session").
+var scenarioFieldRE = func() *regexp.Regexp {
+	names := sortedKeys(scenarioKeys)
+	sort.SliceStable(names, func(i, j int) bool { return len(names[i]) > len(names[j]) })
+	for i, n := range names {
+		names[i] = regexp.QuoteMeta(n)
+	}
+	return regexp.MustCompile(`\b(` + strings.Join(names, "|") + `)\b`)
+}()
+
+// scenarios checks every scenario as the engine will run it, with the
+// engine's own rules (lens.Scenario.Validate), and reports each problem
+// at the key that sets the field, in the file's words. A key that has a
+// problem already (a wrong type, a time too large) gets no second one.
+func (k *checker) scenarios() {
+	for i, s := range k.c.Workload.Scenarios {
+		sc := k.c.scenario(i)
+		if s.Trace.File != "" && len(sc.Trace) == 0 {
+			// The trace could not be read (a problem already): a stand-in
+			// of one request keeps the other fields checked.
+			sc.Trace = []lens.TraceRequest{{}}
+		}
+		var se *lens.ScenarioError
+		if !errors.As(sc.Validate(), &se) {
+			continue
+		}
+		path := pathIndex("workload.scenarios", i)
+		for _, p := range se.Problems {
+			field, _, indexed := strings.Cut(p.Field, "[")
+			switch {
+			case field == "Provider" || field == "Model":
+				continue // each run's own, built from the providers section
+			case field == "Prompts" && indexed:
+				continue // an empty prompt is reported in its prompt set
+			}
+			at, known := k.scenarioKey(path, field)
+			if slices.ContainsFunc(k.probs, func(q Problem) bool { return q.Path == at }) {
+				continue
+			}
+			msg := scenarioFieldRE.ReplaceAllStringFunc(p.Message, func(f string) string {
+				key, _ := k.scenarioKey(path, f)
+				return strings.TrimPrefix(key, path+".")
+			})
+			if !known {
+				msg = p.Field + ": " + msg
+			}
+			k.errf(at, "%s", msg)
+		}
 	}
 }
 
-// session checks a scenario's session.
-func (k *checker) session(path string, s *Scenario) {
-	sp := pathKey(path, "session")
-	ss := s.Session
-	if ss.Turns < 0 {
-		k.errf(pathKey(sp, "turns"), "must be >= 0 (0: no sessions)")
+// scenarioKey returns the key, from the file's root, that sets a field of
+// the scenario at path (see scenarioKeys), and whether the field has one;
+// the scenario's own path when it has not.
+func (k *checker) scenarioKey(path, field string) (string, bool) {
+	keys, ok := scenarioKeys[field]
+	if !ok {
+		return path, false
 	}
-	if ss.ThinkTimeSecs != nil {
-		if ss.Turns == 0 {
-			k.errf(pathKey(sp, "think_time_secs"), "needs turns")
-		} else if msg := ss.ThinkTimeSecs.problem(0); msg != "" {
-			k.errf(pathKey(sp, "think_time_secs"), "%s", msg)
+	abs := func(key string) string {
+		if rest, ok := strings.CutPrefix(key, "/"); ok {
+			return rest
+		}
+		return joinPath(path, key)
+	}
+	for _, key := range keys {
+		if _, set := k.c.pos[abs(key)]; set {
+			return abs(key), true
 		}
 	}
-	if ss.Turns > 0 && s.RateLimit > 0 {
-		k.errf(pathKey(sp, "turns"), "sessions run in closed loop, one conversation per worker: not with rate_limit")
-	}
-	if ss.Turns > 0 && s.Trace.File != "" {
-		k.errf(pathKey(sp, "turns"), "not with trace, whose requests stand alone")
-	}
+	return abs(keys[0]), true
 }

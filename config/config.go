@@ -209,8 +209,8 @@ type RequestParams struct {
 
 	// Temperature and TopP, keys "temperature" and "top_p" (nil: the
 	// API's default).
-	Temperature *float64 `yaml:"temperature" check:">=0"`
-	TopP        *float64 `yaml:"top_p" check:"0..1"`
+	Temperature *float64 `yaml:"temperature"`
+	TopP        *float64 `yaml:"top_p"`
 
 	// Stream, key "stream" (default true): streamed responses. Without
 	// streaming TTFT equals E2E and there is no ITL.
@@ -258,20 +258,20 @@ type Scenario struct {
 
 	// Warmup, key "warmup": unmeasured requests sent first (nil:
 	// execution.warmup_requests).
-	Warmup *int `yaml:"warmup" check:">=0"`
+	Warmup *int `yaml:"warmup"`
 
 	// MaxTokens, Stream, Temperature and TopP override request_params
 	// (keys "max_tokens", "stream", "temperature", "top_p"; nil: inherit).
 	MaxTokens   *Dist    `yaml:"max_tokens"`
 	Stream      *bool    `yaml:"stream"`
-	Temperature *float64 `yaml:"temperature" check:">=0"`
-	TopP        *float64 `yaml:"top_p" check:"0..1"`
+	Temperature *float64 `yaml:"temperature"`
+	TopP        *float64 `yaml:"top_p"`
 
 	// SLO are per-request limits for goodput, key "slo".
 	SLO SLO `yaml:"slo"`
 
 	// Timeouts override execution.timeouts, key "timeouts" (zero fields
-	// inherit; connect_ms is not taken here).
+	// inherit).
 	Timeouts Timeouts `yaml:"timeouts"`
 
 	// Providers, key "providers", restricts the scenario to these
@@ -418,7 +418,7 @@ type Execution struct {
 
 	// WarmupRequests are unmeasured requests sent first by every run, key
 	// "warmup_requests" (default 0).
-	WarmupRequests int `yaml:"warmup_requests" check:">=0"`
+	WarmupRequests int `yaml:"warmup_requests"`
 
 	// Seed seeds every random choice (arrivals, prompt choice, lengths,
 	// retry jitter), key "seed" (default 0). Every run gets the same seed,
@@ -465,7 +465,7 @@ type Retry struct {
 
 	// Jitter shortens each wait by up to this fraction, key "jitter"
 	// (0..1; 0 means the default, 0.2).
-	Jitter float64 `yaml:"jitter" check:"0..1"`
+	Jitter float64 `yaml:"jitter"`
 
 	// MaxRetryAfterMs caps a server's Retry-After, key
 	// "max_retry_after_ms" (default 60000).
@@ -476,7 +476,7 @@ type Retry struct {
 type HTTP struct {
 	// PoolSize is the idle connections kept per host, key "pool_size"
 	// (default: the concurrency plus 16).
-	PoolSize int `yaml:"pool_size" check:">=0"`
+	PoolSize int `yaml:"pool_size"`
 
 	// ConnectTimeoutMs, key "connect_timeout_ms" (default 30000).
 	ConnectTimeoutMs float64 `yaml:"connect_timeout_ms" check:"ms"`

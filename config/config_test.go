@@ -313,12 +313,12 @@ workload:
       prompt: hi
 `,
 		want: []string{
-			`c.yaml:8: workload.scenarios[0].requests: must be > 0`,
+			`c.yaml:8: workload.scenarios[0].requests: must be > 0 (or 0 with duration_secs set), got -5`,
 			`c.yaml:12: workload.scenarios[1].concurrency: must be > 0 without a rate_limit (0 means no cap, only for an open loop)`,
-			`c.yaml:16: workload.scenarios[2].rate_limit: must be >= 0 (requests per second; null or 0: no rate, a closed loop)`,
+			`c.yaml:16: workload.scenarios[2].rate_limit: must be a finite number >= 0, got -2`,
 			`c.yaml:20: workload.scenarios[3].arrivals: needs a rate_limit: arrivals shape the open loop`,
 			`c.yaml:24: workload.scenarios[4].duration_secs: set requests or duration_secs, not both`,
-			`c.yaml:25: workload.scenarios[5].requests: must be > 0 (or set duration_secs)`,
+			`c.yaml:25: workload.scenarios[5].requests: must be > 0, or duration_secs set`,
 		},
 	}, {
 		name: "unknown template, unfilled placeholder, unknown variable",
@@ -576,20 +576,55 @@ output:
   database: {enabled: true}
 `,
 		want: []string{
-			`c.yaml:6: workload.request_params.top_p: must be within 0..1`,
+			`c.yaml:6: workload.request_params.top_p: must be within 0..1, got 1.5`,
 			`c.yaml:7: workload.request_params.timeout: conflicts with execution.timeouts.request_secs (set one)`,
-			`c.yaml:12: workload.scenarios[0].warmup: must be >= 0`,
-			`c.yaml:13: workload.scenarios[0].slo.ttft_ms: must be >= 0`,
+			`c.yaml:12: workload.scenarios[0].warmup: must be >= 0, got -1`,
+			`c.yaml:13: workload.scenarios[0].slo.ttft_ms: must be >= 0, got -1ms`,
 			`c.yaml:15: execution.max_concurrency: must be >= 0 (0: no cap)`,
-			`c.yaml:16: execution.retry.max_attempts: must be >= 1`,
-			`c.yaml:16: execution.retry.max_backoff_ms: must be >= initial_backoff_ms`,
-			`c.yaml:16: execution.retry.multiplier: must be >= 1`,
-			`c.yaml:16: execution.retry.jitter: must be within 0..1`,
+			`c.yaml:16: execution.retry.max_attempts: must be >= 0, got -1`,
+			`c.yaml:16: execution.retry.max_backoff_ms: must be >= execution.retry.initial_backoff_ms (500ms), got 100ms`,
+			`c.yaml:16: execution.retry.multiplier: must be >= 1 (0: the default, 2), got 0.5`,
+			`c.yaml:16: execution.retry.jitter: must be within 0..1, got 2`,
 			`c.yaml:17: execution.timeouts.connect_ms: too large`,
 			`c.yaml:19: output.console.format: unknown format "tabel" (did you mean "table"?); want table, json or minimal`,
 			`c.yaml:21: output.export[0].codec: only for format binary`,
 			`c.yaml:22: output.export[1].format: required`,
 			`c.yaml:23: output.database.type: required when the database is enabled`,
+		},
+	}, {
+		name: "the engine's rules in the file's words: sessions, traces, shards",
+		src: `providers:
+  - name: openai
+    models: [gpt-4o]
+workload:
+  scenarios:
+    - name: a
+      prompt: hi
+      requests: 10
+      rate_limit: 5
+      session: {turns: 3}
+    - name: b
+      prompt: {variables: {x: y}}
+      rate_limit: 5
+      session: {turns: -1, think_time_secs: 2}
+      trace: {file: testdata/no-such-trace.csv, speed: -1}
+    - name: c
+      prompt: hi
+      duration_secs: 5
+      session: {think_time_secs: 1}
+execution:
+  shard: 1/4
+`,
+		want: []string{
+			`c.yaml:10: workload.scenarios[0].session.turns: sessions run in closed loop (one conversation per worker); rate_limit must be 0`,
+			`c.yaml:12: workload.scenarios[1].prompt.variables: not with trace, whose prompts are synthetic`,
+			`c.yaml:13: workload.scenarios[1].rate_limit: not with trace, which sets the timing and the lengths of every request`,
+			`c.yaml:14: workload.scenarios[1].session.turns: must be >= 0, got -1`,
+			`c.yaml:14: workload.scenarios[1].session.think_time_secs: set without session.turns`,
+			`c.yaml:15: workload.scenarios[1].trace.file: trace: open testdata/no-such-trace.csv: no such file or directory`,
+			`c.yaml:15: workload.scenarios[1].trace.speed: must be a finite number >= 0, got -1`,
+			`c.yaml:19: workload.scenarios[2].session.think_time_secs: set without session.turns`,
+			`c.yaml:21: execution.shard: a closed loop of 1 workers cannot be split 4 ways: concurrency must be at least the shard count`,
 		},
 	}, {
 		name: "YAML syntax error",
@@ -647,7 +682,7 @@ func TestConfigErrorsJSON(t *testing.T) {
   "workload": {"scenarios": [{"name": "a", "prompt": "hi", "requests": -1}]}
 }
 `,
-		want: []string{`c.json:5: workload.scenarios[0].requests: must be > 0`},
+		want: []string{`c.json:5: workload.scenarios[0].requests: must be > 0 (or 0 with duration_secs set), got -1`},
 	}, {
 		name: "type error and unknown field",
 		src: `{
@@ -1323,7 +1358,7 @@ func TestConfigValidateInCode(t *testing.T) {
 	c.Workload.Scenarios[0].Requests = -1
 	err := c.Validate()
 	var ce *Error
-	if !errors.As(err, &ce) || err.Error() != "config: workload.scenarios[0].requests: must be > 0" {
+	if !errors.As(err, &ce) || err.Error() != "config: workload.scenarios[0].requests: must be > 0 (or 0 with duration_secs set), got -1" {
 		t.Errorf("Validate = %v", err)
 	}
 	if _, err := c.Runs(nil); !errors.As(err, &ce) {

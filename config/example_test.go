@@ -51,6 +51,6 @@ workload:
 `), "bench.yaml")
 	fmt.Println(err)
 	// Output:
-	// bench.yaml:8: workload.scenarios[0].requests: must be > 0
+	// bench.yaml:8: workload.scenarios[0].requests: must be > 0 (or 0 with duration_secs set), got -5
 	// bench.yaml:9: workload.scenarios[0].concurency: unknown field (did you mean "concurrency"?)
 }

@@ -84,16 +84,8 @@ func (c *File) Runs(build func(pc Provider, model string) (providers.Provider, e
 	type cell struct{ provider, model int }
 	built := map[cell]providers.Provider{}
 	var runs []Run
-	shard, startAt := c.shard()
 	for i, sc := range c.Workload.Scenarios {
-		base := c.scenario(sc)
-		base.Shard = shard
-		if i == 0 {
-			base.StartAt = startAt
-		}
-		if sc.Trace.File != "" {
-			base.Trace, base.TraceSpeed = sc.Trace.requests, sc.Trace.Speed
-		}
+		base := c.scenario(i)
 		for pi, pc := range c.Providers {
 			if len(sc.Providers) > 0 && !slices.Contains(sc.Providers, pc.Name) {
 				continue
@@ -148,10 +140,11 @@ func (pc Provider) price(model string) *lens.Price {
 	return nil
 }
 
-// scenario returns the Scenario of sc, all but its provider, model,
-// limiter, gate and price.
-func (c *File) scenario(sc Scenario) lens.Scenario {
+// scenario returns the Scenario of the i-th scenario, all but its
+// provider, model, limiter, gate and price.
+func (c *File) scenario(i int) lens.Scenario {
 	w, e := &c.Workload, &c.Execution
+	sc := w.Scenarios[i]
 	rp := w.RequestParams
 	s := lens.Scenario{
 		Name:        sc.Name,
@@ -210,6 +203,11 @@ func (c *File) scenario(sc Scenario) lens.Scenario {
 		s.TopP = copyFloat(sc.TopP)
 	}
 	maxTokens := rp.MaxTokens
+	if sc.Trace.File != "" {
+		// The trace sets every request's prompt and output lengths, over
+		// the workload's request_params.
+		maxTokens = nil
+	}
 	if sc.MaxTokens != nil {
 		maxTokens = sc.MaxTokens
 	}
@@ -241,31 +239,16 @@ func (c *File) scenario(sc Scenario) lens.Scenario {
 	case p.Tokens != nil:
 		s.PromptTokens = p.Tokens.Dist()
 	}
-	if sc.Trace.File != "" {
-		// The trace sets every request's prompt and output lengths, over
-		// the workload's request_params.
-		s.MaxTokens, s.MaxTokensDist = 0, nil
+	s.Session.Turns = sc.Session.Turns
+	if d := sc.Session.ThinkTimeSecs; d != nil {
+		s.Session.ThinkTime = d.Dist()
 	}
-	if sc.Session.Turns > 0 {
-		s.Session.Turns = sc.Session.Turns
-		if d := sc.Session.ThinkTimeSecs; d != nil {
-			s.Session.ThinkTime = d.Dist()
-		}
+	s.Trace, s.TraceSpeed = sc.Trace.requests, sc.Trace.Speed
+	s.Shard, _ = lens.ParseShard(e.Shard)
+	if i == 0 && e.StartAt != "" {
+		s.StartAt, _ = time.Parse(time.RFC3339Nano, e.StartAt)
 	}
 	return s
-}
-
-// shard returns execution.shard and execution.start_at, checked.
-func (c *File) shard() (lens.Shard, time.Time) {
-	var sh lens.Shard
-	var at time.Time
-	if c.Execution.Shard != "" {
-		sh, _ = lens.ParseShard(c.Execution.Shard)
-	}
-	if c.Execution.StartAt != "" {
-		at, _ = time.Parse(time.RFC3339Nano, c.Execution.StartAt)
-	}
-	return sh, at
 }
 
 // relative resolves a path written in the file: from the file's
