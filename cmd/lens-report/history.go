@@ -119,6 +119,21 @@ func (o *historyOptions) open() (*history.Store, error) {
 	return history.Open(path)
 }
 
+// openFiltered is the start of the subcommands that read runs (list,
+// trend, check): it refuses arguments, builds the run filter of the flags
+// and opens the history file. The caller closes the Store.
+func (o *historyOptions) openFiltered(sub string, args []string) (*history.Store, history.Filter, error) {
+	if len(args) > 0 {
+		return nil, history.Filter{}, &exitError{code: 2, msg: sub + " takes no arguments"}
+	}
+	f, err := o.filter()
+	if err != nil {
+		return nil, f, err
+	}
+	st, err := o.open()
+	return st, f, err
+}
+
 // filter builds the run filter of the flags.
 func (o *historyOptions) filter() (history.Filter, error) {
 	f := history.Filter{Scenario: o.scenario, Branch: o.branch, Labels: o.labels, Last: o.last}
@@ -151,14 +166,7 @@ var historySubcommands = map[string]func(*flag.FlagSet, *historyOptions) func([]
 	"list": func(fs *flag.FlagSet, o *historyOptions) func([]string) error {
 		format := fs.String("format", "table", "output `format`: table or json")
 		return func(args []string) error {
-			if len(args) > 0 {
-				return &exitError{code: 2, msg: "list takes no arguments"}
-			}
-			f, err := o.filter()
-			if err != nil {
-				return err
-			}
-			st, err := o.open()
+			st, f, err := o.openFiltered("list", args)
 			if err != nil {
 				return err
 			}
@@ -182,18 +190,11 @@ var historySubcommands = map[string]func(*flag.FlagSet, *historyOptions) func([]
 		metric := fs.String("metric", "ttft.p95", "the `metric`: DIST.pN (ttft.p95, e2e.p99.9, ...), error_rate or goodput")
 		html := fs.String("html", "", "also write the chart as a single-file HTML page to `path`")
 		return func(args []string) error {
-			if len(args) > 0 {
-				return &exitError{code: 2, msg: "trend takes no arguments"}
-			}
 			m, err := history.ParseMetric(*metric)
 			if err != nil {
 				return &exitError{code: 2, msg: err.Error()}
 			}
-			f, err := o.filter()
-			if err != nil {
-				return err
-			}
-			st, err := o.open()
+			st, f, err := o.openFiltered("trend", args)
 			if err != nil {
 				return err
 			}
@@ -228,19 +229,17 @@ var historySubcommands = map[string]func(*flag.FlagSet, *historyOptions) func([]
 		format := fs.String("format", "table", "output `format` of the comparison: table or markdown")
 		color := fs.String("color", "auto", "colour: auto, on or off")
 		return func(args []string) error {
-			if len(args) > 0 {
-				return &exitError{code: 2, msg: "check takes no arguments"}
-			}
 			if *runID != 0 && *file != "" {
 				return &exitError{code: 2, msg: "give -run or -file, not both"}
 			}
 			if *format != "table" && *format != "markdown" {
 				return &exitError{code: 2, msg: fmt.Sprintf("-format: unknown format %q (want table or markdown)", *format)}
 			}
-			f, err := o.filter()
+			st, f, err := o.openFiltered("check", args)
 			if err != nil {
 				return err
 			}
+			defer st.Close()
 			f.Baseline = *baseline
 			opts := history.CheckOptions{NewID: *runID, Baseline: f, Alpha: *alpha, Threshold: *threshold / 100, DriftAlpha: *driftAlpha}
 			if *file != "" {
@@ -248,11 +247,6 @@ var historySubcommands = map[string]func(*flag.FlagSet, *historyOptions) func([]
 					return err
 				}
 			}
-			st, err := o.open()
-			if err != nil {
-				return err
-			}
-			defer st.Close()
 			res, err := st.Check(context.Background(), opts)
 			if err != nil {
 				return err

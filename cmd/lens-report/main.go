@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 )
 
 // command is one subcommand: its flags, its one-line summary, the rest of
@@ -44,6 +45,9 @@ func main() {
 
 // lensReport runs the command line args and returns the exit status.
 func lensReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// The live dashboard's alerts reach stderr from their own goroutine,
+	// beside the run's messages: one lock keeps their lines whole.
+	stderr = &lockedWriter{w: stderr}
 	std := stdio{in: stdin, out: stdout, err: stderr}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" && len(args) == 1 {
 		fmt.Fprint(stdout, usage())
@@ -135,6 +139,18 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 type stdio struct {
 	in       io.Reader
 	out, err io.Writer
+}
+
+// lockedWriter serializes the writes of several goroutines to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // current holds the streams of the command being run.

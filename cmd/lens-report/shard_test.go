@@ -137,15 +137,18 @@ output:
 	require.NoError(t, err)
 	// The fake's TTFT is uniform on 20..220ms: a machine that keeps time
 	// measures its median near 120ms (the seed's draws give about 112ms)
-	// and nothing much above 220ms (judged: p50 within 95..145ms, p99
-	// below 225ms). One too busy for that (under -race, beside other
-	// jobs) measures its own starvation, which differs from run to run,
-	// and cannot judge the split; CI runs this test again without -race.
+	// and its p99 at most a millisecond above the schedule's top, 220ms
+	// (judged: p50 within 95..145ms, p99 at most 221ms). One too busy for
+	// that (under -race, beside other jobs) measures its own starvation,
+	// which differs from run to run and from process to process: a p99
+	// 2ms late in the four shards lies outside the single run's narrow
+	// interval there, so such a machine cannot judge the split; CI runs
+	// this test again without -race.
 	for _, r := range []struct {
 		name string
 		l    interface{ Percentile(float64) time.Duration }
 	}{{"one process", st}, {"shards merged", mt}} {
-		if p50, p99 := r.l.Percentile(50), r.l.Percentile(99); p50 < 95*time.Millisecond || p50 > 145*time.Millisecond || p99 > 225*time.Millisecond {
+		if p50, p99 := r.l.Percentile(50), r.l.Percentile(99); p50 < 95*time.Millisecond || p50 > 145*time.Millisecond || p99 > 221*time.Millisecond {
 			t.Skipf("machine too busy to compare latencies: %s measured TTFT p50 %v, p99 %v of a server whose TTFT is uniform on 20..220ms", r.name, p50, p99)
 		}
 	}
