@@ -29,13 +29,16 @@ history file as -db PATH, or from -config FILE's sqlite connection.
 
   history list [filters]
 	the runs, oldest first: id, time, branch, commit, source, config hash,
-	labels and results.
+	labels, the verdict on each SLO gate, and results (-format json: every
+	verdict in full, with its estimate, interval and requests).
   history trend -metric ttft.p95 [-html FILE] [filters]
 	a table of the metric over runs, one per scenario, provider and model,
 	with each run's 95% confidence interval; -html also writes a chart.
 	Metrics: DIST.pN (ttft, e2e, itl, tpot, ttfb, tokens_per_second,
 	output_tokens, queue_delay, ... at any percentile: ttft.p99.9), error_rate,
-	goodput.
+	goodput, and gate:NAME (gate:ttft_p95, gate:error_rate): the gate's
+	verdict in each run that judged it, its estimate, interval, requests
+	and outcome.
   history check [-run ID | -file RESULT] [-baseline NAME | -last N] [filters]
 	the newest run (or run ID, or a result file) against a baseline: the
 	runs pinned under NAME, or the newest N (default 20) runs before it on
@@ -187,7 +190,7 @@ var historySubcommands = map[string]func(*flag.FlagSet, *historyOptions) func([]
 		}
 	},
 	"trend": func(fs *flag.FlagSet, o *historyOptions) func([]string) error {
-		metric := fs.String("metric", "ttft.p95", "the `metric`: DIST.pN (ttft.p95, e2e.p99.9, ...), error_rate or goodput")
+		metric := fs.String("metric", "ttft.p95", "the `metric`: DIST.pN (ttft.p95, e2e.p99.9, ...), error_rate, goodput or gate:NAME (gate:ttft_p95)")
 		html := fs.String("html", "", "also write the chart as a single-file HTML page to `path`")
 		return func(args []string) error {
 			m, err := history.ParseMetric(*metric)

@@ -130,10 +130,16 @@ func TestHistoryCheck(t *testing.T) {
 }
 
 // run appends to the SQLite history its configuration names, tagged with
-// -label; history reads it back from the same configuration.
+// -label, with its gates' verdicts; history reads it back from the same
+// configuration, and list and trend show the verdicts.
 func TestRunSQLiteHistory(t *testing.T) {
 	dir := t.TempDir()
 	path := withDatabase(t, dir, 20, fmt.Sprintf("{enabled: true, type: sqlite, connection: {path: %q}}", filepath.Join(dir, "h.db")))
+	cfg, err := os.ReadFile(path)
+	require.NoError(t, err)
+	cfg = []byte(strings.Replace(string(cfg), "      concurrency: 8\n",
+		"      concurrency: 8\n      gates: [{metric: ttft, percentile: 50, limit_ms: 1000}, {metric: error_rate, max: 0.5}]\n", 1))
+	require.NoError(t, os.WriteFile(path, cfg, 0o644))
 	for range 2 {
 		code, _, errOut := cli(t, "", "run", "-config", path, "-format", "minimal", "-label", "job=nightly")
 		require.Equal(t, 0, code, errOut)
@@ -147,6 +153,27 @@ func TestRunSQLiteHistory(t *testing.T) {
 	assert.Equal(t, "nightly", runs[1].Labels["job"])
 	assert.Equal(t, []string{"chat fake/fake-model"}, runs[1].Results)
 	assert.Equal(t, "run", runs[1].Source)
+	require.Len(t, runs[1].Gates, 2)
+	for i, name := range []string{"ttft_p50", "error_rate"} {
+		g := runs[1].Gates[i]
+		assert.Equal(t, name, g.Name)
+		assert.Equal(t, "chat fake/fake-model", g.Result)
+		assert.Equal(t, "pass", g.Outcome, "%+v", g)
+		assert.EqualValues(t, 20, g.Requests)
+	}
+	assert.Greater(t, runs[1].Gates[0].EstimateMs, 0.0)
+
+	code, out, errOut = cli(t, "", "history", "list", "-config", path)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "ttft_p50 pass, error_rate pass")
+	code, out, errOut = cli(t, "", "history", "trend", "-config", path, "-metric", "gate:ttft_p50")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "chat fake/fake-model: gate:ttft_p50")
+	assert.Contains(t, out, "VERDICT")
+	assert.Equal(t, 2, strings.Count(out, " pass\n"), out)
+	code, _, errOut = cli(t, "", "history", "trend", "-config", path, "-metric", "gate:ttft_p99")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "no run of the history has gate:ttft_p99")
 }
 
 // A run writes its summary and one point per request to a real InfluxDB,

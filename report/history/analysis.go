@@ -16,28 +16,39 @@ import (
 
 // A Metric is one number of a result that trends and checks follow:
 // a percentile of a distribution ("ttft.p95", "e2e.p99.9",
-// "tokens_per_second.p50") or a rate ("error_rate", "goodput").
+// "tokens_per_second.p50"), a rate ("error_rate", "goodput"), or the
+// verdict on an SLO gate ("gate:ttft_p95", "gate:error_rate").
 type Metric struct {
 	// Dist names the distribution (as report.Metrics.Distributions names
 	// them) and P the percentile, for a percentile metric; Rate is
-	// "error_rate" or "goodput" for a rate.
+	// "error_rate" or "goodput" for a rate; Gate names a gate (as
+	// report.Gate.Name does) for a gate's verdict, whose value is the
+	// verdict's estimate with its interval.
 	Dist string
 	P    float64
 	Rate string
+	Gate string
 }
 
 // ParseMetric parses "DIST.pP" (DIST a distribution name, P a percentile
-// from 0 to 100) or a rate name, error_rate or goodput.
+// from 0 to 100), a rate name, error_rate or goodput, or "gate:NAME" (a
+// gate's name: ttft_p95, e2e_p99.9, error_rate, ...).
 func ParseMetric(s string) (Metric, error) {
 	if s == "error_rate" || s == "goodput" {
 		return Metric{Rate: s}, nil
+	}
+	if name, ok := strings.CutPrefix(s, "gate:"); ok {
+		if name == "" {
+			return Metric{}, fmt.Errorf("history: metric %q: want gate:NAME (gate:ttft_p95, gate:error_rate, ...)", s)
+		}
+		return Metric{Gate: name}, nil
 	}
 	i := strings.LastIndex(s, ".p")
 	for i > 0 && strings.Contains(s[i+2:], ".") && !isNumber(s[i+2:]) {
 		i = strings.LastIndex(s[:i], ".p")
 	}
 	if i <= 0 {
-		return Metric{}, fmt.Errorf("history: metric %q: want DIST.pN (ttft.p95, e2e.p99.9, ...), error_rate or goodput", s)
+		return Metric{}, fmt.Errorf("history: metric %q: want DIST.pN (ttft.p95, e2e.p99.9, ...), error_rate, goodput or gate:NAME", s)
 	}
 	dist, pstr := s[:i], s[i+2:]
 	if _, ok := slotNamed(dist); !ok {
@@ -61,6 +72,9 @@ func isNumber(s string) bool {
 
 // String is the metric as ParseMetric reads it.
 func (m Metric) String() string {
+	if m.Gate != "" {
+		return "gate:" + m.Gate
+	}
 	if m.Rate != "" {
 		return m.Rate
 	}
@@ -77,6 +91,11 @@ func (m Metric) LowerIsBetter() bool {
 // rates (values being fractions), else the distribution's unit.
 func (m Metric) Unit() string {
 	switch {
+	case m.Gate != "":
+		if m.Gate == "error_rate" {
+			return "%"
+		}
+		return report.UnitMillis
 	case m.Rate != "":
 		return "%"
 	case m.Dist == "tokens_per_second":
@@ -131,6 +150,26 @@ func (m Metric) value(r *report.Metrics, cache *decoded) (v, lo, hi float64, n i
 	}
 	iv := vals.PercentileInterval(m.P, intervalLevel)
 	return iv.Estimate, iv.Lo, iv.Hi, iv.N, true, nil
+}
+
+// gateValue is the verdict on the gate m names among gates: its estimate
+// and interval (hi +Inf when unbounded), the requests it used, and its
+// outcome; ok is false when no gate has that name.
+func (m Metric) gateValue(gates []report.Gate) (v, lo, hi float64, n int64, outcome string, ok bool) {
+	for _, g := range gates {
+		if g.Name != m.Gate {
+			continue
+		}
+		if g.Metric == "error_rate" {
+			return g.Rate, g.RateLo, g.RateHi, g.Requests, g.Outcome, true
+		}
+		hi = math.Inf(1)
+		if g.HiMs != nil {
+			hi = *g.HiMs
+		}
+		return g.EstimateMs, g.LoMs, hi, g.Requests, g.Outcome, true
+	}
+	return 0, 0, 0, 0, "", false
 }
 
 // decoded memoizes the histograms of distributions, which several
@@ -191,9 +230,13 @@ type Point struct {
 	// Value is the metric; Lo and Hi its 95% confidence interval (the
 	// percentile's distribution-free interval, the Wilson interval of a
 	// rate), Lo 0 and Hi +Inf on a side the sample is too small to bound;
-	// N the sample size.
+	// N the sample size (for a gate: the requests its verdict used).
 	Value, Lo, Hi float64
 	N             int64
+
+	// Outcome is a gate's verdict, pass, fail or inconclusive; empty for
+	// other metrics.
+	Outcome string
 }
 
 // Series is one result's metric over runs, oldest first.
@@ -228,9 +271,19 @@ func (s *Store) Trend(ctx context.Context, metric Metric, f Filter) ([]Series, e
 			}
 			for j := range sc.Results {
 				r := &sc.Results[j]
-				v, lo, hi, n, ok, err := metric.value(&r.Metrics, nil)
-				if err != nil {
-					return nil, fmt.Errorf("history: run %d, %s %s/%s: %w", run.ID, sc.Name, r.Provider, r.Model, err)
+				var (
+					v, lo, hi float64
+					n         int64
+					outcome   string
+					ok        bool
+				)
+				if metric.Gate != "" {
+					v, lo, hi, n, outcome, ok = metric.gateValue(r.Gates)
+				} else {
+					v, lo, hi, n, ok, err = metric.value(&r.Metrics, nil)
+					if err != nil {
+						return nil, fmt.Errorf("history: run %d, %s %s/%s: %w", run.ID, sc.Name, r.Provider, r.Model, err)
+					}
 				}
 				if !ok {
 					continue
@@ -242,7 +295,7 @@ func (s *Store) Trend(ctx context.Context, metric Metric, f Filter) ([]Series, e
 					index[key] = k
 					out = append(out, Series{Scenario: sc.Name, Provider: r.Provider, Model: r.Model, Metric: metric})
 				}
-				out[k].Points = append(out[k].Points, Point{Run: run.ID, Time: run.Time, Commit: run.Commit, Value: v, Lo: lo, Hi: hi, N: n})
+				out[k].Points = append(out[k].Points, Point{Run: run.ID, Time: run.Time, Commit: run.Commit, Value: v, Lo: lo, Hi: hi, N: n, Outcome: outcome})
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -94,6 +95,9 @@ func WriteTrendHTML(w io.Writer, title string, series []Series) error {
 			}
 			cp.Title = fmt.Sprintf("run %d, %s, %s: %s (95%% CI %s .. %s, n=%d)", p.Run, p.Time.UTC().Format(time.RFC3339), dash(short(p.Commit)),
 				formatMetric(s.Metric, p.Value), formatMetric(s.Metric, p.Lo), formatMetric(s.Metric, p.Hi), p.N)
+			if p.Outcome != "" {
+				cp.Title = strings.Replace(cp.Title, "95% CI", "CI", 1) + ": " + p.Outcome
+			}
 			cmd := "L"
 			if i == 0 {
 				cmd = "M"

@@ -25,7 +25,7 @@ import (
 // SchemaVersion is the version of the history schema this package writes.
 // Open migrates an older file to it and refuses a newer one with a
 // *SchemaError.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // applicationID marks an SQLite file as a lens history ("LENS" in ASCII),
 // in the header's application_id field.
@@ -119,6 +119,26 @@ CREATE TABLE baselines (
 	pinned_ns INTEGER NOT NULL,
 	PRIMARY KEY (name, run_id)
 );
+`,
+	// 1 -> 2: the verdict of each SLO gate of a result. Runs stored
+	// before have none.
+	`
+CREATE TABLE gates (
+	result_id INTEGER NOT NULL REFERENCES results(id) ON DELETE CASCADE,
+	position  INTEGER NOT NULL,                -- order among the result's gates
+	name      TEXT NOT NULL,                   -- ttft_p95, error_rate, ...
+	metric    TEXT NOT NULL,
+	outcome   TEXT NOT NULL,                   -- pass, fail or inconclusive
+	holds     INTEGER NOT NULL,
+	estimate  REAL NOT NULL,                   -- ms; for error_rate a fraction
+	lo        REAL NOT NULL,
+	hi        REAL,                            -- NULL: no upper bound
+	requests  INTEGER NOT NULL,                -- n: the measured requests the verdict used
+	samples   INTEGER NOT NULL,
+	gate      TEXT NOT NULL,                   -- JSON of the verdict, as a result file holds it
+	PRIMARY KEY (result_id, position)
+);
+CREATE INDEX gates_name ON gates(name);
 `,
 }
 
@@ -339,6 +359,11 @@ func appendResult(ctx context.Context, tx *sql.Tx, runID int64, pos int, scenari
 	if err != nil {
 		return err
 	}
+	for i := range r.Gates {
+		if err := appendGate(ctx, tx, resultID, i, &r.Gates[i]); err != nil {
+			return fmt.Errorf("gate %s: %w", r.Gates[i].Name, err)
+		}
+	}
 	for _, nd := range dists {
 		d := nd.Dist
 		if _, err := tx.ExecContext(ctx, `INSERT INTO distributions
@@ -350,6 +375,27 @@ func appendResult(ctx context.Context, tx *sql.Tx, runID int64, pos int, scenari
 		}
 	}
 	return nil
+}
+
+// appendGate stores the verdict g, the pos-th gate of result resultID.
+func appendGate(ctx context.Context, tx *sql.Tx, resultID int64, pos int, g *report.Gate) error {
+	doc, err := json.Marshal(g)
+	if err != nil {
+		return err
+	}
+	est, lo, hi := g.EstimateMs, g.LoMs, g.HiMs
+	if g.Metric == "error_rate" {
+		est, lo, hi = g.Rate, g.RateLo, &g.RateHi
+	}
+	var high sql.NullFloat64
+	if hi != nil {
+		high = sql.NullFloat64{Float64: *hi, Valid: true}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO gates
+		(result_id, position, name, metric, outcome, holds, estimate, lo, hi, requests, samples, gate)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		resultID, pos, g.Name, g.Metric, g.Outcome, g.Holds, est, lo, high, g.Requests, g.Samples, string(doc))
+	return err
 }
 
 // distSlot names one distribution of report.Metrics, as
@@ -415,6 +461,21 @@ type Run struct {
 	// run of lens-report).
 	Results []string
 	Tests   []string
+
+	// Gates are the verdicts on the SLO gates of the run's results, in
+	// the results' order (none for a run without gates, or stored before
+	// the history kept them).
+	Gates []GateVerdict
+}
+
+// GateVerdict is the verdict on one SLO gate of one result of a run.
+type GateVerdict struct {
+	// Result names the result, "scenario provider/model".
+	Result string
+
+	// Gate is the verdict as a result file holds it: the gate, its
+	// outcome, estimate, interval and sample size.
+	report.Gate
 }
 
 // Filter selects runs. The zero Filter selects every run.
@@ -546,7 +607,28 @@ func (s *Store) fillResults(ctx context.Context, r *Run) error {
 		r.Results = append(r.Results, sc+" "+p+"/"+m)
 		r.Tests = append(r.Tests, test)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("history: %s: run %d: %w", s.path, r.ID, err)
+	}
+	rows.Close()
+	gates, err := s.db.QueryContext(ctx, `SELECT r.scenario, r.provider, r.model, g.gate FROM gates g JOIN results r ON g.result_id = r.id
+		WHERE r.run_id = ? ORDER BY r.position, g.position`, r.ID)
+	if err != nil {
+		return fmt.Errorf("history: %s: run %d: gates: %w", s.path, r.ID, err)
+	}
+	defer gates.Close()
+	for gates.Next() {
+		var sc, p, m, doc string
+		if err := gates.Scan(&sc, &p, &m, &doc); err != nil {
+			return fmt.Errorf("history: %s: run %d: gates: %w", s.path, r.ID, err)
+		}
+		gv := GateVerdict{Result: sc + " " + p + "/" + m}
+		if err := json.Unmarshal([]byte(doc), &gv.Gate); err != nil {
+			return fmt.Errorf("history: %s: run %d: gate: %w", s.path, r.ID, err)
+		}
+		r.Gates = append(r.Gates, gv)
+	}
+	return gates.Err()
 }
 
 // File rebuilds the result file of run id from the history: metadata,
@@ -621,9 +703,12 @@ func (s *Store) File(ctx context.Context, id int64) (*report.File, error) {
 	}
 	rows.Close()
 	for _, p := range todo {
-		m := &f.Scenarios[p.sc].Results[p.res].Metrics
-		if err := s.fillDistributions(ctx, p.id, m); err != nil {
+		r := &f.Scenarios[p.sc].Results[p.res]
+		if err := s.fillDistributions(ctx, p.id, &r.Metrics); err != nil {
 			return nil, fmt.Errorf("history: %s: run %d: %w", s.path, id, err)
+		}
+		if err := s.fillGates(ctx, p.id, r); err != nil {
+			return nil, fmt.Errorf("history: %s: run %d: gates: %w", s.path, id, err)
 		}
 	}
 	if err := f.Validate(); err != nil {
@@ -654,6 +739,27 @@ func (s *Store) fillDistributions(ctx context.Context, resultID int64, m *report
 			return fmt.Errorf("unknown distribution %q", name)
 		}
 		*slot.field(m) = d
+	}
+	return rows.Err()
+}
+
+// fillGates reads the gates' verdicts of result resultID into r.
+func (s *Store) fillGates(ctx context.Context, resultID int64, r *report.Result) error {
+	rows, err := s.db.QueryContext(ctx, "SELECT gate FROM gates WHERE result_id = ? ORDER BY position", resultID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return err
+		}
+		var g report.Gate
+		if err := json.Unmarshal([]byte(doc), &g); err != nil {
+			return err
+		}
+		r.Gates = append(r.Gates, g)
 	}
 	return rows.Err()
 }

@@ -11,10 +11,11 @@ import (
 )
 
 // WriteRuns writes runs as a table: id, time, branch, commit, source,
-// config hash, labels and results.
+// config hash, labels, the gates' verdicts (each gate's name and outcome,
+// a broken one marked BROKEN) and results.
 func WriteRuns(w io.Writer, runs []Run) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTIME\tBRANCH\tCOMMIT\tSOURCE\tCONFIG\tLABELS\tRESULTS")
+	fmt.Fprintln(tw, "ID\tTIME\tBRANCH\tCOMMIT\tSOURCE\tCONFIG\tLABELS\tGATES\tRESULTS")
 	for _, r := range runs {
 		results := strings.Join(r.Results, ", ")
 		if tests := strings.Join(nonEmpty(r.Tests), ", "); tests != "" {
@@ -23,10 +24,27 @@ func WriteRuns(w io.Writer, runs []Run) error {
 		if r.Interrupted {
 			results += " [interrupted]"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Time.UTC().Format(time.RFC3339), dash(r.Branch),
-			dash(short(r.Commit)), r.Source, dash(r.ConfigHash), dash(FormatLabels(r.Labels)), results)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Time.UTC().Format(time.RFC3339), dash(r.Branch),
+			dash(short(r.Commit)), r.Source, dash(r.ConfigHash), dash(FormatLabels(r.Labels)), dash(formatGates(r)), results)
 	}
 	return tw.Flush()
+}
+
+// formatGates lists a run's verdicts: "ttft_p95 pass, error_rate fail
+// BROKEN", each prefixed with its result when the run has several.
+func formatGates(r Run) string {
+	several := len(r.Results) > 1
+	out := make([]string, len(r.Gates))
+	for i, g := range r.Gates {
+		out[i] = g.Name + " " + g.Outcome
+		if !g.Holds {
+			out[i] += " BROKEN"
+		}
+		if several {
+			out[i] = g.Result + ": " + out[i]
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func nonEmpty(ss []string) []string {
@@ -88,14 +106,23 @@ func WriteTrend(w io.Writer, series []Series) error {
 		}
 		fmt.Fprintf(w, "%s: %s\n", s.Key(), s.Metric)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "RUN\tTIME\tCOMMIT\tVALUE\t95% CI\tN\tCHANGE")
+		interval, verdict := "95% CI", ""
+		if s.Metric.Gate != "" {
+			// A gate's interval is its verdict's, at the gate's confidence.
+			interval, verdict = "CI", "\tVERDICT"
+		}
+		fmt.Fprintf(tw, "RUN\tTIME\tCOMMIT\tVALUE\t%s\tN\tCHANGE%s\n", interval, verdict)
 		for j, p := range s.Points {
 			change := ""
 			if j > 0 && s.Points[j-1].Value != 0 {
 				change = fmt.Sprintf("%+.1f%%", 100*(p.Value-s.Points[j-1].Value)/math.Abs(s.Points[j-1].Value))
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s .. %s\t%d\t%s\n", p.Run, p.Time.UTC().Format(time.RFC3339), dash(short(p.Commit)),
-				formatMetric(s.Metric, p.Value), formatMetric(s.Metric, p.Lo), formatMetric(s.Metric, p.Hi), p.N, change)
+			outcome := ""
+			if verdict != "" {
+				outcome = "\t" + p.Outcome
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s .. %s\t%d\t%s%s\n", p.Run, p.Time.UTC().Format(time.RFC3339), dash(short(p.Commit)),
+				formatMetric(s.Metric, p.Value), formatMetric(s.Metric, p.Lo), formatMetric(s.Metric, p.Hi), p.N, change, outcome)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
