@@ -46,6 +46,10 @@ type Result struct {
 
 	tb      testing.TB
 	session *verdict.Session
+
+	// verdicts are the latest verdict on each gate judged so far, in the
+	// order the gates were first judged (for LENS_HISTORY).
+	verdicts []Verdict
 }
 
 // newResult binds res to tb. more runs further requests of the same
@@ -75,7 +79,19 @@ func (r *Result) check(g verdict.Gate) Verdict {
 	}
 	v := vs[0]
 	r.tb.Attr("lens.verdict."+g.Name(), attrValue(v.String()))
+	r.remember(v)
 	return v
+}
+
+// remember keeps v as the latest verdict on its gate.
+func (r *Result) remember(v Verdict) {
+	for i := range r.verdicts {
+		if r.verdicts[i].Gate == v.Gate {
+			r.verdicts[i] = v
+			return
+		}
+	}
+	r.verdicts = append(r.verdicts, v)
 }
 
 // Verdict judges the gate "the p-th percentile (0..100) of metric m is

@@ -80,7 +80,7 @@ func Bench(tb testing.TB, sc lens.Scenario) *Result {
 		budget = 0
 	}
 	r := newResult(tb, res, budget, more)
-	appendHistory(tb, res)
+	appendHistory(tb, r)
 	if isBench {
 		reportMetrics(b, res)
 	} else {

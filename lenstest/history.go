@@ -19,6 +19,12 @@ import (
 // file is created when missing; lens-report history reads it. A result
 // that cannot be appended fails the test.
 //
+// The result is appended when the test (or benchmark round) ends, as the
+// Result stands then: with the requests its assertions' verdicts topped
+// up (lens.Scenario.MaxRequests), and the latest verdict on every gate
+// they judged (outcome, estimate, interval, requests), which lens-report
+// history list and trend show.
+//
 // Under a benchmark, whose function runs once per round with a growing
 // b.N, only the last round of each benchmark (each -count repetition
 // apart) is kept.
@@ -48,25 +54,31 @@ type benchRound struct {
 	n  int
 }
 
-// appendHistory appends res to the history LENS_HISTORY names, if any.
-func appendHistory(tb testing.TB, res *lens.Result) {
+// appendHistory appends r to the history LENS_HISTORY names, if any, when
+// the test ends: after every top-up and verdict of its assertions.
+func appendHistory(tb testing.TB, r *Result) {
 	path := os.Getenv(HistoryEnv)
 	if path == "" {
 		return
 	}
-	tb.Helper()
 	n, isBench := 0, false
 	if b, ok := tb.(*testing.B); ok {
 		n, isBench = b.N, true
 	}
-	if err := appendTo(path, tb.Name(), isBench, n, res); err != nil {
-		tb.Errorf("lenstest: %s: %v", HistoryEnv, err)
-	}
+	tb.Cleanup(func() {
+		gates := make([]resultfile.Gate, len(r.verdicts))
+		for i, v := range r.verdicts {
+			gates[i] = resultfile.GateOf(v)
+		}
+		if err := appendTo(path, tb.Name(), isBench, n, r.Result, gates); err != nil {
+			tb.Errorf("lenstest: %s: %v", HistoryEnv, err)
+		}
+	})
 }
 
-// appendTo appends res, of the test or benchmark name (a benchmark's round
-// of b.N = n), to the history at path.
-func appendTo(path, name string, isBench bool, n int, res *lens.Result) error {
+// appendTo appends res with the verdicts gates, of the test or benchmark
+// name (a benchmark's round of b.N = n), to the history at path.
+func appendTo(path, name string, isBench bool, n int, res *lens.Result, gates []resultfile.Gate) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return err
@@ -83,6 +95,7 @@ func appendTo(path, name string, isBench bool, n int, res *lens.Result) error {
 	if err != nil {
 		return err
 	}
+	f.Scenarios[0].Results[0].Gates = gates
 	st, err := history.Open(abs)
 	if err != nil {
 		return err

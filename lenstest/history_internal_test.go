@@ -31,7 +31,7 @@ func TestHistoryKeepsLastBenchmarkRound(t *testing.T) {
 	// Two repetitions of rounds 1, 7, 30.
 	for range 2 {
 		for _, n := range []int{1, 7, 30} {
-			if err := appendTo(path, "BenchmarkChat", true, n, run(n)); err != nil {
+			if err := appendTo(path, "BenchmarkChat", true, n, run(n), nil); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -4,8 +4,13 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/fake"
 	"github.com/llm-latency-lens/lens/lenstest"
 	"github.com/llm-latency-lens/lens/report/history"
@@ -52,4 +57,54 @@ func TestBenchAppendsHistory(t *testing.T) {
 			t.Errorf("run %d: %d requests, want %d", i, n, want.requests)
 		}
 	}
+}
+
+// With LENS_HISTORY set, a test's result is appended when the test ends:
+// with the requests its assertions' verdicts topped up, and the latest
+// verdict on each gate they judged.
+func TestBenchHistoryAfterTopUps(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.db")
+	t.Setenv(lenstest.HistoryEnv, path)
+	const limit = 50 * time.Millisecond
+	var total int64
+	var p95, errRate lenstest.Verdict
+	t.Run("gated", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			// p95 TTFT at 47.5ms, 5% under the limit: 100 requests cannot
+			// tell, so the gate tops up.
+			sc := mockScenario(fake.Config{
+				TTFT: fake.Normal(36*time.Millisecond, 7*time.Millisecond), ITL: fake.Fixed(time.Millisecond),
+				OutputTokens: 2, Seed: 3,
+			}, 100, 16)
+			sc.MaxRequests = 800
+			res := lenstest.Bench(t, sc)
+			res.AssertP95TTFT(limit)
+			res.AssertErrorRate(0.5)
+			p95, errRate = res.Verdict(lens.MetricTTFT, 95, limit), res.ErrorRateVerdict(0.5)
+			total = res.Total
+		})
+	})
+	require.Greater(t, total, int64(100), "the gate must have topped up for this test to show anything")
+
+	st, err := history.Open(path)
+	require.NoError(t, err)
+	defer st.Close()
+	ctx := context.Background()
+	runs, err := st.Runs(ctx, history.Filter{})
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	f, err := st.File(ctx, runs[0].ID)
+	require.NoError(t, err)
+	r := f.Scenarios[0].Results[0]
+	assert.Equal(t, total, r.Metrics.TotalRequests, "the history holds every request, top-ups included")
+	require.Len(t, r.Gates, 2)
+	for i, want := range []lenstest.Verdict{p95, errRate} {
+		g := r.Gates[i]
+		assert.Equal(t, want.Gate.Name(), g.Name)
+		assert.Equal(t, want.Outcome.String(), g.Outcome)
+		assert.Equal(t, want.N, g.Requests, "%+v", g)
+	}
+	assert.Equal(t, total, r.Gates[0].Requests, "the p95 gate decided on every request, top-ups included")
+	assert.Equal(t, float64(p95.Estimate)/1e6, r.Gates[0].EstimateMs)
+	assert.Equal(t, "TestBenchHistoryAfterTopUps/gated", runs[0].Tests[0])
 }
