@@ -1,13 +1,11 @@
 package report
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"sort"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/push"
 	"github.com/prometheus/common/expfmt"
 )
 
@@ -258,31 +256,6 @@ func WritePrometheus(w io.Writer, f *File) error {
 		if err := enc.Encode(mf); err != nil {
 			return fmt.Errorf("report: write prometheus: %w", err)
 		}
-	}
-	return nil
-}
-
-// PushPrometheus pushes the results of f to the Prometheus Pushgateway at
-// url (e.g. "http://pushgateway:9091") under job and the grouping labels,
-// replacing every metric of that group (an HTTP PUT). The metrics are those
-// of WritePrometheus; the Pushgateway adds job and the grouping labels to
-// each series. Grouping must not use the labels of the series themselves
-// (scenario, provider, model, outcome, error_class, type).
-//
-// ctx bounds the request. The error says what the Pushgateway answered when
-// it refused the push.
-func PushPrometheus(ctx context.Context, url, job string, f *File, grouping map[string]string) error {
-	p := push.New(url, job).Collector(NewPrometheusCollector(f))
-	names := make([]string, 0, len(grouping))
-	for k := range grouping {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		p = p.Grouping(k, grouping[k])
-	}
-	if err := p.PushContext(ctx); err != nil {
-		return fmt.Errorf("report: push to Pushgateway %s, job %q: %w", url, job, err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/llm-latency-lens/lens/report"
 	"github.com/llm-latency-lens/lens/report/history"
 	"github.com/llm-latency-lens/lens/report/influx"
+	"github.com/llm-latency-lens/lens/report/pushgateway"
 )
 
 // sink is the configuration's output.database, opened before the run so
@@ -114,7 +115,7 @@ func (s *sink) write(f *report.File, labels map[string]string) error {
 		if job == "" {
 			job = "lens"
 		}
-		if err := report.PushPrometheus(ctx, url, job, f, labels); err != nil {
+		if err := pushgateway.Push(ctx, url, job, f, labels); err != nil {
 			return fmt.Errorf("output.database (prometheus) failed; the result files above are written: %w", err)
 		}
 		fmt.Fprintf(current.err, "pushed to %s (job %s)\n", url, job)
