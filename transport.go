@@ -42,8 +42,9 @@ import (
 // success with partial numbers; an error status with the provider's
 // message. A retry made by the SDK is a call of its own. Calls are not
 // retried or changed in any way, except that a redirect of a measured call
-// is never followed: the redirected request fails with a
-// *providers.RedirectError, so that the API key cannot reach another host.
+// is never followed: a measured call answered with a 3xx fails with a
+// *providers.RedirectError instead of returning the response, whatever the
+// client's redirect policy, so that the API key cannot reach another host.
 //
 // A Transport is safe for concurrent use and starts no goroutine. Set its
 // fields before its first use; the zero value measures through
@@ -244,10 +245,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	m.TTFB = span(t0, ph.firstByte)
 	m.RequestID = requestID(resp.Header)
 	if err := providers.Redirected(resp); err != nil {
+		// Fail here rather than hand the 3xx on: a client that follows
+		// redirects would send the credentials to the Location, and the
+		// error of its refused follow-up would name the Location with its
+		// query, which a hostile endpoint may fill with the key.
 		m.E2E = time.Since(t0)
 		m.Class, m.Err = ClassRedirect, err
 		t.record(a, m)
-		return resp, nil
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		resp.Body.Close()
+		return nil, err
 	}
 
 	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299

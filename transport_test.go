@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -227,31 +226,49 @@ func TestTransportOutcomes(t *testing.T) {
 }
 
 // TestTransportRedirect: a measured call's redirect is not followed, so
-// the API key never reaches the host the Location names.
+// the API key never reaches the host the Location names, and the error the
+// application gets names neither the key nor the Location's query, which a
+// hostile endpoint may fill with it; whatever the client's redirect policy.
 func TestTransportRedirect(t *testing.T) {
+	const secret = "sk-ant-redirect-secret"
 	var leaked sync.Map
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		leaked.Store("key", r.Header.Get("Authorization")+r.Header.Get("X-Api-Key"))
 	}))
 	defer other.Close()
 	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, other.URL+"/v1/messages", http.StatusTemporaryRedirect)
+		http.Redirect(w, r, other.URL+"/v1/messages?token="+r.Header.Get("X-Api-Key"), http.StatusTemporaryRedirect)
 	}))
 	defer redirecting.Close()
 
-	tr := &lens.Transport{}
-	defer tr.CloseIdleConnections()
-	p := &providers.Anthropic{BaseURL: redirecting.URL + "/v1", APIKey: "sk-ant-redirect-secret"}
-	req, err := p.NewRequest(t.Context(), &providers.Request{Model: "m", Prompt: "hi", Stream: true})
-	require.NoError(t, err)
-	_, err = tr.Client().Do(req)
-	var re *providers.RedirectError
-	require.True(t, errors.As(err, &re), "error %v", err)
-	_, reached := leaked.Load("key")
-	assert.False(t, reached, "the redirect was followed")
-	res := tr.Result()
-	assert.Equal(t, map[lens.ErrorClass]int64{lens.ClassRedirect: 1}, res.Errors)
-	assert.False(t, strings.Contains(res.ErrorSamples[lens.ClassRedirect], "sk-ant-redirect-secret"))
+	for _, policy := range []struct {
+		name  string
+		check func(*http.Request, []*http.Request) error
+	}{{"follows", nil}, {"follows none", providers.CheckRedirect}} {
+		t.Run(policy.name, func(t *testing.T) {
+			tr := &lens.Transport{}
+			defer tr.CloseIdleConnections()
+			client := tr.Client()
+			client.CheckRedirect = policy.check
+			p := &providers.Anthropic{BaseURL: redirecting.URL + "/v1", APIKey: secret}
+			req, err := p.NewRequest(t.Context(), &providers.Request{Model: "m", Prompt: "hi", Stream: true})
+			require.NoError(t, err)
+			resp, err := client.Do(req)
+			if resp != nil {
+				resp.Body.Close()
+			}
+			var re *providers.RedirectError
+			require.True(t, errors.As(err, &re), "error %v", err)
+			assert.Equal(t, other.URL+"/v1/messages", re.Location)
+			assert.NotContains(t, err.Error(), secret)
+			assert.NotContains(t, err.Error(), "token=")
+			_, reached := leaked.Load("key")
+			assert.False(t, reached, "the redirect was followed")
+			res := tr.Result()
+			assert.Equal(t, map[lens.ErrorClass]int64{lens.ClassRedirect: 1}, res.Errors)
+			assert.NotContains(t, res.ErrorSamples[lens.ClassRedirect], secret)
+		})
+	}
 }
 
 // TestTransportNoGoroutine: measuring a call starts no goroutine: with a
