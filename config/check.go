@@ -569,6 +569,10 @@ func (k *checker) gates(path string, gs []Gate) {
 			k.errf(pathKey(p, "metric"), "required (%s or %s)", latencyMetricNames(), string(verdict.ErrorRate))
 			continue
 		}
+		if g.Metric == string(lens.MetricJourney) {
+			k.errf(pathKey(p, "metric"), "journey is measured only for a Go journey (lens.Scenario.Journey); a configuration's scenarios have none: use %s", latencyMetricNames())
+			continue
+		}
 		if err := g.verdict().Validate(); err != nil {
 			k.errf(p, "%s", strings.TrimPrefix(err.Error(), "verdict: "))
 		}
@@ -578,7 +582,9 @@ func (k *checker) gates(path string, gs []Gate) {
 func latencyMetricNames() string {
 	var names []string
 	for _, m := range lens.Metrics {
-		names = append(names, string(m))
+		if m != lens.MetricJourney {
+			names = append(names, string(m))
+		}
 	}
 	return strings.Join(names, ", ")
 }

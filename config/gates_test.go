@@ -49,7 +49,7 @@ func TestGatesConfigProblems(t *testing.T) {
 	bad := strings.NewReplacer(
 		"max_requests: 800", "max_requests: 50",
 		"{metric: ttft, percentile: 95, limit_ms: 500}", "{metric: ttft, percentile: 100, limit_ms: 500}\n        - {metric: latency, percentile: 95, limit_ms: 5}\n        - {metric: e2e, percentile: 95}\n        - {metric: ttft, percentile: 95, limit_ms: 5, max: 0.1}\n        - {metric: ttft, percentile: 95, limit_ms: 5, limit: 3}",
-		"{metric: error_rate, max: 0.01}", "{metric: error_rate, max: 2}\n        - {metric: error_rate}\n        - {metric: e2e, percentile: 95, limit_ms: 9}",
+		"{metric: error_rate, max: 0.01}", "{metric: error_rate, max: 2}\n        - {metric: error_rate}\n        - {metric: e2e, percentile: 95, limit_ms: 9}\n        - {metric: journey, percentile: 95, limit_ms: 9}",
 	).Replace(gatesConfig)
 	_, err := config.Parse([]byte(bad), "gates.yaml")
 	require.Error(t, err)
@@ -65,6 +65,7 @@ func TestGatesConfigProblems(t *testing.T) {
 		"gates[5]", "max error rate must be within 0..1",
 		"gates[6].max", "required for an error_rate gate",
 		"gates[7]", "a second e2e_p95 gate (also gates[2])",
+		"gates[8].metric", "journey is measured only for a Go journey",
 		"gates.yaml:",
 	} {
 		assert.Contains(t, msg, want)

@@ -223,3 +223,20 @@ func TestFlakyPassLogged(t *testing.T) {
 		t.Fatal("no seed gave a flaky pass")
 	})
 }
+
+// TestVerdictAgreesWithAssertOnTooFew: p99 of 20 requests cannot be
+// bounded; the assertion fails saying so, and Verdict, which decides it,
+// does not hold either.
+func TestVerdictAgreesWithAssertOnTooFew(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sc := mockScenario(fake.Config{TTFT: fake.Fixed(2 * time.Millisecond), OutputTokens: 2, Seed: 1}, 20, 4)
+		rec := &recorder{TB: t}
+		res := lenstest.Bench(rec, sc)
+		v := res.Verdict("ttft", 99, time.Second)
+		assert.False(t, v.Holds)
+		assert.True(t, v.Unsupported())
+		assert.False(t, res.AssertP99TTFT(time.Second))
+		require.Len(t, rec.errors, 1)
+		assert.Contains(t, rec.errors[0], "20 samples are too few")
+	})
+}

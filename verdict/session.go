@@ -292,7 +292,7 @@ func (s *Session) judge(g Gate, budget, detail bool) judged {
 		}
 		v.Looks = append(v.Looks, look)
 		if look.Outcome != Inconclusive || last {
-			v.fill(look, cum, s.reqs[j], m)
+			v.fill(look, cum, s.reqs[j], m, conf)
 			// A gate at percentile 0 or 100, or an error rate of exactly
 			// 0 or 1, can never be shown on one side: more requests
 			// would not help.
@@ -339,7 +339,7 @@ func (s *Session) describe(g Gate, l *Look, cum counts, bd bound, lat *stats.Lat
 }
 
 // fill sets v's decision from its deciding look.
-func (v *judged) fill(l Look, cum counts, reqs int64, m gateModel) {
+func (v *judged) fill(l Look, cum counts, reqs int64, m gateModel, conf float64) {
 	v.Outcome = l.Outcome
 	v.N, v.Samples = reqs, cum.n
 	v.Estimate, v.Lo, v.Hi = l.Estimate, l.Lo, l.Hi
@@ -350,6 +350,8 @@ func (v *judged) fill(l Look, cum counts, reqs int64, m gateModel) {
 	case Fail:
 		v.Holds = false
 	default:
-		v.Holds = cum.n > 0 && cum.certain >= m.rank(cum.n)
+		// A percentile that the sample cannot bound does not hold on
+		// its point estimate: p99 of 20 samples is their maximum.
+		v.Holds = cum.n > 0 && cum.certain >= m.rank(cum.n) && !v.tooFew(conf)
 	}
 }

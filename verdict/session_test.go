@@ -80,6 +80,34 @@ func TestRunNoBudget(t *testing.T) {
 	})
 }
 
+// TestTooFewSamples: a percentile the sample cannot bound (p99 of 20
+// requests needs 299 samples), and a metric with no samples at all, do not
+// hold on their point estimates, and say why.
+func TestTooFewSamples(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sc := scenario(fake.Config{TTFT: fake.Fixed(2 * time.Millisecond), OutputTokens: 2, Seed: 7}, 20, 0)
+		_, vs, err := verdict.Run(t.Context(), sc,
+			verdict.Gate{Metric: lens.MetricTTFT, Percentile: 99, Limit: time.Second},
+			verdict.Gate{Metric: lens.MetricTTFT, Percentile: 50, Limit: time.Second},
+			verdict.Gate{Metric: lens.MetricJourney, Percentile: 95, Limit: time.Second},
+		)
+		require.NoError(t, err)
+		p99, p50, journey := vs[0], vs[1], vs[2]
+		assert.Equal(t, verdict.Inconclusive, p99.Outcome)
+		assert.False(t, p99.Holds, "p99 of 20 samples is their maximum: no evidence")
+		assert.True(t, p99.Unsupported())
+		assert.Contains(t, p99.String(), "20 samples are too few to bound p99 at 95% (it needs 299)")
+
+		assert.Equal(t, verdict.Pass, p50.Outcome, "p50 of 20 samples of 2ms is bounded below 1s")
+		assert.False(t, p50.Unsupported())
+
+		assert.False(t, journey.Holds)
+		assert.True(t, journey.Unsupported())
+		assert.Contains(t, journey.String(), "no samples (n=20)")
+		assert.NotContains(t, journey.String(), "0s")
+	})
+}
+
 // TestErrorRateGate: the exact binomial verdict on failures.
 func TestErrorRateGate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

@@ -197,11 +197,34 @@ type Verdict struct {
 	Looks []Look
 }
 
+// tooFew reports whether a latency gate has fewer samples than a bounded
+// two-sided interval of its percentile needs at confidence conf (none at
+// all included); stats.MinSamples gives the number.
+func (v Verdict) tooFew(conf float64) bool {
+	return v.Gate.Metric != ErrorRate && v.Samples < stats.MinSamples(v.Gate.Percentile, conf)
+}
+
+// Unsupported reports whether the verdict is inconclusive because its
+// latency metric has no samples, or fewer than a bounded two-sided interval
+// of the percentile needs (stats.MinSamples: 59 for p95, 299 for p99 at
+// 95%). Such a gate does not hold: its point estimate is no evidence.
+func (v Verdict) Unsupported() bool {
+	return v.Outcome == Inconclusive && v.tooFew(v.Confidence)
+}
+
 // String is a one-line summary: "pass: p95 TTFT < 50ms: 47.1ms (95% CI
 // 45.2ms..48.9ms, n=200, flake risk 0.3%)".
 func (v Verdict) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s: ", v.Outcome, v.Gate)
+	if v.Gate.Metric != ErrorRate && v.Samples == 0 {
+		fmt.Fprintf(&b, "no samples (n=%d", v.N)
+		if v.Budget > 0 {
+			fmt.Fprintf(&b, " of budget %d", v.Budget)
+		}
+		b.WriteString("); broken: there is nothing to judge")
+		return b.String()
+	}
 	if v.Gate.Metric == ErrorRate {
 		fmt.Fprintf(&b, "%s (%s CI %s..%s", pct(v.Rate), pct(v.Confidence), pct(v.RateLo), pct(v.RateHi))
 	} else {
@@ -212,7 +235,11 @@ func (v Verdict) String() string {
 		fmt.Fprintf(&b, " of budget %d", v.Budget)
 	}
 	fmt.Fprintf(&b, ", flake risk %s)", pct(v.FlakeRisk))
-	if v.Outcome == Inconclusive {
+	switch {
+	case v.Unsupported():
+		fmt.Fprintf(&b, "; broken: %d samples are too few to bound p%g at %s (it needs %d)",
+			v.Samples, v.Gate.Percentile, pct(v.Confidence), stats.MinSamples(v.Gate.Percentile, v.Confidence))
+	case v.Outcome == Inconclusive:
 		if v.Holds {
 			b.WriteString("; held on the point estimate")
 		} else {
@@ -228,6 +255,7 @@ func (v Verdict) Explain() string {
 	var b strings.Builder
 	b.WriteString(v.String())
 	switch {
+	case v.Unsupported():
 	case v.Outcome == Inconclusive && v.Needed > 0:
 		fmt.Fprintf(&b, "\n\tinconclusive: the interval straddles the limit; about %d requests would likely have decided it", v.Needed)
 	case v.Outcome == Inconclusive:
