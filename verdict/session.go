@@ -249,7 +249,9 @@ func (s *Session) judge(g Gate, budget, detail bool) judged {
 	d := newDesign(m.q0, alpha, m.rank)
 	sequential := s.Plan.MaxRequests > s.reqs[0] && s.more != nil
 	v := judged{Verdict: Verdict{Gate: g, Confidence: conf}}
-	if sequential {
+	if s.Plan.MaxRequests > 0 && s.more != nil {
+		// Kept even when the first run already spent it (a Duration
+		// run), so that the verdict says so.
 		v.Budget = s.Plan.MaxRequests
 	}
 	var cum counts

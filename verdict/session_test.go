@@ -3,6 +3,7 @@ package verdict_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"testing/synctest"
@@ -105,6 +106,24 @@ func TestTooFewSamples(t *testing.T) {
 		assert.True(t, journey.Unsupported())
 		assert.Contains(t, journey.String(), "no samples (n=20)")
 		assert.NotContains(t, journey.String(), "0s")
+	})
+}
+
+// TestBudgetSpentByDuration: a Duration run that already made more
+// requests than the budget runs no top-up, and its verdict says so rather
+// than showing no budget.
+func TestBudgetSpentByDuration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sc := scenario(fake.Config{TTFT: fake.Fixed(2 * time.Millisecond), OutputTokens: 2, Seed: 7}, 0, 50)
+		sc.Duration = 300 * time.Millisecond
+		res, vs, err := verdict.Run(t.Context(), sc, verdict.Gate{Metric: lens.MetricTTFT, Percentile: 95, Limit: time.Second})
+		require.NoError(t, err)
+		v := vs[0]
+		assert.Greater(t, res.Total, int64(50))
+		assert.Equal(t, res.Total, v.N)
+		assert.EqualValues(t, 50, v.Budget)
+		assert.Len(t, v.Looks, 1)
+		assert.Contains(t, v.Explain(), fmt.Sprintf("no top-up: the first run's %d requests already spent the budget of 50", res.Total))
 	})
 }
 

@@ -176,7 +176,8 @@ type Verdict struct {
 	N, Samples int64
 
 	// Confidence is the level of the interval (default 0.95). Budget is
-	// the request budget (0: none).
+	// the request budget (0: none, or no way to run more); a first run of
+	// a Duration may already have spent it, and Explain then says so.
 	Confidence float64
 	Budget     int64
 
@@ -260,6 +261,9 @@ func (v Verdict) Explain() string {
 		fmt.Fprintf(&b, "\n\tinconclusive: the interval straddles the limit; about %d requests would likely have decided it", v.Needed)
 	case v.Outcome == Inconclusive:
 		b.WriteString("\n\tinconclusive: the interval straddles the limit, and the estimate sits at it: no number of requests would decide it")
+	}
+	if len(v.Looks) > 0 && v.Budget > 0 && v.Looks[0].Requests >= v.Budget {
+		fmt.Fprintf(&b, "\n\tno top-up: the first run's %d requests already spent the budget of %d", v.Looks[0].Requests, v.Budget)
 	}
 	if v.Holds && v.FlakeRisk > 0.01 && v.Steady > 0 {
 		fmt.Fprintf(&b, "\n\tflaky: a fresh run would fail with probability %s; about %d requests would bring that under 0.1%%", pct(v.FlakeRisk), v.Steady)
