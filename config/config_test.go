@@ -26,6 +26,20 @@ func seedEnv(t *testing.T) {
 	t.Setenv("ANTHROPIC_API_KEY", "sk-ant-test-0002")
 }
 
+// seedMatrix is the matrix of the LLM-Latency-Lens example configuration,
+// scenario/provider/model, in its order: scenarios outermost, then
+// providers, then models.
+var seedMatrix = []string{
+	"short_prompt_high_concurrency/openai/gpt-4-turbo-preview",
+	"short_prompt_high_concurrency/openai/gpt-3.5-turbo",
+	"short_prompt_high_concurrency/anthropic/claude-3-opus-20240229",
+	"short_prompt_high_concurrency/anthropic/claude-3-sonnet-20240229",
+	"long_prompt_streaming/openai/gpt-4-turbo-preview",
+	"long_prompt_streaming/openai/gpt-3.5-turbo",
+	"long_prompt_streaming/anthropic/claude-3-opus-20240229",
+	"long_prompt_streaming/anthropic/claude-3-sonnet-20240229",
+}
+
 func mustLoad(t *testing.T, path string) *File {
 	t.Helper()
 	c, err := Load(path)
@@ -69,22 +83,12 @@ func TestConfigSeedExample(t *testing.T) {
 	if len(runs) != 8 {
 		t.Fatalf("got %d runs, want 2 scenarios × 2 providers × 2 models = 8", len(runs))
 	}
-	wantOrder := []struct{ scenario, provider, model string }{
-		{"short_prompt_high_concurrency", "openai", "gpt-4-turbo-preview"},
-		{"short_prompt_high_concurrency", "openai", "gpt-3.5-turbo"},
-		{"short_prompt_high_concurrency", "anthropic", "claude-3-opus-20240229"},
-		{"short_prompt_high_concurrency", "anthropic", "claude-3-sonnet-20240229"},
-		{"long_prompt_streaming", "openai", "gpt-4-turbo-preview"},
-		{"long_prompt_streaming", "openai", "gpt-3.5-turbo"},
-		{"long_prompt_streaming", "anthropic", "claude-3-opus-20240229"},
-		{"long_prompt_streaming", "anthropic", "claude-3-sonnet-20240229"},
-	}
-	for i, w := range wantOrder {
+	for i, want := range seedMatrix {
 		r := runs[i]
-		if r.Scenario.Name != w.scenario || r.Provider.Name != w.provider || r.Model != w.model || r.Scenario.Model != w.model {
-			t.Errorf("run %d = %s/%s/%s, want %s/%s/%s", i, r.Scenario.Name, r.Provider.Name, r.Model, w.scenario, w.provider, w.model)
+		if got := r.Scenario.Name + "/" + r.Provider.Name + "/" + r.Model; got != want || r.Scenario.Model != r.Model {
+			t.Errorf("run %d = %s (scenario's model %s), want %s", i, got, r.Scenario.Model, want)
 		}
-		if r.Scenario.Provider.Name() != w.provider {
+		if r.Scenario.Provider.Name() != r.Provider.Name {
 			t.Errorf("run %d: provider name %q", i, r.Scenario.Provider.Name())
 		}
 	}
@@ -233,12 +237,29 @@ func configErr(t *testing.T, filename, src string) []string {
 	return strings.Split(err.Error(), "\n")
 }
 
+// problemCase is a broken configuration and the problems it must give, as
+// Error lists them.
+type problemCase struct {
+	name, src string
+	want      []string
+}
+
+// checkProblems parses each case's src as filename and compares its
+// problems with the case's.
+func checkProblems(t *testing.T, filename string, cases []problemCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			got := configErr(t, filename, tt.src)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		src  string
-		want []string
-	}{{
+	checkProblems(t, "c.yaml", []problemCase{{
 		name: "missing providers",
 		src: `workload:
   scenarios:
@@ -658,22 +679,11 @@ execution:
 		name: "alias that contains itself",
 		src:  "providers: &p [*p]\n",
 		want: []string{`c.yaml:1: alias refers to a value that contains it`},
-	}}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := configErr(t, "c.yaml", tt.src)
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
-			}
-		})
-	}
+	}})
 }
 
 func TestConfigErrorsJSON(t *testing.T) {
-	tests := []struct {
-		name, src string
-		want      []string
-	}{{
+	checkProblems(t, "c.json", []problemCase{{
 		name: "value error has its line",
 		src: `{
   "providers": [
@@ -706,15 +716,7 @@ func TestConfigErrorsJSON(t *testing.T) {
 		name: "trailing data",
 		src:  "{}\n{}\n",
 		want: []string{`c.json:2: invalid JSON: data after the top-level value`},
-	}}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := configErr(t, "c.json", tt.src)
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
-			}
-		})
-	}
+	}})
 }
 
 // TestConfigSecretsNeverShown puts a credential where it belongs and in

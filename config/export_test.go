@@ -1,0 +1,4 @@
+package config
+
+// SeedMatrix is seedMatrix, for the package's external tests.
+var SeedMatrix = seedMatrix
