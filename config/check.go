@@ -861,6 +861,50 @@ var DatabaseConnections = map[string]struct{ Keys, Required []string }{
 	"sqlite":     {Keys: []string{"path"}, Required: []string{"path"}},
 }
 
+// DatabaseSettings are the values of output.database.connection, typed
+// (see DatabaseConnections for the keys each database type takes). A key
+// left out is empty or zero.
+type DatabaseSettings struct {
+	// URL is the InfluxDB server or the Pushgateway, key "url".
+	URL string
+
+	// Database, RetentionPolicy and Username are InfluxDB's, keys
+	// "database", "retention_policy" and "username"; Password and Token
+	// its credentials, keys "password" and "token".
+	Database, RetentionPolicy, Username string
+	Password, Token                     Secret
+
+	// BatchSize is InfluxDB's lines per write, key "batch_size" (0: the
+	// client's default); PerRequest writes a point per request too, key
+	// "per_request".
+	BatchSize  int
+	PerRequest bool
+
+	// Job is the Pushgateway's job, key "job" (default "lens", which
+	// Settings fills in).
+	Job string
+
+	// Path is the SQLite history file, key "path".
+	Path string
+}
+
+// Settings returns the connection's values, typed. The loader has checked
+// them.
+func (db Database) Settings() DatabaseSettings {
+	get := func(k string) string { return db.Connection[k].Value() }
+	s := DatabaseSettings{
+		URL: get("url"), Database: get("database"), RetentionPolicy: get("retention_policy"),
+		Username: get("username"), Job: get("job"), Path: get("path"),
+		Password: db.Connection["password"], Token: db.Connection["token"],
+		PerRequest: get("per_request") == "true",
+	}
+	s.BatchSize, _ = strconv.Atoi(get("batch_size"))
+	if s.Job == "" {
+		s.Job = "lens"
+	}
+	return s
+}
+
 // normalize fills in what loading derives: each provider's canonical type
 // and default endpoint, without the endpoint's trailing slash.
 func (c *File) normalize() {

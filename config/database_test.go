@@ -79,3 +79,26 @@ func TestFullExampleDatabaseTypes(t *testing.T) {
 		}
 	}
 }
+
+// Settings gives each connection key as its typed field, the
+// Pushgateway's job defaulting to "lens".
+func TestDatabaseSettings(t *testing.T) {
+	head := "providers: [{name: fake, type: fake, models: [m]}]\nworkload: {scenarios: [{name: a, prompt: hi, requests: 1}]}\n"
+	c, err := Parse([]byte(head+`output: {database: {enabled: true, type: influxdb, connection: {url: 'http://x:8086', database: d,
+  retention_policy: r, username: u, password: pw, token: tk, batch_size: 50, per_request: true}}}`), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DatabaseSettings{URL: "http://x:8086", Database: "d", RetentionPolicy: "r", Username: "u", Password: "pw", Token: "tk",
+		BatchSize: 50, PerRequest: true, Job: "lens"}
+	if got := c.Output.Database.Settings(); got != want {
+		t.Errorf("influxdb: Settings() = %+v, want %+v", got, want)
+	}
+	c, err = Parse([]byte(head+"output: {database: {enabled: true, type: prometheus, connection: {url: 'http://x:9091', job: ci}}}"), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Output.Database.Settings(); got.URL != "http://x:9091" || got.Job != "ci" || got.PerRequest || got.BatchSize != 0 {
+		t.Errorf("prometheus: Settings() = %+v", got)
+	}
+}

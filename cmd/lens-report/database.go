@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,8 +17,8 @@ import (
 // sink is the configuration's output.database, opened before the run so
 // that a bad setting stops it before any request.
 type sink struct {
-	typ  string
-	conn map[string]config.Secret
+	typ string
+	set config.DatabaseSettings
 
 	influx *influx.Client
 	reqs   *influx.Requests
@@ -30,23 +29,19 @@ func openSink(db config.Database, labels map[string]string) (*sink, error) {
 	if !db.Enabled {
 		return nil, nil
 	}
-	s := &sink{typ: db.Type, conn: db.Connection}
-	get := func(k string) string { return db.Connection[k].Value() }
+	set := db.Settings()
+	s := &sink{typ: db.Type, set: set}
 	switch db.Type {
 	case "influxdb":
-		cfg := influx.Config{
-			URL: get("url"), Database: get("database"), RetentionPolicy: get("retention_policy"),
-			Username: get("username"), Password: get("password"), Token: get("token"),
-		}
-		if v := get("batch_size"); v != "" {
-			cfg.BatchSize, _ = strconv.Atoi(v) // checked by the configuration's loader
-		}
-		c, err := influx.New(cfg)
+		c, err := influx.New(influx.Config{
+			URL: set.URL, Database: set.Database, RetentionPolicy: set.RetentionPolicy,
+			Username: set.Username, Password: set.Password.Value(), Token: set.Token.Value(), BatchSize: set.BatchSize,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("output.database: %w", err)
 		}
 		s.influx = c
-		if get("per_request") == "true" {
+		if set.PerRequest {
 			if s.reqs, err = c.Requests(labels); err != nil {
 				return nil, fmt.Errorf("output.database: %w", err)
 			}
@@ -54,7 +49,7 @@ func openSink(db config.Database, labels map[string]string) (*sink, error) {
 	case "sqlite":
 		// Opened (created, migrated, its version checked) now, so that a
 		// history that cannot take the run stops it before it starts.
-		st, err := history.Open(get("path"))
+		st, err := history.Open(set.Path)
 		if err != nil {
 			return nil, fmt.Errorf("output.database: %w", err)
 		}
@@ -79,7 +74,6 @@ func (s *sink) write(f *report.File, labels map[string]string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	get := func(k string) string { return s.conn[k].Value() }
 	switch s.typ {
 	case "influxdb":
 		var errs []string
@@ -99,7 +93,7 @@ func (s *sink) write(f *report.File, labels map[string]string) error {
 			return fmt.Errorf("output.database (influxdb) failed; the result files above are written: %s", strings.Join(errs, "; "))
 		}
 	case "sqlite":
-		st, err := history.Open(get("path"))
+		st, err := history.Open(s.set.Path)
 		if err != nil {
 			return fmt.Errorf("output.database (sqlite) failed; the result files above are written: %w", err)
 		}
@@ -111,10 +105,7 @@ func (s *sink) write(f *report.File, labels map[string]string) error {
 		}
 		fmt.Fprintf(current.err, "appended run %d to the history %s\n", id, st.Path())
 	case "prometheus":
-		url, job := get("url"), get("job")
-		if job == "" {
-			job = "lens"
-		}
+		url, job := s.set.URL, s.set.Job
 		if err := pushgateway.Push(ctx, url, job, f, labels); err != nil {
 			return fmt.Errorf("output.database (prometheus) failed; the result files above are written: %w", err)
 		}

@@ -114,7 +114,7 @@ func (o *historyOptions) open() (*history.Store, error) {
 		if db.Type != "sqlite" {
 			return nil, &exitError{code: 2, msg: fmt.Sprintf("%s: output.database is not of type sqlite: no history file", o.config)}
 		}
-		path = db.Connection["path"].Value()
+		path = db.Settings().Path
 	}
 	if path == "" {
 		return nil, &exitError{code: 2, msg: "no history file: give -db PATH or -config FILE"}
