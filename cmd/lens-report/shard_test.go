@@ -57,8 +57,8 @@ func fakeProcess(t *testing.T, args ...string) string {
 // asked rate, and its TTFT percentiles lie inside the single process's 95%
 // confidence intervals.
 //
-// The percentiles are compared only on a machine quiet enough to keep
-// time (see the test's comment); the counts and the rate always.
+// The percentiles and the send rate are judged only on a machine quiet
+// enough to keep time (see the test's comment); the counts always.
 //
 // Each run gets a fresh fake with the same seed, so that both see the same
 // server: the fake's n-th request gets the same TTFT draw in both, and the
@@ -128,7 +128,6 @@ output:
 	assert.EqualValues(t, requests, all.Scenarios[0].Config.Requests, "the shards' shares add up to the run")
 	assert.EqualValues(t, requests, m.TotalRequests, "exactly the requests asked")
 	assert.EqualValues(t, requests, m.SuccessfulRequests)
-	assert.InEpsilon(t, rate, m.AchievedSendRate, 0.02, "the four shards together send at the asked rate")
 	t.Logf("achieved send rate: shards merged %.2f/s, one process %.2f/s (asked %d/s)", m.AchievedSendRate, s.AchievedSendRate, rate)
 
 	mt, err := m.Latency.TTFT.Latency()
@@ -152,6 +151,9 @@ output:
 			t.Skipf("machine too busy to compare latencies: %s measured TTFT p50 %v, p99 %v of a server whose TTFT is uniform on 20..220ms", r.name, p50, p99)
 		}
 	}
+	// A machine that keeps time sends on time too (one too busy for it
+	// sends late, the single run as well as the shards).
+	assert.InEpsilon(t, rate, m.AchievedSendRate, 0.02, "the four shards together send at the asked rate")
 	for _, p := range []float64{50, 90, 95, 99} {
 		iv := st.PercentileInterval(p, 0.95)
 		got := mt.Percentile(p)
