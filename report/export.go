@@ -39,7 +39,9 @@ func ReadMsgpack(r io.Reader) (*File, error) {
 
 // WriteMinimal writes one line per result: scenario, provider/model,
 // requests and failures, TTFT p50 and p95, E2E p50 and output tokens per
-// second (the console's "minimal" format).
+// second (the console's "minimal" format); and, for a result with SLO
+// gates, a second line with each gate's verdict, estimate, interval and
+// flake risk.
 func WriteMinimal(w io.Writer, f *File) error {
 	bw := bufio.NewWriter(w)
 	for _, sc := range f.Scenarios {
@@ -51,6 +53,9 @@ func WriteMinimal(w io.Writer, f *File) error {
 				minimalMs(m.Latency.TTFT, func(d *Distribution) float64 { return d.P95 }),
 				minimalMs(m.Latency.TotalDuration, func(d *Distribution) float64 { return d.Median }),
 				m.TokenStats.MeanTokensPerSecond)
+			if len(r.Gates) > 0 {
+				fmt.Fprintf(bw, "%s %s/%s gates: %s\n", sc.Name, r.Provider, r.Model, gatesCell(r.Gates))
+			}
 		}
 	}
 	return bw.Flush()

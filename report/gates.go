@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -123,8 +124,9 @@ func GatesHold(f *File) (ok bool, broken int) {
 	return broken == 0, broken
 }
 
-// gatesCell is a compact form of a result's gates for a single cell:
-// "ttft_p95=pass error_rate=inconclusive(holds)".
+// gatesCell is a compact form of a result's gates for a single cell or
+// line, each with its decision, estimate, interval and flake risk:
+// "ttft_p95=pass 47.1ms [45.2ms..48.9ms] risk 0.3%; error_rate=pass 0% [0%..1.8%] risk 0%".
 func gatesCell(gs []Gate) string {
 	parts := make([]string, 0, len(gs))
 	for _, g := range gs {
@@ -136,7 +138,27 @@ func gatesCell(gs []Gate) string {
 				s += "(broken)"
 			}
 		}
+		switch {
+		case g.MaxErrorRate != nil:
+			s += fmt.Sprintf(" %s [%s..%s]", pctCell(g.Rate), pctCell(g.RateLo), pctCell(g.RateHi))
+		case g.Samples == 0:
+			s += " no samples"
+		default:
+			hi := "∞"
+			if g.HiMs != nil {
+				hi = msCell(*g.HiMs)
+			}
+			s += fmt.Sprintf(" %s [%s..%s]", msCell(g.EstimateMs), msCell(g.LoMs), hi)
+		}
+		s += " risk " + pctCell(g.FlakeRisk)
 		parts = append(parts, s)
 	}
-	return strings.Join(parts, " ")
+	return strings.Join(parts, "; ")
 }
+
+// msCell rounds to the microsecond.
+func msCell(ms float64) string {
+	return strconv.FormatFloat(math.Round(ms*1e3)/1e3, 'f', -1, 64) + "ms"
+}
+
+func pctCell(x float64) string { return strconv.FormatFloat(100*x, 'g', 3, 64) + "%" }

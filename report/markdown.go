@@ -22,6 +22,9 @@ func WriteMarkdown(w io.Writer, f *File) error {
 	}
 	for _, sc := range f.Scenarios {
 		shape := fmt.Sprintf("%d requests", sc.Config.Requests)
+		if ran := mostRequests(sc); ran > sc.Config.Requests {
+			shape += fmt.Sprintf(", up to %d with the gates' top-ups", ran)
+		}
 		if sc.Config.RateLimit == nil || sc.Config.Concurrency > 0 {
 			shape += fmt.Sprintf(", concurrency %d", sc.Config.Concurrency)
 		}
@@ -210,4 +213,13 @@ func mdText(s string) string {
 // mdCode makes s safe inside a one-backtick code span.
 func mdCode(s string) string {
 	return strings.NewReplacer("`", "'", "|", `\|`, "\n", " ", "\r", " ").Replace(s)
+}
+
+// mostRequests is the most requests any result of sc ran.
+func mostRequests(sc Scenario) int64 {
+	var most int64
+	for _, r := range sc.Results {
+		most = max(most, r.Metrics.TotalRequests)
+	}
+	return most
 }

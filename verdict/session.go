@@ -256,6 +256,7 @@ func (s *Session) judge(g Gate, budget, detail bool) judged {
 	}
 	var cum counts
 	var bounds []bound
+	var tPrev float64
 	var lat *stats.Latency // the metric over the batches so far, when detail
 	for j, b := range s.batches {
 		c := s.counts(g, b)
@@ -271,6 +272,8 @@ func (s *Session) judge(g Gate, budget, detail bool) judged {
 			t = 1 // the final look spends what is left
 		}
 		bd := d.look(cum.n, t)
+		level := alpha * (spend(t) - spend(tPrev)) // what this look may spend per side
+		tPrev = t
 		bounds = append(bounds, bd)
 		look := Look{Requests: s.reqs[j], N: cum.n}
 		switch {
@@ -290,7 +293,7 @@ func (s *Session) judge(g Gate, budget, detail bool) judged {
 					_ = lat.Merge(b.Latency(g.Metric)) // same geometry: cannot fail
 				}
 			}
-			s.describe(g, &look, cum, bd, lat)
+			s.describe(g, &look, cum, bd, lat, level)
 		}
 		v.Looks = append(v.Looks, look)
 		if look.Outcome != Inconclusive || last {
@@ -310,23 +313,32 @@ func (s *Session) judge(g Gate, budget, detail bool) judged {
 
 // describe fills in look l's estimate and interval: cum are the
 // cumulative counts, bd its boundaries, lat the metric's distribution up
-// to it (latency gates).
-func (s *Session) describe(g Gate, l *Look, cum counts, bd bound, lat *stats.Latency) {
+// to it (latency gates), level what the look may spend on each side.
+func (s *Session) describe(g Gate, l *Look, cum counts, bd bound, lat *stats.Latency, level float64) {
 	if g.Metric == ErrorRate {
 		n := cum.n
 		f := n - cum.certain
 		if n > 0 {
 			l.Rate = float64(f) / float64(n)
 		}
-		// The interval that the boundaries amount to at this look: an
-		// exact (Clopper-Pearson) one at the level the look spends.
-		h0 := binom(n, model(g).q0)
-		l.RateLo, l.RateHi = 0, 1
-		if bd.pass <= n {
-			l.RateHi = cpUpper(n, f, tailFrom(h0, bd.pass))
-		}
-		if bd.fail >= 0 {
-			l.RateLo = cpLower(n, f, tailTo(h0, bd.fail))
+		// The exact (Clopper-Pearson) interval at the level this look may
+		// spend on each side: with one look, the two-sided interval at the
+		// confidence; with more, a wider one at each look, so that they
+		// hold together. It does not depend on the limit. The decision
+		// comes from the design's exact boundaries, which spend the same
+		// levels; where their discreteness and this interval disagree
+		// (rarely, at a later look), the interval is widened to the limit
+		// so that it never contradicts the outcome.
+		l.RateLo, l.RateHi = cpLower(n, f, level), cpUpper(n, f, level)
+		limit := g.MaxErrorRate
+		switch {
+		case cum.n > 0 && cum.certain >= bd.pass: // pass: at most the limit
+			l.RateHi = min(l.RateHi, limit)
+		case cum.n > 0 && cum.possible <= bd.fail: // fail: above it
+			l.RateLo = max(l.RateLo, math.Nextafter(limit, 1))
+		default: // inconclusive: the interval reaches the limit
+			l.RateHi = max(l.RateHi, limit)
+			l.RateLo = min(l.RateLo, limit)
 		}
 		return
 	}

@@ -155,6 +155,37 @@ func TestErrorRateGate(t *testing.T) {
 	})
 }
 
+// TestErrorRateIntervalBounded: 0 failures of 100 cannot show a rate under
+// 0.1%; the interval's upper end is then the exact bound of the data (3.6%
+// at 95%), not 100%, and an interval always straddles the limit of an
+// inconclusive gate and lies on its side of a conclusive one.
+func TestErrorRateIntervalBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sc := scenario(fake.Config{TTFT: fake.Fixed(time.Millisecond), OutputTokens: 2}, 100, 0)
+		var gs []verdict.Gate
+		for _, max := range []float64{0.001, 0.01, 0.05, 0.5} {
+			gs = append(gs, verdict.Gate{Metric: verdict.ErrorRate, MaxErrorRate: max})
+		}
+		_, vs, err := verdict.Run(t.Context(), sc, gs...)
+		require.NoError(t, err)
+		for _, v := range vs {
+			t.Log(v)
+			assert.Zero(t, v.RateLo)
+			assert.Less(t, v.RateHi, 0.04, "the exact upper bound of 0 in 100 is 3.6%% at 95%%")
+			switch v.Outcome {
+			case verdict.Pass:
+				assert.LessOrEqual(t, v.RateHi, v.Gate.MaxErrorRate)
+			case verdict.Inconclusive:
+				assert.Greater(t, v.RateHi, v.Gate.MaxErrorRate)
+			default:
+				t.Errorf("0 failures cannot fail a gate: %v", v)
+			}
+		}
+		assert.InDelta(t, 0.0362, vs[0].RateHi, 0.0005, "one look: the two-sided 95%% Clopper-Pearson bound")
+		assert.Equal(t, verdict.Pass, vs[2].Outcome)
+	})
+}
+
 // TestSessionTopUpError: a top-up that fails ends the looks; the verdict
 // uses what was measured and the error is returned.
 func TestSessionTopUpError(t *testing.T) {

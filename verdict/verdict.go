@@ -280,6 +280,9 @@ func (l Look) format(g Gate) string {
 	if g.Metric == ErrorRate {
 		return fmt.Sprintf("n=%d rate=%s interval %s..%s: %s", l.N, pct(l.Rate), pct(l.RateLo), pct(l.RateHi), l.Outcome)
 	}
+	if l.N == 0 {
+		return fmt.Sprintf("requests=%d samples=0: %s", l.Requests, l.Outcome)
+	}
 	return fmt.Sprintf("requests=%d samples=%d p%g=%v interval %s: %s", l.Requests, l.N, g.Percentile, round(l.Estimate), fmtInterval(l.Lo, l.Hi), l.Outcome)
 }
 

@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -71,6 +74,16 @@ func TestRunGates(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "| p50 TTFT &lt; 10ms | ❌ fail |")
 
+	// The one-line formats carry every gate's decision, interval and
+	// flake risk too.
+	hiMs := strconv.FormatFloat(math.Round(*gates[1].HiMs*1e3)/1e3, 'f', -1, 64) + "ms"
+	code, csv, errOut := cli(t, "", "show", "-format", "csv", filepath.Join(dir, "out.json"))
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `ttft_p90=pass [0-9.]+ms \[[0-9.]+ms\.\.[0-9.]+ms\] risk [0-9.e-]+%; ttft_p50=fail [0-9.]+ms \[[0-9.]+ms\.\.`+regexp.QuoteMeta(hiMs)+`\] risk `, csv)
+	code, minimal, errOut := cli(t, "", "show", "-format", "minimal", filepath.Join(dir, "out.json"))
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `(?m)^chat fake/fake-model gates: ttft_p90=pass .*; ttft_p50=fail .*\.\.`+regexp.QuoteMeta(hiMs)+`\] risk `, minimal)
+
 	x, err := os.ReadFile(junitPath)
 	require.NoError(t, err)
 	xml := string(x)
@@ -105,6 +118,11 @@ func TestRunGatesBudget(t *testing.T) {
 		assert.Contains(t, errOut, "running")
 	}
 	assert.Equal(t, code == 0, g.Holds)
+	md, err := os.ReadFile(filepath.Join(dir, "out.md"))
+	require.NoError(t, err)
+	if m.TotalRequests > 100 {
+		assert.Contains(t, string(md), fmt.Sprintf("(100 requests, up to %d with the gates' top-ups, concurrency 8)", m.TotalRequests))
+	}
 }
 
 // TestRunExitCodes: a configuration error is 2, a run that fails is 3.
