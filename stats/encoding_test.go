@@ -124,7 +124,7 @@ func TestLatencyEncodingIsStandardV2(t *testing.T) {
 	assert.Equal(t, int32(0x1c849314), h.cookie, "compressed V2 cookie")
 	assert.Equal(t, int32(0x1c849313), h.innerCookie, "V2 cookie")
 	assert.Equal(t, int32(3), h.digits)
-	assert.Equal(t, int64(1000), h.lowest, "lowest discernible value: 1µs in ns")
+	assert.Equal(t, int64(1), h.lowest, "lowest discernible value: 1 ns")
 	assert.Equal(t, int64(600_000_000_000), h.highest, "highest trackable value: 10 min in ns")
 	assert.Equal(t, 1.0, h.ratio)
 	require.Len(t, h.counts, len(recorded))
@@ -264,7 +264,7 @@ func TestDecodeErrors(t *testing.T) {
 	// And the other way round.
 	_, err = stats.DecodeValues(valid)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "stats: decode values: histogram tracks 1000..600000000000")
+	assert.Contains(t, err.Error(), "stats: decode values: histogram tracks 1..600000000000")
 	_, err = stats.DecodeValues(nil)
 	require.Error(t, err)
 }

@@ -18,6 +18,10 @@ type geometry struct {
 	digits  int     // significant decimal digits
 	ratio   float64 // integer-to-double conversion ratio written in the encoding (0: the default, 1)
 
+	// older, when set, is the geometry earlier versions encoded this kind
+	// in; decode converts its histograms to this one.
+	older *geometry
+
 	emptyOnce sync.Once
 	empty     []byte // the encoding of an empty histogram, built once
 }
@@ -90,39 +94,59 @@ func (d *hist) stddev() float64 {
 	return d.h.StdDev()
 }
 
-// percentile returns the histogram's value at percentile p (0..100) and
-// false for an empty histogram or a NaN p.
+// percentile returns the histogram's value at percentile p (0..100): the
+// value of the nearest rank (see NearestRank), or, for p <= 0, the lowest
+// equivalent value of the smallest one. It returns false for an empty
+// histogram or a NaN p.
 func (d *hist) percentile(g *geometry, p float64) (int64, bool) {
-	if d.count() == 0 || math.IsNaN(p) {
+	n := d.count()
+	if n == 0 || math.IsNaN(p) {
 		return 0, false
 	}
-	return min(d.h.ValueAtPercentile(p), g.highest), true
+	if p <= 0 {
+		return min(d.h.ValueAtPercentile(0), g.highest), true
+	}
+	return d.valueAtRank(g, NearestRank(n, p))
 }
 
-// percentiles returns the values at several percentiles in one pass.
+// percentiles returns the values at several percentiles in one pass, as
+// percentile gives them one at a time (0 for a NaN p).
 func (d *hist) percentiles(g *geometry, ps []float64) []int64 {
 	out := make([]int64, len(ps))
-	if d.count() == 0 {
+	n := d.count()
+	if n == 0 {
 		return out
 	}
-	for i, v := range d.h.ValueAtPercentilesSlice(ps) {
-		out[i] = min(v, g.highest)
+	at := make([]float64, len(ps))
+	for i, p := range ps {
+		if p > 0 {
+			at[i] = rankPercentile(NearestRank(n, p), n)
+		}
+	}
+	for i, v := range d.h.ValueAtPercentilesSlice(at) {
+		if !math.IsNaN(ps[i]) {
+			out[i] = min(v, g.highest)
+		}
 	}
 	return out
 }
 
 // valueAtRank returns the highest equivalent value of the bucket holding the
-// k-th smallest value, k clamped to 1..count. The library answers ranks only
-// through percentiles, at rank floor(p/100*n + 0.5): p = 100k/n comes back as
-// k(1±4ε) + 0.5, which truncates to k for every k below about 10^14.
+// k-th smallest value, k clamped to 1..count.
 func (d *hist) valueAtRank(g *geometry, k int64) (int64, bool) {
 	n := d.count()
 	if n == 0 {
 		return 0, false
 	}
 	k = max(1, min(k, n))
-	return min(d.h.ValueAtPercentile(100*float64(k)/float64(n)), g.highest), true
+	return min(d.h.ValueAtPercentile(rankPercentile(k, n)), g.highest), true
 }
+
+// rankPercentile is the percentile at which hdrhistogram-go reads the k-th of
+// n values. The library answers ranks only through percentiles, at rank
+// floor(p/100*n + 0.5): p = 100k/n comes back as k(1±4ε) + 0.5, which
+// truncates to k for every k below about 10^14.
+func rankPercentile(k, n int64) float64 { return 100 * float64(k) / float64(n) }
 
 // lowAtRank returns the lowest equivalent value of the bucket holding the
 // k-th smallest value: every value the histogram cannot tell from it is at
@@ -207,11 +231,33 @@ func (g *geometry) decode(b []byte) (hist, error) {
 	if err != nil {
 		return hist{}, fmt.Errorf("stats: decode %s: %w", g.name, err)
 	}
-	if h.LowestTrackableValue() != g.lowest || h.HighestTrackableValue() != g.highest || h.SignificantFigures() != int64(g.digits) {
+	if o := g.older; o != nil && o.matches(h) {
+		return g.convert(h), nil
+	}
+	if !g.matches(h) {
 		return hist{}, fmt.Errorf("stats: decode %s: histogram tracks %d..%d with %d significant figures, want %d..%d with %d",
 			g.name, h.LowestTrackableValue(), h.HighestTrackableValue(), h.SignificantFigures(), g.lowest, g.highest, g.digits)
 	}
 	return hist{h: h}, nil
+}
+
+func (g *geometry) matches(h *hdrhistogram.Histogram) bool {
+	return h.LowestTrackableValue() == g.lowest && h.HighestTrackableValue() == g.highest && h.SignificantFigures() == int64(g.digits)
+}
+
+// convert returns the histogram of geometry g holding the counts of h, an
+// older geometry's, each at the highest value equivalent to its bucket: the
+// value that h reported for every rank in it. g's buckets are no wider than
+// h's and share their edges, so every percentile of the result is what h
+// gave.
+func (g *geometry) convert(h *hdrhistogram.Histogram) hist {
+	d := hist{}
+	for _, b := range h.Distribution() {
+		if b.Count > 0 {
+			d.record(g, min(b.To, g.highest), b.Count)
+		}
+	}
+	return d
 }
 
 // encodedJSON returns the encoding as a JSON string. The encoding is base64

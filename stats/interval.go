@@ -158,7 +158,7 @@ func (v *Values) PercentileInterval(p, conf float64) ValuesInterval {
 // returned.
 //
 // Choice: among the pairs 1 <= lo < hi <= n with lo <= r <= hi, where r is the
-// rank Percentile reports (floor(q*n + 0.5), clamped to 1..n), and coverage >=
+// rank Percentile reports (NearestRank(n, p)), and coverage >=
 // conf, the narrowest (smallest hi-lo); among equally narrow pairs, the one
 // whose tails P(B < lo) and P(B >= hi) are closest; then the lower. ok is
 // true when such a pair exists, that is when n >= MinSamples(p, conf).
@@ -185,7 +185,7 @@ func RankInterval(n int64, p, conf float64) (loRank, hiRank int64, achieved floa
 	p = min(max(p, 0), 100)
 	conf = min(max(conf, 0), 1)
 	bn := newBinomial(n, p)
-	r := pointRank(n, p)
+	r := NearestRank(n, p)
 	switch {
 	case bn.q == 0: // B is always 0: ξ <= X(1), and nothing bounds it below.
 		return 0, 1, 1, false
@@ -271,19 +271,6 @@ func (b binomial) fullCoverage() float64 {
 	}
 	n := float64(b.n)
 	return 1 - math.Pow(b.q, n) - math.Pow(b.qc, n)
-}
-
-// pointRank is the rank hdrhistogram-go reads for percentile p: floor(q*n +
-// 0.5), clamped to 1..n.
-func pointRank(n int64, p float64) int64 {
-	rank := (p/100)*float64(n) + 0.5
-	if !(rank >= 1) {
-		return 1
-	}
-	if rank >= float64(n) {
-		return n
-	}
-	return int64(rank)
 }
 
 // clampRank converts x to an integer rank in lo..hi without overflowing.

@@ -113,7 +113,7 @@ func TestExactSummationMatchesNormalAtLargeN(t *testing.T) {
 	for _, p := range []float64{1, 50, 90, 99, 99.9} {
 		for _, n := range []int64{100_000, 10_000_000} {
 			b := newBinomial(n, p)
-			r := pointRank(n, p)
+			r := NearestRank(n, p)
 			lo, hi, achieved, ok := b.narrowest(r, 0.95)
 			require.True(t, ok)
 			nlo, nhi, _ := b.normal(r, 0.95)
@@ -131,7 +131,7 @@ func TestWindowHoldsTheMass(t *testing.T) {
 		p float64
 	}{{10, 50}, {1000, 99.9}, {1e7, 50}, {1e7, 99.99}, {1e9, 0.0001}, {1e15, 1e-13}} {
 		b := newBinomial(tt.n, tt.p)
-		start, last, _ := b.window(pointRank(tt.n, tt.p))
+		start, last, _ := b.window(NearestRank(tt.n, tt.p))
 		q := tt.p / 100
 		outside := tail(tt.n, start.k-1, -1, q) + tail(tt.n, last+1, 1, q)
 		assert.Lessf(t, outside, 1e-15, "n=%d p%v: window %d..%d", tt.n, tt.p, start.k, last)

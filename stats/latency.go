@@ -11,25 +11,35 @@ const MaxLatency = 10 * time.Minute
 
 var latencyGeometry = geometry{
 	name:    "latency",
+	lowest:  1,
+	highest: int64(MaxLatency),
+	digits:  3,
+	older:   &latencyGeometryV1,
+}
+
+// latencyGeometryV1 is the geometry of the latency histograms that earlier
+// versions encoded: a lowest discernible value of 1µs, which resolves values
+// below about 1 ms to only 512 ns. DecodeLatency reads them.
+var latencyGeometryV1 = geometry{
+	name:    "latency",
 	lowest:  int64(time.Microsecond),
 	highest: int64(MaxLatency),
 	digits:  3,
 }
 
 // Latency is a distribution of durations on an HDR histogram in nanoseconds,
-// with a lowest discernible value of 1µs, a highest trackable value of 10
+// with a lowest discernible value of 1 ns, a highest trackable value of 10
 // minutes and 3 significant figures.
 //
-// Resolution: a value of about 0.52 ms or more is resolved to within 0.1% (3
-// significant figures); a smaller one to within 512 ns (the histogram's unit,
-// the power of two below 1µs). Values below 1µs, including 0, are recorded and
-// counted like any other, at that resolution: 0 to 511 ns share the lowest
-// bucket. Values above MaxLatency (10 minutes) are recorded as MaxLatency and
-// counted by Clamped. Negative durations are recorded as 0
-// and counted by Negative. No read method reports a value above MaxLatency.
+// Resolution: every duration is resolved to within 0.1%: up to 2,047 ns to
+// the nanosecond, above that to 1/1024 of its power of two (a duration d is
+// reported as at most d + d/1024, never below d). Values above MaxLatency (10
+// minutes) are recorded as MaxLatency and counted by Clamped. Negative
+// durations are recorded as 0 and counted by Negative. No read method reports
+// a value above MaxLatency.
 //
-// The zero value is an empty distribution ready to use; its histogram (about
-// 176 KB of counts) is allocated by the first Record. A nil *Latency behaves as
+// The zero value is an empty distribution ready to use; its histogram (248
+// KiB of counts: 31,744 buckets of 8 bytes) is allocated by the first Record. A nil *Latency behaves as
 // an empty distribution for every read method. A Latency is not safe for
 // concurrent use: record into one Latency per goroutine and Merge them at the
 // end. Reads may run concurrently with each other but not with writes.
@@ -97,10 +107,12 @@ func (l *Latency) Negative() int64 {
 }
 
 // Percentile returns the duration at percentile p, with p from 0 to 100 (a
-// p outside is clamped to that range): the highest duration the histogram
-// cannot tell from the value of rank floor(p/100*n + 0.5), clamped to 1..n.
-// Percentile(0) is the lowest equivalent duration of the smallest value, as
-// Min. It returns 0 for an empty distribution or a NaN p.
+// p outside is clamped to that range), by the nearest-rank definition: the
+// smallest recorded duration d such that at least p% of the recorded
+// durations are <= d, the value of rank NearestRank(Count, p). It reports the
+// highest duration the histogram cannot tell from d, at most 0.1% above it
+// (see Latency). Percentile(0) is the lowest equivalent duration of the
+// smallest value, as Min. It returns 0 for an empty distribution or a NaN p.
 func (l *Latency) Percentile(p float64) time.Duration {
 	v, _ := l.hist().percentile(&latencyGeometry, p)
 	return time.Duration(v)
@@ -218,8 +230,10 @@ func (l *Latency) Clone() *Latency {
 
 // Encode returns the histogram in the standard HdrHistogram V2 compressed
 // encoding, as base64 text, the form other HdrHistogram implementations read:
-// values in nanoseconds, lowest discernible value 1000, highest trackable
-// value 600000000000, 3 significant figures. The Clamped and Negative counts
+// values in nanoseconds, lowest discernible value 1, highest trackable value
+// 600000000000, 3 significant figures (the bucket edges of hdr-histogram-js's
+// and HdrHistogram's default histograms, so adding it to one of them loses
+// nothing). The Clamped and Negative counts
 // are not part of the format and are not carried. An empty or nil
 // distribution encodes as an empty histogram.
 func (l *Latency) Encode() ([]byte, error) { return l.hist().encode(&latencyGeometry) }
@@ -228,6 +242,12 @@ func (l *Latency) Encode() ([]byte, error) { return l.hist().encode(&latencyGeom
 // an error, never panics, on empty, truncated or corrupt input, and on a valid
 // HdrHistogram of any other range or precision (which could not merge
 // losslessly with a Latency). The decoded Clamped and Negative counts are 0.
+//
+// It also reads the encoding of earlier versions of this package (lowest
+// discernible value 1000, which resolved durations below about 1 ms to 512
+// ns): each value is taken at the top of its bucket, the value those versions
+// reported for it, so every percentile decodes as they reported it (though
+// now by the nearest-rank definition).
 func DecodeLatency(b []byte) (*Latency, error) {
 	d, err := latencyGeometry.decode(b)
 	if err != nil {

@@ -16,20 +16,9 @@ import (
 // accuracyPercentiles are the percentiles the accuracy tests check.
 var accuracyPercentiles = []float64{0, 1, 10, 50, 90, 95, 99, 99.9, 99.99, 100}
 
-// rankOf is the order statistic hdrhistogram-go reads for percentile p of n
-// values: rank floor(p/100*n + 0.5), clamped to 1..n (nearest rank, as the C
-// implementation; Java takes a ceiling). The rule is restated here, not
-// imported, so the test checks it.
-func rankOf(n int, p float64) int {
-	r := p/100*float64(n) + 0.5
-	if r < 1 {
-		return 1
-	}
-	if r >= float64(n) {
-		return n
-	}
-	return int(r)
-}
+// rankOf is the order statistic a percentile reads: the nearest rank,
+// NearestRank (checked on its own by TestNearestRank).
+func rankOf(n int, p float64) int { return int(stats.NearestRank(int64(n), p)) }
 
 // latencySamples draws n durations from a named distribution. Every one of
 // them is at least 1 ms, where the histogram keeps 3 significant figures.
@@ -88,21 +77,21 @@ func TestLatencyPercentileAccuracy(t *testing.T) {
 	}
 }
 
-// Below about 0.52 ms the histogram's resolution is absolute: 512 ns.
-func TestLatencySmallValuesResolution(t *testing.T) {
+// Below 2,048 ns every nanosecond has a bucket of its own: percentiles of
+// such values are exact.
+func TestLatencySmallValuesExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	const n = 100_000
 	samples := make([]time.Duration, n)
 	l := stats.NewLatency()
 	for i := range samples {
-		samples[i] = time.Duration(rng.Int64N(int64(500 * time.Microsecond)))
+		samples[i] = time.Duration(rng.Int64N(2048))
 		l.Record(samples[i])
 	}
 	slices.Sort(samples)
 	for _, p := range accuracyPercentiles {
 		exact := samples[rankOf(n, p)-1]
-		got := l.Percentile(p)
-		assert.Lessf(t, (got - exact).Abs(), 512*time.Nanosecond, "p%v: histogram %v, exact %v", p, got, exact)
+		assert.Equalf(t, exact, l.Percentile(p), "p%v", p)
 	}
 }
 
@@ -144,23 +133,23 @@ func TestLatencyEdges(t *testing.T) {
 			record:    func(l *stats.Latency) { l.RecordN(0, 3) },
 			count:     3,
 			min:       0,
-			max:       511,
-			p50:       511,
-			mean:      256,
-			rankOne:   511,
-			rankCount: 511,
+			max:       0,
+			p50:       0,
+			mean:      0,
+			rankOne:   0,
+			rankCount: 0,
 		},
 		{
-			// Below 1µs the resolution is 512 ns: 700 ns lies in 512..1023.
+			// Below 2,048 ns the resolution is 1 ns.
 			name:      "below one microsecond",
 			record:    func(l *stats.Latency) { l.Record(700); l.Record(1) },
 			count:     2,
-			min:       0,
-			max:       1023,
-			p50:       511,
-			mean:      512,
-			rankOne:   511,
-			rankCount: 1023,
+			min:       1,
+			max:       700,
+			p50:       1,
+			mean:      351, // (1 + 700) / 2, rounded
+			rankOne:   1,
+			rankCount: 700,
 		},
 		{
 			// Clamped to 10 min, whose bucket is 599.684808704 s .. 600.221679615 s
@@ -192,12 +181,12 @@ func TestLatencyEdges(t *testing.T) {
 			record:    func(l *stats.Latency) { l.Record(-5 * time.Millisecond); l.RecordN(math.MinInt64, 2) },
 			count:     3,
 			min:       0,
-			max:       511,
-			p50:       511,
-			mean:      256,
+			max:       0,
+			p50:       0,
+			mean:      0,
 			negative:  3,
-			rankOne:   511,
-			rankCount: 511,
+			rankOne:   0,
+			rankCount: 0,
 		},
 	}
 	for _, tt := range tests {
