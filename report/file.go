@@ -15,7 +15,12 @@ const Format = "lens-result"
 // SchemaVersion is the version of the result file schema this package
 // writes. A reader accepts files of this version or older and refuses newer
 // ones with a *SchemaError.
-const SchemaVersion = 1
+//
+// Version 2 encodes latency histograms with a lowest discernible value of 1
+// ns (version 1: 1µs, which resolved durations below about 1 ms to 512 ns)
+// and stores nearest-rank percentiles. Decode reads version 1 files and
+// upgrades them.
+const SchemaVersion = 2
 
 // A File is one result file: the LLM-Latency-Lens JSON result schema (metadata,
 // scenarios with their per-provider results, raw requests), plus what lens

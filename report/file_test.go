@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -187,7 +188,8 @@ func TestFileRoundTrip(t *testing.T) {
 }
 
 func TestDecodeRejects(t *testing.T) {
-	newer := strings.Replace(mustJSON(t, synthFile(1, 10, 1)), `"schema_version":1`, `"schema_version":2`, 1)
+	newer := strings.Replace(mustJSON(t, synthFile(1, 10, 1)),
+		fmt.Sprintf(`"schema_version":%d`, SchemaVersion), fmt.Sprintf(`"schema_version":%d`, SchemaVersion+1), 1)
 	for _, tc := range []struct {
 		name, in string
 		notOurs  bool
@@ -199,7 +201,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"other json", `{"metadata":{"version":"1.0"},"scenarios":[]}`, true, 0},
 		{"other format", `{"format":"k6-summary","schema_version":1}`, true, 0},
 		{"no version", `{"format":"lens-result"}`, true, 0},
-		{"newer", newer, false, 2},
+		{"newer", newer, false, SchemaVersion + 1},
 		{"zero version", `{"format":"lens-result","schema_version":0}`, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -47,6 +47,9 @@ func WriteJSON(w io.Writer, f *File, pretty bool) error {
 // Decode reads a result file and checks it (see Validate). Input that is
 // not a result file is an error wrapping ErrNotResultFile; a file of a newer
 // schema is a *SchemaError; a field the schema does not have is an error.
+// A file of an older schema is upgraded to SchemaVersion: its distributions
+// are recomputed from their histograms, by this version's percentile
+// definition.
 func Decode(r io.Reader) (*File, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -79,6 +82,9 @@ func Decode(r io.Reader) (*File, error) {
 		return nil, fmt.Errorf("report: decode result file: %w", err)
 	}
 	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	if err := f.upgrade(); err != nil {
 		return nil, err
 	}
 	return f, nil

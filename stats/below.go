@@ -9,7 +9,7 @@ func PercentileRank(n int64, p float64) int64 {
 	if n <= 0 {
 		return 1
 	}
-	return pointRank(n, p)
+	return NearestRank(n, p)
 }
 
 // CountBelow returns how many recorded durations lie below d. The
