@@ -35,7 +35,7 @@ func TestResultFileAndHistogramLogAgree(t *testing.T) {
 	sc := lens.Scenario{
 		Name: "chat", Model: "gpt-4o-mini", Prompt: "Say hello",
 		Provider: &providers.OpenAI{BaseURL: srv.URL + "/v1", APIKey: "sk-fake"},
-		Requests: 300, Rate: 400, Concurrency: 16, Seed: 5,
+		Requests: 300, Concurrency: 4, Seed: 5,
 	}
 	var raw bytes.Buffer
 	rw := NewRawWriter(&raw)
