@@ -40,9 +40,13 @@ type HistogramLogOptions struct {
 //
 // It logs one metric, opts.Metric (TTFT by default), of the successful,
 // measured (non-warmup) requests, in nanoseconds: each interval's
-// histogram is a stats.Latency (1µs to 10 minutes, 3 significant figures)
+// histogram is a stats.Latency (1 ns to 10 minutes, 3 significant figures)
 // in the V2 compressed encoding, and Interval_Max is in milliseconds (the
-// format's usual value unit ratio of 1e6). A request falls in the interval
+// format's usual value unit ratio of 1e6). Its buckets are those of
+// HdrHistogram's default 1 ns, 3-digit histograms, so the intervals of a
+// run's raw records add up, bucket for bucket, to the histogram its result
+// file holds for the metric, and give the same percentiles (by the nearest
+// rank, as hdr-histogram-js reads them). A request falls in the interval
 // in which it ended (timestamp + total duration); timestamps are seconds
 // from the earliest send, which is the StartTime and BaseTime. Every
 // interval from the first to the last is written, empty ones too, so that
