@@ -1,21 +1,19 @@
 package stats
 
-import (
-	"math"
-	"math/big"
-	"strconv"
-)
+import "math"
 
 // NearestRank returns the rank, from 1 to n, of the p-th percentile (p from
 // 0 to 100) of n values under the nearest-rank definition that every
-// percentile of this package, and HdrHistogram's Java and JavaScript
-// implementations, use: the smallest k such that at least p% of the values
-// are at or below the k-th smallest, that is k = ceil(p/100 × n), at least 1.
-// So the p99.9 of 1,000 values is the 999th and of 600 values the 600th.
+// percentile of this package uses, as HdrHistogram does: the smallest k such
+// that at least p% of the values are at or below the k-th smallest, that is
+// the smallest k with 100 × k/n >= p, k = ceil(p/100 × n). So the p99.9 of
+// 1,000 values is the 999th and of 600 values the 600th.
 //
-// p is read as the shortest decimal that prints it (99.9, not the binary
-// fraction nearest to it, which is slightly larger), so the rank is exact for
-// every n. A p at or below 0, or NaN, gives 1; a p at or above 100 gives n.
+// 100 × k/n is compared with p as float64 numbers, correctly rounded: a p
+// that is 100 × k/n up to the rounding of a decimal literal (99.9 for 999 of
+// 1,000; 100.0/3 for 1 of 3) selects k, where ceil(p/100*n) in floating
+// point could give k+1. This is exact for every n below 2^53/100 (about 9 ×
+// 10^13). A p at or below 0, or NaN, gives 1; a p at or above 100 gives n.
 // It returns 0 when n <= 0.
 func NearestRank(n int64, p float64) int64 {
 	switch {
@@ -26,32 +24,15 @@ func NearestRank(n int64, p float64) int64 {
 	case p >= 100:
 		return n
 	}
-	x := p / 100 * float64(n)
-	// The product is off by a few units in the last place at most: only when
-	// it lies that close to an integer can its ceiling be wrong, and then the
-	// rank is computed exactly.
-	if math.Abs(x-math.Round(x)) <= 1e-9*max(x, 1) {
-		return min(max(exactNearestRank(n, p), 1), n)
+	nf := float64(n)
+	at := func(k int64) float64 { return 100 * float64(k) / nf }
+	// The floating-point ceiling is within a rank of the answer: step to it.
+	k := clampRank(math.Ceil(p/100*nf), 1, n)
+	for k > 1 && at(k-1) >= p {
+		k--
 	}
-	return clampRank(math.Ceil(x), 1, n)
-}
-
-// exactNearestRank is ceil(p/100 × n) in exact arithmetic, p read as its
-// shortest decimal.
-func exactNearestRank(n int64, p float64) int64 {
-	q, ok := new(big.Rat).SetString(strconv.FormatFloat(p, 'g', -1, 64))
-	if !ok { // cannot happen for a finite p
-		return clampRank(math.Ceil(p/100*float64(n)), 1, n)
+	for k < n && at(k) < p {
+		k++
 	}
-	q.Mul(q, new(big.Rat).SetInt64(n))
-	q.Quo(q, big.NewRat(100, 1))
-	num, den := q.Num(), q.Denom()
-	k, rem := new(big.Int).QuoRem(num, den, new(big.Int))
-	if rem.Sign() > 0 {
-		k.Add(k, big.NewInt(1))
-	}
-	if !k.IsInt64() {
-		return n
-	}
-	return k.Int64()
+	return k
 }
