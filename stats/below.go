@@ -2,22 +2,11 @@ package stats
 
 import "time"
 
-// PercentileRank returns the rank, 1..n, of the recorded value that
-// Percentile(p) reports among n values (1 for n <= 0): the rank the
-// percentile's interval and every verdict on it are built around.
-func PercentileRank(n int64, p float64) int64 {
-	if n <= 0 {
-		return 1
-	}
-	return NearestRank(n, p)
-}
-
 // CountBelow returns how many recorded durations lie below d. The
 // histogram resolves values to buckets, so the answer is a range: certain
 // counts the values whose whole bucket lies below d, possible adds those
 // in the bucket that straddles d. certain >= k exactly when ValueAtRank(k)
-// < d, so Percentile(p) < d exactly when certain >= PercentileRank(Count(),
-// p).
+// < d, so Percentile(p) < d exactly when certain >= NearestRank(Count(), p).
 func (l *Latency) CountBelow(d time.Duration) (certain, possible int64) {
 	h := l.hist()
 	n := h.count()

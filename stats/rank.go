@@ -14,12 +14,16 @@ import "math"
 // 1,000; 100.0/3 for 1 of 3) selects k, where ceil(p/100*n) in floating
 // point could give k+1. This is exact for every n below 2^53/100 (about 9 ×
 // 10^13). A p at or below 0, or NaN, gives 1; a p at or above 100 gives n.
-// It returns 0 when n <= 0.
+// It returns 1 when n <= 0: no count of good samples reaches the rank of an
+// empty set, so a gate on no samples never holds.
+//
+// It is the rank that Percentile reports, that RankInterval's interval is
+// built around and that every verdict compares with: Percentile(p) < d
+// exactly when the count of samples certainly below d (CountBelow) is at
+// least NearestRank(Count(), p).
 func NearestRank(n int64, p float64) int64 {
 	switch {
-	case n <= 0:
-		return 0
-	case !(p > 0):
+	case n <= 0, !(p > 0):
 		return 1
 	case p >= 100:
 		return n

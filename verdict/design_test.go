@@ -13,7 +13,7 @@ import (
 // budget requests (one sample per request), for percentile p at confidence
 // conf.
 func schedule(first, budget int64, p, conf float64) ([]bound, func(int64) int64) {
-	rank := func(n int64) int64 { return stats.PercentileRank(n, p) }
+	rank := func(n int64) int64 { return stats.NearestRank(n, p) }
 	d := newDesign(p/100, (1-conf)/2, rank)
 	plan := Plan{MaxRequests: budget}
 	var bs []bound
@@ -70,7 +70,7 @@ func TestDesignHoldsErrorRates(t *testing.T) {
 		}
 	}
 	// Looking again and again at a fixed level inflates the error.
-	rank := func(n int64) int64 { return stats.PercentileRank(n, 95) }
+	rank := func(n int64) int64 { return stats.NearestRank(n, 95) }
 	var naive []bound
 	plan := Plan{MaxRequests: 800}
 	for reqs := int64(100); ; reqs = plan.next(reqs) {

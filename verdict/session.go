@@ -213,7 +213,7 @@ func model(g Gate) gateModel {
 		return gateModel{q0: 1 - max, rank: func(n int64) int64 { return n - maxFailures(n, max) }}
 	}
 	p := g.Percentile
-	return gateModel{q0: p / 100, rank: func(n int64) int64 { return stats.PercentileRank(n, p) }}
+	return gateModel{q0: p / 100, rank: func(n int64) int64 { return stats.NearestRank(n, p) }}
 }
 
 // maxFailures is the largest f with f/n <= max, as Result.ErrorRate
