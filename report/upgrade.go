@@ -25,7 +25,7 @@ func (f *File) upgrade() error {
 				if d == nil {
 					continue
 				}
-				up, err := d.recomputed()
+				up, err := d.Recompute()
 				if err != nil {
 					return fmt.Errorf("report: upgrade result file from schema version %d: scenario %q, %s/%s: %w",
 						f.SchemaVersion, sc.Name, r.Provider, r.Model, err)
@@ -38,9 +38,13 @@ func (f *File) upgrade() error {
 	return nil
 }
 
-// recomputed returns d with its numbers and encoding recomputed from its
-// histogram, and its Clamped count kept.
-func (d *Distribution) recomputed() (*Distribution, error) {
+// Recompute returns a new Distribution with d's numbers and encoding
+// recomputed from d's histogram by this version's definitions (nearest-rank
+// percentiles; latency histograms re-encoded at 1 ns), and d's Clamped count
+// kept. A distribution written by an earlier schema version reads as this
+// version reports it; one written by this version comes back unchanged. It
+// is an error when the histogram does not decode.
+func (d *Distribution) Recompute() (*Distribution, error) {
 	var (
 		up  *Distribution
 		err error

@@ -25,7 +25,15 @@ import (
 // SchemaVersion is the version of the history schema this package writes.
 // Open migrates an older file to it and refuses a newer one with a
 // *SchemaError.
-const SchemaVersion = 2
+//
+// Version 2 adds the gates table: each SLO gate's verdict. Version 3 adds
+// distributions.result_schema, the result file schema version whose
+// definitions a distribution's summary columns follow (report.SchemaVersion
+// when it was appended). Distributions appended before version 3 hold
+// result file schema 1: percentiles of rank floor(p/100 × n + 0.5) on
+// latency histograms of 1µs lowest discernible value. Their stored
+// histograms are read as they are; Store.File recomputes their numbers.
+const SchemaVersion = 3
 
 // applicationID marks an SQLite file as a lens history ("LENS" in ASCII),
 // in the header's application_id field.
@@ -140,6 +148,9 @@ CREATE TABLE gates (
 );
 CREATE INDEX gates_name ON gates(name);
 `,
+	// 2 -> 3: which result file schema each distribution's numbers follow;
+	// every distribution stored so far was written under schema 1.
+	`ALTER TABLE distributions ADD COLUMN result_schema INTEGER NOT NULL DEFAULT 1;`,
 }
 
 // A Store is an open history file: an SQLite database of runs and their
@@ -367,10 +378,10 @@ func appendResult(ctx context.Context, tx *sql.Tx, runID int64, pos int, scenari
 	for _, nd := range dists {
 		d := nd.Dist
 		if _, err := tx.ExecContext(ctx, `INSERT INTO distributions
-			(result_id, name, unit, count, min, max, mean, median, std_dev, p90, p95, p99, p999, clamped, histogram)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			(result_id, name, unit, count, min, max, mean, median, std_dev, p90, p95, p99, p999, clamped, histogram, result_schema)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			resultID, nd.Name, d.Unit, d.Count, d.Min, d.Max, d.Mean, d.Median, d.StdDev,
-			d.P90, d.P95, d.P99, d.P999, d.Clamped, d.Histogram); err != nil {
+			d.P90, d.P95, d.P99, d.P999, d.Clamped, d.Histogram, report.SchemaVersion); err != nil {
 			return fmt.Errorf("distribution %s: %w", nd.Name, err)
 		}
 	}
@@ -633,8 +644,10 @@ func (s *Store) fillResults(ctx context.Context, r *Run) error {
 
 // File rebuilds the result file of run id from the history: metadata,
 // scenarios and results, every distribution with its histogram (raw
-// requests are not kept). It is an error wrapping ErrNoRun when there is
-// no such run.
+// requests are not kept). A distribution appended by an earlier version,
+// under an older result file schema, has its numbers recomputed from its
+// histogram, as report.Decode upgrades an older result file. It is an error
+// wrapping ErrNoRun when there is no such run.
 func (s *Store) File(ctx context.Context, id int64) (*report.File, error) {
 	var (
 		t                                    int64
@@ -721,7 +734,7 @@ func (s *Store) File(ctx context.Context, id int64) (*report.File, error) {
 var ErrNoRun = errors.New("no such run")
 
 func (s *Store) fillDistributions(ctx context.Context, resultID int64, m *report.Metrics) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, unit, count, min, max, mean, median, std_dev, p90, p95, p99, p999, clamped, histogram
+	rows, err := s.db.QueryContext(ctx, `SELECT name, unit, count, min, max, mean, median, std_dev, p90, p95, p99, p999, clamped, histogram, result_schema
 		FROM distributions WHERE result_id = ?`, resultID)
 	if err != nil {
 		return err
@@ -729,14 +742,25 @@ func (s *Store) fillDistributions(ctx context.Context, resultID int64, m *report
 	defer rows.Close()
 	for rows.Next() {
 		var name string
+		var schema int
 		d := new(report.Distribution)
 		if err := rows.Scan(&name, &d.Unit, &d.Count, &d.Min, &d.Max, &d.Mean, &d.Median, &d.StdDev,
-			&d.P90, &d.P95, &d.P99, &d.P999, &d.Clamped, &d.Histogram); err != nil {
+			&d.P90, &d.P95, &d.P99, &d.P999, &d.Clamped, &d.Histogram, &schema); err != nil {
 			return err
 		}
 		slot, ok := slotNamed(name)
 		if !ok {
 			return fmt.Errorf("unknown distribution %q", name)
+		}
+		if schema < report.SchemaVersion {
+			// Stored under an earlier result file schema: its numbers
+			// follow that schema's definitions, its histogram holds the
+			// truth.
+			up, err := d.Recompute()
+			if err != nil {
+				return fmt.Errorf("distribution %s (result file schema %d): %w", name, schema, err)
+			}
+			d = up
 		}
 		*slot.field(m) = d
 	}
