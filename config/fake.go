@@ -216,10 +216,20 @@ func (b *Builder) Build(p Provider, model string) (providers.Provider, error) {
 		b.servers[p.Name] = srv
 	}
 	b.mu.Unlock()
+	return NewProvider(fakeCodec(p, format, srv.URL), model)
+}
+
+// fakeCodec is the configuration of the codec that talks to p's fake
+// server at url, in the wire format format: p's name, headers and auth
+// (the fake takes any credential; without one the codec sends
+// "fake-key").
+func fakeCodec(p Provider, format, url string) Provider {
 	codec := p
-	codec.Type, codec.Endpoint, codec.Settings = format, srv.URL+fakeFormats[format], nil
-	codec.Auth = Auth{Type: "bearer", Token: "fake-key"}
-	return NewProvider(codec, model)
+	codec.Type, codec.Endpoint, codec.Settings = format, url+fakeFormats[format], nil
+	if codec.Auth.Token == "" {
+		codec.Auth.Token = "fake-key"
+	}
+	return codec
 }
 
 // Close stops every fake server the Builder started.
