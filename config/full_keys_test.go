@@ -161,11 +161,9 @@ func TestFullExampleEveryKeyHasEffect(t *testing.T) {
 			continue
 		}
 		t.Run(key, func(t *testing.T) {
-			base := data
-			for _, k := range sortedKeys(c.with) {
-				if base, err = yamlkeys.Set(base, k, c.with[k]); err != nil {
-					t.Fatal(err)
-				}
+			base, err := yamlkeys.SetAll(data, c.with)
+			if err != nil {
+				t.Fatal(err)
 			}
 			changed, err := yamlkeys.Set(base, key, c.value)
 			if err != nil {

@@ -331,11 +331,9 @@ func TestFullExampleOutputKeys(t *testing.T) {
 			continue
 		}
 		t.Run(key, func(t *testing.T) {
-			before := base
-			for _, k := range sortedKeys(c.with) {
-				if before, err = yamlkeys.Set(before, k, c.with[k]); err != nil {
-					t.Fatal(err)
-				}
+			before, err := yamlkeys.SetAll(base, c.with)
+			if err != nil {
+				t.Fatal(err)
 			}
 			after, err := yamlkeys.Set(before, key, c.value)
 			if err != nil {
@@ -373,13 +371,4 @@ type keyCase struct {
 	value   string
 	refused bool
 	with    map[string]string
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

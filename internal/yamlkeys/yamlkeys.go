@@ -9,6 +9,7 @@ package yamlkeys
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -139,6 +140,23 @@ func Set(data []byte, path, value string) ([]byte, error) {
 		return nil, fmt.Errorf("yamlkeys: %w", err)
 	}
 	return b.Bytes(), enc.Close()
+}
+
+// SetAll is Set of every path of edits to its value, in the order of the
+// paths.
+func SetAll(data []byte, edits map[string]string) ([]byte, error) {
+	paths := make([]string, 0, len(edits))
+	for p := range edits {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		var err error
+		if data, err = Set(data, p, edits[p]); err != nil {
+			return nil, err
+		}
+	}
+	return data, nil
 }
 
 type step struct {

@@ -58,3 +58,19 @@ func TestSet(t *testing.T) {
 		}
 	}
 }
+
+// SetAll makes every edit.
+func TestSetAll(t *testing.T) {
+	out, err := SetAll([]byte(doc), map[string]string{"a": "7", "list[2]": "{name: three}", "b.c": "[z]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"a: 7", "name: three", "c: [z]"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("SetAll:\n%s\nwant it to hold %q", out, want)
+		}
+	}
+	if _, err := SetAll([]byte(doc), map[string]string{"a": "1", "nope.x": "1"}); err == nil {
+		t.Error("SetAll with a path that leads nowhere: no error")
+	}
+}
