@@ -145,19 +145,8 @@ func (m *Monitor) Instrument(sc *lens.Scenario) (finished func()) {
 	t.id = len(m.tracks)
 	m.tracks = append(m.tracks, t)
 	m.mu.Unlock()
-	prevSend, prevRequest := sc.OnSend, sc.OnRequest
-	sc.OnSend = func(r *lens.RequestMetrics) {
-		if prevSend != nil {
-			prevSend(r)
-		}
-		t.send(r)
-	}
-	sc.OnRequest = func(r *lens.RequestMetrics) {
-		if prevRequest != nil {
-			prevRequest(r)
-		}
-		t.done(r)
-	}
+	sc.OnSend = lens.ChainHooks(sc.OnSend, t.send)
+	sc.OnRequest = lens.ChainHooks(sc.OnRequest, t.done)
 	return func() {
 		t.mu.Lock()
 		t.finished = true

@@ -78,19 +78,8 @@ func Instrument(sc *lens.Scenario, tp trace.TracerProvider) {
 		attribute.String("gen_ai.operation.name", "chat"),
 	}
 	r.name = "chat " + r.model
-	prevAttempt, prevRequest := sc.OnAttempt, sc.OnRequest
-	sc.OnAttempt = func(m *lens.RequestMetrics) {
-		if prevAttempt != nil {
-			prevAttempt(m)
-		}
-		r.attempt(m)
-	}
-	sc.OnRequest = func(m *lens.RequestMetrics) {
-		if prevRequest != nil {
-			prevRequest(m)
-		}
-		r.request(m)
-	}
+	sc.OnAttempt = lens.ChainHooks(sc.OnAttempt, r.attempt)
+	sc.OnRequest = lens.ChainHooks(sc.OnRequest, r.request)
 }
 
 // recorder builds the spans of one scenario's requests.

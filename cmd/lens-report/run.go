@@ -175,23 +175,15 @@ func runConfig(o runOptions) error {
 	var runErr error
 	for i := range runs {
 		sc := runs[i].Scenario
-		var hooks []func(*lens.RequestMetrics)
+		hooks := []func(*lens.RequestMetrics){sc.OnRequest}
 		if raww != nil {
 			hooks = append(hooks, raww.OnRequest(&sc))
 		}
 		if bar != nil {
 			hooks = append(hooks, bar.onRequest)
 		}
-		if h := db.hook(&sc); h != nil {
-			hooks = append(hooks, h)
-		}
-		if len(hooks) > 0 {
-			sc.OnRequest = func(m *lens.RequestMetrics) {
-				for _, h := range hooks {
-					h(m)
-				}
-			}
-		}
+		hooks = append(hooks, db.hook(&sc))
+		sc.OnRequest = lens.ChainHooks(hooks...)
 		live.instrument(&sc)
 		if bar != nil {
 			bar.describe(fmt.Sprintf("%s %s/%s", sc.Name, runs[i].Provider.Name, sc.Model))
