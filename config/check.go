@@ -791,7 +791,7 @@ func (k *checker) dashboard() {
 	for i, a := range d.Alerts {
 		path := pathIndex("dashboard.alerts", i)
 		if a.Metric == "" {
-			k.errf(pathKey(path, "metric"), "required: one of ttft, itl, tpot, e2e, ttfb, error_rate")
+			k.errf(pathKey(path, "metric"), "required: one of ttft, itl, tpot, e2e, ttfb, dns, connect, tls, queue, error_rate")
 			continue
 		}
 		if err := a.DashboardAlert().Check(); err != nil {

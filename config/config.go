@@ -560,8 +560,8 @@ type Alert struct {
 	// as "p95 ttft >= 500ms").
 	Name string `yaml:"name"`
 
-	// Metric, key "metric" (required): ttft, itl, tpot, e2e, ttfb or
-	// error_rate.
+	// Metric, key "metric" (required): ttft, itl, tpot, e2e, ttfb, dns,
+	// connect, tls, queue or error_rate.
 	Metric string `yaml:"metric"`
 
 	// Percentile of a latency metric, key "percentile" (0..100].

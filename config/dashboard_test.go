@@ -82,7 +82,7 @@ dashboard:
 		`live.yaml:14: dashboard.listen: want host:port`,
 		`live.yaml:15: dashboard.window_secs: must be >= 1, got -1`,
 		`live.yaml:17: dashboard.alerts[0].limit_ms: must be > 0 (milliseconds)`,
-		`live.yaml:19: dashboard.alerts[1].metric: "latency" is not one of ttft, itl, tpot, e2e, ttfb, error_rate`,
+		`live.yaml:19: dashboard.alerts[1].metric: "latency" is not one of ttft, itl, tpot, e2e, ttfb, dns, connect, tls, queue, error_rate`,
 		`live.yaml:20: dashboard.alerts[2]: percentile and limit: not for metric error_rate (it takes max)`,
 		`live.yaml:21: dashboard.alerts[3].percentile: must be within (0, 100], got 101`,
 		`live.yaml:22: dashboard.alerts[4].metric: required`,

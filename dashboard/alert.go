@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/llm-latency-lens/lens/stats"
@@ -16,7 +17,8 @@ const MetricErrorRate = "error_rate"
 const DefaultMinSamples = 20
 
 // Alert is a threshold on a metric over the sliding window. A latency
-// alert (Metric ttft, itl, tpot, e2e or ttfb) fires when the window's
+// alert (Metric ttft, itl, tpot, e2e, ttfb, dns, connect, tls or queue)
+// fires when the window's
 // Percentile of the metric is at or above Limit; an error-rate alert
 // (Metric error_rate) fires when the window's share of failed requests is
 // above Max. It clears when the value is back under its threshold. Each
@@ -29,7 +31,8 @@ type Alert struct {
 	// Name labels the alert (default: "p95 ttft >= 500ms" and the like).
 	Name string
 
-	// Metric is ttft, itl, tpot, e2e, ttfb or error_rate.
+	// Metric is ttft, itl, tpot, e2e, ttfb, dns, connect, tls, queue or
+	// error_rate.
 	Metric string
 
 	// Percentile is the percentile of a latency metric, in (0, 100].
@@ -51,7 +54,7 @@ type Alert struct {
 func (a Alert) Check() error {
 	var errs []error
 	switch metric(a.Metric) {
-	case MetricTTFT, MetricITL, MetricTPOT, MetricE2E, MetricTTFB:
+	case MetricTTFT, MetricITL, MetricTPOT, MetricE2E, MetricTTFB, MetricDNS, MetricConnect, MetricTLS, MetricQueue:
 		if !(a.Percentile > 0 && a.Percentile <= 100) {
 			errs = append(errs, fmt.Errorf("percentile: must be within (0, 100], got %v", a.Percentile))
 		}
@@ -69,7 +72,7 @@ func (a Alert) Check() error {
 			errs = append(errs, errors.New("percentile and limit: not for metric error_rate (it takes max)"))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("metric: %q is not one of ttft, itl, tpot, e2e, ttfb, error_rate", a.Metric))
+		errs = append(errs, fmt.Errorf("metric: %q is not one of %s", a.Metric, metricNames))
 	}
 	if a.MinSamples < 0 {
 		errs = append(errs, fmt.Errorf("min_samples: must be >= 0, got %d", a.MinSamples))
@@ -147,19 +150,15 @@ type alertState struct {
 	since   time.Duration // when it last changed state, from the start
 }
 
-// checkAlerts judges every alert on the window ending at now, whose
-// latencies are lat, and returns the events of those that changed state.
-// Called with t.mu held.
-func (t *track) checkAlerts(alerts []Alert, lat map[metric]*stats.Latency, now time.Time) []AlertEvent {
+// checkAlerts judges every alert of the track on the window ending at
+// now, whose latencies are lat, and returns the events of those that
+// changed state. Called with t.mu held.
+func (t *track) checkAlerts(lat map[metric]*stats.Latency, now time.Time) []AlertEvent {
 	ok, failed, span := t.win.ok, t.win.failed, t.win.span
 	var evs []AlertEvent
-	for i := range alerts {
-		a := &alerts[i]
-		st := t.alerts[i]
-		if st == nil {
-			st = &alertState{}
-			t.alerts[i] = st
-		}
+	for i := range t.alertDefs {
+		a := &t.alertDefs[i]
+		st := &t.alerts[i]
 		var crossed bool
 		var value string
 		var n int64
@@ -194,6 +193,15 @@ func (t *track) checkAlerts(alerts []Alert, lat map[metric]*stats.Latency, now t
 	}
 	return evs
 }
+
+// metricNames lists the metrics an Alert can watch, for errors.
+var metricNames = func() string {
+	var s []string
+	for _, mt := range watchable {
+		s = append(s, string(mt))
+	}
+	return strings.Join(append(s, MetricErrorRate), ", ")
+}()
 
 // fmtShare formats a share as a percentage.
 func fmtShare(v float64) string { return strconv.FormatFloat(100*v, 'f', 1, 64) + "%" }

@@ -140,7 +140,29 @@ func (m *Monitor) Finish() {
 // outlives the run (a scenario is also finished once another one is
 // instrumented, or when Finish is called); calling it is optional.
 func (m *Monitor) Instrument(sc *lens.Scenario) (finished func()) {
-	t := newTrack(sc, m.window, metricsOf(m.opts.Alerts))
+	return m.instrument(sc, m.opts.Alerts)
+}
+
+// InstrumentAlerts is Instrument with alerts that watch this scenario
+// alone, judged after the Monitor's Options.Alerts and shown after them:
+// a scenario's gates (see AlertFromGate) are its own. It checks every
+// alert first and instruments nothing when one is invalid; the error names
+// each problem by the alert's index.
+func (m *Monitor) InstrumentAlerts(sc *lens.Scenario, alerts ...Alert) (finished func(), err error) {
+	all := append([]Alert(nil), m.opts.Alerts...)
+	for i, a := range alerts {
+		if err := a.Check(); err != nil {
+			return nil, fmt.Errorf("dashboard: scenario %s: alerts[%d]: %w", sc.Name, i, err)
+		}
+		a.withDefaults()
+		all = append(all, a)
+	}
+	return m.instrument(sc, all), nil
+}
+
+// instrument adds to sc the hooks of a new track judging alerts.
+func (m *Monitor) instrument(sc *lens.Scenario, alerts []Alert) (finished func()) {
+	t := newTrack(sc, m.window, alerts)
 	m.mu.Lock()
 	t.id = len(m.tracks)
 	m.tracks = append(m.tracks, t)
@@ -175,7 +197,7 @@ func (m *Monitor) update(now time.Time) {
 	tracks := append([]*track(nil), m.tracks...)
 	m.mu.Unlock()
 	for _, t := range tracks {
-		for _, ev := range t.tick(now, m.opts.Alerts) {
+		for _, ev := range t.tick(now) {
 			m.mu.Lock()
 			m.events = append(m.events, ev)
 			m.mu.Unlock()
@@ -199,14 +221,22 @@ func (m *Monitor) Events() []AlertEvent {
 // metric is a latency a track keeps a window of.
 type metric string
 
-// The latency metrics a Monitor charts and alerts can watch.
+// The latency metrics a Monitor charts and alerts can watch, with the
+// definitions of the lens package's metrics of the same names.
 const (
-	MetricTTFT metric = "ttft"
-	MetricITL  metric = "itl"
-	MetricTPOT metric = "tpot"
-	MetricE2E  metric = "e2e"
-	MetricTTFB metric = "ttfb"
+	MetricTTFT    metric = "ttft"
+	MetricITL     metric = "itl"
+	MetricTPOT    metric = "tpot"
+	MetricE2E     metric = "e2e"
+	MetricTTFB    metric = "ttfb"
+	MetricDNS     metric = "dns"     // requests that opened a connection only
+	MetricConnect metric = "connect" // requests that opened a connection only
+	MetricTLS     metric = "tls"     // requests that opened a connection only
+	MetricQueue   metric = "queue"   // the queue delay
 )
+
+// watchable lists the latency metrics an Alert can watch.
+var watchable = [...]metric{MetricTTFT, MetricITL, MetricTPOT, MetricE2E, MetricTTFB, MetricDNS, MetricConnect, MetricTLS, MetricQueue}
 
 var charted = [...]metric{MetricTTFT, MetricITL, MetricE2E}
 
@@ -243,6 +273,14 @@ func (mt metric) value(r *lens.RequestMetrics) (time.Duration, bool) {
 		d = r.E2E
 	case MetricTTFB:
 		d = r.TTFB
+	case MetricDNS:
+		d = r.DNS
+	case MetricConnect:
+		d = r.Connect
+	case MetricTLS:
+		d = r.TLS
+	case MetricQueue:
+		d = r.QueueDelay
 	default:
 		return 0, false
 	}
@@ -273,6 +311,7 @@ type track struct {
 	concurrency           int
 	metrics               []metric
 	window                int
+	alertDefs             []Alert // the alerts judged on this track
 
 	mu       sync.Mutex
 	finished bool      // marked finished by its Instrument's function
@@ -287,8 +326,8 @@ type track struct {
 	whole    map[metric]*stats.Latency
 	ring     []bucket
 	ticks    []lens.Tick
-	series   []point // one per sample
-	alerts   map[int]*alertState
+	series   []point                   // one per sample
+	alerts   []alertState              // by alertDefs' index
 	scratch  map[metric]*stats.Latency // windowAt's result, reused
 	win      window                    // the window at the last tick
 }
@@ -303,7 +342,8 @@ type point struct {
 // chartPercentiles are the percentiles a point holds.
 var chartPercentiles = [3]float64{50, 95, 99}
 
-func newTrack(sc *lens.Scenario, window int, metrics []metric) *track {
+func newTrack(sc *lens.Scenario, window int, alerts []Alert) *track {
+	metrics := metricsOf(alerts)
 	t := &track{
 		name:        sc.Name,
 		model:       sc.Model,
@@ -314,7 +354,8 @@ func newTrack(sc *lens.Scenario, window int, metrics []metric) *track {
 		failed:      map[lens.ErrorClass]int64{},
 		whole:       map[metric]*stats.Latency{},
 		ring:        make([]bucket, window+1),
-		alerts:      map[int]*alertState{},
+		alertDefs:   alerts,
+		alerts:      make([]alertState, len(alerts)),
 	}
 	if sc.Provider != nil {
 		t.provider = sc.Provider.Name()
@@ -459,7 +500,7 @@ func (t *track) windowAt(now time.Time) (lat map[metric]*stats.Latency, sent, ok
 // events of those that changed state. The page and the state read the
 // window it computed: one merge of the window's buckets per interval,
 // whatever the number of viewers.
-func (t *track) tick(now time.Time, alerts []Alert) []AlertEvent {
+func (t *track) tick(now time.Time) []AlertEvent {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.start.IsZero() {
@@ -474,7 +515,7 @@ func (t *track) tick(now time.Time, alerts []Alert) []AlertEvent {
 	if n := len(t.series); n == 0 || t.series[n-1].at < p.at {
 		t.series = append(t.series, p)
 	}
-	return t.checkAlerts(alerts, lat, now)
+	return t.checkAlerts(lat, now)
 }
 
 // window is the state of the sliding window at one time.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/report"
 )
 
@@ -197,11 +198,10 @@ func (t *track) view(m *Monitor, now time.Time, over bool) (scenarioView, int, e
 
 	firing := 0
 	limits := map[metric][]report.ChartLimit{}
-	for i := range m.opts.Alerts {
-		a := &m.opts.Alerts[i]
-		st := t.alerts[i]
+	for i := range t.alertDefs {
+		a, st := &t.alertDefs[i], &t.alerts[i]
 		av := alertView{Name: a.Name, State: "waiting", Text: fmt.Sprintf("waiting for %d samples", a.MinSamples)}
-		if st != nil && st.judged {
+		if st.judged {
 			av.State, av.Text = "ok", "ok: "+st.value
 			if st.firing {
 				firing++
@@ -212,13 +212,12 @@ func (t *track) view(m *Monitor, now time.Time, over bool) (scenarioView, int, e
 		v.Alerts = append(v.Alerts, av)
 		if a.Metric != MetricErrorRate {
 			limits[metric(a.Metric)] = append(limits[metric(a.Metric)], report.ChartLimit{
-				Label: a.Name, Value: a.Limit, Crossed: st != nil && st.firing})
+				Label: a.Name, Value: a.Limit, Crossed: st.firing})
 		}
 	}
 
-	names := map[metric]string{MetricTTFT: "TTFT", MetricITL: "ITL", MetricE2E: "E2E", MetricTPOT: "TPOT", MetricTTFB: "TTFB"}
 	for _, mt := range t.metrics {
-		sv := statView{Name: names[mt]}
+		sv := statView{Name: lens.Metric(mt).String()}
 		for _, ps := range [][3]time.Duration{win.pct[mt], percentiles(t.whole[mt])} {
 			for _, d := range ps {
 				sv.Cells = append(sv.Cells, fmtMaybe(d))
@@ -250,7 +249,7 @@ func (t *track) view(m *Monitor, now time.Time, over bool) (scenarioView, int, e
 		}
 		var b bytes.Buffer
 		id := fmt.Sprintf("chart-%d-%s", t.id, mt)
-		if err := report.WriteLatencyChart(&b, report.LatencyChartOptions{ID: id, Title: names[mt] + " over time", Metric: names[mt], Limits: limits[mt]}, series); err != nil {
+		if err := report.WriteLatencyChart(&b, report.LatencyChartOptions{ID: id, Title: lens.Metric(mt).String() + " over time", Metric: lens.Metric(mt).String(), Limits: limits[mt]}, series); err != nil {
 			return v, 0, err
 		}
 		v.Charts = append(v.Charts, template.HTML(b.String())) //nolint:gosec // written by html/template

@@ -29,7 +29,7 @@ func BenchmarkRender(b *testing.B) {
 		tr.mu.Unlock()
 		tr.doneAt(r, at)
 		if i%50 == 0 {
-			tr.tick(at, m.opts.Alerts)
+			tr.tick(at)
 		}
 	}
 	now := t0.Add(time.Minute)

@@ -45,7 +45,8 @@ type ScenarioState struct {
 	Window map[string][3]time.Duration `json:"window"`
 	Run    map[string][3]time.Duration `json:"run"`
 
-	// Alerts are the alerts' states, in the order of Options.Alerts.
+	// Alerts are the alerts' states: those of Options.Alerts in their
+	// order, then the scenario's own (Monitor.InstrumentAlerts).
 	Alerts []AlertState `json:"alerts"`
 }
 
@@ -108,12 +109,10 @@ func (t *track) state(m *Monitor, now time.Time, over bool) ScenarioState {
 			s.Run[string(mt)] = percentiles(t.whole[mt])
 		}
 	}
-	for i := range m.opts.Alerts {
-		as := AlertState{Name: m.opts.Alerts[i].Name}
-		if st := t.alerts[i]; st != nil {
-			as.Judged, as.Firing, as.Value, as.Samples = st.judged, st.firing, st.value, st.samples
-		}
-		s.Alerts = append(s.Alerts, as)
+	for i := range t.alertDefs {
+		st := &t.alerts[i]
+		s.Alerts = append(s.Alerts, AlertState{Name: t.alertDefs[i].Name,
+			Judged: st.judged, Firing: st.firing, Value: st.value, Samples: st.samples})
 	}
 	return s
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/llm-latency-lens/lens/config"
 	"github.com/llm-latency-lens/lens/dashboard"
 	"github.com/llm-latency-lens/lens/tracing"
+	"github.com/llm-latency-lens/lens/verdict"
 )
 
 // liveRun is what watches a run as it goes: the dashboard and its alerts,
@@ -34,8 +35,9 @@ var holdUntilInterrupted = func(url string) {
 }
 
 // startLive starts what the configuration and flags ask for: a monitor
-// when there is an address to serve or an alert to judge (alerts are
-// reported on stderr either way), and a tracer provider when
+// when there is an address to serve or an alert to judge (alerts, the
+// dashboard's and the scenarios' gates, are reported on stderr either
+// way), and a tracer provider when
 // output.tracing is enabled or the OTEL_EXPORTER_OTLP_* environment names
 // an endpoint.
 func startLive(ctx context.Context, cfg *config.File, o runOptions) (*liveRun, error) {
@@ -87,14 +89,29 @@ func startLive(ctx context.Context, cfg *config.File, o runOptions) (*liveRun, e
 	return l, nil
 }
 
-// instrument adds the monitor's and the tracer's hooks to sc.
-func (l *liveRun) instrument(sc *lens.Scenario) {
+// instrument adds the monitor's and the tracer's hooks to sc. On the
+// dashboard, each of the scenario's gates is an alert of the scenario; a
+// gate the dashboard cannot watch is said on stderr, and is still judged
+// at the end of the run.
+func (l *liveRun) instrument(sc *lens.Scenario, gates []verdict.Gate) error {
 	if l.monitor != nil {
-		l.monitor.Instrument(sc)
+		var alerts []dashboard.Alert
+		for _, g := range gates {
+			a, err := dashboard.AlertFromGate(g)
+			if err != nil {
+				fmt.Fprintf(current.err, "%v (scenario %s): not watched live, judged at the end of the run\n", err, sc.Name)
+				continue
+			}
+			alerts = append(alerts, a)
+		}
+		if _, err := l.monitor.InstrumentAlerts(sc, alerts...); err != nil {
+			return err
+		}
 	}
 	if l.tp != nil {
 		tracing.Instrument(sc, l.tp)
 	}
+	return nil
 }
 
 // finish marks the run over on the dashboard, exports the spans still

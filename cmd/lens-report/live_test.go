@@ -3,12 +3,17 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/llm-latency-lens/lens/dashboard"
+	"github.com/llm-latency-lens/lens/fake"
 )
 
 // TestRunServeHoldAlertsAndTracing: run -serve -hold serves the dashboard
@@ -96,4 +102,110 @@ func TestRunHoldNeedsServe(t *testing.T) {
 	code, _, errOut := cli(t, "", "run", "-config", cfg, "-hold")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "-hold needs a dashboard to hold: add -serve ADDR (or dashboard.listen)")
+}
+
+// TestRunServeGateAlerts: with -serve, each gate of a scenario is an alert
+// on the dashboard. A server whose TTFT steps from 10ms up to 800ms at 2s
+// and back at 4s crosses a p95 TTFT < 400ms gate: stderr says when it
+// fired and when it cleared, with the window's value; the page lists the
+// gate's alert and its events; and the gate, judged on the whole run,
+// breaks (exit 1).
+func TestRunServeGateAlerts(t *testing.T) {
+	var mu sync.Mutex
+	var start time.Time
+	srv := fake.NewServer(fake.Config{
+		TTFT: fake.LatencyFunc(func(*rand.Rand) time.Duration {
+			mu.Lock()
+			defer mu.Unlock()
+			if start.IsZero() {
+				start = time.Now()
+			}
+			if el := time.Since(start); el >= 2*time.Second && el < 4*time.Second {
+				return 800 * time.Millisecond
+			}
+			return 10 * time.Millisecond
+		}),
+		ITL:          fake.Fixed(time.Millisecond),
+		OutputTokens: 4,
+	})
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`version: "1.0"
+providers:
+  - name: staging
+    type: openai
+    endpoint: `+srv.URL+`/v1
+    auth: {token: sk-test}
+    models: [m]
+workload:
+  scenarios:
+    - name: soak
+      prompt: "Say hello"
+      duration_secs: 10
+      rate_limit: 40
+      gates:
+        - {metric: ttft, percentile: 95, limit_ms: 400}
+        - {metric: error_rate, max: 0.05}
+output:
+  console: {format: minimal}
+dashboard:
+  window_secs: 1
+`), 0o644))
+
+	var held dashboard.State
+	var page string
+	holdUntilInterrupted = func(url string) {
+		resp, err := http.Get(url + "state")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&held))
+		pr, err := http.Get(url)
+		require.NoError(t, err)
+		defer pr.Body.Close()
+		b, _ := io.ReadAll(pr.Body)
+		page = string(b)
+	}
+	t.Cleanup(func() { holdUntilInterrupted = nil })
+
+	code, out, errOut := cli(t, "", "run", "-config", cfg, "-progress", "off", "-serve", "127.0.0.1:0", "-hold")
+	require.Equal(t, 1, code, "the gate breaks on the whole run\nstdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, errOut, "1 gate(s) broken")
+
+	fired := regexp.MustCompile(`(?m)^lens: ALERT fired at (\d+)s \(\d\d:\d\d:\d\d UTC\) scenario soak: gate p95 TTFT < 400ms: window value (\S+), threshold 400ms .*$`).FindStringSubmatch(errOut)
+	require.NotNil(t, fired, "stderr:\n%s", errOut)
+	cleared := regexp.MustCompile(`(?m)^lens: alert cleared at (\d+)s \(\d\d:\d\d:\d\d UTC\) scenario soak: gate p95 TTFT < 400ms: window value (\S+), threshold 400ms .*$`).FindStringSubmatch(errOut)
+	require.NotNil(t, cleared, "stderr:\n%s", errOut)
+	t.Logf("%s\n%s", fired[0], cleared[0])
+	firedAt, _ := strconv.Atoi(fired[1])
+	clearedAt, _ := strconv.Atoi(cleared[1])
+	firedValue, err := time.ParseDuration(fired[2])
+	require.NoError(t, err)
+	clearedValue, err := time.ParseDuration(cleared[2])
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, firedAt, 2, "fired after the step up")
+	assert.Greater(t, clearedAt, firedAt)
+	assert.GreaterOrEqual(t, clearedAt, 4, "cleared after the step down")
+	assert.GreaterOrEqual(t, firedValue, 400*time.Millisecond)
+	assert.Less(t, clearedValue, 400*time.Millisecond)
+	assert.NotContains(t, errOut, "gate error rate <= 5%: window", "no request failed")
+
+	require.True(t, held.Finished)
+	require.Len(t, held.Scenarios, 1)
+	s := held.Scenarios[0]
+	require.Len(t, s.Alerts, 2)
+	assert.Equal(t, "gate p95 TTFT < 400ms", s.Alerts[0].Name)
+	assert.Equal(t, "gate error rate <= 5%", s.Alerts[1].Name)
+	assert.True(t, s.Alerts[0].Judged)
+	assert.True(t, s.Alerts[1].Judged)
+	assert.False(t, s.Alerts[1].Firing)
+	var events []string
+	for _, ev := range held.Events {
+		events = append(events, ev.String())
+		assert.Equal(t, "gate p95 TTFT < 400ms", ev.Alert)
+	}
+	assert.Contains(t, events, fired[0], "the page's event log holds the line stderr printed")
+	assert.Contains(t, events, cleared[0])
+	assert.Contains(t, page, "gate p95 TTFT &lt; 400ms")
+	assert.Contains(t, page, "ALERT fired at "+fired[1]+"s")
 }

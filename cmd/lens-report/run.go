@@ -60,6 +60,15 @@ conclusive or the budget is spent; a gate still inconclusive then is decided
 by its point estimate. The console, every export and the -junit file show
 each gate's verdict, interval and flake risk.
 
+With -serve ADDR (or dashboard.listen) the run is watched live on a web page
+at ADDR, updated every second, and with -hold still served after the run until
+Ctrl-C. While the dashboard runs (or dashboard.alerts is set), every gate of a
+scenario and every threshold of dashboard.alerts is an alert judged on the
+sliding window (dashboard.window_secs, default 10): it turns red on the page,
+and prints a line on stderr with the time and the window's value, when it
+fires and when it clears. A gate's alert warns during the run; the gate itself
+is still judged at the end.
+
 Exit status: 0 when the run completed and every gate holds; 1 when a gate is
 broken; 2 for a usage or configuration error; 3 when the run itself failed
 (a scenario could not run, an export could not be written); 130 when
@@ -184,7 +193,10 @@ func runConfig(o runOptions) error {
 		}
 		hooks = append(hooks, db.hook(&sc))
 		sc.OnRequest = lens.ChainHooks(hooks...)
-		live.instrument(&sc)
+		if err := live.instrument(&sc, runs[i].Gates); err != nil {
+			runErr = err
+			break
+		}
 		if bar != nil {
 			bar.describe(fmt.Sprintf("%s %s/%s", sc.Name, runs[i].Provider.Name, sc.Model))
 		}
