@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/llm-latency-lens/lens/internal/cputime"
 )
 
 // The pacing benchmarks measure the Server's pacing error, Sent − (Start +
@@ -137,7 +139,7 @@ func benchmarkPacing(b *testing.B, streams int, mode pacerMode) {
 	skip := len(s.Records())
 
 	runtime.GC()
-	cpu0, busy0, wall0 := cpuTime(), machineBusy(), time.Now()
+	cpu0, busy0, wall0 := cputime.Process(), machineBusy(), time.Now()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -153,7 +155,7 @@ func benchmarkPacing(b *testing.B, streams int, mode pacerMode) {
 		wg.Wait()
 	}
 	b.StopTimer()
-	cpu, busy, wall := cpuTime()-cpu0, machineBusy()-busy0, time.Since(wall0)
+	cpu, busy, wall := cputime.Process()-cpu0, machineBusy()-busy0, time.Since(wall0)
 	if len(failures) > 0 {
 		b.Fatalf("%d of %d streams failed, first: %v", len(failures), streams*b.N, failures[0])
 	}
