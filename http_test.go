@@ -76,7 +76,10 @@ func TestHTTPOptions(t *testing.T) {
 			}
 			assert.Equal(t, map[string]int{want: 20}, protos)
 			if disable {
-				assert.Equal(t, 2, timed, "HTTP/1.1: one connection per worker")
+				// At most one connection per worker: on a busy machine a
+				// worker may start only after the other's request ended,
+				// and reuse its idle connection.
+				assert.Contains(t, []int{1, 2}, timed, "HTTP/1.1: at most one connection per worker")
 			} else {
 				assert.Contains(t, []int{1, 2}, timed, "HTTP/2: one or two dials, one connection shared")
 			}
