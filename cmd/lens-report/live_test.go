@@ -59,20 +59,7 @@ func TestRunServeHoldAlertsAndTracing(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 
-	var held dashboard.State
-	var page string
-	holdUntilInterrupted = func(url string) {
-		resp, err := http.Get(url + "state")
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&held))
-		pr, err := http.Get(url)
-		require.NoError(t, err)
-		defer pr.Body.Close()
-		b, _ := io.ReadAll(pr.Body)
-		page = string(b)
-	}
-	t.Cleanup(func() { holdUntilInterrupted = nil })
+	held := readHeldDashboard(t)
 
 	code, out, errOut := cli(t, "", "run", "-config", cfg, "-progress", "off", "-serve", "127.0.0.1:0", "-hold", "-o", filepath.Join(dir, "r.json"))
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
@@ -81,18 +68,43 @@ func TestRunServeHoldAlertsAndTracing(t *testing.T) {
 	assert.Regexp(t, `lens: ALERT fired at \d+s \(\d\d:\d\d:\d\d UTC\) scenario chat: p50 ttft >= 1ms: window value [0-9.]+ms, threshold 1ms`, errOut)
 	assert.Contains(t, errOut, "tracing: a span per request, exported over OTLP/HTTP")
 
-	require.True(t, held.Finished, "the held page shows the finished run")
-	require.Len(t, held.Scenarios, 1)
-	s := held.Scenarios[0]
+	require.True(t, held.State.Finished, "the held page shows the finished run")
+	require.Len(t, held.State.Scenarios, 1)
+	s := held.State.Scenarios[0]
 	assert.Equal(t, int64(200), s.Sent)
 	assert.Equal(t, int64(8), s.Warmup)
 	assert.Equal(t, int64(200), s.Succeeded)
 	require.Len(t, s.Alerts, 2)
 	assert.True(t, s.Alerts[0].Firing)
 	assert.False(t, s.Alerts[1].Firing)
-	assert.Contains(t, page, "The run is over: this is its final state.")
+	assert.Contains(t, held.Page, "The run is over: this is its final state.")
 
 	assert.Equal(t, int64(208), spans.Load(), "one span per request, warmup included")
+}
+
+// heldDashboard is what a held dashboard served: its state and its page.
+type heldDashboard struct {
+	State dashboard.State
+	Page  string
+}
+
+// readHeldDashboard makes the run's -hold read the dashboard's state and
+// page instead of waiting for Ctrl-C, into what it returns.
+func readHeldDashboard(t *testing.T) *heldDashboard {
+	held := &heldDashboard{}
+	holdUntilInterrupted = func(url string) {
+		resp, err := http.Get(url + "state")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&held.State))
+		pr, err := http.Get(url)
+		require.NoError(t, err)
+		defer pr.Body.Close()
+		b, _ := io.ReadAll(pr.Body)
+		held.Page = string(b)
+	}
+	t.Cleanup(func() { holdUntilInterrupted = nil })
+	return held
 }
 
 // TestRunHoldNeedsServe: -hold without a dashboard is a usage error.
@@ -153,20 +165,7 @@ dashboard:
   window_secs: 1
 `), 0o644))
 
-	var held dashboard.State
-	var page string
-	holdUntilInterrupted = func(url string) {
-		resp, err := http.Get(url + "state")
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&held))
-		pr, err := http.Get(url)
-		require.NoError(t, err)
-		defer pr.Body.Close()
-		b, _ := io.ReadAll(pr.Body)
-		page = string(b)
-	}
-	t.Cleanup(func() { holdUntilInterrupted = nil })
+	held := readHeldDashboard(t)
 
 	code, out, errOut := cli(t, "", "run", "-config", cfg, "-progress", "off", "-serve", "127.0.0.1:0", "-hold")
 	require.Equal(t, 1, code, "the gate breaks on the whole run\nstdout:\n%s\nstderr:\n%s", out, errOut)
@@ -190,9 +189,9 @@ dashboard:
 	assert.Less(t, clearedValue, 400*time.Millisecond)
 	assert.NotContains(t, errOut, "gate error rate <= 5%: window", "no request failed")
 
-	require.True(t, held.Finished)
-	require.Len(t, held.Scenarios, 1)
-	s := held.Scenarios[0]
+	require.True(t, held.State.Finished)
+	require.Len(t, held.State.Scenarios, 1)
+	s := held.State.Scenarios[0]
 	require.Len(t, s.Alerts, 2)
 	assert.Equal(t, "gate p95 TTFT < 400ms", s.Alerts[0].Name)
 	assert.Equal(t, "gate error rate <= 5%", s.Alerts[1].Name)
@@ -200,12 +199,12 @@ dashboard:
 	assert.True(t, s.Alerts[1].Judged)
 	assert.False(t, s.Alerts[1].Firing)
 	var events []string
-	for _, ev := range held.Events {
+	for _, ev := range held.State.Events {
 		events = append(events, ev.String())
 		assert.Equal(t, "gate p95 TTFT < 400ms", ev.Alert)
 	}
 	assert.Contains(t, events, fired[0], "the page's event log holds the line stderr printed")
 	assert.Contains(t, events, cleared[0])
-	assert.Contains(t, page, "gate p95 TTFT &lt; 400ms")
-	assert.Contains(t, page, "ALERT fired at "+fired[1]+"s")
+	assert.Contains(t, held.Page, "gate p95 TTFT &lt; 400ms")
+	assert.Contains(t, held.Page, "ALERT fired at "+fired[1]+"s")
 }
