@@ -135,7 +135,7 @@ output:
 	st, err := s.Latency.TTFT.Latency()
 	require.NoError(t, err)
 	// The fake's TTFT is uniform on 20..220ms: a machine that keeps time
-	// measures its median near 120ms (the seed's draws give about 112ms)
+	// measures its median near 120ms (seed 7's draws give about 112ms)
 	// and its p99 at most a millisecond above the schedule's top, 220ms
 	// (judged: p50 within 95..145ms, p99 at most 221ms). One too busy for
 	// that (under -race, beside other jobs) measures its own starvation,
