@@ -3,12 +3,13 @@ package pushgateway_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,69 +41,48 @@ func TestPushGroupingConflict(t *testing.T) {
 	}
 }
 
-// TestPush pushes to a real Pushgateway and reads the series back, with
-// the job and grouping labels; a second push replaces the group.
+// TestPush pushes to a real Pushgateway and reads back every series of the
+// file's exposition (report.WritePrometheus), with its value and the job
+// and grouping labels; a second push replaces the group.
 func TestPush(t *testing.T) {
 	url := startPushgateway(t)
 	f := results(t)
-	grouping := map[string]string{"instance": "ci-runner-7", "branch": "main"}
+	grouping := map[string]string{"job": "lens-ci", "instance": "ci-runner-7", "branch": "main"}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	if err := pushgateway.Push(ctx, url, "lens-ci", f, grouping); err != nil {
-		t.Fatal(err)
-	}
-
-	mfs := scrape(t, url)
-	labels := func(scenario, modelName string, extra ...string) map[string]string {
-		l := map[string]string{"scenario": scenario, "provider": "openai", "model": modelName,
-			"job": "lens-ci", "instance": "ci-runner-7", "branch": "main"}
-		for i := 0; i+1 < len(extra); i += 2 {
-			l[extra[i]] = extra[i+1]
+	for _, scenarios := range []int{2, 1} {
+		// The second push, of the first scenario only, replaces the group.
+		f.Scenarios = f.Scenarios[:scenarios]
+		if err := pushgateway.Push(ctx, url, "lens-ci", f, map[string]string{"instance": "ci-runner-7", "branch": "main"}); err != nil {
+			t.Fatal(err)
 		}
-		return l
-	}
-	chat := &f.Scenarios[0].Results[0]
-	m := series(mfs["llm_ttft_seconds"], labels("chat", "gpt-4o-mini"))
-	if m == nil {
-		t.Fatalf("the Pushgateway has no llm_ttft_seconds for the chat result with the job and grouping labels; it has %v", mfs["llm_ttft_seconds"])
-	}
-	var p99 *float64
-	for _, q := range m.GetSummary().GetQuantile() {
-		if q.GetQuantile() == 0.99 {
-			p99 = q.Value
+		var text bytes.Buffer
+		if err := report.WritePrometheus(&text, f); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if p99 == nil || *p99 != chat.Metrics.Latency.TTFT.P99/1000 {
-		t.Errorf("llm_ttft_seconds{quantile=0.99} = %v, want %v", p99, chat.Metrics.Latency.TTFT.P99/1000)
-	}
-	for _, c := range []struct {
-		family string
-		labels map[string]string
-		want   float64
-	}{
-		{"llm_requests_total", labels("chat", "gpt-4o-mini", "outcome", "failure"), float64(chat.Metrics.FailedRequests)},
-		{"llm_request_errors_total", labels("chat", "gpt-4o-mini", "error_class", "rate_limited"), float64(chat.Metrics.FailedRequests)},
-		{"llm_requests_total", labels("batch", "local-llama", "outcome", "success"), 30},
-	} {
-		m := series(mfs[c.family], c.labels)
-		if m == nil {
-			t.Errorf("%s%v is missing from the Pushgateway", c.family, c.labels)
-		} else if v := m.GetCounter().GetValue(); v != c.want {
-			t.Errorf("%s%v = %v, want %v", c.family, c.labels, v, c.want)
+		want := seriesOf(t, parse(t, &text), nil)
+		got := seriesOf(t, scrape(t, url), grouping)
+		batch := 0
+		for key := range want {
+			if strings.Contains(key, "scenario=batch") {
+				batch++
+			}
 		}
-	}
-
-	// A push replaces the group: a result no longer in the file is gone.
-	f.Scenarios = f.Scenarios[:1]
-	if err := pushgateway.Push(ctx, url, "lens-ci", f, grouping); err != nil {
-		t.Fatal(err)
-	}
-	mfs = scrape(t, url)
-	if series(mfs["llm_ttft_seconds"], labels("chat", "gpt-4o-mini")) == nil {
-		t.Error("after the second push, the chat result is missing")
-	}
-	if m := series(mfs["llm_requests_total"], labels("batch", "local-llama")); m != nil {
-		t.Errorf("after a push without it, the batch result is still there: %v", m)
+		if len(want) == 0 || (batch > 0) != (scenarios == 2) {
+			t.Fatalf("push %d: the file's exposition has %d series, %d of the batch result", 3-scenarios, len(want), batch)
+		}
+		for key, w := range want {
+			if g, ok := got[key]; !ok {
+				t.Errorf("push %d: %s is missing from the Pushgateway (with job and grouping labels)", 3-scenarios, key)
+			} else if g != w {
+				t.Errorf("push %d: %s = %s, want %s", 3-scenarios, key, g, w)
+			}
+		}
+		for key := range got {
+			if _, ok := want[key]; !ok && strings.HasPrefix(key, "llm_") {
+				t.Errorf("push %d: the Pushgateway has %s, which the file does not", 3-scenarios, key)
+			}
+		}
 	}
 }
 
@@ -118,23 +98,27 @@ func TestPushRefused(t *testing.T) {
 	}
 }
 
-// series returns the metric of mf whose labels include every label of
-// want, or nil.
-func series(mf *dto.MetricFamily, want map[string]string) *dto.Metric {
-	for _, m := range mf.GetMetric() {
-		have := map[string]string{}
-		for _, l := range m.GetLabel() {
-			have[l.GetName()] = l.GetValue()
-		}
-		ok := true
-		for k, v := range want {
-			ok = ok && have[k] == v
-		}
-		if ok {
-			return m
+// seriesOf returns each series of mfs that carries the labels of group,
+// as "name{label=value,...}" without those labels, and its value as text.
+func seriesOf(t *testing.T, mfs map[string]*dto.MetricFamily, group map[string]string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for name, mf := range mfs {
+	metrics:
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				if want, grouped := group[l.GetName()]; !grouped {
+					labels = append(labels, l.GetName()+"="+l.GetValue())
+				} else if l.GetValue() != want {
+					continue metrics
+				}
+			}
+			m.Label, m.TimestampMs = nil, nil
+			out[name+"{"+strings.Join(labels, ",")+"}"] = m.String()
 		}
 	}
-	return nil
+	return out
 }
 
 // scrape reads every metric family the Pushgateway at url exposes.
@@ -150,36 +134,23 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s/metrics: %s", url, resp.Status)
 	}
+	return parse(t, resp.Body)
+}
+
+// parse parses a text exposition.
+func parse(t *testing.T, r io.Reader) map[string]*dto.MetricFamily {
+	t.Helper()
 	parser := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := parser.TextToMetricFamilies(resp.Body)
+	mfs, err := parser.TextToMetricFamilies(r)
 	if err != nil {
 		t.Fatalf("parse the text exposition: %v", err)
 	}
 	return mfs
 }
 
-// pushgateway is where Debian's prometheus-pushgateway package installs the
+// pushgatewayBin is where Debian's prometheus-pushgateway package installs the
 // Pushgateway.
 const pushgatewayBin = "/usr/bin/prometheus-pushgateway"
-
-// lockedBuffer is a bytes.Buffer safe for a process's output and a test's
-// reads at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // startPushgateway starts a Pushgateway without persistence on a free
 // loopback port, waits until it is ready, and returns its URL. It is killed
@@ -196,9 +167,14 @@ func startPushgateway(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 
-	var log lockedBuffer
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "pushgateway.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close() // the process has its own descriptor
+	log := func() string { b, _ := os.ReadFile(logFile.Name()); return string(b) }
 	cmd := exec.Command(pushgatewayBin, "--web.listen-address="+addr)
-	cmd.Stdout, cmd.Stderr = &log, &log
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start the Pushgateway: %v", err)
 	}
@@ -208,7 +184,7 @@ func startPushgateway(t *testing.T) string {
 		_ = cmd.Process.Kill()
 		<-exited
 		if t.Failed() {
-			t.Logf("Pushgateway log:\n%s", log.String())
+			t.Logf("Pushgateway log:\n%s", log())
 		}
 	})
 
@@ -227,11 +203,11 @@ func startPushgateway(t *testing.T) string {
 		select {
 		case err := <-exited:
 			exited <- err // for the cleanup
-			t.Fatalf("the Pushgateway exited: %v\n%s", err, log.String())
+			t.Fatalf("the Pushgateway exited: %v\n%s", err, log())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the Pushgateway at %s is not ready after 20s: %v\n%s", addr, err, log.String())
+			t.Fatalf("the Pushgateway at %s is not ready after 20s: %v\n%s", addr, err, log())
 		}
 	}
 }
