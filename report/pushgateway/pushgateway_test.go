@@ -1,9 +1,7 @@
 package pushgateway_test
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -42,8 +41,8 @@ func TestPushGroupingConflict(t *testing.T) {
 }
 
 // TestPush pushes to a real Pushgateway and reads back every series of the
-// file's exposition (report.WritePrometheus), with its value and the job
-// and grouping labels; a second push replaces the group.
+// file's metrics (report.NewPrometheusCollector), with its value and the
+// job and grouping labels; a second push replaces the group.
 func TestPush(t *testing.T) {
 	url := startPushgateway(t)
 	f := results(t)
@@ -56,11 +55,17 @@ func TestPush(t *testing.T) {
 		if err := pushgateway.Push(ctx, url, "lens-ci", f, map[string]string{"instance": "ci-runner-7", "branch": "main"}); err != nil {
 			t.Fatal(err)
 		}
-		var text bytes.Buffer
-		if err := report.WritePrometheus(&text, f); err != nil {
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(report.NewPrometheusCollector(f))
+		mfs, err := reg.Gather()
+		if err != nil {
 			t.Fatal(err)
 		}
-		want := seriesOf(t, parse(t, &text), nil)
+		byName := map[string]*dto.MetricFamily{}
+		for _, mf := range mfs {
+			byName[mf.GetName()] = mf
+		}
+		want := seriesOf(t, byName, nil)
 		got := seriesOf(t, scrape(t, url), grouping)
 		batch := 0
 		for key := range want {
@@ -69,7 +74,7 @@ func TestPush(t *testing.T) {
 			}
 		}
 		if len(want) == 0 || (batch > 0) != (scenarios == 2) {
-			t.Fatalf("push %d: the file's exposition has %d series, %d of the batch result", 3-scenarios, len(want), batch)
+			t.Fatalf("push %d: the file's metrics have %d series, %d of the batch result", 3-scenarios, len(want), batch)
 		}
 		for key, w := range want {
 			if g, ok := got[key]; !ok {
@@ -134,16 +139,10 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s/metrics: %s", url, resp.Status)
 	}
-	return parse(t, resp.Body)
-}
-
-// parse parses a text exposition.
-func parse(t *testing.T, r io.Reader) map[string]*dto.MetricFamily {
-	t.Helper()
 	parser := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := parser.TextToMetricFamilies(r)
+	mfs, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		t.Fatalf("parse the text exposition: %v", err)
+		t.Fatalf("parse the Pushgateway's exposition: %v", err)
 	}
 	return mfs
 }
