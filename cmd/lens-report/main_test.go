@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,12 +14,17 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/config"
+	"github.com/llm-latency-lens/lens/fake"
+	"github.com/llm-latency-lens/lens/providers"
 	"github.com/llm-latency-lens/lens/report"
 )
 
@@ -208,23 +214,35 @@ func TestRunBadConfig(t *testing.T) {
 // fake slower, stays quiet on two runs of the same setup, and merge of two
 // shards gives one result of both.
 //
-// The fake answers in one event after 200..400ms and the compare counts
-// only changes of 20% or more, so that a busy machine's tens of
-// milliseconds of scheduling noise stay well under the threshold, while the
-// slow fake's +50% is far over it.
+// The runs are made in virtual time against the fake's responder, so that a
+// busy machine's scheduling delays (which reach +40% at p95 of a 300ms
+// answer under heavy load) cannot pass for a regression: what is tested is
+// how compare and merge judge files, not how the machine keeps time. The
+// fake answers in one event after 200..400ms; the compare counts changes of
+// 20% or more, and the slow fake's +50% is far over it.
 func TestCompareAndMerge(t *testing.T) {
 	dir := t.TempDir()
-	run := func(name, settings string) string {
-		sub := filepath.Join(dir, name)
-		require.NoError(t, os.MkdirAll(sub, 0o755))
-		out := filepath.Join(sub, "result.json")
-		code, _, errOut := cli(t, "", "run", "-config", writeConfig(t, sub, settings, 100), "-o", out, "-format", "minimal")
-		require.Equal(t, 0, code, errOut)
+	run := func(name, hash string, ttft fake.Latency, seed uint64) string {
+		var f *report.File
+		synctest.Test(t, func(t *testing.T) {
+			mt := httpmock.NewMockTransport()
+			fake.NewResponder(fake.Config{TTFT: ttft, OutputTokens: 1, Seed: seed}).Register(mt, "http://fake.test")
+			res, err := lens.Run(t.Context(), lens.Scenario{
+				Name: "chat", Provider: &providers.OpenAI{BaseURL: "http://fake.test/v1", APIKey: "sk-fake"},
+				Model: "fake-model", Prompt: "Say hello", Requests: 100, Concurrency: 8,
+				Client: &http.Client{Transport: mt},
+			})
+			require.NoError(t, err)
+			f, err = report.FromResults([]*lens.Result{res}, report.Metadata{ConfigHash: hash})
+			require.NoError(t, err)
+		})
+		out := filepath.Join(dir, name+".json")
+		require.NoError(t, report.WriteFile(out, f))
 		return out
 	}
-	same := `ttft_ms: "uniform(200, 400)", output_tokens: 1, seed: 1`
-	a, b := run("a", same), run("b", same)
-	slow := run("slow", `ttft_ms: "uniform(300, 600)", output_tokens: 1, seed: 1`)
+	same := fake.Uniform(200*time.Millisecond, 400*time.Millisecond)
+	a, b := run("a", "same", same, 1), run("b", "same", same, 2)
+	slow := run("slow", "slow", fake.Uniform(300*time.Millisecond, 600*time.Millisecond), 3)
 
 	code, out, errOut := cli(t, "", "compare", "-color", "off", "-threshold", "20", a, b)
 	assert.Equal(t, 0, code, "same setup: no regression\n%s%s", out, errOut)
