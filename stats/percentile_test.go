@@ -109,9 +109,9 @@ func TestPercentileExactOrderStatistics(t *testing.T) {
 }
 
 // A decimal percentile selects the rank it names: p99.9 of 1,000 values is
-// the 999th, though the float64 nearest to 99.9 is a little above 99.9 (and
-// hdr-histogram-js, computing ceil(99.9/100*1000) in floating point, reads
-// the 1,000th).
+// the 999th, though 99.9/100 × 1000 in float64 is a little above 999 (a
+// plain ceil would read the 1,000th; hdr-histogram-js steps back one ulp
+// first, and agrees: conformance's TestHdrHistogramJSReadsTheNearestRank).
 func TestPercentileRankOfDecimalPercentiles(t *testing.T) {
 	for _, c := range []struct {
 		n, k int64
