@@ -151,7 +151,7 @@ func contentEnds(t *testing.T, body []byte) []int {
 }
 
 // TestTransportLoopbackTiming: openai-go streams from a real fake.Server
-// on loopback through lens.Transport, 16 callers at once, 256 calls, each
+// on loopback through lens.Transport, 16 callers at once, 384 calls, each
 // paired by request id with the fake's record of it and with what two
 // probes saw of it: one is the application's http.Client transport, above
 // lens.Transport, which stamps when the request is handed down and when
@@ -194,7 +194,7 @@ func TestTransportLoopbackTiming(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time loopback test; skipped with -short")
 	}
-	const callers, calls, tokens = 16, 16, 10
+	const callers, calls, tokens = 16, 24, 10
 	const ttft, itl = 30 * time.Millisecond, 5 * time.Millisecond
 	srv := newServer(t, fake.Config{TTFT: fake.Fixed(ttft), ITL: fake.Fixed(itl), OutputTokens: tokens})
 	ms := newMeasured()

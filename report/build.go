@@ -193,6 +193,10 @@ func resultOf(r *lens.Result) (Result, error) {
 	if r.E2EFromIntended != nil {
 		m.Latency.E2EFromIntended = lat(r.E2EFromIntended)
 	}
+	if r.Journeys > 0 {
+		m.Latency.Journey = lat(r.Journey)
+		m.Journeys, m.JourneysFailed, m.JourneyError = r.Journeys, r.JourneysFailed, r.JourneyError
+	}
 	m.TokenStats = TokenStats{
 		PromptTokensCounted:   r.InputTokensCounted,
 		TotalCompletionTokens: r.OutputTokensTotal,
@@ -251,7 +255,7 @@ func sortedKeys(m map[string]int64) []string {
 // Distributions returns the named distributions of r's metrics, in display
 // order, skipping absent ones: ttft, e2e, tokens_per_second, itl, tpot, ttfb,
 // dns, connect, tls, queue_delay, ttft_from_intended, e2e_from_intended,
-// output_tokens.
+// journey, output_tokens.
 func (m *Metrics) Distributions() []NamedDistribution {
 	all := []NamedDistribution{
 		{"ttft", m.Latency.TTFT},
@@ -266,6 +270,7 @@ func (m *Metrics) Distributions() []NamedDistribution {
 		{"queue_delay", m.Latency.QueueDelay},
 		{"ttft_from_intended", m.Latency.TTFTFromIntended},
 		{"e2e_from_intended", m.Latency.E2EFromIntended},
+		{"journey", m.Latency.Journey},
 		{"output_tokens", m.TokenStats.OutputTokens},
 	}
 	out := all[:0]
@@ -290,7 +295,7 @@ func (m *Metrics) distSlots() []**Distribution {
 		&m.Latency.TTFT, &m.Latency.TotalDuration, &m.Latency.Throughput, &m.Latency.InterTokenLatency,
 		&m.Latency.TPOT, &m.Latency.TTFB, &m.Latency.DNS, &m.Latency.Connect, &m.Latency.TLS,
 		&m.Latency.QueueDelay, &m.Latency.TTFTFromIntended, &m.Latency.E2EFromIntended,
-		&m.TokenStats.OutputTokens,
+		&m.Latency.Journey, &m.TokenStats.OutputTokens,
 	}
 }
 

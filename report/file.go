@@ -164,6 +164,17 @@ type Metrics struct {
 	GoodRequests int64   `json:"good_requests"`
 	Goodput      float64 `json:"goodput"`
 
+	// Journeys counts the measured journeys of a scenario whose own code
+	// makes the calls (lens.Scenario.Journey, lenstest.BenchFunc): each
+	// one is a run of that code, which may make several requests.
+	// JourneysFailed counts those whose code returned an error (their
+	// requests are counted above as they ended), and JourneyError holds
+	// the first such error's message. All three are absent without
+	// journeys; the durations are LatencyStats.Journey.
+	Journeys       int64  `json:"journeys,omitempty"`
+	JourneysFailed int64  `json:"journeys_failed,omitempty"`
+	JourneyError   string `json:"journey_error,omitempty"`
+
 	// Attempts counts attempts over all measured requests;
 	// RetriedRequests the requests that needed more than one; Retries the
 	// failed attempts that were retried, by error class.
@@ -182,7 +193,9 @@ type Metrics struct {
 // first. DNS, Connect and TLS count only requests that opened a
 // connection. TTFTFromIntended and E2EFromIntended are present in open
 // loop only: TTFT and E2E measured from the intended send time, queueing
-// and retries included.
+// and retries included. Journey is present only for a scenario with
+// journeys (see Metrics.Journeys): the duration of each journey that
+// succeeded, from the start of its code to its return.
 type LatencyStats struct {
 	TTFT              *Distribution `json:"ttft"`
 	TotalDuration     *Distribution `json:"total_duration"`
@@ -196,6 +209,7 @@ type LatencyStats struct {
 	QueueDelay        *Distribution `json:"queue_delay"`
 	TTFTFromIntended  *Distribution `json:"ttft_from_intended,omitempty"`
 	E2EFromIntended   *Distribution `json:"e2e_from_intended,omitempty"`
+	Journey           *Distribution `json:"journey,omitempty"`
 }
 
 // TokenStats are the token counts of a Result's successful requests.

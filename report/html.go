@@ -383,7 +383,8 @@ func statRows(m *Metrics) []statRow {
 		"ttft": "TTFT", "e2e": "E2E", "tokens_per_second": "Tokens/s per request", "itl": "ITL",
 		"tpot": "TPOT", "ttfb": "TTFB", "dns": "DNS", "connect": "Connect", "tls": "TLS",
 		"queue_delay": "Queue delay", "ttft_from_intended": "TTFT from intended send",
-		"e2e_from_intended": "E2E from intended send", "output_tokens": "Output tokens per request",
+		"e2e_from_intended": "E2E from intended send", "journey": "Journey (the caller's code)",
+		"output_tokens": "Output tokens per request",
 	}
 	for _, nd := range m.Distributions() {
 		d := nd.Dist

@@ -273,6 +273,11 @@ func mergeMetrics(dst, src *Metrics) error {
 		}
 	}
 	dst.GoodRequests += src.GoodRequests
+	dst.Journeys += src.Journeys
+	dst.JourneysFailed += src.JourneysFailed
+	if dst.JourneyError == "" {
+		dst.JourneyError = src.JourneyError
+	}
 	dst.Attempts += src.Attempts
 	dst.RetriedRequests += src.RetriedRequests
 	dst.Retries = addCounts(dst.Retries, src.Retries)

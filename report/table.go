@@ -105,7 +105,17 @@ func writeResultTable(w io.Writer, sc *Scenario, r *Result, st styler) {
 		}
 		t.rows = append(t.rows, []string{row.label, oneDecimal(d.Min), oneDecimal(d.Mean), oneDecimal(d.Median), oneDecimal(d.P95), oneDecimal(d.P99)})
 	}
+	if d := m.Latency.Journey; d != nil && d.Count > 0 {
+		t.rows = append(t.rows, []string{"Journey (ms)", oneDecimal(d.Min), oneDecimal(d.Mean), oneDecimal(d.Median), oneDecimal(d.P95), oneDecimal(d.P99)})
+	}
 	t.write(w, st)
+	if m.Journeys > 0 {
+		line := fmt.Sprintf("Journeys: %s, %s failed", thousands(m.Journeys), thousands(m.JourneysFailed))
+		if m.JourneyError != "" {
+			line += " (first: " + m.JourneyError + ")"
+		}
+		fmt.Fprintln(w, line)
+	}
 
 	ts := &m.TokenStats
 	fmt.Fprintln(w)

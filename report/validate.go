@@ -133,6 +133,14 @@ func (m *Metrics) check() error {
 		}
 		return d.Count
 	}
+	switch ok := m.Journeys - m.JourneysFailed; {
+	case m.Journeys < 0 || m.JourneysFailed < 0 || ok < 0:
+		return fmt.Errorf("journeys %d and journeys_failed %d are not valid counts", m.Journeys, m.JourneysFailed)
+	case ok > 0 && m.Latency.Journey == nil:
+		return fmt.Errorf("%d journeys succeeded and there is no latency.journey", ok)
+	case m.Latency.Journey != nil && count(m.Latency.Journey) != ok:
+		return fmt.Errorf("journey holds %d values, for %d journeys that succeeded", count(m.Latency.Journey), ok)
+	}
 	ok, all := m.SuccessfulRequests, m.TotalRequests
 	for _, c := range []struct {
 		name     string
@@ -152,7 +160,8 @@ func (m *Metrics) check() error {
 		{"connect", m.Latency.Connect, ok, false, false},
 		{"tls", m.Latency.TLS, ok, false, false},
 		{"throughput", m.Latency.Throughput, ok, false, false},
-		{"queue_delay", m.Latency.QueueDelay, all, false, false},
+		// With journeys, the queue delay is each journey's.
+		{"queue_delay", m.Latency.QueueDelay, max(all, m.Journeys), false, false},
 	} {
 		n := count(c.d)
 		if c.exact && c.d != nil && n != c.max && !(c.optional && n == 0) {
