@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"runtime"
 	"testing"
 	"time"
 
@@ -104,17 +105,32 @@ func BenchmarkTransportOverhead(b *testing.B) {
 				b.Fatalf("%d content events through the transport, want %d", n, benchChunks)
 			}
 			var tBare, tLens, cBare, cLens time.Duration
+			var aBare, aLens uint64
+			var ms runtime.MemStats
+			// call makes one call through c and adds its wall time, CPU
+			// time and allocations to *t, *cpu and *allocs.
+			call := func(c *http.Client, t, cpu *time.Duration, allocs *uint64) {
+				runtime.ReadMemStats(&ms)
+				a0 := ms.Mallocs
+				start, c0 := time.Now(), processCPU()
+				sdk.call(c)
+				*t += time.Since(start)
+				*cpu += processCPU() - c0
+				runtime.ReadMemStats(&ms)
+				*allocs += ms.Mallocs - a0
+			}
 			b.ReportAllocs()
 			b.ResetTimer()
-			for range b.N {
-				start, cStart := time.Now(), processCPU()
-				sdk.call(bare)
-				mid, cMid := time.Now(), processCPU()
-				sdk.call(measured)
-				tBare += mid.Sub(start)
-				tLens += time.Since(mid)
-				cBare += cMid - cStart
-				cLens += processCPU() - cMid
+			for i := range b.N {
+				// Bare and measured alternate which goes first, so that
+				// neither always follows the other's garbage.
+				if i%2 == 0 {
+					call(bare, &tBare, &cBare, &aBare)
+					call(measured, &tLens, &cLens, &aLens)
+				} else {
+					call(measured, &tLens, &cLens, &aLens)
+					call(bare, &tBare, &cBare, &aBare)
+				}
 			}
 			b.StopTimer()
 			res := tr.Result()
@@ -126,6 +142,7 @@ func BenchmarkTransportOverhead(b *testing.B) {
 			b.ReportMetric(perChunk(tLens), "lens-ns/chunk")
 			b.ReportMetric(perChunk(tLens-tBare), "overhead-ns/chunk")
 			b.ReportMetric(100*float64(tLens-tBare)/float64(tBare), "overhead-%")
+			b.ReportMetric(float64(aLens-aBare)/float64(b.N), "lens-allocs/call")
 			// CPU time, the process's: on a shared machine, other
 			// processes' load moves wall time far more than CPU time.
 			if cBare > 0 {
