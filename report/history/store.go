@@ -173,10 +173,16 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("history: %w", err)
 	}
 	q := url.Values{}
-	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
-	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "NORMAL") // durable at each checkpoint; safe from corruption in WAL mode
-	q.Set("_foreign_keys", "1")
+	// Each connection runs these in this order: the busy timeout first,
+	// so that switching a new file to WAL, which takes an exclusive lock,
+	// waits for another process doing the same instead of failing with
+	// SQLITE_BUSY.
+	q["_pragma"] = []string{
+		fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()),
+		"journal_mode(WAL)",
+		"synchronous(NORMAL)", // durable at each checkpoint; safe from corruption in WAL mode
+		"foreign_keys(1)",
+	}
 	q.Set("_txlock", "immediate") // a writer takes the write lock at BEGIN, so a busy wait is never a deadlock
 	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + q.Encode()
 	db, err := sql.Open("sqlite", dsn)

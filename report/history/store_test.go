@@ -429,3 +429,31 @@ func TestStoreReadsHistoryOfResultSchema1(t *testing.T) {
 		t.Errorf("%d trend points over the two old runs and the new one, want 3", points)
 	}
 }
+
+// TestStorePragmas: every connection of a Store waits for another
+// process's lock (the busy timeout is set before the switch to WAL, which
+// locks a new file exclusively), and the file is in WAL mode.
+func TestStorePragmas(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.db.SetMaxOpenConns(3)
+	for range 3 { // each connection, not only the first
+		var mode string
+		var timeout, fk int
+		if err := s.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.db.QueryRow("PRAGMA busy_timeout").Scan(&timeout); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.db.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil {
+			t.Fatal(err)
+		}
+		if mode != "wal" || timeout != int(busyTimeout.Milliseconds()) || fk != 1 {
+			t.Errorf("journal_mode %s, busy_timeout %d, foreign_keys %d; want wal, %d, 1", mode, timeout, fk, busyTimeout.Milliseconds())
+		}
+	}
+}
