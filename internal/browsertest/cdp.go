@@ -202,7 +202,7 @@ func (p *Page) Screenshot(path string) image.Image {
 	var r struct {
 		Data string `json:"data"`
 	}
-	p.call("Page.captureScreenshot", map[string]any{"format": "png"}, &r)
+	p.call("Page.captureScreenshot", map[string]any{"format": "png", "optimizeForSpeed": true}, &r)
 	b, err := base64.StdEncoding.DecodeString(r.Data)
 	if err != nil {
 		p.t.Fatalf("screenshot: %v", err)
@@ -215,4 +215,18 @@ func (p *Page) Screenshot(path string) image.Image {
 		p.t.Fatalf("decode the screenshot: %v", err)
 	}
 	return img
+}
+
+// Navigate loads url in the page, as typing it in the address bar would,
+// and returns once the browser has committed to it; its scripts may still
+// be loading (wait for what they show with WaitFor).
+func (p *Page) Navigate(url string) {
+	p.t.Helper()
+	var r struct {
+		ErrorText string `json:"errorText"`
+	}
+	p.call("Page.navigate", map[string]any{"url": url}, &r)
+	if r.ErrorText != "" {
+		p.t.Fatalf("navigate to %s: %s", url, r.ErrorText)
+	}
 }
