@@ -120,6 +120,11 @@ type Result struct {
 	// has none). A merged file has none: a verdict is about one run's
 	// evidence; judge the merged one again.
 	Gates []Gate `json:"gates,omitempty"`
+
+	// Sweep is the capacity search that found this result's load (absent
+	// for a plain run; lens-report sweep writes it). A merged file has
+	// none.
+	Sweep *Sweep `json:"sweep,omitempty"`
 }
 
 // Metrics are the aggregated measurements of a Result. Latency

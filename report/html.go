@@ -100,6 +100,8 @@ type htmlResult struct {
 	Facts    []htmlFact
 	Stats    []statRow
 	Gates    []Gate
+	Sweep    []sweepRow
+	Capacity string
 	Errors   []errorRow
 	Retries  []errorRow
 	Charts   []svgChart
@@ -177,10 +179,15 @@ func newHTMLPage(f *File, opts HTMLOptions) (*htmlPage, error) {
 			if r.Metrics.SuccessfulRequests == 0 {
 				noITL = "No successful requests: no ITL to draw."
 			}
-			hr.Charts = []svgChart{
+			if sw := r.Sweep; sw != nil {
+				hr.Capacity = sw.Summary
+				hr.Sweep = sweepRows(sw)
+				hr.Charts = append(hr.Charts, sweepChart(hr.ID+"-sweep", sw))
+			}
+			hr.Charts = append(hr.Charts,
 				histogramChart(hr.ID+"-itl", "Inter-token latency", "ITL", "gaps", itl, color, noITL),
 				timelineChart(hr.ID+"-timeline", "Throughput over time", r.Metrics.Timeline),
-			}
+			)
 			hs.Results = append(hs.Results, hr)
 
 			label, lines := name, []string{name}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/llm-latency-lens/lens/internal/browsertest"
@@ -65,6 +66,54 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Logf("%s: %d pixels", cc.Name, counts[i])
 		if counts[i] < minColorPixels {
 			t.Errorf("%s covers %d pixels, want at least %d: the chart is not drawn", cc.Name, counts[i], minColorPixels)
+		}
+	}
+}
+
+// TestSweepChartInBrowser renders the report of a capacity search in
+// headless Chromium and checks that its chart is drawn: the TTFT p50 and
+// p99 lines, and the goodput and sent-rate lines, each over a line's worth
+// of pixels. (In this search the p95 equals the p99 at every load, and its
+// line lies under the p99's.) Set LENS_SWEEP_SCREENSHOT to a path to keep the
+// screenshot.
+func TestSweepChartInBrowser(t *testing.T) {
+	browsertest.Require(t)
+	f, err := report.FromSweep(sweepResult(t), report.Metadata{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	page := filepath.Join(dir, "sweep.html")
+	var buf bytes.Buffer
+	if err := report.WriteHTML(&buf, f, report.HTMLOptions{Title: "Capacity"}); err != nil {
+		t.Fatal(err)
+	}
+	// The sweep's chart alone, so that the other charts' colours do not
+	// count.
+	html := buf.String()
+	start := strings.Index(html, `<figure class="chart" id="s1-r1-sweep">`)
+	end := strings.Index(html[start:], "</figure>")
+	if start < 0 || end < 0 {
+		t.Fatal("no sweep chart in the page")
+	}
+	head := html[:strings.Index(html, "<body")]
+	doc := head + `<body style="background:#fff">` + html[start:start+end+len("</figure>")] + "</body></html>"
+	if err := os.WriteFile(page, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(dir, "sweep.png")
+	img := browsertest.Screenshot(t, "file://"+page, shot, filepath.Join(dir, "profile"), 800, 700, 0)
+	if keep := os.Getenv("LENS_SWEEP_SCREENSHOT"); keep != "" {
+		if b, err := os.ReadFile(shot); err != nil || os.WriteFile(keep, b, 0o644) != nil {
+			t.Errorf("keep the screenshot: %v", err)
+		}
+	}
+	colors := []browsertest.Color{browsertest.P50Blue, browsertest.P99Red, browsertest.SucceededBars, browsertest.Aggregate}
+	_, counts, _ := browsertest.Count(img, colors...)
+	for i, cc := range colors {
+		t.Logf("%s: %d pixels", cc.Name, counts[i])
+		if counts[i] < 150 {
+			t.Errorf("%s covers %d pixels, want at least 150: its line is not drawn", cc.Name, counts[i])
 		}
 	}
 }

@@ -28,6 +28,7 @@ const (
 	colorOK        = "#59a14f"
 	colorFailed    = "#e15759"
 	colorTokens    = "#4e79a7"
+	colorCapacity  = "#1f2328"
 )
 
 // seriesColor returns the colour of the i-th series.

@@ -62,6 +62,9 @@ svg .sub{fill:#8c959f}
 svg line.grid{stroke:#edf0f3;stroke-width:1}
 svg line.axis{stroke:#6e7781;stroke-width:1}
 svg line.ref{stroke:#b6bec8;stroke-width:1;stroke-dasharray:4 3}
+tr.capacity td{font-weight:600}
+svg line.capacity{stroke:#1f2328;stroke-width:1.5;stroke-dasharray:6 3}
+svg .capacity-label{font-size:11px;fill:#1f2328;font-weight:600}
 svg path.series{stroke-width:2.25;stroke-linejoin:round;stroke-linecap:round}
 svg path.area{opacity:.16}
 ul.legend{list-style:none;display:flex;flex-wrap:wrap;gap:4px 16px;padding:0;margin:6px 0 0;font-size:12px;color:#333}
@@ -126,6 +129,17 @@ footer{max-width:1220px;margin:0 auto;padding:0 24px 30px;font-size:12px;color:v
 <tbody>
 {{- range .Gates}}
 <tr><td class="name">{{.Description}}</td><td class="name{{if not .Holds}} warn{{end}}">{{if .Holds}}pass{{else}}fail{{end}}{{if eq .Outcome "inconclusive"}} (inconclusive){{end}}</td><td class="sample">{{.Summary}}</td></tr>
+{{- end}}
+</tbody></table></div>
+{{- end}}
+{{- if .Sweep}}
+<h4 style="margin-top:14px">Capacity search</h4>
+<p class="sample">{{.Capacity}}</p>
+<div class="table-wrap"><table class="sweep">
+<thead><tr><th>Load</th><th class="name">Verdict</th><th class="name">Gates</th><th>TTFT p50</th><th>TTFT p95</th><th>TTFT p99</th><th>Sent req/s</th><th>Goodput req/s</th><th>Tokens/s</th><th>Requests</th></tr></thead>
+<tbody>
+{{- range .Sweep}}
+<tr{{if .Capacity}} class="capacity"{{end}}><td>{{.Load}}</td><td class="name{{if not .Holds}} warn{{end}}">{{.Verdict}}</td><td class="sample">{{.Gates}}</td><td>{{.P50}}</td><td>{{.P95}}</td><td>{{.P99}}</td><td>{{.Sent}}</td><td>{{.Goodput}}</td><td>{{.Tokens}}</td><td>{{.Requests}}</td></tr>
 {{- end}}
 </tbody></table></div>
 {{- end}}

@@ -103,11 +103,13 @@ func (o MergeOptions) Merge(files ...*File) (*File, error) {
 		}
 	}
 	// A gate's verdict is about one run's evidence: a merged file keeps
-	// none (judge the merged distributions again).
+	// none (judge the merged distributions again); nor a capacity search,
+	// whose curve is one machine's.
 	if len(files) > 1 {
 		for i := range out.Scenarios {
 			for j := range out.Scenarios[i].Results {
 				out.Scenarios[i].Results[j].Gates = nil
+				out.Scenarios[i].Results[j].Sweep = nil
 			}
 		}
 	}

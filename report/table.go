@@ -190,6 +190,19 @@ func writeResultTable(w io.Writer, sc *Scenario, r *Result, st styler) {
 			fmt.Fprintf(w, "  %s %s\n", mark, g.Summary)
 		}
 	}
+	if r.Sweep != nil {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "%s the highest %s at which every gate holds (the figures above are at the capacity)\n", st.bold("Capacity search:"), loadName(r.Sweep))
+		_ = WriteSweepTable(w, r.Sweep) // w's errors surface at its Flush
+	}
+}
+
+// loadName is what a sweep varied, in words.
+func loadName(s *Sweep) string {
+	if s.Mode == "rate" {
+		return "arrival rate"
+	}
+	return "number of users"
 }
 
 func writeSummaryTable(w io.Writer, f *File, st styler) {

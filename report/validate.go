@@ -55,6 +55,11 @@ func (f *File) Validate() error {
 					return fmt.Errorf("report: invalid result file: scenario %q, %s/%s: %w", sc.Name, r.Provider, r.Model, err)
 				}
 			}
+			if r.Sweep != nil {
+				if err := r.Sweep.check(); err != nil {
+					return fmt.Errorf("report: invalid result file: scenario %q, %s/%s: %w", sc.Name, r.Provider, r.Model, err)
+				}
+			}
 		}
 	}
 	return nil
