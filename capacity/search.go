@@ -118,7 +118,8 @@ type Search struct {
 	// server's.
 	MinAchieved float64
 
-	// Logf, when set, receives a line per step and each verdict's looks.
+	// Logf, when set, receives a line per step: its load, decision,
+	// requests and verdicts; and last a line saying what the search found.
 	Logf func(format string, args ...any)
 }
 
@@ -551,7 +552,6 @@ func (f *finder) step(ctx context.Context, load float64) (*Step, error) {
 		return b, err
 	}
 	sess = verdict.NewSession(res, verdict.Plan{Confidence: s.Confidence, MaxRequests: int64(budget)}, more)
-	sess.Logf = s.Logf
 	st := &Step{Load: load, Mode: s.Mode}
 
 	// The early ends: the client could not keep the rate, or the server
@@ -598,7 +598,6 @@ func (f *finder) step(ctx context.Context, load float64) (*Step, error) {
 	}
 	// Every gate's verdict on the evidence there is, with no more requests.
 	decided = true
-	sess.Logf = nil
 	vs, err := sess.Check(ctx, f.gates...)
 	if err != nil && !errors.Is(err, errDecided) {
 		st.Result, st.Requests = sess.Result(), sess.Requests()

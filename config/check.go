@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/capacity"
 	"github.com/llm-latency-lens/lens/verdict"
 )
 
@@ -541,6 +542,54 @@ func (k *checker) workload(providerNames []string) {
 		k.gates(key("gates"), s.Gates)
 		if s.MaxRequests > 0 && len(s.Gates) == 0 {
 			k.errf(key("max_requests"), "is the request budget of the scenario's gates, and it has none")
+		}
+		if s.Sweep != nil {
+			k.sweep(key("sweep"), s)
+		}
+	}
+}
+
+// sweep checks a scenario's capacity search (its numbers' signs are the
+// tags').
+func (k *checker) sweep(path string, s *Scenario) {
+	w := s.Sweep
+	key := func(f string) string { return pathKey(path, f) }
+	mode, err := capacity.ParseMode(w.Mode)
+	if err != nil {
+		k.errf(key("mode"), "unknown mode %q%s; want rate or concurrency", w.Mode, suggest(w.Mode, []string{"rate", "concurrency"}))
+	}
+	if len(s.Gates) == 0 {
+		k.errf(path, "a sweep searches the highest load at which the scenario's gates hold, and it has none")
+	}
+	if s.Trace.File != "" {
+		k.errf(path, "not with trace, which replays its own timing (use trace.speed)")
+	}
+	if mode == capacity.Rate && s.Session.Turns > 0 {
+		k.errf(key("mode"), "sessions are closed loop: search the concurrency (users), not the rate")
+	}
+	if w.Growth != 0 && !(w.Growth > 1) {
+		k.errf(key("growth"), "must be more than 1")
+	}
+	if !(w.Resolution >= 0 && w.Resolution < 1) {
+		k.errf(key("resolution"), "must be within 0..1 (a share: 0.05 stops within 5%%)")
+	}
+	if !(w.MinAchieved >= 0 && w.MinAchieved <= 1) {
+		k.errf(key("min_achieved"), "must be within 0..1 (a share of the asked rate)")
+	}
+	if w.Min > 0 && w.Max > 0 && w.Min > w.Max {
+		k.errf(key("min"), "is above max (%v > %v)", w.Min, w.Max)
+	}
+	if w.Start > 0 && ((w.Min > 0 && w.Start < w.Min) || (w.Max > 0 && w.Start > w.Max)) {
+		k.errf(key("start"), "is outside min..max")
+	}
+	if mode == capacity.Concurrency || (mode == capacity.Auto && s.RateLimit <= 0) {
+		for _, f := range []struct {
+			name string
+			v    float64
+		}{{"start", w.Start}, {"min", w.Min}, {"max", w.Max}, {"require", w.Require}} {
+			if f.v != math.Trunc(f.v) {
+				k.errf(key(f.name), "a number of users is whole, got %v", f.v)
+			}
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/capacity"
 	"github.com/llm-latency-lens/lens/dashboard"
 )
 
@@ -295,6 +296,60 @@ type Scenario struct {
 
 	// Trace, key "trace", replays a recorded trace instead of a rate.
 	Trace Trace `yaml:"trace"`
+
+	// Sweep, key "sweep", sets how lens-report sweep searches the
+	// scenario's capacity: the highest load at which its gates hold. It
+	// needs gates. lens-report run runs the scenario at its own load and
+	// says that it leaves the sweep to lens-report sweep.
+	Sweep *Sweep `yaml:"sweep"`
+}
+
+// Sweep is a scenario's capacity search (key "sweep"), run by lens-report
+// sweep: loads grown by Growth while every gate holds, then bisected to
+// Resolution, each load judged by the scenario's gates on its requests,
+// within its max_requests. Every key is optional.
+type Sweep struct {
+	// Mode, key "mode": rate (the open-loop arrival rate, req/s) or
+	// concurrency (the closed-loop users). Default: rate when the scenario
+	// sets a rate_limit, else concurrency.
+	Mode string `yaml:"mode"`
+
+	// Start, Min and Max, keys "start", "min" and "max": the first load
+	// tried and the bounds of the loads tried, in req/s or users.
+	// Defaults: the scenario's rate_limit or concurrency (else 1); 1 user
+	// or start/1024 req/s; 4096 users or start×1024 req/s.
+	Start float64 `yaml:"start" check:">=0"`
+	Min   float64 `yaml:"min" check:">=0"`
+	Max   float64 `yaml:"max" check:">=0"`
+
+	// Growth, key "growth": the factor by which the load grows while the
+	// gates hold, more than 1 (default 2).
+	Growth float64 `yaml:"growth"`
+
+	// Resolution, key "resolution": the search stops when the lowest load
+	// that broke a gate is at most 1+resolution times the highest that
+	// held (or one user above it), 0..1 (default 0.05).
+	Resolution float64 `yaml:"resolution"`
+
+	// MinAchieved, key "min_achieved": in open loop, the share of the
+	// asked rate the client must send for a load to count, 0..1 (default
+	// 0.9); a load below it is the client's limit.
+	MinAchieved float64 `yaml:"min_achieved"`
+
+	// Require, key "require": the capacity the scenario must reach; less
+	// makes lens-report sweep exit 1 (default 0: only that some load
+	// holds).
+	Require float64 `yaml:"require" check:">=0"`
+}
+
+// Search returns the search s describes (nil: the defaults).
+func (s *Sweep) Search() capacity.Search {
+	if s == nil {
+		return capacity.Search{}
+	}
+	m, _ := capacity.ParseMode(s.Mode) // checked when the file was loaded
+	return capacity.Search{Mode: m, Start: s.Start, Min: s.Min, Max: s.Max, Growth: s.Growth,
+		Resolution: s.Resolution, MinAchieved: s.MinAchieved}
 }
 
 // Gate is one SLO gate of a scenario (an entry of "gates"): a percentile

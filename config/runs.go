@@ -39,6 +39,10 @@ type Run struct {
 	// Gates are the scenario's SLO gates, judged with the budget
 	// Scenario.MaxRequests (verdict.Run).
 	Gates []verdict.Gate
+
+	// Sweep is the scenario's capacity search (key "sweep"); nil when it
+	// sets none, and lens-report sweep then searches with the defaults.
+	Sweep *Sweep
 }
 
 // verdict returns the gate as the verdict engine takes it.
@@ -108,7 +112,7 @@ func (c *File) Runs(build func(pc Provider, model string) (providers.Provider, e
 				s.Limiter, s.Gate = limiters[pi], gate
 				price := pc.price(model)
 				s.Price = price
-				run := Run{Scenario: s, Provider: pc, Model: model, Price: price}
+				run := Run{Scenario: s, Provider: pc, Model: model, Price: price, Sweep: sc.Sweep}
 				for _, g := range sc.Gates {
 					run.Gates = append(run.Gates, g.verdict())
 				}

@@ -135,35 +135,76 @@ func SweepOf(r *capacity.Result) (*Sweep, error) {
 	return s, nil
 }
 
-// FromSweep returns the result file of a capacity search: the measurements
-// at the found capacity (or, when no load held, at the lowest load tried),
-// with their gates' verdicts and the sweep.
+// FromSweeps returns the result file of capacity searches: for each, the
+// measurements at the found capacity (or, when no load held, at the lowest
+// load tried), with their gates' verdicts and the sweep. A search that ran
+// no step is left out.
+func FromSweeps(rs []*capacity.Result, meta Metadata) (*File, error) {
+	var results []*lens.Result
+	var picked []*capacity.Step
+	var searches []*capacity.Result
+	for _, r := range rs {
+		st := r.At()
+		if st == nil {
+			for i := range r.Steps {
+				if r.Steps[i].Result != nil && (st == nil || r.Steps[i].Load < st.Load) {
+					st = &r.Steps[i]
+				}
+			}
+		}
+		if st == nil || st.Result == nil {
+			continue
+		}
+		results = append(results, st.Result)
+		picked = append(picked, st)
+		searches = append(searches, r)
+	}
+	f, err := FromResults(results, meta)
+	if err != nil {
+		return nil, err
+	}
+	for i, st := range picked {
+		sw, err := SweepOf(searches[i])
+		if err != nil {
+			return nil, err
+		}
+		res := findResult(f, st.Result.Scenario, st.Result.Provider, st.Result.Model)
+		if res == nil {
+			continue // FromResults keeps every result: cannot happen
+		}
+		res.Gates = res.Gates[:0]
+		for _, v := range st.Verdicts {
+			res.Gates = append(res.Gates, GateOf(v))
+		}
+		res.Sweep = sw
+	}
+	return f, nil
+}
+
+// FromSweep is FromSweeps of one search; it is an error when the search
+// ran no step.
 func FromSweep(r *capacity.Result, meta Metadata) (*File, error) {
-	st := r.At()
-	if st == nil {
-		for i := range r.Steps {
-			if st == nil || r.Steps[i].Load < st.Load {
-				st = &r.Steps[i]
+	f, err := FromSweeps([]*capacity.Result{r}, meta)
+	if err == nil && len(f.Scenarios) == 0 {
+		err = fmt.Errorf("report: the capacity search ran no step")
+	}
+	return f, err
+}
+
+// findResult returns the result of scenario, provider and model in f, or
+// nil.
+func findResult(f *File, scenario, provider, model string) *Result {
+	for i := range f.Scenarios {
+		if f.Scenarios[i].Name != scenario {
+			continue
+		}
+		for j := range f.Scenarios[i].Results {
+			if r := &f.Scenarios[i].Results[j]; r.Provider == provider && r.Model == model {
+				return r
 			}
 		}
 	}
-	if st == nil || st.Result == nil {
-		return nil, fmt.Errorf("report: the capacity search ran no step")
-	}
-	f, err := FromResults([]*lens.Result{st.Result}, meta)
-	if err != nil {
-		return nil, err
-	}
-	sw, err := SweepOf(r)
-	if err != nil {
-		return nil, err
-	}
-	res := &f.Scenarios[0].Results[0]
-	for _, v := range st.Verdicts {
-		res.Gates = append(res.Gates, GateOf(v))
-	}
-	res.Sweep = sw
-	return f, nil
+	return nil
 }
 
 // check checks a sweep read from a file.

@@ -8,6 +8,7 @@
 //	Usage:
 //
 //		lens-report run      run the benchmark a configuration file describes
+//		lens-report sweep    find the highest load at which every gate of each scenario holds
 //		lens-report fake     serve the fake LLM server on an address
 //		lens-report show     print a result file
 //		lens-report junit    turn go test -json output into JUnit XML
@@ -99,6 +100,62 @@
 //	    	run shard i/n of a run shared by n machines (overrides execution.shard); merge the shards' -o files with lens-report merge
 //	  -start-at time
 //	    	start the first scenario's measured phase at time (RFC 3339, or Unix seconds; overrides execution.start_at), the same for every shard
+//
+// # sweep
+//
+//	usage: lens-report sweep [flags] -config FILE
+//
+//	find the highest load at which every gate of each scenario holds
+//
+//	Sweep loads the configuration and, for every scenario with gates, against
+//	every provider and model it lists, searches the highest load at which all of the
+//	scenario's gates hold: the arrival rate (req/s) when the scenario sets a
+//	rate_limit, else the number of users (its concurrency). A scenario's sweep
+//	section sets the search (mode, start, min, max, growth, resolution,
+//	min_achieved, require; see examples/full.yaml); without one the search starts
+//	at the scenario's rate_limit or concurrency. A scenario without gates has
+//	nothing to search and is skipped, with a line on stderr.
+//
+//	The load grows (twice by default) while every gate holds, then is bisected
+//	between the highest load that held and the lowest that did not, until they are
+//	within the resolution (5% by default). Each load runs the scenario's requests
+//	(in closed loop, at least two per user) and is judged as lens-report run judges
+//	gates: a load far from the capacity is decided by its first requests, one near
+//	it runs more, within max_requests (default ten times requests); a load still
+//	inconclusive then is decided by its point estimate and marked so. A load at
+//	which the server fails requests (an error_rate gate broken or, with none, any
+//	request failed) or the client sends under min_achieved of the asked rate (90%)
+//	ends at once, and the search goes no higher: the report says which.
+//
+//	The console shows, per result, the measurements at the capacity and the curve:
+//	each load with its gates' verdicts and intervals, TTFT percentiles, the rate
+//	sent, goodput (requests per second that met every per-request limit: the
+//	scenario's slo, else the limits of its ttft, tpot and e2e gates), output
+//	tokens/s and requests. The -o file and the exports hold the same, with the
+//	curve in each result's "sweep" field; lens-report html draws it (TTFT
+//	percentiles and goodput against load, the capacity marked). The dashboard,
+//	tracing and output.database work as with run.
+//
+//	Exit status: 0 when every searched scenario found a load at which its gates
+//	hold, at least its sweep.require; 1 when one did not; 2 for a usage or
+//	configuration error (a sharded or scheduled run, execution.shard or
+//	execution.start_at, cannot be searched); 3 when a search could not run or a
+//	file could not be written; 130 when interrupted (what was searched is
+//	reported and written).
+//
+//	Flags:
+//	  -color string
+//	    	colour in the console table: auto (on a terminal, unless NO_COLOR is set), on or off (default "auto")
+//	  -config file
+//	    	the configuration file (YAML or JSON); required
+//	  -format string
+//	    	console output: table, json or minimal (default: the configuration's, else table)
+//	  -label key=value
+//	    	tag the run with key=value in the configured database (repeatable)
+//	  -o path
+//	    	also write the result file (JSON) to path
+//	  -serve addr
+//	    	serve the live dashboard on addr during the search (default: the configuration's dashboard.listen)
 //
 // # fake
 //

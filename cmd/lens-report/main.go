@@ -25,7 +25,7 @@ type command struct {
 }
 
 // commands lists the subcommands in help order.
-var commands = []*command{runCmd, fakeCmd, showCmd, junitCmd, compareCmd, mergeCmd, htmlCmd, historyCmd}
+var commands = []*command{runCmd, sweepCmd, fakeCmd, showCmd, junitCmd, compareCmd, mergeCmd, htmlCmd, historyCmd}
 
 // exitError asks main to exit with a status other than 1, after printing
 // its message (if any).

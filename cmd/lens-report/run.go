@@ -143,6 +143,11 @@ func runConfig(o runOptions) error {
 		return &exitError{code: 2, msg: err.Error()}
 	}
 	defer db.close()
+	for i, s := range cfg.Workload.Scenarios {
+		if s.Sweep != nil {
+			fmt.Fprintf(current.err, "workload.scenarios[%d].sweep: run runs scenario %s at its own load; lens-report sweep searches its capacity\n", i, s.Name)
+		}
+	}
 
 	// Where the results go is checked before the run, not found unwritable
 	// after a long one.
