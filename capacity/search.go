@@ -532,9 +532,9 @@ func (f *finder) step(ctx context.Context, load float64) (*Step, error) {
 	res, err := lens.Run(ctx, sc)
 	if err != nil {
 		if res == nil {
-			return nil, fmt.Errorf("capacity: %v %s: %w", fmtLoad(load), s.Mode.Unit(), err)
+			return nil, fmt.Errorf("capacity: %v %s: %w", FormatLoad(load), s.Mode.Unit(), err)
 		}
-		return &Step{Load: load, Mode: s.Mode, Result: res, Requests: res.Total}, fmt.Errorf("capacity: %v %s: %w", fmtLoad(load), s.Mode.Unit(), err)
+		return &Step{Load: load, Mode: s.Mode, Result: res, Requests: res.Total}, fmt.Errorf("capacity: %v %s: %w", FormatLoad(load), s.Mode.Unit(), err)
 	}
 	spans := []sendSpan{spanOf(res)}
 	decided := false
@@ -589,7 +589,7 @@ func (f *finder) step(ctx context.Context, load float64) (*Step, error) {
 			vs, err := sess.Check(ctx, g)
 			if err != nil {
 				st.Result, st.Requests = sess.Result(), sess.Requests()
-				return st, fmt.Errorf("capacity: %v %s: %w", fmtLoad(load), s.Mode.Unit(), err)
+				return st, fmt.Errorf("capacity: %v %s: %w", FormatLoad(load), s.Mode.Unit(), err)
 			}
 			if !vs[0].Holds && vs[0].Outcome == verdict.Fail {
 				break
@@ -601,7 +601,7 @@ func (f *finder) step(ctx context.Context, load float64) (*Step, error) {
 	vs, err := sess.Check(ctx, f.gates...)
 	if err != nil && !errors.Is(err, errDecided) {
 		st.Result, st.Requests = sess.Result(), sess.Requests()
-		return st, fmt.Errorf("capacity: %v %s: %w", fmtLoad(load), s.Mode.Unit(), err)
+		return st, fmt.Errorf("capacity: %v %s: %w", FormatLoad(load), s.Mode.Unit(), err)
 	}
 	st.Verdicts = vs
 	st.Result = sess.Result()
@@ -687,9 +687,9 @@ func errorSummary(r *lens.Result) string {
 	return strings.Join(parts, ", ")
 }
 
-// fmtLoad formats a load: a whole number as such, a rate to 4 significant
-// figures.
-func fmtLoad(l float64) string {
+// FormatLoad formats a load for people: a whole number as such ("33"), any
+// other to 4 significant figures ("128.8").
+func FormatLoad(l float64) string {
 	if l == math.Trunc(l) && l < 1e9 {
 		return fmt.Sprintf("%.0f", l)
 	}

@@ -9,7 +9,7 @@ import (
 // ("16 users: holds, 100 requests; pass: p95 ttft < 300ms: ...").
 func (st Step) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s: ", fmtLoad(st.Load), st.Mode.Unit())
+	fmt.Fprintf(&b, "%s %s: ", FormatLoad(st.Load), st.Mode.Unit())
 	switch {
 	case st.Holds:
 		b.WriteString("holds")
@@ -35,19 +35,19 @@ func (r *Result) summary() string {
 	var b strings.Builder
 	switch {
 	case r.Capacity == 0:
-		fmt.Fprintf(&b, "no load held, down to %s %s", fmtLoad(r.Search.Min), u)
+		fmt.Fprintf(&b, "no load held, down to %s %s", FormatLoad(r.Search.Min), u)
 	default:
-		fmt.Fprintf(&b, "capacity %s %s", fmtLoad(r.Capacity), u)
+		fmt.Fprintf(&b, "capacity %s %s", FormatLoad(r.Capacity), u)
 	}
 	switch r.Limit {
 	case LimitMax:
-		fmt.Fprintf(&b, ": every load up to the maximum, %s %s, held", fmtLoad(r.Search.Max), u)
+		fmt.Fprintf(&b, ": every load up to the maximum, %s %s, held", FormatLoad(r.Search.Max), u)
 	case LimitSLO:
-		fmt.Fprintf(&b, "; %s %s broke a gate", fmtLoad(r.Ceiling), u)
+		fmt.Fprintf(&b, "; %s %s broke a gate", FormatLoad(r.Ceiling), u)
 	case LimitServerErrors:
-		fmt.Fprintf(&b, "; the server errored at %s %s", fmtLoad(r.Ceiling), u)
+		fmt.Fprintf(&b, "; the server errored at %s %s", FormatLoad(r.Ceiling), u)
 	case LimitClientRate:
-		fmt.Fprintf(&b, "; the client could not send %s %s", fmtLoad(r.Ceiling), u)
+		fmt.Fprintf(&b, "; the client could not send %s %s", FormatLoad(r.Ceiling), u)
 	}
 	if r.Capacity > 0 && r.Ceiling > 0 && !r.Resolved {
 		b.WriteString(" (not resolved within the resolution)")

@@ -300,7 +300,7 @@ func WriteSweepTable(w io.Writer, s *Sweep) error {
 		if st.Outcome == "inconclusive" {
 			verdict += "?"
 		}
-		row := []string{fmtLoad(st.Load), verdict}
+		row := []string{capacity.FormatLoad(st.Load), verdict}
 		for _, g := range st.Gates {
 			row = append(row, gateCell(g))
 		}
@@ -360,15 +360,6 @@ func gateCell(g Gate) string {
 
 func pctCell(x float64) string { return strings.TrimSuffix(fmt.Sprintf("%.3g", 100*x), ".0") + "%" }
 
-// fmtLoad formats a load: a whole number as such, a rate to 4 significant
-// figures.
-func fmtLoad(l float64) string {
-	if l == math.Trunc(l) && l < 1e9 {
-		return fmt.Sprintf("%.0f", l)
-	}
-	return fmt.Sprintf("%.4g", l)
-}
-
 // sweepChart draws a capacity search against load: TTFT p50, p95 and p99
 // of each load tried in the top panel, with the limit of each TTFT gate;
 // goodput and the achieved send rate in requests per second in the bottom
@@ -396,7 +387,7 @@ func sweepChart(id string, s *Sweep) svgChart {
 	log := wideRange(lo, hi)
 	var xs scale
 	var xt []tick
-	format := func(v float64) string { return fmtLoad(v) }
+	format := capacity.FormatLoad
 	if log {
 		l, h, ts := logTicks(lo, hi, format)
 		xs, xt = scale{lo: l, hi: h, log: true, a: top.left, b: top.right}, ts
@@ -452,7 +443,7 @@ func sweepChart(id string, s *Sweep) svgChart {
 			}
 			v := q.v(st.TTFT)
 			pb.to(xs.pos(st.Load), ys.pos(v))
-			pts = append(pts, fmt.Sprintf("%s %s: %s", fmtLoad(st.Load), s.Unit, fmtMs(v)))
+			pts = append(pts, fmt.Sprintf("%s %s: %s", capacity.FormatLoad(st.Load), s.Unit, fmtMs(v)))
 		}
 		c.Paths = append(c.Paths, svgPath{D: pb.String(), Stroke: q.color, Fill: "none", Class: "series", Title: q.label + ": " + strings.Join(pts, ", ")})
 		c.Legend = append(c.Legend, legendItem{q.label, q.color, "line"})
@@ -481,7 +472,7 @@ func sweepChart(id string, s *Sweep) svgChart {
 		var pts []string
 		for _, st := range curve {
 			pb.to(xb.pos(st.Load), yb.pos(q.v(st)))
-			pts = append(pts, fmt.Sprintf("%s %s: %s", fmtLoad(st.Load), s.Unit, fmtRate(q.v(st))))
+			pts = append(pts, fmt.Sprintf("%s %s: %s", capacity.FormatLoad(st.Load), s.Unit, fmtRate(q.v(st))))
 		}
 		c.Paths = append(c.Paths, svgPath{D: pb.String(), Stroke: q.color, Fill: "none", Class: "series", Title: q.label + ": " + strings.Join(pts, ", ")})
 		c.Legend = append(c.Legend, legendItem{q.label, q.color, "line"})
@@ -500,8 +491,8 @@ func sweepChart(id string, s *Sweep) svgChart {
 		}
 		c.Marks = append(c.Marks, svgMark{
 			Points: num(mx) + "," + num(my) + " " + num(mx-4) + "," + num(my+7) + " " + num(mx+4) + "," + num(my+7),
-			Fill:   colorFailed, Title: fmt.Sprintf("%s %s: %s", fmtLoad(st.Load), s.Unit, why)})
-		broken = append(broken, fmtLoad(st.Load))
+			Fill:   colorFailed, Title: fmt.Sprintf("%s %s: %s", capacity.FormatLoad(st.Load), s.Unit, why)})
+		broken = append(broken, capacity.FormatLoad(st.Load))
 	}
 
 	// The capacity, across both panels.
@@ -513,7 +504,7 @@ func sweepChart(id string, s *Sweep) svgChart {
 			anchor, dx = "end", -4
 		}
 		c.Texts = append(c.Texts, svgText{X: x + dx, Y: top.top + 10, Anchor: anchor, Class: "capacity-label",
-			Text: fmt.Sprintf("capacity %s %s", fmtLoad(s.Capacity), s.Unit)})
+			Text: fmt.Sprintf("capacity %s %s", capacity.FormatLoad(s.Capacity), s.Unit)})
 		c.Legend = append(c.Legend, legendItem{"capacity", colorCapacity, "line"})
 	}
 	c.Desc = s.Summary
@@ -539,7 +530,7 @@ func sweepRows(s *Sweep) []sweepRow {
 	var rows []sweepRow
 	for _, st := range s.Curve() {
 		r := sweepRow{
-			Load: fmtLoad(st.Load) + " " + s.Unit, Holds: st.Holds, Capacity: st.Holds && st.Load == s.Capacity,
+			Load: capacity.FormatLoad(st.Load) + " " + s.Unit, Holds: st.Holds, Capacity: st.Holds && st.Load == s.Capacity,
 			P50: "–", P95: "–", P99: "–",
 			Sent: fmtRate(st.AchievedRate), Goodput: fmtRate(st.GoodputRPS), Tokens: fmtRate(st.OutputTokensPerSecond),
 			Requests: fmtCount(st.Requests),

@@ -149,25 +149,11 @@ func runConfig(o runOptions) error {
 		}
 	}
 
-	// Where the results go is checked before the run, not found unwritable
-	// after a long one.
-	if err := checkWritable("-o", o.out); err != nil {
-		return &exitError{code: 3, msg: err.Error()}
+	if err := checkOutputs(cfg, o); err != nil {
+		return err
 	}
-	for i, e := range cfg.Output.Export {
-		if err := checkWritable(fmt.Sprintf("output.export[%d].path", i), e.Path); err != nil {
-			return &exitError{code: 3, msg: err.Error()}
-		}
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
-	go func() {
-		// A second signal, once the first has canceled the run, exits at
-		// once.
-		<-ctx.Done()
-		stop()
-	}()
 
 	var raww *report.RawWriter
 	if o.raw != "" {
@@ -256,11 +242,8 @@ func runConfig(o runOptions) error {
 			return &exitError{code: 3, msg: err.Error()}
 		}
 	}
-	if err := console(f, cfg, o); err != nil {
-		return &exitError{code: 3, msg: err.Error()}
-	}
-	if err := exports(f, cfg, o, started); err != nil {
-		return &exitError{code: 3, msg: err.Error()}
+	if err := writeOutputs(f, cfg, o, started); err != nil {
+		return err
 	}
 	live.finish()
 	if o.junit != "" {
@@ -321,6 +304,18 @@ func attachGates(f *report.File, judged []judgedResult) {
 	}
 }
 
+// writeOutputs prints the console report and writes the exports and the
+// -o file; a failure is exit status 3.
+func writeOutputs(f *report.File, cfg *config.File, o runOptions, started time.Time) error {
+	if err := console(f, cfg, o); err != nil {
+		return &exitError{code: 3, msg: err.Error()}
+	}
+	if err := exports(f, cfg, o, started); err != nil {
+		return &exitError{code: 3, msg: err.Error()}
+	}
+	return nil
+}
+
 // console prints the report to stdout in the configured format.
 func console(f *report.File, cfg *config.File, o runOptions) error {
 	if !cfg.Output.Console.Enabled && o.format == "" {
@@ -366,6 +361,32 @@ func exports(f *report.File, cfg *config.File, o runOptions, started time.Time) 
 		write(e.Path, func(w io.Writer) error { return to(w, f, formatOptions{pretty: e.Pretty}) })
 	}
 	return errors.Join(errs...)
+}
+
+// checkOutputs checks, before a run, that the -o file and every export
+// can be written: they are not found unwritable after a long run.
+func checkOutputs(cfg *config.File, o runOptions) error {
+	if err := checkWritable("-o", o.out); err != nil {
+		return &exitError{code: 3, msg: err.Error()}
+	}
+	for i, e := range cfg.Output.Export {
+		if err := checkWritable(fmt.Sprintf("output.export[%d].path", i), e.Path); err != nil {
+			return &exitError{code: 3, msg: err.Error()}
+		}
+	}
+	return nil
+}
+
+// interruptible returns a context canceled by the first Ctrl-C (or
+// SIGTERM); a second signal, once the first has canceled the run, exits at
+// once. stop releases the signals.
+func interruptible() (ctx context.Context, stop func()) {
+	ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
 }
 
 // checkWritable checks that a file can be written at path (with

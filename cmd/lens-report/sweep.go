@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/llm-latency-lens/lens"
@@ -110,21 +107,11 @@ func sweepConfig(o runOptions) error {
 		return &exitError{code: 2, msg: err.Error()}
 	}
 	defer db.close()
-	if err := checkWritable("-o", o.out); err != nil {
-		return &exitError{code: 3, msg: err.Error()}
+	if err := checkOutputs(cfg, o); err != nil {
+		return err
 	}
-	for i, e := range cfg.Output.Export {
-		if err := checkWritable(fmt.Sprintf("output.export[%d].path", i), e.Path); err != nil {
-			return &exitError{code: 3, msg: err.Error()}
-		}
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
 	live, err := startLive(ctx, cfg, o)
 	if err != nil {
 		return err
@@ -172,11 +159,8 @@ func sweepConfig(o runOptions) error {
 	if err != nil {
 		return &exitError{code: 3, msg: err.Error()}
 	}
-	if err := console(f, cfg, o); err != nil {
-		return &exitError{code: 3, msg: err.Error()}
-	}
-	if err := exports(f, cfg, o, started); err != nil {
-		return &exitError{code: 3, msg: err.Error()}
+	if err := writeOutputs(f, cfg, o, started); err != nil {
+		return err
 	}
 	live.finish()
 	if err := db.write(f, o.labels); err != nil {
