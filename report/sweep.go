@@ -358,8 +358,6 @@ func gateCell(g Gate) string {
 	return fmt.Sprintf("%s %s [%s..%s]", out, sig3(g.EstimateMs), sig3(g.LoMs), hi)
 }
 
-func pctCell(x float64) string { return strings.TrimSuffix(fmt.Sprintf("%.3g", 100*x), ".0") + "%" }
-
 // sweepChart draws a capacity search against load: TTFT p50, p95 and p99
 // of each load tried in the top panel, with the limit of each TTFT gate;
 // goodput and the achieved send rate in requests per second in the bottom
