@@ -104,9 +104,12 @@ type Search struct {
 
 	// Requests is the number of measured requests of a step's first look
 	// (0: the scenario's Requests, or its Duration when it sets no
-	// Requests, else 100). MaxRequests is a step's budget: the most
-	// requests its gates may spend to become conclusive (0: the
-	// scenario's MaxRequests, else 10×Requests).
+	// Requests, else 100). Every batch of a step, the first and each
+	// top-up, runs at least Requests and, in closed loop, at least two
+	// requests per user, so that a top-up carries the step's whole load.
+	// MaxRequests is a step's budget: the most requests its gates may
+	// spend to become conclusive (0: the scenario's MaxRequests, else
+	// 10×Requests; at least the first batch).
 	Requests, MaxRequests int
 
 	// Confidence is the level of every verdict, 0..1 (0: 0.95).

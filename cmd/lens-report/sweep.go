@@ -124,10 +124,11 @@ func sweepConfig(o runOptions) error {
 	var runErr error
 	for _, r := range todo {
 		sc := r.Scenario
-		if h := db.hook(&sc); h != nil {
-			sc.OnRequest = func(m *lens.RequestMetrics) { h(m) }
+		sc.OnRequest = lens.ChainHooks(sc.OnRequest, db.hook(&sc))
+		if err := live.instrument(&sc, r.Gates); err != nil {
+			runErr = err
+			break
 		}
-		live.instrument(&sc)
 		s := r.Sweep.Search()
 		where := fmt.Sprintf("%s %s/%s", sc.Name, r.Provider.Name, sc.Model)
 		s.Logf = func(format string, args ...any) {
