@@ -227,6 +227,8 @@ func TestFullExampleOutputKeys(t *testing.T) {
 	// (latencies, times): what each output holds is measured by the
 	// outputs' own tests.
 	var heldPage string
+	wait := holdUntilInterrupted
+	t.Cleanup(func() { holdUntilInterrupted = wait })
 	holdUntilInterrupted = func(url string) {
 		resp, err := http.Get(url)
 		if err != nil {
@@ -237,7 +239,6 @@ func TestFullExampleOutputKeys(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		heldPage = string(b)
 	}
-	t.Cleanup(func() { holdUntilInterrupted = nil })
 	observe := func(t *testing.T, data []byte) (string, int) {
 		t.Helper()
 		dir := t.TempDir()
