@@ -53,11 +53,11 @@ type Result struct {
 }
 
 // newResult binds res to tb. more runs further requests of the same
-// workload for the sequential verdicts (nil: no top-ups), within budget
-// measured requests in all.
-func newResult(tb testing.TB, res *lens.Result, budget int64, more verdict.More) *Result {
+// workload for the sequential verdicts (nil: no top-ups), within the
+// plan's budget of measured requests in all.
+func newResult(tb testing.TB, res *lens.Result, plan verdict.Plan, more verdict.More) *Result {
 	r := &Result{Result: res, tb: tb, Confidence: DefaultConfidence}
-	r.session = verdict.NewSession(res, verdict.Plan{MaxRequests: budget}, more)
+	r.session = verdict.NewSession(res, plan, more)
 	r.session.Logf = func(format string, args ...any) {
 		tb.Helper()
 		tb.Logf("lenstest: "+format, args...)

@@ -79,7 +79,7 @@ func Bench(tb testing.TB, sc lens.Scenario) *Result {
 	} else {
 		budget = 0
 	}
-	r := newResult(tb, res, budget, more)
+	r := newResult(tb, res, verdict.Plan{MaxRequests: budget, MinBatch: verdict.MinBatch(sc)}, more)
 	appendHistory(tb, r)
 	if isBench {
 		reportMetrics(b, res)

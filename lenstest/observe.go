@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/verdict"
 )
 
 // Observer measures the LLM calls that a test's own code makes: hand
@@ -47,7 +48,7 @@ func (o *Observer) Result() *Result {
 	o.tb.Helper()
 	res := o.Transport.Result()
 	report(o.tb, res)
-	return newResult(o.tb, res, 0, nil)
+	return newResult(o.tb, res, verdict.Plan{}, nil)
 }
 
 // report reports res as Bench does.

@@ -12,10 +12,10 @@ import (
 // schedule returns the boundaries of the full schedule from first to
 // budget requests (one sample per request), for percentile p at confidence
 // conf.
-func schedule(first, budget int64, p, conf float64) ([]bound, func(int64) int64) {
+func schedule(first, budget int64, p, conf float64, minBatch int64) ([]bound, func(int64) int64) {
 	rank := func(n int64) int64 { return stats.NearestRank(n, p) }
 	d := newDesign(p/100, (1-conf)/2, rank)
-	plan := Plan{MaxRequests: budget}
+	plan := Plan{MaxRequests: budget, MinBatch: minBatch}
 	var bs []bound
 	for reqs := first; ; reqs = plan.next(reqs) {
 		t := 1.0
@@ -36,7 +36,7 @@ func schedule(first, budget int64, p, conf float64) ([]bound, func(int64) int64)
 // each sample below the limit with probability Φ(2)), a p95 exactly at the
 // limit, and a p95 20% over it (Normal(48.5ms, 7ms)).
 func TestOperatingCharacteristicExact(t *testing.T) {
-	bs, rank := schedule(100, 800, 95, 0.95)
+	bs, rank := schedule(100, 800, 95, 0.95, 16) // 16 workers, as lenstest's test
 	headroom := operating(bs, rank, 0.5*math.Erfc(-2/math.Sqrt2))
 	atLimit := operating(bs, rank, 0.95)
 	over := operating(bs, rank, 0.5*math.Erfc(-(50-48.486)/7/math.Sqrt2))
@@ -61,11 +61,13 @@ func TestDesignHoldsErrorRates(t *testing.T) {
 	for _, p := range []float64{50, 90, 95, 99, 99.9} {
 		for _, conf := range []float64{0.9, 0.95, 0.99} {
 			for _, c := range [][2]int64{{20, 200}, {100, 800}, {300, 5000}, {1000, 1000}} {
-				bs, rank := schedule(c[0], c[1], p, conf)
-				o := operating(bs, rank, p/100)
-				alpha := (1 - conf) / 2
-				assert.LessOrEqual(t, o.pass, alpha*(1+1e-9), "p%g conf %g %v: conclusive pass", p, conf, c)
-				assert.LessOrEqual(t, o.fail, alpha*(1+1e-9), "p%g conf %g %v: conclusive fail", p, conf, c)
+				for _, minBatch := range []int64{0, 64} {
+					bs, rank := schedule(c[0], c[1], p, conf, minBatch)
+					o := operating(bs, rank, p/100)
+					alpha := (1 - conf) / 2
+					assert.LessOrEqual(t, o.pass, alpha*(1+1e-9), "p%g conf %g %v batch %d: conclusive pass", p, conf, c, minBatch)
+					assert.LessOrEqual(t, o.fail, alpha*(1+1e-9), "p%g conf %g %v batch %d: conclusive fail", p, conf, c, minBatch)
+				}
 			}
 		}
 	}

@@ -24,6 +24,23 @@ type Plan struct {
 	// most measured requests the gates may spend, the first run included.
 	// 0, or no more than the first run measured, means a single look.
 	MaxRequests int64
+
+	// MinBatch is the fewest requests a top-up runs (0: one), unless the
+	// budget has fewer left. A closed
+	// loop of c workers loads the server as its first run did only when
+	// a batch has at least c requests: Run and lenstest set it to the
+	// scenario's concurrency when it has no arrival rate.
+	MinBatch int64
+}
+
+// MinBatch returns the smallest top-up that loads the server as sc's first
+// run did: its concurrency in a closed loop, one request in an open loop
+// (whose arrival rate does not depend on the batch).
+func MinBatch(sc lens.Scenario) int64 {
+	if sc.Rate > 0 || sc.Concurrency <= 1 {
+		return 1
+	}
+	return int64(sc.Concurrency)
 }
 
 func (p Plan) confidence() float64 {
@@ -42,7 +59,14 @@ const growth = 1.1
 
 // next returns the request count of the look after one at reqs.
 func (p Plan) next(reqs int64) int64 {
-	return min(p.MaxRequests, max(reqs+1, int64(math.Ceil(float64(reqs)*growth))))
+	mb := max(1, p.MinBatch)
+	next := max(reqs+mb, int64(math.Ceil(float64(reqs)*growth)))
+	if p.MaxRequests-next < mb {
+		// The budget's remainder joins this batch rather than make a
+		// last one smaller than MinBatch.
+		next = p.MaxRequests
+	}
+	return min(p.MaxRequests, next)
 }
 
 // More runs n more measured requests of the same workload (same scenario,
@@ -109,7 +133,7 @@ func Run(ctx context.Context, sc lens.Scenario, gates ...Gate) (*lens.Result, []
 	if err != nil {
 		return res, nil, err
 	}
-	s := NewSession(res, Plan{MaxRequests: int64(sc.MaxRequests)}, TopUp(sc))
+	s := NewSession(res, Plan{MaxRequests: int64(sc.MaxRequests), MinBatch: MinBatch(sc)}, TopUp(sc))
 	vs, err := s.Check(ctx, gates...)
 	return s.Result(), vs, err
 }

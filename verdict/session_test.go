@@ -64,6 +64,26 @@ func TestRunTopsUp(t *testing.T) {
 	})
 }
 
+// TestTopUpLoadsLikeTheFirstRun: a closed loop's top-ups run at least as
+// many requests as it has workers, so each batch loads the server as the
+// first run did (2 more requests at 16 workers would run 2 at a time).
+func TestTopUpLoadsLikeTheFirstRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sc := scenario(fake.Config{TTFT: fake.Normal(36*time.Millisecond, 7*time.Millisecond), OutputTokens: 2, Seed: 7}, 20, 400)
+		sc.Concurrency = 16
+		_, vs, err := verdict.Run(t.Context(), sc, verdict.Gate{Metric: lens.MetricTTFT, Percentile: 90, Limit: 45 * time.Millisecond})
+		require.NoError(t, err)
+		v := vs[0]
+		require.Greater(t, len(v.Looks), 2, "the gate tops up")
+		for i := 1; i < len(v.Looks); i++ {
+			assert.GreaterOrEqual(t, v.Looks[i].Requests-v.Looks[i-1].Requests, int64(16), "look %d", i+1)
+		}
+		assert.EqualValues(t, 16, verdict.MinBatch(sc))
+		sc.Rate = 50
+		assert.EqualValues(t, 1, verdict.MinBatch(sc), "an open loop's arrivals do not depend on the batch")
+	})
+}
+
 // TestRunNoBudget: without MaxRequests a gate looks once, and an
 // inconclusive one is decided by its point estimate.
 func TestRunNoBudget(t *testing.T) {

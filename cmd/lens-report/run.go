@@ -276,7 +276,7 @@ type judgedResult struct {
 // judge checks gates on res, topping up with more requests of sc within
 // sc.MaxRequests, and logs every look on stderr.
 func judge(ctx context.Context, res *lens.Result, sc lens.Scenario, gates []verdict.Gate) ([]verdict.Verdict, error) {
-	s := verdict.NewSession(res, verdict.Plan{MaxRequests: int64(sc.MaxRequests)}, verdict.TopUp(sc))
+	s := verdict.NewSession(res, verdict.Plan{MaxRequests: int64(sc.MaxRequests), MinBatch: verdict.MinBatch(sc)}, verdict.TopUp(sc))
 	s.Logf = func(format string, args ...any) {
 		fmt.Fprintf(current.err, "%s %s/%s: %s\n", sc.Name, res.Provider, res.Model, fmt.Sprintf(format, args...))
 	}
