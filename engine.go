@@ -51,6 +51,12 @@ func Run(ctx context.Context, sc Scenario) (*Result, error) {
 	if sc.Warmup > 0 {
 		e.closed(ctx, true, int64(sc.Warmup), 0)
 	}
+	if late := sc.startLate(time.Now()); late > 0 {
+		var p problems
+		p.add("StartAt", "the warmup ended %v after StartAt (%v; the tolerance is %v): the measured phase would start late; give a later StartAt or a shorter Warmup",
+			late.Round(time.Millisecond), sc.StartAt.Format(time.RFC3339), StartAtTolerance)
+		return nil, sc.refuse(p)
+	}
 	res := newResult(&sc)
 	if !sc.StartAt.IsZero() {
 		sleep(ctx, time.Until(sc.StartAt))

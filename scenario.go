@@ -190,10 +190,12 @@ type Scenario struct {
 
 	// StartAt, when set, is the wall-clock time at which the measured
 	// phase starts: Run sends the warmup, then waits until StartAt. Shards
-	// given the same StartAt share the origin of their schedules. If the
-	// warmup ends after StartAt, the open-loop schedule still counts from
-	// StartAt, so arrivals already due are sent at once and their lateness
-	// is recorded as queue delay.
+	// given the same StartAt share the origin of their schedules. Run
+	// refuses a StartAt more than StartAtTolerance in the past, whether it
+	// already was when Run was called or the warmup overran it: a late
+	// start would send every arrival already due at once. Within the
+	// tolerance, the open-loop schedule still counts from StartAt and the
+	// lateness is recorded as queue delay.
 	StartAt time.Time
 
 	// Journey, when set, is what each request of the scenario runs: the

@@ -427,3 +427,38 @@ func TestHistoryOnTheWire(t *testing.T) {
 		assert.Contains(t, string(b), tc.want, tc.p.Name())
 	}
 }
+
+// A StartAt already past, or overrun by the warmup, by more than
+// StartAtTolerance is refused with how late it is, before anything is
+// measured: a late shard would send every due arrival at once, and a start
+// decades ago must not size anything by its age.
+func TestStartAtLateRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mt, _ := mock(fake.Config{TTFT: fake.Fixed(400 * time.Millisecond), OutputTokens: 4})
+		sc := lens.Scenario{Name: "late", Provider: openai("http://fake.test"), Model: "m", Requests: 20, Rate: 10,
+			Client: &http.Client{Transport: mt}}
+
+		for _, ago := range []time.Duration{time.Hour, 30 * time.Second, 56 * 365 * 24 * time.Hour} {
+			sc.StartAt = time.Now().Add(-ago)
+			res, err := lens.Run(t.Context(), sc)
+			assert.Nil(t, res)
+			var se *lens.ScenarioError
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, "StartAt", se.Problems[0].Field)
+			assert.Contains(t, err.Error(), ago.String()+" in the past (the tolerance is 1s)")
+		}
+
+		// Within the tolerance: run, counting the schedule from StartAt.
+		sc.StartAt = time.Now().Add(-lens.StartAtTolerance / 2)
+		res, err := lens.Run(t.Context(), sc)
+		require.NoError(t, err)
+		assert.EqualValues(t, 20, res.Total)
+		assert.Equal(t, sc.StartAt, res.Started)
+
+		// A warmup of 6 x 400ms overruns a StartAt 1s away by 1.4s.
+		sc.Warmup, sc.Concurrency, sc.StartAt = 6, 1, time.Now().Add(time.Second)
+		res, err = lens.Run(t.Context(), sc)
+		assert.Nil(t, res)
+		require.ErrorContains(t, err, "StartAt: the warmup ended 1.4s after StartAt")
+	})
+}

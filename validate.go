@@ -91,7 +91,16 @@ func (sc *Scenario) Validate() error {
 		}
 	}
 	nonNegative(&p, "MaxTokens", sc.MaxTokens)
+	if late := sc.startLate(time.Now()); late > 0 {
+		p.add("StartAt", "%v is %v in the past (the tolerance is %v): a late start would send every arrival already due at once; give a time in the future", sc.StartAt.Format(time.RFC3339), late.Round(time.Millisecond), StartAtTolerance)
+	}
 	sc.validateShapes(&p)
+	return sc.refuse(p)
+}
+
+// refuse returns a *ScenarioError with the problems p, or nil when there
+// are none.
+func (sc *Scenario) refuse(p problems) error {
 	if len(p) == 0 {
 		return nil
 	}
@@ -100,6 +109,26 @@ func (sc *Scenario) Validate() error {
 		name = "(unnamed)"
 	}
 	return &ScenarioError{Scenario: name, Problems: p}
+}
+
+// StartAtTolerance is how far in the past a Scenario's StartAt may be when
+// Run begins, and how late the measured phase may start after it once the
+// warmup is done: a little slack for the clocks of the machines that share
+// a run. A start later than that would send every arrival already due at
+// once, breaking the schedule that shards given the same StartAt share, so
+// Run refuses it.
+const StartAtTolerance = time.Second
+
+// startLate returns how much later than StartAt (beyond StartAtTolerance)
+// now is, or 0 when StartAt is unset or not that far behind.
+func (sc *Scenario) startLate(now time.Time) time.Duration {
+	if sc.StartAt.IsZero() {
+		return 0
+	}
+	if late := now.Sub(sc.StartAt); late > StartAtTolerance {
+		return late
+	}
+	return 0
 }
 
 // validateLength checks how long the scenario runs: Requests, Duration

@@ -1041,6 +1041,7 @@ var scenarioKeys = map[string][]string{
 	"Trace":                {"trace"},
 	"TraceSpeed":           {"trace.speed"},
 	"Shard":                {"/execution.shard"},
+	"StartAt":              {"/execution.start_at"},
 }
 
 // scenarioFieldRE matches the names of scenarioKeys in an engine message,

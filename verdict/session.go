@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/stats"
@@ -145,6 +146,7 @@ func TopUp(sc lens.Scenario) More {
 	return func(ctx context.Context, n int) (*lens.Result, error) {
 		b := sc
 		b.Requests, b.Duration, b.Warmup = n, 0, 0
+		b.StartAt = time.Time{} // a top-up starts now, not at the first run's origin
 		b.MaxRequests = 0
 		return lens.Run(ctx, b)
 	}

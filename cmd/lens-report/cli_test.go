@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -115,4 +116,24 @@ func TestMergeHashesTheWorkload(t *testing.T) {
 	code, _, errOut = cli(t, "", "merge", "-force", "-o", merged, a, c)
 	assert.Equal(t, 0, code, errOut)
 	assert.Contains(t, errOut, "warning: "+c+" was run from workload")
+}
+
+// A start time in the past is refused before anything runs, saying how late
+// it is: a late shard would send its overdue arrivals at once (and one far
+// in the past once sized a timeline by its age).
+func TestRunRefusesStartInThePast(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "ttft_ms: 1, output_tokens: 2", 4)
+	for _, at := range []string{"1000", time.Now().Add(-30 * time.Second).UTC().Format(time.RFC3339)} {
+		code, _, errOut := cli(t, "", "run", "-config", cfg, "-start-at", at, "-format", "minimal")
+		assert.Equal(t, 2, code, errOut)
+		assert.Contains(t, errOut, "in the past (the tolerance is 1s)")
+	}
+	data, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	data = []byte(strings.Replace(string(data), "  warmup_requests: 8\n", "  warmup_requests: 8\n  start_at: 2020-01-02T15:04:05Z\n", 1))
+	require.NoError(t, os.WriteFile(cfg, data, 0o644))
+	code, _, errOut := cli(t, "", "run", "-config", cfg, "-format", "minimal")
+	assert.Equal(t, 2, code, errOut)
+	assert.Regexp(t, `execution\.start_at: 2020-01-02T15:04:05Z is .* in the past`, errOut)
 }

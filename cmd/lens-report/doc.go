@@ -37,7 +37,10 @@
 //	schedule (arrivals k with k mod n = i, at the whole run's times) or of every
 //	closed loop's workers, and its share of the requests; give every shard the same
 //	-start-at, then join their -o files with lens-report merge. A Kubernetes
-//	Indexed Job and a GitHub Actions matrix that do this are in examples/.
+//	Indexed Job and a GitHub Actions matrix that do this are in examples/. A
+//	start time more than 1s in the past, or overrun by the warmup by more than
+//	1s, is refused (exit 2 before the run, 3 after the warmup), saying how late:
+//	a shard that started late would send its overdue arrivals at once.
 //
 //	On Ctrl-C (or SIGTERM) the run stops starting requests, the requests in flight
 //	end as canceled, and the report and exports are written with what was

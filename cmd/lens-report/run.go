@@ -44,7 +44,10 @@ run the same configuration: each sends its interleaved share of every open-loop
 schedule (arrivals k with k mod n = i, at the whole run's times) or of every
 closed loop's workers, and its share of the requests; give every shard the same
 -start-at, then join their -o files with lens-report merge. A Kubernetes
-Indexed Job and a GitHub Actions matrix that do this are in examples/.
+Indexed Job and a GitHub Actions matrix that do this are in examples/. A
+start time more than 1s in the past, or overrun by the warmup by more than
+1s, is refused (exit 2 before the run, 3 after the warmup), saying how late:
+a shard that started late would send its overdue arrivals at once.
 
 On Ctrl-C (or SIGTERM) the run stops starting requests, the requests in flight
 end as canceled, and the report and exports are written with what was
@@ -129,6 +132,12 @@ func runConfig(o runOptions) error {
 		at, err := parseStartAt(o.startAt)
 		if err != nil {
 			return &exitError{code: 2, msg: "-start-at: " + err.Error()}
+		}
+		if late := time.Since(at); late > lens.StartAtTolerance {
+			// A shard that starts late would send its overdue arrivals at
+			// once, off the schedule the other shards keep.
+			return &exitError{code: 2, msg: fmt.Sprintf("-start-at: %s is %v in the past (the tolerance is %v): give every shard the same time in the future",
+				at.UTC().Format(time.RFC3339), late.Round(time.Millisecond), lens.StartAtTolerance)}
 		}
 		cfg.Execution.StartAt = at.Format(time.RFC3339Nano)
 	}
