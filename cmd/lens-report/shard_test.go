@@ -99,9 +99,10 @@ output:
 	require.NoError(t, cmd.Run(), "single run: %s", errb)
 
 	// Four shard processes, with a start time that leaves them all room to
-	// start.
+	// start, even under -race on a busy machine: a shard that reaches its
+	// measured phase more than 1s after it is refused.
 	cfg := config(fakeProcess(t, fakeArgs...))
-	startAt := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339Nano)
+	startAt := time.Now().Add(10 * time.Second).UTC().Format(time.RFC3339Nano)
 	var shards []string
 	var cmds []*exec.Cmd
 	var errs []*bytes.Buffer
