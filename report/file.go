@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/llm-latency-lens/lens"
@@ -70,6 +71,28 @@ type Metadata struct {
 	// Shards is the number of result files merged into this one (0 or 1:
 	// a single run).
 	Shards int `json:"shards,omitempty"`
+
+	// ShardCount and ShardIndexes say which shards of a sharded run the
+	// file holds: a shard's own file (run -shard 2/4) has ShardCount 4
+	// and ShardIndexes [2]; a merged file has every index it merged, in
+	// order. Both are empty for a run that was not sharded, and in files
+	// written before they were recorded. Merge refuses a shard it would
+	// count twice and reports the ones missing (MissingShards).
+	ShardCount   int   `json:"shard_count,omitempty"`
+	ShardIndexes []int `json:"shard_indexes,omitempty"`
+}
+
+// MissingShards returns the indexes of the shards of m's sharded run that
+// m does not hold, in order: none when it holds them all or was not
+// sharded.
+func (m Metadata) MissingShards() []int {
+	var missing []int
+	for i := range m.ShardCount {
+		if !slices.Contains(m.ShardIndexes, i) {
+			missing = append(missing, i)
+		}
+	}
+	return missing
 }
 
 // SystemInfo describes a machine.

@@ -41,14 +41,20 @@ import (
 //
 // Metadata takes the earliest timestamp and the span of all files, the
 // first file's system information and version, Interrupted if any file was
-// interrupted, and Shards as the number of runs merged. A scenario's
+// interrupted, Shards as the number of runs merged, and the union of the
+// files' ShardIndexes (Metadata.MissingShards says which of the run's
+// shards are still missing). A scenario's
 // Config.Requests is summed and its Shards counted; its Concurrency and
 // RateLimit stay those of one shard.
 //
 // Every file must be valid (see File.Validate). It is an error to merge
 // files of different schema versions or config hashes (when both have one), scenarios of different concurrency or rate,
 // results priced at different prices, or a priced result with an unpriced
-// one. Raw requests are concatenated.
+// one. Merge refuses, with ErrDuplicateShard, files that would count the
+// same requests twice: a shard index held by two files (a shard given
+// twice, or a merged file and a shard it already holds), or two files of
+// the same run (same start, wall time, machine and configuration); and
+// shards of runs split in different counts. Raw requests are concatenated.
 func Merge(files ...*File) (*File, error) { return MergeOptions{}.Merge(files...) }
 
 // ErrDifferentConfigs is the error, wrapped, of Merge for files run from
@@ -82,10 +88,15 @@ func (o MergeOptions) Merge(files ...*File) (*File, error) {
 			return nil, fmt.Errorf("report: merge: %w: file %d was run with configuration %s, file 1 with %s", ErrDifferentConfigs, i+1, b, a)
 		}
 	}
+	shardCount, shardIndexes, err := mergeShards(files)
+	if err != nil {
+		return nil, err
+	}
 	out, err := clone(files[0])
 	if err != nil {
 		return nil, err
 	}
+	out.Metadata.ShardCount, out.Metadata.ShardIndexes = shardCount, shardIndexes
 	out.Metadata.Shards = shardsOf(files[0].Metadata.Shards)
 	var hashes []string
 	for _, f := range files {
@@ -117,6 +128,51 @@ func (o MergeOptions) Merge(files ...*File) (*File, error) {
 }
 
 func shardsOf(n int) int { return max(n, 1) }
+
+// ErrDuplicateShard is the error, wrapped, of Merge for files that would
+// count the same requests twice: a shard given twice, a merged file and a
+// shard it already holds, or one file given twice.
+var ErrDuplicateShard = errors.New("the same requests would be counted twice")
+
+// mergeShards checks that no two files hold the same shard (or are the
+// same run), and returns the shards the merged file holds.
+func mergeShards(files []*File) (count int, indexes []int, err error) {
+	first := map[int]int{} // shard index -> the file number that holds it
+	countFrom := 0
+	for fi, f := range files {
+		m := f.Metadata
+		for fj, g := range files[:fi] {
+			if sameRun(g.Metadata, m) {
+				return 0, nil, fmt.Errorf("report: merge: %w: file %d and file %d are the same run (started %s on %q)",
+					ErrDuplicateShard, fj+1, fi+1, m.Timestamp.Format(time.RFC3339Nano), m.SystemInfo.Hostname)
+			}
+		}
+		if m.ShardCount == 0 {
+			continue
+		}
+		if count != 0 && m.ShardCount != count {
+			return 0, nil, fmt.Errorf("report: merge: file %d holds shards of %d, file %d of %d: they are not parts of one run",
+				fi+1, m.ShardCount, countFrom, count)
+		}
+		count, countFrom = m.ShardCount, fi+1
+		for _, i := range m.ShardIndexes {
+			if fj, ok := first[i]; ok {
+				return 0, nil, fmt.Errorf("report: merge: %w: shard %d/%d is in file %d and in file %d", ErrDuplicateShard, i, count, fj, fi+1)
+			}
+			first[i] = fi + 1
+			indexes = append(indexes, i)
+		}
+	}
+	slices.Sort(indexes)
+	return count, indexes, nil
+}
+
+// sameRun reports whether two files' metadata are those of one run: the
+// same start, wall time, machine and configuration, to the nanosecond.
+func sameRun(a, b Metadata) bool {
+	return !a.Timestamp.IsZero() && a.Timestamp.Equal(b.Timestamp) && a.DurationSecs == b.DurationSecs &&
+		a.SystemInfo == b.SystemInfo && a.ConfigHash == b.ConfigHash && slices.Equal(a.ShardIndexes, b.ShardIndexes)
+}
 
 // clone returns a deep copy of f.
 func clone(f *File) (*File, error) {

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -188,6 +190,7 @@ func TestMergeRejects(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := base()
+			f.Metadata.Timestamp = f.Metadata.Timestamp.Add(time.Minute) // another run
 			tc.change(f)
 			_, err := Merge(base(), f)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -197,5 +200,65 @@ func TestMergeRejects(t *testing.T) {
 	}
 	if _, err := Merge(); err == nil {
 		t.Error("Merge(): no error")
+	}
+}
+
+// Merge refuses files that would count the same requests twice (a shard
+// given twice, a merged file with a shard it holds, one run twice), and
+// says which shards a merged file still lacks.
+func TestMergeCountsEachShardOnce(t *testing.T) {
+	shard := func(i int) *File {
+		f := synthFile(uint64(i+1), 20, 1)
+		f.Metadata.Timestamp = f.Metadata.Timestamp.Add(time.Duration(i) * time.Millisecond)
+		f.Metadata.ShardCount, f.Metadata.ShardIndexes = 3, []int{i}
+		return f
+	}
+	s0, s1, s2 := shard(0), shard(1), shard(2)
+	m01, err := Merge(s0, s1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := m01.Metadata.MissingShards(), []int{2}; !slices.Equal(got, want) {
+		t.Errorf("MissingShards of 0+1 of 3 = %v, want %v", got, want)
+	}
+	all, err := Merge(m01, s2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.Metadata.ShardCount != 3 || !slices.Equal(all.Metadata.ShardIndexes, []int{0, 1, 2}) || len(all.Metadata.MissingShards()) != 0 {
+		t.Errorf("merged shards %d %v, missing %v", all.Metadata.ShardCount, all.Metadata.ShardIndexes, all.Metadata.MissingShards())
+	}
+	if got := all.Scenarios[0].Results[0].Metrics.TotalRequests; got != 60 {
+		t.Errorf("merged requests %d, want 60", got)
+	}
+
+	old := synthFile(9, 20, 1) // a file that records no shard
+	other := shard(1)
+	other.Metadata.ShardCount = 4
+	for _, tc := range []struct {
+		name  string
+		files []*File
+		want  string
+	}{
+		{"shard twice", []*File{s0, s0, s0}, "file 1 and file 2 are the same run"},
+		{"index twice", []*File{s1, func() *File { f := shard(1); f.Metadata.Timestamp = time.Time{}; return f }()}, "shard 1/3 is in file 1 and in file 2"},
+		{"merged and its shard", []*File{m01, s1}, "shard 1/3 is in file 1 and in file 2"},
+		{"same file without shards", []*File{old, old}, "same run"},
+		{"different counts", []*File{s0, other}, "file 2 holds shards of 4, file 1 of 3"},
+	} {
+		_, err := Merge(tc.files...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", tc.name, err, tc.want)
+		}
+		if tc.name != "different counts" && !errors.Is(err, ErrDuplicateShard) {
+			t.Errorf("%s: error %v is not ErrDuplicateShard", tc.name, err)
+		}
+	}
+
+	// A file's shard record is checked when it is read.
+	bad := shard(0)
+	bad.Metadata.ShardIndexes = []int{3}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "shard_indexes") {
+		t.Errorf("index 3 of 3: Validate = %v", err)
 	}
 }

@@ -37,6 +37,9 @@ func (f *File) Validate() error {
 	if !finite(f.Metadata.DurationSecs) || f.Metadata.DurationSecs < 0 {
 		return fmt.Errorf("report: invalid result file: metadata.duration_secs %v", f.Metadata.DurationSecs)
 	}
+	if err := f.Metadata.checkShards(); err != nil {
+		return fmt.Errorf("report: invalid result file: %w", err)
+	}
 	for i := range f.Scenarios {
 		sc := &f.Scenarios[i]
 		if sc.Name == "" {
@@ -257,3 +260,16 @@ func sumCounts(name string, m map[string]int64) (int64, error) {
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// checkShards checks ShardCount and ShardIndexes (see Metadata).
+func (m Metadata) checkShards() error {
+	if m.ShardCount < 0 || (m.ShardCount == 0) != (len(m.ShardIndexes) == 0) {
+		return fmt.Errorf("metadata.shard_count %d with %d shard_indexes", m.ShardCount, len(m.ShardIndexes))
+	}
+	for k, i := range m.ShardIndexes {
+		if i < 0 || i >= m.ShardCount || k > 0 && i <= m.ShardIndexes[k-1] {
+			return fmt.Errorf("metadata.shard_indexes %v: want distinct indexes within 0..%d, in order", m.ShardIndexes, m.ShardCount-1)
+		}
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-latency-lens/lens/report"
 )
 
 // TestFlagsAfterArguments: flags may follow the files they apply to, and
@@ -136,4 +139,44 @@ func TestRunRefusesStartInThePast(t *testing.T) {
 	code, _, errOut := cli(t, "", "run", "-config", cfg, "-format", "minimal")
 	assert.Equal(t, 2, code, errOut)
 	assert.Regexp(t, `execution\.start_at: 2020-01-02T15:04:05Z is .* in the past`, errOut)
+}
+
+// Each shard's file says which shard it is: merge refuses a shard given
+// twice or already in a merged file, and warns of the shards missing.
+func TestMergeCountsEachShardOnce(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "ttft_ms: 1, output_tokens: 2", 9)
+	shard := func(i int) string {
+		out := filepath.Join(dir, fmt.Sprintf("s%d.json", i))
+		code, _, errOut := cli(t, "", "run", "-config", cfg, "-shard", fmt.Sprintf("%d/3", i), "-o", out, "-format", "minimal", "-progress", "off")
+		require.Equal(t, 0, code, errOut)
+		return out
+	}
+	s0, s1, s2 := shard(0), shard(1), shard(2)
+	f, err := report.ReadFile(s1)
+	require.NoError(t, err)
+	assert.Equal(t, 3, f.Metadata.ShardCount)
+	assert.Equal(t, []int{1}, f.Metadata.ShardIndexes)
+
+	m01 := filepath.Join(dir, "m01.json")
+	code, _, errOut := cli(t, "", "merge", "-o", m01, s0, s1)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, errOut, "warning: 1 of 3 shards missing (2/3)")
+
+	for _, files := range [][]string{{s0, s0, s0}, {m01, s1}} {
+		out := filepath.Join(dir, "dup.json")
+		code, _, errOut := cli(t, "", append([]string{"merge", "-force", "-o", out}, files...)...)
+		assert.Equal(t, 1, code, "%v: %s", files, errOut)
+		assert.Contains(t, errOut, "counted twice")
+		assert.NoFileExists(t, out)
+	}
+
+	all := filepath.Join(dir, "all.json")
+	code, _, errOut = cli(t, "", "merge", "-o", all, m01, s2)
+	require.Equal(t, 0, code, errOut)
+	assert.NotContains(t, errOut, "missing")
+	f, err = report.ReadFile(all)
+	require.NoError(t, err)
+	assert.EqualValues(t, 9, f.Scenarios[0].Results[0].Metrics.TotalRequests)
+	assert.Equal(t, []int{0, 1, 2}, f.Metadata.ShardIndexes)
 }

@@ -292,6 +292,13 @@
 //	credentials merge. Shards of different workloads are refused unless -force
 //	is given, which merges them with a warning.
 //
+//	Each shard's file records which shard it is (run -shard i/n), and a merged
+//	file every shard it holds. Merge refuses, even with -force, files that would
+//	count the same requests twice: a shard given twice, a merged file together
+//	with a shard it already holds, or the same file twice. It warns on stderr
+//	when shards of the run are missing from the merged file (merge it again with
+//	them later: the merged file is a valid input).
+//
 //	Flags:
 //	  -force
 //	    	merge shards run from different workloads (configuration hashes) anyway, with a warning

@@ -190,7 +190,14 @@ Shards must come from the same workload: run records a hash of what its
 configuration sends (providers, models, workload and execution, as loaded),
 not of its bytes, so copies that differ in comments, layout, output paths or
 credentials merge. Shards of different workloads are refused unless -force
-is given, which merges them with a warning.`,
+is given, which merges them with a warning.
+
+Each shard's file records which shard it is (run -shard i/n), and a merged
+file every shard it holds. Merge refuses, even with -force, files that would
+count the same requests twice: a shard given twice, a merged file together
+with a shard it already holds, or the same file twice. It warns on stderr
+when shards of the run are missing from the merged file (merge it again with
+them later: the merged file is a valid input).`,
 	flags: func(fs *flag.FlagSet) func([]string) error {
 		out := fs.String("o", "", "write the merged result file to `path`; required")
 		force := fs.Bool("force", false, "merge shards run from different workloads (configuration hashes) anyway, with a warning")
@@ -223,6 +230,10 @@ is given, which merges them with a warning.`,
 				return err
 			}
 			fmt.Fprintf(current.err, "merged %d files into %s\n", len(files), *out)
+			if missing := m.Metadata.MissingShards(); len(missing) > 0 {
+				fmt.Fprintf(current.err, "lens-report merge: warning: %d of %d shards missing (%s): the merged file holds part of the run\n",
+					len(missing), m.Metadata.ShardCount, shardList(missing, m.Metadata.ShardCount))
+			}
 			return nil
 		}
 	},
@@ -249,6 +260,15 @@ per-model comparison and throughput over time.`,
 			return output(*out, func(w io.Writer) error { return report.WriteHTML(w, f, report.HTMLOptions{Title: *title}) })
 		}
 	},
+}
+
+// shardList writes shard indexes as "1/3, 2/3".
+func shardList(indexes []int, count int) string {
+	parts := make([]string, len(indexes))
+	for i, x := range indexes {
+		parts[i] = fmt.Sprintf("%d/%d", x, count)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // readResult reads a result file, JSON or MessagePack.

@@ -226,7 +226,12 @@ func runConfig(o runOptions) error {
 	}
 	interrupted := ctx.Err() != nil
 
-	f, err := report.FromResults(results, report.Metadata{ConfigHash: workloadHash(cfg), Interrupted: interrupted})
+	meta := report.Metadata{ConfigHash: workloadHash(cfg), Interrupted: interrupted}
+	if sh, err := lens.ParseShard(cfg.Execution.Shard); err == nil && sh.Sharded() {
+		// Which shard this is, so that merge counts each once.
+		meta.ShardCount, meta.ShardIndexes = sh.Count, []int{sh.Index}
+	}
+	f, err := report.FromResults(results, meta)
 	if err != nil {
 		return err
 	}
