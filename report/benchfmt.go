@@ -22,10 +22,7 @@ func unitValue(u lens.BenchUnit, m *Metrics) (float64, bool) {
 	case "errors":
 		return m.ErrorRate(), true
 	}
-	d := map[lens.Metric]*Distribution{
-		lens.MetricTTFT: m.Latency.TTFT, lens.MetricITL: m.Latency.InterTokenLatency, lens.MetricTPOT: m.Latency.TPOT,
-		lens.MetricE2E: m.Latency.TotalDuration, lens.MetricTTFB: m.Latency.TTFB,
-	}[u.Metric]
+	d := m.Distribution(u.Metric)
 	if d == nil {
 		return 0, false
 	}

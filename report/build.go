@@ -299,6 +299,32 @@ func (m *Metrics) distSlots() []**Distribution {
 	}
 }
 
+// Distribution returns the distribution of a latency metric (nil when m
+// has none, or for a metric a result file does not hold).
+func (m *Metrics) Distribution(metric lens.Metric) *Distribution {
+	switch metric {
+	case lens.MetricTTFT:
+		return m.Latency.TTFT
+	case lens.MetricITL:
+		return m.Latency.InterTokenLatency
+	case lens.MetricTPOT:
+		return m.Latency.TPOT
+	case lens.MetricE2E:
+		return m.Latency.TotalDuration
+	case lens.MetricTTFB:
+		return m.Latency.TTFB
+	case lens.MetricDNS:
+		return m.Latency.DNS
+	case lens.MetricConnect:
+		return m.Latency.Connect
+	case lens.MetricTLS:
+		return m.Latency.TLS
+	case lens.MetricQueueDelay:
+		return m.Latency.QueueDelay
+	}
+	return nil
+}
+
 // ErrorRate is FailedRequests / TotalRequests (0 when nothing ran).
 func (m *Metrics) ErrorRate() float64 {
 	if m.TotalRequests == 0 {

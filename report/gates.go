@@ -1,12 +1,14 @@
 package report
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/llm-latency-lens/lens"
 	gates "github.com/llm-latency-lens/lens/verdict"
 )
 
@@ -86,6 +88,47 @@ func GateOf(v gates.Verdict) Gate {
 		g.HiMs = &hi
 	}
 	return g
+}
+
+// gate returns the definition of the gate g holds the verdict on.
+func (g *Gate) gate() gates.Gate {
+	d := gates.Gate{Metric: lens.Metric(g.Metric), Percentile: g.Percentile, Limit: time.Duration(math.Round(g.LimitMs * 1e6))}
+	if g.MaxErrorRate != nil {
+		d.MaxErrorRate = *g.MaxErrorRate
+	}
+	return d
+}
+
+// Rejudge decides r's gates again on r's metrics as they are now, after a
+// merge: each at its own confidence, on every request the result holds,
+// with no top-up (the verdict's Budget and Looks are those of one look).
+// A gate whose metric r holds no distribution of is an error.
+func (r *Result) Rejudge() error {
+	for i := range r.Gates {
+		g := &r.Gates[i]
+		res := &lens.Result{Provider: r.Provider, Model: r.Model,
+			Total: r.Metrics.TotalRequests, Succeeded: r.Metrics.SuccessfulRequests, Failed: r.Metrics.FailedRequests}
+		def := g.gate()
+		if def.Metric != gates.ErrorRate {
+			d := r.Metrics.Distribution(def.Metric)
+			if d == nil {
+				return fmt.Errorf("gate %s: the result holds no %s distribution to judge it on", g.Name, g.Metric)
+			}
+			l, err := d.Latency()
+			if err != nil {
+				return fmt.Errorf("gate %s: %w", g.Name, err)
+			}
+			// The session reads the gate's metric alone: every latency
+			// field may hold it.
+			res.TTFT, res.ITL, res.TPOT, res.E2E, res.TTFB, res.DNS, res.Connect, res.TLS, res.QueueDelay = l, l, l, l, l, l, l, l, l
+		}
+		vs, err := gates.NewSession(res, gates.Plan{Confidence: g.Confidence}, nil).Check(context.Background(), def)
+		if err != nil {
+			return fmt.Errorf("gate %s: %w", g.Name, err)
+		}
+		*g = GateOf(vs[0])
+	}
+	return nil
 }
 
 // check checks a gate read from a file.

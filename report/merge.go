@@ -39,6 +39,10 @@ import (
 //   - the timeline is realigned on the merged Started, each shard's buckets
 //     moved by its start offset rounded to whole buckets.
 //
+// Every result's gates (the union of its files' gates, by name) are judged
+// again on the merged distributions (see Result.Rejudge): the merged
+// file's verdicts are those of one run of all the requests.
+//
 // Metadata takes the earliest timestamp and the span of all files, the
 // first file's system information and version, Interrupted if any file was
 // interrupted, Shards as the number of runs merged, and the union of the
@@ -113,14 +117,18 @@ func (o MergeOptions) Merge(files ...*File) (*File, error) {
 			return nil, fmt.Errorf("report: merge: file %d: %w", i+2, err)
 		}
 	}
-	// A gate's verdict is about one run's evidence: a merged file keeps
-	// none (judge the merged distributions again); nor a capacity search,
-	// whose curve is one machine's.
+	// A gate's verdict is about one run's evidence: the merged file's
+	// are judged again on the merged distributions. A capacity search's
+	// curve is one machine's: the merged file keeps none.
 	if len(files) > 1 {
 		for i := range out.Scenarios {
-			for j := range out.Scenarios[i].Results {
-				out.Scenarios[i].Results[j].Gates = nil
-				out.Scenarios[i].Results[j].Sweep = nil
+			sc := &out.Scenarios[i]
+			for j := range sc.Results {
+				r := &sc.Results[j]
+				r.Sweep = nil
+				if err := r.Rejudge(); err != nil {
+					return nil, fmt.Errorf("report: merge: scenario %q, %s/%s: %w", sc.Name, r.Provider, r.Model, err)
+				}
 			}
 		}
 	}
@@ -225,6 +233,12 @@ func mergeFile(dst, src *File) error {
 			}
 			if err := mergeMetrics(&dsc.Results[j].Metrics, &sr.Metrics); err != nil {
 				return fmt.Errorf("scenario %q, %s/%s: %w", ssc.Name, sr.Provider, sr.Model, err)
+			}
+			dr := &dsc.Results[j]
+			for _, g := range sr.Gates {
+				if !slices.ContainsFunc(dr.Gates, func(h Gate) bool { return h.Name == g.Name }) {
+					dr.Gates = append(dr.Gates, g)
+				}
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/stats"
+	gates "github.com/llm-latency-lens/lens/verdict"
 )
 
 // recorder keeps every measured request's latencies, across runs, as one
@@ -260,5 +261,54 @@ func TestMergeCountsEachShardOnce(t *testing.T) {
 	bad.Metadata.ShardIndexes = []int{3}
 	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "shard_indexes") {
 		t.Errorf("index 3 of 3: Validate = %v", err)
+	}
+}
+
+// Merge judges the shards' gates again on the merged histograms: each
+// merged verdict is the one judged on all the requests together, not a
+// shard's.
+func TestMergeRejudgesGates(t *testing.T) {
+	ttft := gates.Gate{Metric: lens.MetricTTFT, Percentile: 90, Limit: 0}
+	errRate := gates.Gate{Metric: gates.ErrorRate, MaxErrorRate: 0.01}
+	a, b := synthResult(1, 60, 1), synthResult(2, 60, 1)
+	b.Started = b.Started.Add(time.Minute)
+	// A limit near the union's p90, so that shards and union may differ.
+	union := a.Clone()
+	if err := union.Append(b); err != nil {
+		t.Fatal(err)
+	}
+	ttft.Limit = union.TTFT.Percentile(90) + time.Millisecond
+	judge := func(r *lens.Result) []Gate {
+		vs, err := gates.NewSession(r, gates.Plan{}, nil).Check(t.Context(), ttft, errRate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []Gate{GateOf(vs[0]), GateOf(vs[1])}
+	}
+	file := func(r *lens.Result, shard int) *File {
+		f, err := FromResults([]*lens.Result{r}, Metadata{ConfigHash: "h", ShardCount: 2, ShardIndexes: []int{shard}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Scenarios[0].Results[0].Gates = judge(r)
+		return f
+	}
+	fa, fb := file(a, 0), file(b, 1)
+	m, err := Merge(fa, fb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := m.Scenarios[0].Results[0].Gates, judge(union)
+	if len(got) != 2 {
+		t.Fatalf("merged gates %+v, want 2", got)
+	}
+	for i := range want {
+		if got[i].Name != want[i].Name || got[i].Outcome != want[i].Outcome || got[i].Holds != want[i].Holds ||
+			got[i].Requests != 120 || got[i].Requests != want[i].Requests || got[i].EstimateMs != want[i].EstimateMs || got[i].LoMs != want[i].LoMs {
+			t.Errorf("merged gate %d:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
+	if fa.Scenarios[0].Results[0].Gates[0].Requests != 60 {
+		t.Error("Merge changed its input's gates")
 	}
 }

@@ -299,6 +299,13 @@
 //	when shards of the run are missing from the merged file (merge it again with
 //	them later: the merged file is a valid input).
 //
+//	The shards' SLO gates are judged again on the merged histograms, as if one
+//	run had measured every request (each shard's verdict was on its share
+//	alone), and the merged file holds those verdicts; merge prints each on
+//	stderr. Exit status: 0 when the merged file is written and every gate holds;
+//	1 when a gate is broken (the file is written), or when the files cannot be
+//	merged; 2 for a usage error.
+//
 //	Flags:
 //	  -force
 //	    	merge shards run from different workloads (configuration hashes) anyway, with a warning

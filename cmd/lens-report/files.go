@@ -197,7 +197,14 @@ file every shard it holds. Merge refuses, even with -force, files that would
 count the same requests twice: a shard given twice, a merged file together
 with a shard it already holds, or the same file twice. It warns on stderr
 when shards of the run are missing from the merged file (merge it again with
-them later: the merged file is a valid input).`,
+them later: the merged file is a valid input).
+
+The shards' SLO gates are judged again on the merged histograms, as if one
+run had measured every request (each shard's verdict was on its share
+alone), and the merged file holds those verdicts; merge prints each on
+stderr. Exit status: 0 when the merged file is written and every gate holds;
+1 when a gate is broken (the file is written), or when the files cannot be
+merged; 2 for a usage error.`,
 	flags: func(fs *flag.FlagSet) func([]string) error {
 		out := fs.String("o", "", "write the merged result file to `path`; required")
 		force := fs.Bool("force", false, "merge shards run from different workloads (configuration hashes) anyway, with a warning")
@@ -233,6 +240,16 @@ them later: the merged file is a valid input).`,
 			if missing := m.Metadata.MissingShards(); len(missing) > 0 {
 				fmt.Fprintf(current.err, "lens-report merge: warning: %d of %d shards missing (%s): the merged file holds part of the run\n",
 					len(missing), m.Metadata.ShardCount, shardList(missing, m.Metadata.ShardCount))
+			}
+			for _, sc := range m.Scenarios {
+				for _, r := range sc.Results {
+					for _, g := range r.Gates {
+						fmt.Fprintf(current.err, "%s %s/%s: %s\n", sc.Name, r.Provider, r.Model, g.Summary)
+					}
+				}
+			}
+			if _, broken := report.GatesHold(m); broken > 0 {
+				return &exitError{code: 1, msg: fmt.Sprintf("%d gate(s) broken on the merged requests", broken)}
 			}
 			return nil
 		}

@@ -142,3 +142,31 @@ func TestRunExitCodes(t *testing.T) {
 	code, _, errOut = cli(t, "", "run", "-config", cfg)
 	assert.Equal(t, 3, code, errOut)
 }
+
+// Merge judges the shards' gates again on all their requests: the merged
+// file holds verdicts on 100 requests, and a broken gate makes the exit
+// status 1.
+func TestMergeJudgesGates(t *testing.T) {
+	dir := t.TempDir()
+	cfg := gatesConfig(t, dir, "", "{metric: ttft, percentile: 90, limit_ms: 10000}", "{metric: ttft, percentile: 50, limit_ms: 10}")
+	var shards []string
+	for i := range 2 {
+		out := filepath.Join(dir, fmt.Sprintf("s%d.json", i))
+		code, _, errOut := cli(t, "", "run", "-config", cfg, "-shard", fmt.Sprintf("%d/2", i), "-o", out, "-format", "minimal")
+		require.Equal(t, 1, code, errOut)
+		shards = append(shards, out)
+	}
+	merged := filepath.Join(dir, "merged.json")
+	code, _, errOut := cli(t, "", append([]string{"merge", "-o", merged}, shards...)...)
+	assert.Equal(t, 1, code, errOut)
+	assert.Contains(t, errOut, "1 gate(s) broken on the merged requests")
+	assert.Contains(t, errOut, "chat fake/fake-model: fail: p50 TTFT < 10ms")
+	f, err := report.ReadFile(merged)
+	require.NoError(t, err)
+	gates := f.Scenarios[0].Results[0].Gates
+	require.Len(t, gates, 2)
+	for i, want := range []string{"pass", "fail"} {
+		assert.Equal(t, want, gates[i].Outcome)
+		assert.EqualValues(t, 100, gates[i].Requests, "judged on both shards' requests")
+	}
+}
