@@ -18,10 +18,31 @@ type CompareOptions struct {
 	// in the worse direction is a regression (default 0.05, 5%).
 	Threshold float64
 
+	// NoThreshold makes every significant change in the worse direction a
+	// regression, however small: the threshold is 0, not the default.
+	// Threshold must then be 0.
+	NoThreshold bool
+
 	// Partial leaves results found in one file only out of Incomparable
 	// (they are still listed in OnlyOld and OnlyNew), as long as the files
 	// have a result in common.
 	Partial bool
+}
+
+// Validate reports an option out of range: Alpha must be 0 (the default)
+// or within (0, 1), Threshold a finite number >= 0, and 0 when NoThreshold
+// is set. Compare itself uses the defaults in place of invalid options;
+// check them first where they come from a user.
+func (o CompareOptions) Validate() error {
+	switch {
+	case !(o.Alpha >= 0 && o.Alpha < 1):
+		return fmt.Errorf("report: compare: alpha %v: want a significance level within (0, 1)", o.Alpha)
+	case !(o.Threshold >= 0) || math.IsInf(o.Threshold, 0):
+		return fmt.Errorf("report: compare: threshold %v: want a relative change >= 0", o.Threshold)
+	case o.NoThreshold && o.Threshold != 0:
+		return fmt.Errorf("report: compare: threshold %v with NoThreshold", o.Threshold)
+	}
+	return nil
 }
 
 // Default comparison settings.
@@ -180,10 +201,10 @@ var comparedMetrics = []comparedMetric{
 // better direction.
 func Compare(old, new *File, opts CompareOptions) *Comparison {
 	alpha, threshold := opts.Alpha, opts.Threshold
-	if alpha <= 0 || alpha >= 1 {
+	if opts.Validate() != nil || alpha == 0 {
 		alpha = DefaultAlpha
 	}
-	if threshold <= 0 {
+	if opts.Validate() != nil || threshold == 0 && !opts.NoThreshold {
 		threshold = DefaultThreshold
 	}
 	c := &Comparison{Alpha: alpha, Threshold: threshold}

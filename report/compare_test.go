@@ -267,3 +267,30 @@ func TestCompareFailsOnWhatItCannotCompare(t *testing.T) {
 		t.Errorf("partial: err %v, only new %v, %d deltas", err, c.OnlyNew, len(c.Deltas))
 	}
 }
+
+// Out-of-range options are reported by Validate, and NoThreshold counts a
+// significant change however small, where the default 5% does not.
+func TestCompareOptionsThresholdAndValidate(t *testing.T) {
+	for _, o := range []CompareOptions{
+		{Alpha: math.NaN()}, {Alpha: 1.5}, {Alpha: 1}, {Alpha: -0.1},
+		{Threshold: math.NaN()}, {Threshold: -0.01}, {Threshold: math.Inf(1)}, {NoThreshold: true, Threshold: 0.1},
+	} {
+		if o.Validate() == nil {
+			t.Errorf("%+v: Validate accepted it", o)
+		}
+	}
+	for _, o := range []CompareOptions{{}, {Alpha: 0.01, Threshold: 0.2}, {NoThreshold: true}} {
+		if err := o.Validate(); err != nil {
+			t.Errorf("%+v: %v", o, err)
+		}
+	}
+	old := synthFile(3, 5000, 1)
+	neu := synthFile(3, 5000, 1.03) // the same draws, 3% slower
+	if c := Compare(old, neu, CompareOptions{}); c.Regressed() {
+		t.Errorf("3%% slower is a regression at the default 5%% threshold: %v", c.Regressions())
+	}
+	c := Compare(old, neu, CompareOptions{NoThreshold: true})
+	if c.Threshold != 0 || !c.Regressed() {
+		t.Errorf("NoThreshold: threshold %v, regressions %v; want 0 and some", c.Threshold, c.Regressions())
+	}
+}

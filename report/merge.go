@@ -71,6 +71,12 @@ type MergeOptions struct {
 	// the merged file's hash is then theirs joined by "+", which matches
 	// no single configuration.
 	IgnoreConfigHash bool
+
+	// Pool merges runs that are not parts of one run, as a baseline of
+	// several runs does: a shard index held by several files, or one run
+	// given twice, is taken as it comes, and the merged file records no
+	// shards.
+	Pool bool
 }
 
 // Merge is the package's Merge with o's options.
@@ -92,9 +98,13 @@ func (o MergeOptions) Merge(files ...*File) (*File, error) {
 			return nil, fmt.Errorf("report: merge: %w: file %d was run with configuration %s, file 1 with %s", ErrDifferentConfigs, i+1, b, a)
 		}
 	}
-	shardCount, shardIndexes, err := mergeShards(files)
-	if err != nil {
-		return nil, err
+	var shardCount int
+	var shardIndexes []int
+	if !o.Pool {
+		var err error
+		if shardCount, shardIndexes, err = mergeShards(files); err != nil {
+			return nil, err
+		}
 	}
 	out, err := clone(files[0])
 	if err != nil {

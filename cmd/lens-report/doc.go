@@ -19,6 +19,14 @@
 //
 //	Run 'lens-report <command> -help' for a command's flags.
 //
+//	Exit status: 0 on success; 1 when the command did its work and found a
+//	broken gate or a regression, or could not read or write a file, or could
+//	not merge or compare what it was given; 2 for a usage error (an unknown
+//	command, flag or flag value, a missing argument or file, an invalid
+//	configuration, a run or history file that does not exist); 3 when run could
+//	not complete the run or write its outputs; 130 when run was interrupted.
+//	Each command's help says which apply to it.
+//
 // # run
 //
 //	usage: lens-report run [flags] -config FILE
@@ -79,12 +87,12 @@
 //	run: InfluxDB tags, history labels, Pushgateway grouping labels.
 //
 //	Flags:
-//	  -color string
-//	    	colour in the console table: auto (on a terminal, unless NO_COLOR is set), on or off (default "auto")
+//	  -color when
+//	    	colour in the console table when: auto (on a terminal, unless NO_COLOR is set), on or off (default auto)
 //	  -config file
 //	    	the configuration file (YAML or JSON); required
-//	  -format string
-//	    	console output: table, json or minimal (default: the configuration's, else table)
+//	  -format value
+//	    	console output: json, minimal or table (default: the configuration's, else table)
 //	  -hold
 //	    	keep serving the dashboard after the run, until Ctrl-C
 //	  -junit path
@@ -93,8 +101,8 @@
 //	    	tag the run with key=value in the configured database (repeatable)
 //	  -o path
 //	    	also write the result file (JSON) to path
-//	  -progress string
-//	    	progress bar on stderr: auto (on a terminal, unless the configuration turns it off), on or off (default "auto")
+//	  -progress when
+//	    	a progress bar on stderr when: auto (on a terminal, unless the configuration turns it off), on or off (default auto)
 //	  -raw path
 //	    	write every request's record as JSON lines to path (memory stays flat)
 //	  -serve addr
@@ -212,10 +220,10 @@
 //	the JSON lines file run -raw wrote (-raw), or those embedded in the file.
 //
 //	Flags:
-//	  -color string
-//	    	colour in the table: auto, on or off (default "auto")
+//	  -color when
+//	    	colour in the table when: auto, on or off (default auto)
 //	  -format format
-//	    	output format: table, json, csv, raw-csv, markdown, benchstat, prometheus, minimal or hlog (default "table")
+//	    	output format: benchstat, csv, hlog, json, markdown, minimal, prometheus, raw-csv or table (default table)
 //	  -interval duration
 //	    	the interval of an hlog (default 1s)
 //	  -metric string
@@ -263,17 +271,21 @@
 //	or two files with nothing in common. With -partial, results found in one
 //	file only are warnings instead, and the rest is compared.
 //
+//	-threshold 0 makes any significant change for the worse a regression. A
+//	-threshold below 0 or not a number, or an -alpha outside (0, 1), is a usage
+//	error: exit 2, as for any other bad flag.
+//
 //	Flags:
 //	  -alpha level
 //	    	significance level of each test (default 0.05)
-//	  -color string
-//	    	colour: auto, on or off (default "auto")
+//	  -color when
+//	    	colour when: auto, on or off (default auto)
 //	  -format format
-//	    	output format: table or markdown (default "table")
+//	    	output format: table or markdown (default table)
 //	  -partial
 //	    	compare the results both files have: a result found in one file only is a warning, not an error
 //	  -threshold percent
-//	    	smallest change, in percent, that counts as a regression (default 5)
+//	    	smallest change, in percent, that counts as a regression (0: any significant change) (default 5)
 //
 // # merge
 //
@@ -358,7 +370,9 @@
 //		does (each metric's change and significance); then every metric is
 //		tested for a slow drift over the baseline runs and the new one, with
 //		the Mann-Kendall trend test. Exit 1 on a regression or a drift for the
-//		worse beyond the threshold.
+//		worse beyond the threshold (-threshold 0: any significant one); exit 2
+//		for a run ID that is not in the history, or a -threshold, -alpha or
+//		-drift-alpha out of range.
 //	  history add [-branch B] [-commit C] [-label k=v] RESULT...
 //		append result files (written by run -o, merge, ...) as runs.
 //	  history baseline set NAME ID... | list | clear NAME

@@ -28,8 +28,8 @@ interval log of one metric (-metric) over time, which HdrHistogram's own
 log processor and plotters read. hlog and raw-csv need the raw requests:
 the JSON lines file run -raw wrote (-raw), or those embedded in the file.`,
 	flags: func(fs *flag.FlagSet) func([]string) error {
-		format := fs.String("format", "table", "output `format`: table, json, csv, raw-csv, markdown, benchstat, prometheus, minimal or hlog")
-		color := fs.String("color", "auto", "colour in the table: auto, on or off")
+		format := choiceFlag(fs, "format", "table", "output `format`: "+orList(showFormats()), showFormats()...)
+		color := colorFlag(fs, "colour in the table `when`: auto, on or off")
 		raw := fs.String("raw", "", "the raw requests (JSON lines from run -raw) for hlog and raw-csv")
 		metric := fs.String("metric", "ttft", "the metric of an hlog: ttft, e2e, ttfb, tpot, itl, queue, dns, connect or tls")
 		interval := fs.Duration("interval", time.Second, "the interval of an hlog")
@@ -130,17 +130,26 @@ Compare also exits with status 1, saying what, when it cannot compare
 something: a result (scenario, provider and model) found in one file only,
 a result that measured no request, a metric with samples on one side only,
 or two files with nothing in common. With -partial, results found in one
-file only are warnings instead, and the rest is compared.`,
+file only are warnings instead, and the rest is compared.
+
+-threshold 0 makes any significant change for the worse a regression. A
+-threshold below 0 or not a number, or an -alpha outside (0, 1), is a usage
+error: exit 2, as for any other bad flag.`,
 	flags: func(fs *flag.FlagSet) func([]string) error {
-		threshold := fs.Float64("threshold", 100*report.DefaultThreshold, "smallest change, in `percent`, that counts as a regression")
+		threshold := fs.Float64("threshold", 100*report.DefaultThreshold, "smallest change, in `percent`, that counts as a regression (0: any significant change)")
 		alpha := fs.Float64("alpha", report.DefaultAlpha, "significance `level` of each test")
-		format := fs.String("format", "table", "output `format`: table or markdown")
-		color := fs.String("color", "auto", "colour: auto, on or off")
+		format := choiceFlag(fs, "format", "table", "output `format`: table or markdown", "table", "markdown")
+		color := colorFlag(fs, "colour `when`: auto, on or off")
 		partial := fs.Bool("partial", false, "compare the results both files have: a result found in one file only is a warning, not an error")
 		return func(args []string) error {
 			if len(args) != 2 {
 				return errUsage
 			}
+			opts, err := compareOptions(*threshold, *alpha)
+			if err != nil {
+				return err
+			}
+			opts.Partial = *partial
 			old, err := readResult(args[0])
 			if err != nil {
 				return err
@@ -149,7 +158,7 @@ file only are warnings instead, and the rest is compared.`,
 			if err != nil {
 				return err
 			}
-			c := report.Compare(old, neu, report.CompareOptions{Alpha: *alpha, Threshold: *threshold / 100, Partial: *partial})
+			c := report.Compare(old, neu, opts)
 			if *partial {
 				for _, s := range c.OnlyOld {
 					fmt.Fprintf(current.err, "lens-report compare: warning: only in %s, not compared: %s\n", args[0], s)
@@ -161,10 +170,8 @@ file only are warnings instead, and the rest is compared.`,
 			switch *format {
 			case "table":
 				err = report.WriteCompare(current.out, c, report.TableOptions{Color: useColor(*color, current.out)})
-			case "markdown":
+			default: // markdown
 				err = report.WriteCompareMarkdown(current.out, c)
-			default:
-				return fmt.Errorf("-format: unknown format %q (want table or markdown)", *format)
 			}
 			if err != nil {
 				return err
@@ -277,6 +284,17 @@ per-model comparison and throughput over time.`,
 			return output(*out, func(w io.Writer) error { return report.WriteHTML(w, f, report.HTMLOptions{Title: *title}) })
 		}
 	},
+}
+
+// compareOptions reads the -threshold (in percent, 0 for any significant
+// change) and -alpha flags of compare and history check: out of range, they
+// are a usage error.
+func compareOptions(thresholdPct, alpha float64) (report.CompareOptions, error) {
+	o := report.CompareOptions{Alpha: alpha, Threshold: thresholdPct / 100, NoThreshold: thresholdPct == 0}
+	if err := o.Validate(); err != nil || alpha == 0 {
+		return o, &exitError{code: 2, msg: fmt.Sprintf("-threshold %v, -alpha %v: want a percentage >= 0 and a significance level within (0, 1)", thresholdPct, alpha)}
+	}
+	return o, nil
 }
 
 // shardList writes shard indexes as "1/3, 2/3".

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/llm-latency-lens/lens/report"
 )
@@ -61,6 +60,11 @@ func formatFor(name, where string, use func(resultFormat) bool) (func(io.Writer,
 	if rf, ok := resultFormats[name]; ok && use(rf) {
 		return rf.write, nil
 	}
+	return nil, fmt.Errorf("unknown %s format %q (want %s)", where, name, orList(formatNames(use)))
+}
+
+// formatNames returns the names of the formats use allows, in order.
+func formatNames(use func(resultFormat) bool) []string {
 	var names []string
 	for n, rf := range resultFormats {
 		if use(rf) {
@@ -68,5 +72,13 @@ func formatFor(name, where string, use func(resultFormat) bool) (func(io.Writer,
 		}
 	}
 	slices.Sort(names)
-	return nil, fmt.Errorf("unknown %s format %q (want %s)", where, name, strings.Join(names, ", "))
+	return names
+}
+
+// showFormats are the formats show -format takes: the result formats show
+// writes, and hlog and raw-csv of the raw requests.
+func showFormats() []string {
+	names := append(formatNames(func(rf resultFormat) bool { return rf.show }), "hlog", "raw-csv")
+	slices.Sort(names)
+	return names
 }

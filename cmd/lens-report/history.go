@@ -47,7 +47,9 @@ history file as -db PATH, or from -config FILE's sqlite connection.
 	does (each metric's change and significance); then every metric is
 	tested for a slow drift over the baseline runs and the new one, with
 	the Mann-Kendall trend test. Exit 1 on a regression or a drift for the
-	worse beyond the threshold.
+	worse beyond the threshold (-threshold 0: any significant one); exit 2
+	for a run ID that is not in the history, or a -threshold, -alpha or
+	-drift-alpha out of range.
   history add [-branch B] [-commit C] [-label k=v] RESULT...
 	append result files (written by run -o, merge, ...) as runs.
   history baseline set NAME ID... | list | clear NAME
@@ -62,7 +64,7 @@ Filters: -scenario S, -branch B, -label key=value (repeatable), -since and
 			}
 			sub, ok := historySubcommands[args[0]]
 			if !ok {
-				return fmt.Errorf("unknown history subcommand %q (want list, trend, check, add or baseline)", args[0])
+				return &exitError{code: 2, msg: fmt.Sprintf("unknown history subcommand %q (want list, trend, check, add or baseline)", args[0])}
 			}
 			hfs := flag.NewFlagSet("lens-report history "+args[0], flag.ContinueOnError)
 			hfs.SetOutput(fs.Output())
@@ -167,7 +169,7 @@ func parseTime(flag, s string) (time.Time, error) {
 
 var historySubcommands = map[string]func(*flag.FlagSet, *historyOptions) func([]string) error{
 	"list": func(fs *flag.FlagSet, o *historyOptions) func([]string) error {
-		format := fs.String("format", "table", "output `format`: table or json")
+		format := choiceFlag(fs, "format", "table", "output `format`: table or json", "table", "json")
 		return func(args []string) error {
 			st, f, err := o.openFiltered("list", args)
 			if err != nil {
@@ -226,17 +228,21 @@ var historySubcommands = map[string]func(*flag.FlagSet, *historyOptions) func([]
 		runID := fs.Int64("run", 0, "check run `ID` (default: the newest the filters select)")
 		file := fs.String("file", "", "check this result `file` instead of a run of the history")
 		baseline := fs.String("baseline", "", "compare with the runs pinned under this `name`")
-		threshold := fs.Float64("threshold", 100*report.DefaultThreshold, "smallest change, in `percent`, that counts as a regression or a drift")
+		threshold := fs.Float64("threshold", 100*report.DefaultThreshold, "smallest change, in `percent`, that counts as a regression or a drift (0: any significant change)")
 		alpha := fs.Float64("alpha", report.DefaultAlpha, "significance `level` of each comparison")
 		driftAlpha := fs.Float64("drift-alpha", history.DefaultDriftAlpha, "significance `level` of each trend test")
-		format := fs.String("format", "table", "output `format` of the comparison: table or markdown")
-		color := fs.String("color", "auto", "colour: auto, on or off")
+		format := choiceFlag(fs, "format", "table", "output `format` of the comparison: table or markdown", "table", "markdown")
+		color := colorFlag(fs, "colour `when`: auto, on or off")
 		return func(args []string) error {
 			if *runID != 0 && *file != "" {
 				return &exitError{code: 2, msg: "give -run or -file, not both"}
 			}
-			if *format != "table" && *format != "markdown" {
-				return &exitError{code: 2, msg: fmt.Sprintf("-format: unknown format %q (want table or markdown)", *format)}
+			cmp, err := compareOptions(*threshold, *alpha)
+			if err != nil {
+				return err
+			}
+			if !(*driftAlpha > 0 && *driftAlpha < 1) {
+				return &exitError{code: 2, msg: fmt.Sprintf("-drift-alpha %v: want a significance level within (0, 1)", *driftAlpha)}
 			}
 			st, f, err := o.openFiltered("check", args)
 			if err != nil {
@@ -244,13 +250,16 @@ var historySubcommands = map[string]func(*flag.FlagSet, *historyOptions) func([]
 			}
 			defer st.Close()
 			f.Baseline = *baseline
-			opts := history.CheckOptions{NewID: *runID, Baseline: f, Alpha: *alpha, Threshold: *threshold / 100, DriftAlpha: *driftAlpha}
+			opts := history.CheckOptions{NewID: *runID, Baseline: f, Alpha: cmp.Alpha, Threshold: cmp.Threshold, NoThreshold: cmp.NoThreshold, DriftAlpha: *driftAlpha}
 			if *file != "" {
 				if opts.New, err = readResult(*file); err != nil {
 					return err
 				}
 			}
 			res, err := st.Check(context.Background(), opts)
+			if errors.Is(err, history.ErrNoRun) {
+				return &exitError{code: 2, msg: err.Error()}
+			}
 			if err != nil {
 				return err
 			}
@@ -268,11 +277,7 @@ var historySubcommands = map[string]func(*flag.FlagSet, *historyOptions) func([]
 				return err
 			}
 			fmt.Fprintln(current.out)
-			alphaUsed := *driftAlpha
-			if alphaUsed <= 0 || alphaUsed >= 1 {
-				alphaUsed = history.DefaultDriftAlpha
-			}
-			if err := history.WriteDrifts(current.out, res.Drifts, alphaUsed); err != nil {
+			if err := history.WriteDrifts(current.out, res.Drifts, *driftAlpha); err != nil {
 				return err
 			}
 			if res.Regressed() {

@@ -63,8 +63,9 @@ func startLive(ctx context.Context, cfg *config.File, o runOptions) (*liveRun, e
 		l.monitor = m
 		if addr != "" {
 			if l.url, err = m.Serve(addr); err != nil {
+				// A bad address, or one taken: refused before the run.
 				m.Close()
-				return nil, err
+				return nil, &exitError{code: 2, msg: fmt.Sprintf("dashboard address %s: %v", addr, err)}
 			}
 			fmt.Fprintf(current.err, "dashboard: %s\n", l.url)
 		}

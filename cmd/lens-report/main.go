@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -164,6 +165,15 @@ func usage() string {
 		fmt.Fprintf(&b, "\tlens-report %-8s %s\n", c.name, c.summary)
 	}
 	b.WriteString("\nRun 'lens-report <command> -help' for a command's flags.\n")
+	b.WriteString(`
+Exit status: 0 on success; 1 when the command did its work and found a
+broken gate or a regression, or could not read or write a file, or could
+not merge or compare what it was given; 2 for a usage error (an unknown
+command, flag or flag value, a missing argument or file, an invalid
+configuration, a run or history file that does not exist); 3 when run could
+not complete the run or write its outputs; 130 when run was interrupted.
+Each command's help says which apply to it.
+`)
 	return b.String()
 }
 
@@ -184,4 +194,48 @@ func commandHelp(c *command, fs *flag.FlagSet) string {
 		b.WriteString(flags.String())
 	}
 	return b.String()
+}
+
+// choice is the value of a flag that takes one of a fixed set of words:
+// any other is refused when the flags are parsed, before the command does
+// anything, as a usage error.
+type choice struct {
+	value, def string
+	valid      []string
+}
+
+func (c *choice) String() string {
+	if c == nil {
+		return ""
+	}
+	return c.value
+}
+
+func (c *choice) Set(s string) error {
+	if !slices.Contains(c.valid, s) && s != c.def {
+		return fmt.Errorf("want %s", orList(c.valid))
+	}
+	c.value = s
+	return nil
+}
+
+// choiceFlag defines a flag whose value is one of valid, or def, its
+// default, and returns where its value is kept.
+func choiceFlag(fs *flag.FlagSet, name, def, usage string, valid ...string) *string {
+	c := &choice{value: def, def: def, valid: valid}
+	fs.Var(c, name, usage)
+	return &c.value
+}
+
+// colorFlag defines the -color flag: auto, on or off.
+func colorFlag(fs *flag.FlagSet, usage string) *string {
+	return choiceFlag(fs, "color", "auto", usage, "auto", "on", "off")
+}
+
+// orList writes words as "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }

@@ -88,9 +88,10 @@ run: InfluxDB tags, history labels, Pushgateway grouping labels.`,
 		config := fs.String("config", "", "the configuration `file` (YAML or JSON); required")
 		out := fs.String("o", "", "also write the result file (JSON) to `path`")
 		raw := fs.String("raw", "", "write every request's record as JSON lines to `path` (memory stays flat)")
-		format := fs.String("format", "", "console output: table, json or minimal (default: the configuration's, else table)")
-		progress := fs.String("progress", "auto", "progress bar on stderr: auto (on a terminal, unless the configuration turns it off), on or off")
-		color := fs.String("color", "auto", "colour in the console table: auto (on a terminal, unless NO_COLOR is set), on or off")
+		consoleFormats := formatNames(func(rf resultFormat) bool { return rf.console })
+		format := choiceFlag(fs, "format", "", "console output: "+orList(consoleFormats)+" (default: the configuration's, else table)", consoleFormats...)
+		progress := choiceFlag(fs, "progress", "auto", "a progress bar on stderr `when`: auto (on a terminal, unless the configuration turns it off), on or off", "auto", "on", "off")
+		color := colorFlag(fs, "colour in the console table `when`: auto (on a terminal, unless NO_COLOR is set), on or off")
 		serve := fs.String("serve", "", "serve the live dashboard on `addr` (127.0.0.1:8080; port 0 picks one) during the run (default: the configuration's dashboard.listen)")
 		hold := fs.Bool("hold", false, "keep serving the dashboard after the run, until Ctrl-C")
 		junitPath := fs.String("junit", "", "write the gates' verdicts as JUnit XML to `path`: one test case per gate and result")
@@ -119,7 +120,7 @@ type runOptions struct {
 func runConfig(o runOptions) error {
 	data, err := os.ReadFile(o.config)
 	if err != nil {
-		return err
+		return &exitError{code: 2, msg: "-config: " + err.Error()}
 	}
 	cfg, err := config.Parse(data, o.config)
 	if err != nil {

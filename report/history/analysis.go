@@ -335,8 +335,11 @@ type CheckOptions struct {
 	// configuration (config hash) are taken, when it has one.
 	Baseline Filter
 
-	// Alpha and Threshold are report.Compare's (defaults 0.05 and 5%).
+	// Alpha, Threshold and NoThreshold are report.Compare's (defaults
+	// 0.05 and 5%; NoThreshold: every significant change for the worse
+	// counts).
 	Alpha, Threshold float64
+	NoThreshold      bool
 
 	// DriftAlpha is the significance level of the trend test (default
 	// 0.01: it runs on a dozen metrics at every check).
@@ -495,11 +498,11 @@ func (s *Store) Check(ctx context.Context, o CheckOptions) (*CheckResult, error)
 		files[i] = f
 		res.Baseline = append(res.Baseline, r.ID)
 	}
-	base, err := report.Merge(files...)
+	base, err := report.MergeOptions{Pool: true}.Merge(files...)
 	if err != nil {
 		return nil, fmt.Errorf("history: %s: check: merge the baseline runs %v: %w", s.path, res.Baseline, err)
 	}
-	res.Comparison = report.Compare(base, newFile, report.CompareOptions{Alpha: o.Alpha, Threshold: o.Threshold})
+	res.Comparison = report.Compare(base, newFile, report.CompareOptions{Alpha: o.Alpha, Threshold: o.Threshold, NoThreshold: o.NoThreshold})
 
 	alpha := o.DriftAlpha
 	if alpha <= 0 || alpha >= 1 {
