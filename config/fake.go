@@ -94,6 +94,20 @@ func fakeServer(p Provider, report func(key, msg string)) (cfg fake.Config, form
 	return cfg, format
 }
 
+// FakeConfig reads the settings of a provider of type fake, as a
+// configuration's settings section holds them (output_tokens,
+// tokens_per_chunk, capacity, seed, prefill_per_token_ms, ttft_ms, itl_ms,
+// faults, format; values as Provider.Settings holds them), into the fake
+// server's configuration, with the checks a configuration file gets. The
+// error names every setting that is wrong ("capacity: must be >= 0").
+func FakeConfig(settings map[string]any) (fake.Config, error) {
+	var errs []error
+	cfg, _ := fakeServer(Provider{Type: "fake", Settings: settings}, func(key, msg string) {
+		errs = append(errs, errors.New(key+": "+msg))
+	})
+	return cfg, errors.Join(errs...)
+}
+
 // faultFields maps the fault names of settings and flags to the fields of
 // fake.Faults.
 func faultFields(f *fake.Faults) map[string]*float64 {

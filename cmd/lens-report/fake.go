@@ -43,17 +43,23 @@ standard deviation), "lognormal(40ms, 0.3)" (median, shape).`,
 			if len(args) > 0 {
 				return errUsage
 			}
-			cfg := fake.Config{OutputTokens: *tokens, TokensPerChunk: *perChunk, Seed: *seed, Model: *model,
-				Capacity: *capacity, PrefillPerToken: *prefill}
-			var err error
+			// The numbers are checked as a configuration's fake settings
+			// are, under the flags' names.
+			cfg, err := config.FakeConfig(map[string]any{"output_tokens": int64(*tokens), "tokens_per_chunk": int64(*perChunk),
+				"capacity": int64(*capacity), "prefill_per_token_ms": float64(*prefill) / float64(time.Millisecond)})
+			if err != nil {
+				return &exitError{code: 2, msg: flagNames(err.Error(), map[string]string{"output_tokens": "-tokens", "tokens_per_chunk": "-tokens-per-chunk",
+					"capacity": "-capacity", "prefill_per_token_ms": "-prefill-per-token"})}
+			}
+			cfg.Seed, cfg.Model = *seed, *model
 			if cfg.Faults, err = config.ParseFaults(*faults); err != nil {
-				return fmt.Errorf("-faults: %w", err)
+				return &exitError{code: 2, msg: "-faults: " + err.Error()}
 			}
 			if cfg.TTFT, err = config.ParseLatency(*ttft); err != nil {
-				return fmt.Errorf("-ttft: %w", err)
+				return &exitError{code: 2, msg: "-ttft: " + err.Error()}
 			}
 			if cfg.ITL, err = config.ParseLatency(*itl); err != nil {
-				return fmt.Errorf("-itl: %w", err)
+				return &exitError{code: 2, msg: "-itl: " + err.Error()}
 			}
 			return serveFake(*addr, cfg)
 		}
@@ -83,4 +89,16 @@ func serveFake(addr string, cfg fake.Config) error {
 	_ = hs.Shutdown(shut)
 	srv.Close()
 	return nil
+}
+
+// flagNames rewrites the setting keys that open the lines of msg as the
+// flags that set them.
+func flagNames(msg string, flags map[string]string) string {
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		if key, rest, ok := strings.Cut(l, ": "); ok && flags[key] != "" {
+			lines[i] = flags[key] + ": " + rest
+		}
+	}
+	return strings.Join(lines, "; ")
 }

@@ -417,3 +417,25 @@ func TestResultFormatsMatchConfig(t *testing.T) {
 		assert.ElementsMatch(t, tt.names, have, tt.where)
 	}
 }
+
+// The fake command's numbers are checked as a configuration's fake
+// settings are: a negative one is a usage error naming its flag, not a
+// panic or a silent default.
+func TestFakeFlagsChecked(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-capacity", "-3"}, "-capacity: must be >= 0"},
+		{[]string{"-tokens", "-1"}, "-tokens: must be >= 0"},
+		{[]string{"-tokens-per-chunk", "-2"}, "-tokens-per-chunk: must be >= 0"},
+		{[]string{"-prefill-per-token", "-1ms"}, "-prefill-per-token: must be >= 0"},
+		{[]string{"-tokens", "-1", "-capacity", "-1"}, "-tokens: must be >= 0; -capacity: must be >= 0"},
+		{[]string{"-faults", "bogus=1"}, "-faults: bogus: unknown fault"},
+		{[]string{"-ttft", "x"}, "-ttft: "},
+	} {
+		code, _, errOut := cli(t, "", append([]string{"fake", "-addr", "127.0.0.1:0"}, tc.args...)...)
+		assert.Equal(t, 2, code, "%v: %s", tc.args, errOut)
+		assert.Contains(t, errOut, tc.want, "%v", tc.args)
+	}
+}
