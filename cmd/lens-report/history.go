@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,8 +103,14 @@ func historyFlags(fs *flag.FlagSet) *historyOptions {
 	return o
 }
 
-// open opens the history file the flags name.
-func (o *historyOptions) open() (*history.Store, error) {
+// open opens the history file the flags name, creating it when it does
+// not exist.
+func (o *historyOptions) open() (*history.Store, error) { return o.openHistory(false) }
+
+// openHistory opens the history file the flags name; when mustExist, a
+// file that does not exist is a usage error (a command that only reads
+// leaves no empty history behind a mistyped path).
+func (o *historyOptions) openHistory(mustExist bool) (*history.Store, error) {
 	path := o.db
 	if o.config != "" {
 		if o.db != "" {
@@ -121,6 +129,9 @@ func (o *historyOptions) open() (*history.Store, error) {
 	if path == "" {
 		return nil, &exitError{code: 2, msg: "no history file: give -db PATH or -config FILE"}
 	}
+	if _, err := os.Stat(path); mustExist && errors.Is(err, fs.ErrNotExist) {
+		return nil, &exitError{code: 2, msg: fmt.Sprintf("no history file %s (run appends to it, history add creates it)", path)}
+	}
 	return history.Open(path)
 }
 
@@ -135,7 +146,7 @@ func (o *historyOptions) openFiltered(sub string, args []string) (*history.Store
 	if err != nil {
 		return nil, f, err
 	}
-	st, err := o.open()
+	st, err := o.openHistory(true)
 	return st, f, err
 }
 

@@ -213,3 +213,15 @@ func TestRunInfluxDB(t *testing.T) {
 	_, err = report.ReadFile(filepath.Join(dir2, "out.json"))
 	assert.NoError(t, err, "the result file is written though the sink is down")
 }
+
+// The history commands that only read refuse a history file that does not
+// exist, and leave none behind.
+func TestHistoryReadsNeedTheFile(t *testing.T) {
+	typo := filepath.Join(t.TempDir(), "typo.db")
+	for _, sub := range [][]string{{"list"}, {"trend", "-metric", "ttft.p95"}, {"check"}} {
+		code, _, errOut := cli(t, "", append(append([]string{"history"}, sub...), "-db", typo)...)
+		assert.Equal(t, 2, code, "%v: %s", sub, errOut)
+		assert.Contains(t, errOut, "no history file "+typo)
+		assert.NoFileExists(t, typo)
+	}
+}
