@@ -28,15 +28,15 @@ func shard(base time.Duration, n int) *lens.Result {
 	return r
 }
 
-// Two machines ran the same scenario; their result files merge into the
-// result of all the requests, percentiles recomputed from the merged
-// histograms.
+// Two machines ran the same scenario as shards 0/2 and 1/2; their result
+// files merge into the result of all the requests, percentiles recomputed
+// from the merged histograms.
 func ExampleMerge() {
-	a, err := report.FromResults([]*lens.Result{shard(100*time.Millisecond, 100)}, report.Metadata{})
+	a, err := report.FromResults([]*lens.Result{shard(100*time.Millisecond, 100)}, report.Metadata{ShardCount: 2, ShardIndexes: []int{0}})
 	if err != nil {
 		log.Fatal(err)
 	}
-	b, err := report.FromResults([]*lens.Result{shard(200*time.Millisecond, 100)}, report.Metadata{})
+	b, err := report.FromResults([]*lens.Result{shard(200*time.Millisecond, 100)}, report.Metadata{ShardCount: 2, ShardIndexes: []int{1}})
 	if err != nil {
 		log.Fatal(err)
 	}
