@@ -45,6 +45,15 @@ func (f *File) Validate() error {
 		if sc.Name == "" {
 			return fmt.Errorf("report: invalid result file: scenarios[%d] has no name", i)
 		}
+		if j := scenarioIndex(f, sc.Name); j < i {
+			return fmt.Errorf("report: invalid result file: scenario %q is there twice (scenarios[%d] and [%d])", sc.Name, j, i)
+		}
+		for j := range sc.Results {
+			r := &sc.Results[j]
+			if k := resultIndex(sc, r.Provider, r.Model); k < j {
+				return fmt.Errorf("report: invalid result file: scenario %q has the result of %s/%s twice (results[%d] and [%d])", sc.Name, r.Provider, r.Model, k, j)
+			}
+		}
 		for j := range sc.Results {
 			r := &sc.Results[j]
 			if r.Provider == "" {

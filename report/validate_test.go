@@ -115,3 +115,27 @@ func TestMergeRefusesAnInvalidShard(t *testing.T) {
 		t.Errorf("Merge of a shard decoded without checks: %v, want the invariant's error", err)
 	}
 }
+
+// A scenario or result that is there twice is refused when the file is
+// read: every writer would show it differently.
+func TestDecodeRefusesDuplicates(t *testing.T) {
+	f := synthFile(1, 20, 1)
+	var b bytes.Buffer
+	if err := WriteJSON(&b, f, false); err != nil {
+		t.Fatal(err)
+	}
+	good := b.String()
+	if _, err := Decode(strings.NewReader(good)); err != nil {
+		t.Fatal(err)
+	}
+	dup := synthFile(1, 20, 1)
+	dup.Scenarios[0].Results = append(dup.Scenarios[0].Results, dup.Scenarios[0].Results[0])
+	if err := dup.Validate(); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Errorf("duplicated result: %v", err)
+	}
+	dup = synthFile(1, 20, 1)
+	dup.Scenarios = append(dup.Scenarios, dup.Scenarios[0])
+	if err := dup.Validate(); err == nil || !strings.Contains(err.Error(), `scenario "chat" is there twice`) {
+		t.Errorf("duplicated scenario: %v", err)
+	}
+}
