@@ -19,31 +19,6 @@ import (
 	"github.com/llm-latency-lens/lens/stats"
 )
 
-// distOf returns the distribution of metric m in a file's metrics.
-func distOf(m *Metrics, metric lens.Metric) *Distribution {
-	switch metric {
-	case lens.MetricTTFT:
-		return m.Latency.TTFT
-	case lens.MetricITL:
-		return m.Latency.InterTokenLatency
-	case lens.MetricTPOT:
-		return m.Latency.TPOT
-	case lens.MetricE2E:
-		return m.Latency.TotalDuration
-	case lens.MetricTTFB:
-		return m.Latency.TTFB
-	case lens.MetricDNS:
-		return m.Latency.DNS
-	case lens.MetricConnect:
-		return m.Latency.Connect
-	case lens.MetricTLS:
-		return m.Latency.TLS
-	case lens.MetricQueueDelay:
-		return m.Latency.QueueDelay
-	}
-	return nil
-}
-
 // samePercentiles checks that d decodes to a histogram with the count and
 // every percentile (0 to 100 by 0.1) of want.
 func samePercentiles(t *testing.T, what string, d *Distribution, want *stats.Latency) {
@@ -141,7 +116,7 @@ func TestFileRoundTrip(t *testing.T) {
 			t.Errorf("%s: counts %d/%d/%d, want %d/%d/%d", r.Scenario, m.TotalRequests, m.SuccessfulRequests, m.FailedRequests, r.Total, r.Succeeded, r.Failed)
 		}
 		for _, metric := range lens.Metrics {
-			samePercentiles(t, r.Scenario+" "+string(metric), distOf(m, metric), r.Latency(metric))
+			samePercentiles(t, r.Scenario+" "+string(metric), m.Distribution(metric), r.Latency(metric))
 		}
 		sameValues(t, r.Scenario+" tokens/s", m.Latency.Throughput, r.TokensPerSecond)
 		sameValues(t, r.Scenario+" output tokens", m.TokenStats.OutputTokens, r.OutputTokens)
