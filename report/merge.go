@@ -56,9 +56,9 @@ import (
 // results priced at different prices, or a priced result with an unpriced
 // one. Merge refuses, with ErrDuplicateShard, files that would count the
 // same requests twice: a shard index held by two files (a shard given
-// twice, or a merged file and a shard it already holds), or two files of
-// the same run (same start, wall time, machine and configuration); and
-// shards of runs split in different counts. Raw requests are concatenated.
+// twice, or a merged file and a shard it already holds); and shards of
+// runs split in different counts. Files that record no shard (unsharded
+// runs, files written before shards were recorded) are not checked. Raw requests are concatenated.
 func Merge(files ...*File) (*File, error) { return MergeOptions{}.Merge(files...) }
 
 // ErrDifferentConfigs is the error, wrapped, of Merge for files run from
@@ -73,9 +73,8 @@ type MergeOptions struct {
 	IgnoreConfigHash bool
 
 	// Pool merges runs that are not parts of one run, as a baseline of
-	// several runs does: a shard index held by several files, or one run
-	// given twice, is taken as it comes, and the merged file records no
-	// shards.
+	// several runs does: a shard index held by several files is taken as
+	// it comes, and the merged file records no shards.
 	Pool bool
 }
 
@@ -152,19 +151,13 @@ func shardsOf(n int) int { return max(n, 1) }
 // shard it already holds, or one file given twice.
 var ErrDuplicateShard = errors.New("the same requests would be counted twice")
 
-// mergeShards checks that no two files hold the same shard (or are the
-// same run), and returns the shards the merged file holds.
+// mergeShards checks that no two files hold the same shard, and returns
+// the shards the merged file holds.
 func mergeShards(files []*File) (count int, indexes []int, err error) {
 	first := map[int]int{} // shard index -> the file number that holds it
 	countFrom := 0
 	for fi, f := range files {
 		m := f.Metadata
-		for fj, g := range files[:fi] {
-			if sameRun(g.Metadata, m) {
-				return 0, nil, fmt.Errorf("report: merge: %w: file %d and file %d are the same run (started %s on %q)",
-					ErrDuplicateShard, fj+1, fi+1, m.Timestamp.Format(time.RFC3339Nano), m.SystemInfo.Hostname)
-			}
-		}
 		if m.ShardCount == 0 {
 			continue
 		}
@@ -183,13 +176,6 @@ func mergeShards(files []*File) (count int, indexes []int, err error) {
 	}
 	slices.Sort(indexes)
 	return count, indexes, nil
-}
-
-// sameRun reports whether two files' metadata are those of one run: the
-// same start, wall time, machine and configuration, to the nanosecond.
-func sameRun(a, b Metadata) bool {
-	return !a.Timestamp.IsZero() && a.Timestamp.Equal(b.Timestamp) && a.DurationSecs == b.DurationSecs &&
-		a.SystemInfo == b.SystemInfo && a.ConfigHash == b.ConfigHash && slices.Equal(a.ShardIndexes, b.ShardIndexes)
 }
 
 // clone returns a deep copy of f.

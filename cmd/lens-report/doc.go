@@ -307,7 +307,8 @@
 //	Each shard's file records which shard it is (run -shard i/n), and a merged
 //	file every shard it holds. Merge refuses, even with -force, files that would
 //	count the same requests twice: a shard given twice, a merged file together
-//	with a shard it already holds, or the same file twice. It warns on stderr
+//	with a shard it already holds, or the same file twice (files of unsharded
+//	runs, or written before shards were recorded, are checked only for that). It warns on stderr
 //	when shards of the run are missing from the merged file (merge it again with
 //	them later: the merged file is a valid input).
 //

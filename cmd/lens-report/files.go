@@ -202,7 +202,8 @@ is given, which merges them with a warning.
 Each shard's file records which shard it is (run -shard i/n), and a merged
 file every shard it holds. Merge refuses, even with -force, files that would
 count the same requests twice: a shard given twice, a merged file together
-with a shard it already holds, or the same file twice. It warns on stderr
+with a shard it already holds, or the same file twice (files of unsharded
+runs, or written before shards were recorded, are checked only for that). It warns on stderr
 when shards of the run are missing from the merged file (merge it again with
 them later: the merged file is a valid input).
 
@@ -220,7 +221,16 @@ merged; 2 for a usage error.`,
 				return errUsage
 			}
 			var files []*report.File
+			var seen []os.FileInfo
 			for _, a := range args {
+				if fi, err := os.Stat(a); err == nil {
+					for j, o := range seen {
+						if os.SameFile(fi, o) {
+							return fmt.Errorf("%s is given twice (as %s too): its requests would be counted twice", a, args[j])
+						}
+					}
+					seen = append(seen, fi)
+				}
 				f, err := readResult(a)
 				if err != nil {
 					return err
