@@ -370,3 +370,55 @@ func BenchmarkAnthropicDecodeStream(b *testing.B) {
 	tail := string(bytes.Join(ev[5:], nil))
 	benchDecoder(b, (&Anthropic{APIKey: "sk-ant-bench"}).NewDecoder(), "text/event-stream; charset=utf-8", benchStreamOf(head, anthropicTextEvent, tail, 1000), len(anthropicTextEvent), 0)
 }
+
+// FuzzAnthropicDelta checks that the fast path for content deltas decodes
+// every event it accepts exactly as the full walk does.
+func FuzzAnthropicDelta(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" world"}}`,
+		`{"type":"content_block_delta","index":12,"delta":{"type":"text_delta","text":"a\"b\\u00e9\ud83d\ude00"}}`,
+		`{"type":"content_block_delta","index":1,"delta":{"type":"thinking_delta","thinking":"hmm"}}`,
+		`{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"a\":"}}`,
+		`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""}}`,
+		`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\x"}}`,
+		`{"type":"content_block_delta","index":-1.5e3,"delta":{"type":"text_delta","text":"x"}} `,
+		`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x","text":"y"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	p := &Anthropic{}
+	fast, full := p.NewDecoder().(*anthropicDecoder), p.NewDecoder().(*anthropicDecoder)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var got, want Delta
+		if !fast.decodeDelta(data, &got) {
+			return
+		}
+		if err := full.decode(data, []byte("content_block_delta"), &want); err != nil {
+			t.Fatalf("the fast path accepted %q, the full walk failed: %v", data, err)
+		}
+		if !bytes.Equal(got.Text, want.Text) || !bytes.Equal(got.Reasoning, want.Reasoning) || !bytes.Equal(got.ToolArgs, want.ToolArgs) ||
+			got.HasUsage != want.HasUsage || got.Usage != want.Usage || got.FinishReason != want.FinishReason ||
+			(got.Text == nil) != (want.Text == nil) || (got.Reasoning == nil) != (want.Reasoning == nil) || (got.ToolArgs == nil) != (want.ToolArgs == nil) {
+			t.Fatalf("%q: fast path %+v, full walk %+v", data, got, want)
+		}
+	})
+}
+
+// TestAnthropicDeltaFastPath checks that the API's usual deltas take the
+// fast path, so that FuzzAnthropicDelta compares something.
+func TestAnthropicDeltaFastPath(t *testing.T) {
+	d := (&Anthropic{}).NewDecoder().(*anthropicDecoder)
+	for data, want := range map[string]string{
+		`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" world"}}`:               " world",
+		`{"type":"content_block_delta","index":3,"delta":{"type":"thinking_delta","thinking":"a\nb"}}`:         "a\nb",
+		`{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"k\""}}`: `{"k"`,
+	} {
+		var out Delta
+		if !d.decodeDelta([]byte(data), &out) {
+			t.Fatalf("%s: not taken by the fast path", data)
+		}
+		if got := string(out.Text) + string(out.Reasoning) + string(out.ToolArgs); got != want {
+			t.Fatalf("%s: decoded %q, want %q", data, got, want)
+		}
+	}
+}

@@ -243,10 +243,7 @@ func (s *SSEReader) Scan() bool {
 	if s.err == ErrPending {
 		s.err = nil
 	}
-	// The checks that keep other lines from scanData, here, cost less than
-	// a call.
-	if !s.started && s.bomDone && !s.skipLF && s.start < s.end && (s.buf[s.start] == 'd' || s.buf[s.start] == 'e') &&
-		s.scanData() {
+	if s.usual() && s.scanData() {
 		return true
 	}
 	for {
@@ -283,7 +280,21 @@ func (s *SSEReader) Scan() bool {
 			s.err = ErrPending
 			return false
 		}
+		// A stream read one event per Read (a paced stream, or a reader
+		// fed by the application's reads) has its events start right
+		// after a fill.
+		if s.usual() && s.scanData() {
+			return true
+		}
 	}
+}
+
+// usual reports whether the buffer may start with the usual event, for
+// scanData: no event is pending, no LF is to be skipped, the byte-order
+// mark was handled, and the next line starts as "data:" or "event:" do.
+// (The checks, inlined, cost less than a call of scanData.)
+func (s *SSEReader) usual() bool {
+	return !s.started && s.bomDone && !s.skipLF && s.start < s.end && (s.buf[s.start] == 'd' || s.buf[s.start] == 'e')
 }
 
 // scanData is Scan's path for the usual event when no other is pending (no
