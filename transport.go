@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,6 +61,16 @@ type Transport struct {
 	Provider providers.Provider
 
 	// Name and Model label the Result (Result.Scenario, Result.Model).
+	// An empty Model labels the Result with the model the measured calls
+	// named (see providers.RequestModel: the path of a Gemini, Vertex AI
+	// or Azure call, else the request body's "model", read from
+	// GetBody's copy once the call ended, never from the body the SDK
+	// sends): one model is its name; calls that named different ones
+	// give their names joined by "+" in the order first seen, as
+	// Provider does ("gpt-4o+gpt-4o-mini"), or "mixed (over 4 models)"
+	// when they named more than four; a call whose model cannot be read
+	// (no GetBody) adds nothing. The cost, though, needs Model or Price set: a model found
+	// in the calls labels the Result but is not priced.
 	Name, Model string
 
 	// Price is the model's price; nil looks Provider and Model up in
@@ -78,8 +90,11 @@ type Transport struct {
 	mu    sync.Mutex
 	res   *Result
 	names []string // the APIs measured, in the order first seen
-	seq   atomic.Int64
-	fixed *api // Provider's codec
+	// models are the models the calls named, in the order first seen, at
+	// most maxModels+1 of them; only when Model is empty.
+	models []string
+	seq    atomic.Int64
+	fixed  *api // Provider's codec
 }
 
 // Client returns an *http.Client that sends through t, for an SDK's
@@ -124,7 +139,22 @@ func (t *Transport) snapshot() *Result {
 	out.Started = t.res.Started
 	out.Elapsed = time.Since(out.Started)
 	out.Provider = strings.Join(t.names, "+")
+	if t.Model == "" {
+		out.Model = modelLabel(t.models)
+	}
 	return out
+}
+
+// maxModels is how many models a Transport's Result names before it says
+// "mixed (N models)".
+const maxModels = 4
+
+// modelLabel labels a Result with the models its calls named.
+func modelLabel(models []string) string {
+	if len(models) > maxModels {
+		return fmt.Sprintf("mixed (over %d models)", maxModels)
+	}
+	return strings.Join(models, "+")
 }
 
 // CloseIdleConnections closes the idle connections of Base, when it has
@@ -221,7 +251,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.base().RoundTrip(req)
 	}
 
-	b := &meter{t: t, api: a, ctx: ctx}
+	b := &meter{t: t, api: a, ctx: ctx, req: req}
 	m := &b.m
 	m.resetAttempt()
 	m.Seq = t.seq.Add(1) - 1
@@ -236,7 +266,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		m.E2E = time.Since(t0)
 		m.Class, m.Err = classify(ctx, err), err
-		t.record(a, m)
+		t.record(a, m, req)
 		return nil, err
 	}
 	resp.Request = req
@@ -251,7 +281,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// query, which a hostile endpoint may fill with the key.
 		m.E2E = time.Since(t0)
 		m.Class, m.Err = ClassRedirect, err
-		t.record(a, m)
+		t.record(a, m, req)
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		resp.Body.Close()
 		return nil, err
@@ -295,9 +325,19 @@ func isStream(ct string) bool {
 	return false
 }
 
-// record counts a finished call; m's decoder, if any, is back in its pool.
-func (t *Transport) record(a *api, m *RequestMetrics) {
+// record counts a finished call, the measurement m of req; m's decoder,
+// if any, is back in its pool.
+func (t *Transport) record(a *api, m *RequestMetrics, req *http.Request) {
+	model := ""
+	if t.Model == "" {
+		// Read now, once the call ended, so that the request is never
+		// delayed.
+		model = providers.RequestModel(req)
+	}
 	t.mu.Lock()
+	if model != "" && len(t.models) <= maxModels && !slices.Contains(t.models, model) {
+		t.models = append(t.models, model)
+	}
 	if t.fixed == nil {
 		name := a.p.Name()
 		found := false
@@ -331,6 +371,7 @@ type meter struct {
 	t    *Transport
 	api  *api
 	ctx  context.Context
+	req  *http.Request // the application's request, until the call ends
 	body io.ReadCloser
 
 	mu     sync.Mutex // Close may come from another goroutine than Read
@@ -437,7 +478,9 @@ func (b *meter) finish(end time.Time, err error) {
 	}
 	b.api.pool.Put(b.dec)
 	b.dec, b.whole, b.resp = nil, nil, http.Response{}
-	b.t.record(b.api, &b.m)
+	req := b.req
+	b.req = nil
+	b.t.record(b.api, &b.m, req)
 }
 
 // Close closes the body. A response that had not ended counts as

@@ -151,6 +151,7 @@ func TestTransportVirtualTime(t *testing.T) {
 						assert.Equal(t, stream, m.Stream)
 					}
 					assert.Equal(t, a.provider("").Name(), res.Provider)
+					assert.Equal(t, "m", res.Model, "the model the calls named")
 					assert.EqualValues(t, n, res.TTFT.Count())
 				})
 			})
@@ -289,5 +290,56 @@ func TestTransportNoGoroutine(t *testing.T) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		assert.EqualValues(t, 1, tr.Result().Succeeded)
+	})
+}
+
+// TestTransportModel: with Model unset, a Transport's Result names the
+// model its calls named, in the path or the body; calls of different
+// models name them all, up to a limit; a set Model wins; a call whose
+// body cannot be read again adds nothing, and the body sent is intact.
+func TestTransportModel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := fake.Config{Seed: 1, TTFT: fake.Fixed(time.Millisecond), OutputTokens: 2}
+		send := func(tr *lens.Transport, p providers.Provider, model string, noGetBody bool) {
+			req, err := p.NewRequest(t.Context(), &providers.Request{Model: model, Prompt: "hi", Stream: true})
+			require.NoError(t, err)
+			if noGetBody {
+				req.GetBody = nil
+			}
+			resp, err := tr.Client().Do(req)
+			require.NoError(t, err)
+			_, err = io.Copy(io.Discard, resp.Body)
+			require.NoError(t, err)
+			resp.Body.Close()
+		}
+		openai := &providers.OpenAI{BaseURL: "http://fake.test/v1", APIKey: "sk-transport-test"}
+		gemini := &providers.Gemini{BaseURL: "http://fake.test/v1beta", APIKey: "sk-transport-test"}
+
+		tr := &lens.Transport{Base: fake.NewResponder(cfg)}
+		assert.Empty(t, tr.Result().Model, "no call yet")
+		send(tr, openai, "gpt-4o-mini", false)
+		send(tr, openai, "gpt-4o-mini", false)
+		assert.Equal(t, "gpt-4o-mini", tr.Result().Model)
+		send(tr, gemini, "gemini-2.5-flash", false)
+		send(tr, openai, "gpt-4o-mini", false)
+		res := tr.Result()
+		assert.Equal(t, "gpt-4o-mini+gemini-2.5-flash", res.Model)
+		assert.EqualValues(t, 4, res.Succeeded, "errors: %v", res.ErrorSamples)
+		for _, m := range []string{"a", "b", "c"} {
+			send(tr, openai, m, false)
+		}
+		assert.Equal(t, "mixed (over 4 models)", tr.Result().Model)
+
+		tr = &lens.Transport{Base: fake.NewResponder(cfg), Model: "my-label"}
+		send(tr, openai, "gpt-4o-mini", false)
+		assert.Equal(t, "my-label", tr.Result().Model)
+
+		// Without GetBody the body is not read again: no model, and the
+		// call is measured as usual (the fake decoded its body).
+		tr = &lens.Transport{Base: fake.NewResponder(cfg)}
+		send(tr, openai, "gpt-4o-mini", true)
+		res = tr.Result()
+		assert.Empty(t, res.Model)
+		assert.EqualValues(t, 1, res.Succeeded, "errors: %v", res.ErrorSamples)
 	})
 }

@@ -49,6 +49,7 @@ func TestSummarizerSLO(t *testing.T) {
 
 	// What the example relies on: every call measured, none failed.
 	assert.EqualValues(t, 60, res.Succeeded)
+	assert.Equal(t, "gpt-4o-mini", res.Model, "the model the calls named")
 	assert.EqualValues(t, 60, res.TTFT.Count())
 	assert.GreaterOrEqual(t, res.TTFT.Min(), 10*time.Millisecond-10*time.Microsecond)
 }

@@ -181,6 +181,9 @@ func TestTransportSDKsVirtualTime(t *testing.T) {
 					require.EqualValues(t, calls, res.Succeeded, "errors: %v", res.ErrorSamples)
 					recs := r.Records()
 					require.Len(t, recs, calls)
+					// The SDK named the model, in the path or the body.
+					assert.Equal(t, recs[0].Model, res.Model, "the result's model")
+					assert.NotEmpty(t, res.Model)
 					for _, rec := range recs {
 						m, ok := ms.byID[rec.RequestID]
 						require.True(t, ok, "no measurement of request %d (%s)", rec.Seq, rec.RequestID)
