@@ -59,7 +59,7 @@ func ParseMetric(s string) (Metric, error) {
 		return Metric{}, fmt.Errorf("history: metric %q: unknown distribution %q (want one of %s)", s, dist, strings.Join(names, ", "))
 	}
 	p, err := strconv.ParseFloat(pstr, 64)
-	if err != nil || p < 0 || p > 100 {
+	if err != nil || !(p >= 0 && p <= 100) { // NaN too; p0 and p100 are the min and max
 		return Metric{}, fmt.Errorf("history: metric %q: percentile %q is not a number from 0 to 100", s, pstr)
 	}
 	return Metric{Dist: dist, P: p}, nil

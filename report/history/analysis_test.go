@@ -269,7 +269,7 @@ func TestTrend(t *testing.T) {
 			t.Errorf("ParseMetric(%q) = %+v, %v", tc.in, got, err)
 		}
 	}
-	for _, bad := range []string{"ttft", "ttft.p101", "nope.p50", "ttft.pxx", ""} {
+	for _, bad := range []string{"ttft", "ttft.p101", "nope.p50", "ttft.pxx", "ttft.pNaN", "ttft.p-1", "ttft.pInf", ""} {
 		if _, err := ParseMetric(bad); err == nil {
 			t.Errorf("ParseMetric(%q) accepted", bad)
 		}
