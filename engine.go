@@ -267,8 +267,15 @@ func (e *engine) closed(ctx context.Context, warmup bool, n int64, d time.Durati
 				}
 			}
 			for ctx.Err() == nil {
-				if n > 0 && issued.Add(1) > n {
+				k := issued.Add(1)
+				if n > 0 && k > n {
 					return
+				}
+				if warmup && len(e.sc.Trace) > 0 {
+					// A replay's warmups take the shapes of its first
+					// entries: its prompts and output lengths, not the
+					// server's longest answer.
+					w.trace = &e.sc.Trace[(k-1)%int64(len(e.sc.Trace))]
 				}
 				if n == 0 && !time.Now().Before(deadline) {
 					return

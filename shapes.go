@@ -33,6 +33,9 @@ func (sc *Scenario) validateShapes(p *problems) {
 				p.add(f.name, "not with Trace, which sets the timing and the lengths of every request")
 			}
 		}
+		if sc.Requests > len(sc.Trace) {
+			p.add("Requests", "replays the first Requests entries of the trace, which has only %d; got %d", len(sc.Trace), sc.Requests)
+		}
 		for i, r := range sc.Trace {
 			if r.At < 0 || r.InputTokens < 0 || r.OutputTokens < 0 || (i > 0 && r.At < sc.Trace[i-1].At) {
 				p.add(fmt.Sprintf("Trace[%d]", i), "times must be >= 0 and in order, token counts >= 0; got %+v", r)

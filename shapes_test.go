@@ -233,12 +233,35 @@ func TestTraceReplay(t *testing.T) {
 	}
 }
 
+// TestTraceWarmupShapes: a replay's warmup requests take the shapes of the
+// trace's entries, not the server's longest answer (a fake that answers
+// up to 2,000 tokens would hold each warmup for seconds).
+func TestTraceWarmupShapes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mt, fr := mock(fake.Config{TTFT: fake.Fixed(10 * time.Millisecond), ITL: fake.Fixed(10 * time.Millisecond), OutputTokens: 2000, Record: true})
+		tr := []lens.TraceRequest{{At: 0, InputTokens: 7, OutputTokens: 5}, {At: time.Millisecond, InputTokens: 9, OutputTokens: 6}}
+		res, err := lens.Run(t.Context(), lens.Scenario{
+			Provider: openai("http://fake.test"), Model: "m", Trace: tr, Warmup: 3, Concurrency: 2,
+			Client: &http.Client{Transport: mt},
+		})
+		require.NoError(t, err)
+		require.EqualValues(t, 2, res.Succeeded)
+		recs := fr.Records()
+		require.Len(t, recs, 5, "3 warmups and 2 measured")
+		for _, rec := range recs {
+			assert.LessOrEqual(t, rec.OutputTokens, 6, "request %s", rec.RequestID)
+		}
+	})
+}
+
 func TestTraceScenarioValidation(t *testing.T) {
 	sc := lens.Scenario{Provider: openai("http://x"), Model: "m", Trace: []lens.TraceRequest{{}}, Rate: 5, Prompt: "hi", TraceSpeed: -1}
 	_, err := lens.Run(t.Context(), sc)
 	for _, want := range []string{"Rate: not with Trace", "Prompt: not with Trace", "TraceSpeed: must be a finite number >= 0"} {
 		assert.ErrorContains(t, err, want)
 	}
+	_, err = lens.Run(t.Context(), lens.Scenario{Provider: openai("http://x"), Model: "m", Requests: 50, Trace: make([]lens.TraceRequest, 2)})
+	assert.ErrorContains(t, err, "Requests: replays the first Requests entries of the trace, which has only 2; got 50")
 	_, err = lens.Run(t.Context(), lens.Scenario{Provider: openai("http://x"), Model: "m", Requests: 1, TraceSpeed: 2,
 		Session: lens.Session{ThinkTime: lens.FixedDist(1)}})
 	assert.ErrorContains(t, err, "TraceSpeed: set without Trace")

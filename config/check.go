@@ -521,7 +521,7 @@ func (k *checker) workload(providerNames []string) {
 		}
 		if c := s.Concurrency; c != nil {
 			switch {
-			case *c == 0 && s.RateLimit <= 0:
+			case *c == 0 && s.RateLimit <= 0 && s.Trace.File == "":
 				k.errf(key("concurrency"), "must be > 0 without a rate_limit (0 means no cap, only for an open loop)")
 			case *c > maxConfigConcurrency:
 				k.errf(key("concurrency"), "must be at most %d", maxConfigConcurrency)

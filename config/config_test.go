@@ -633,6 +633,10 @@ workload:
       prompt: hi
       duration_secs: 5
       session: {think_time_secs: 1}
+    - name: d
+      requests: 500
+      concurrency: 0
+      trace: {file: ../examples/trace-sample.csv}
 execution:
   shard: 1/4
 `,
@@ -645,7 +649,8 @@ execution:
 			`c.yaml:15: workload.scenarios[1].trace.file: trace: open testdata/no-such-trace.csv: no such file or directory`,
 			`c.yaml:15: workload.scenarios[1].trace.speed: must be a finite number >= 0, got -1`,
 			`c.yaml:19: workload.scenarios[2].session.think_time_secs: set without session.turns`,
-			`c.yaml:21: execution.shard: a closed loop of 1 workers cannot be split 4 ways: concurrency must be at least the shard count`,
+			`c.yaml:21: workload.scenarios[3].requests: replays the first requests entries of the trace, which has only 200; got 500`,
+			`c.yaml:25: execution.shard: a closed loop of 1 workers cannot be split 4 ways: concurrency must be at least the shard count`,
 		},
 	}, {
 		name: "YAML syntax error",
