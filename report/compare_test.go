@@ -219,7 +219,10 @@ func TestCompareFailsOnWhatItCannotCompare(t *testing.T) {
 		return f
 	}
 	noScenario := decode(strings.Replace(mustJSON(t, a), `"name":"chat"`, `"name":"renamed"`, 1))
-	nullMetrics := decode(mutatedResult(t, a, func(r map[string]any) { r["metrics"] = nil }))
+	// A result that measured nothing (a file cannot say so with null
+	// metrics: TestDecodeRefusesNullMetrics).
+	nullMetrics := decode(mustJSON(t, a))
+	nullMetrics.Scenarios[0].Results[0].Metrics = Metrics{}
 	noTTFT := synthFile(2, 400, 1)
 	noTTFT.Scenarios[0].Results[0].Metrics.Latency.TTFT = nil
 	for _, tc := range []struct {
@@ -231,8 +234,8 @@ func TestCompareFailsOnWhatItCannotCompare(t *testing.T) {
 	}{
 		{"scenario missing", noScenario, false, `chat openai/gpt-4o-mini: only in the old file`, false},
 		{"scenario missing, nothing in common, partial", noScenario, true, "no scenario, provider and model in common", false},
-		{"metrics null", nullMetrics, false, "measured 400 requests in the old file, 0 in the new", false},
-		{"metrics null, partial", nullMetrics, true, "measured 400 requests in the old file, 0 in the new", false},
+		{"nothing measured", nullMetrics, false, "measured 400 requests in the old file, 0 in the new", false},
+		{"nothing measured, partial", nullMetrics, true, "measured 400 requests in the old file, 0 in the new", false},
 		{"TTFT on one side", noTTFT, false, "TTFT p50: samples on one side only", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -292,5 +295,20 @@ func TestCompareOptionsThresholdAndValidate(t *testing.T) {
 	c := Compare(old, neu, CompareOptions{NoThreshold: true})
 	if c.Threshold != 0 || !c.Regressed() {
 		t.Errorf("NoThreshold: threshold %v, regressions %v; want 0 and some", c.Threshold, c.Regressions())
+	}
+}
+
+// TestDecodeRefusesNullMetrics: a result whose metrics are null or missing
+// does not load (it read as a result of no requests, beside its gates).
+func TestDecodeRefusesNullMetrics(t *testing.T) {
+	a := synthFile(1, 400, 1)
+	for name, mutate := range map[string]func(map[string]any){
+		"null":    func(r map[string]any) { r["metrics"] = nil },
+		"missing": func(r map[string]any) { delete(r, "metrics") },
+	} {
+		_, err := Decode(strings.NewReader(mutatedResult(t, a, mutate)))
+		if err == nil || !strings.Contains(err.Error(), "no metrics (missing or null)") {
+			t.Errorf("%s metrics: %v", name, err)
+		}
 	}
 }

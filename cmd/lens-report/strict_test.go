@@ -42,8 +42,8 @@ func TestCompareAndMergeRefuseWhatTheyCannotUse(t *testing.T) {
 	assert.Equal(t, 1, code, "-partial still needs something in common")
 	assert.Contains(t, errOut, "no scenario, provider and model in common")
 	code, _, errOut = cli(t, "", "compare", good, nullMetrics)
-	assert.Equal(t, 1, code)
-	assert.Contains(t, errOut, "measured 40 requests in the old file, 0 in the new")
+	assert.NotZero(t, code)
+	assert.Contains(t, errOut, "no metrics (missing or null)")
 
 	// A shard that claims successes without their latencies does not load,
 	// so it cannot be merged.
