@@ -289,8 +289,13 @@ func TestTransportLoopbackTiming(t *testing.T) {
 	}
 	assert.Less(t, bound(ttftErr), time.Millisecond, "TTFT error (p99, p50 under -race): %s", summary)
 	assert.Less(t, bound(itlErr), time.Millisecond, "ITL error (p99, p50 under -race): %s", summary)
+	// Against the fake's own send times the error also holds the
+	// request's trip to the server and both processes' scheduling on a
+	// machine of two cores shared by 16 callers (p99 0.8-1.3 ms measured
+	// on an idle one): a looser bound, which still catches a stamp taken
+	// at the wrong event, such as the body's end.
 	if p99(pace) <= 500*time.Microsecond {
-		assert.Less(t, p99(wireErr), time.Millisecond, "TTFT error against the fake, p99: %s", summary)
+		assert.Less(t, p99(wireErr), 5*time.Millisecond, "TTFT error against the fake, p99: %s", summary)
 	}
 }
 
