@@ -155,10 +155,16 @@ output:
 	// A machine that keeps time sends on time too (one too busy for it
 	// sends late, the single run as well as the shards).
 	assert.InEpsilon(t, rate, m.AchievedSendRate, 0.02, "the four shards together send at the asked rate")
+	// The interval is the sampling noise of the server's draws; each of
+	// the two real-time runs also carries its own timing noise, up to the
+	// millisecond allowed above (the p99 sits at the schedule's top, where
+	// the interval is under 3ms wide): the merged value must lie within
+	// the interval widened by that much.
+	const clock = time.Millisecond
 	for _, p := range []float64{50, 90, 95, 99} {
 		iv := st.PercentileInterval(p, 0.95)
 		got := mt.Percentile(p)
 		t.Logf("TTFT p%v: shards merged %v, one process %v (95%% CI %v .. %v)", p, got, iv.Estimate, iv.Lo, iv.Hi)
-		assert.True(t, iv.Bounded && got >= iv.Lo && got <= iv.Hi, "TTFT p%v: merged %v outside the single run's interval %v", p, got, iv)
+		assert.True(t, iv.Bounded && got >= iv.Lo-clock && got <= iv.Hi+clock, "TTFT p%v: merged %v outside the single run's interval %v (widened by %v)", p, got, iv, clock)
 	}
 }
