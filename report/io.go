@@ -58,9 +58,22 @@ func Decode(r io.Reader) (*File, error) {
 	var probe struct {
 		Format        *string `json:"format"`
 		SchemaVersion *int    `json:"schema_version"`
+		Scenarios     []struct {
+			Name    string `json:"name"`
+			Results []struct {
+				Provider string          `json:"provider"`
+				Model    string          `json:"model"`
+				Metrics  json.RawMessage `json:"metrics"`
+			} `json:"results"`
+		} `json:"scenarios"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("report: %w: %v", ErrNotResultFile, err)
+		// A value of the wrong type is left to the full decode below,
+		// which says where; what is not JSON is no result file.
+		var typeErr *json.UnmarshalTypeError
+		if !errors.As(err, &typeErr) {
+			return nil, fmt.Errorf("report: %w: %v", ErrNotResultFile, err)
+		}
 	}
 	if probe.Format == nil || *probe.Format != Format {
 		got := "no format"
@@ -75,8 +88,14 @@ func Decode(r io.Reader) (*File, error) {
 	if v := *probe.SchemaVersion; v > SchemaVersion || v < 1 {
 		return nil, &SchemaError{Version: v}
 	}
-	if err := nullMetrics(data); err != nil {
-		return nil, err
+	// A result whose metrics are missing or null would read as a result
+	// of no requests, beside gates and counts that say otherwise.
+	for _, sc := range probe.Scenarios {
+		for _, r := range sc.Results {
+			if m := bytes.TrimSpace(r.Metrics); len(m) == 0 || bytes.Equal(m, []byte("null")) {
+				return nil, fmt.Errorf("report: decode result file: scenario %q, %s/%s: no metrics (missing or null)", sc.Name, r.Provider, r.Model)
+			}
+		}
 	}
 	f := new(File)
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -91,33 +110,6 @@ func Decode(r io.Reader) (*File, error) {
 		return nil, err
 	}
 	return f, nil
-}
-
-// nullMetrics refuses a result whose metrics are missing or null: it
-// would read as a result of no requests, beside gates and counts that
-// say otherwise.
-func nullMetrics(data []byte) error {
-	var probe struct {
-		Scenarios []struct {
-			Name    string `json:"name"`
-			Results []struct {
-				Provider string          `json:"provider"`
-				Model    string          `json:"model"`
-				Metrics  json.RawMessage `json:"metrics"`
-			} `json:"results"`
-		} `json:"scenarios"`
-	}
-	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil // the full decode reports it, with its place
-	}
-	for _, sc := range probe.Scenarios {
-		for _, r := range sc.Results {
-			if m := bytes.TrimSpace(r.Metrics); len(m) == 0 || bytes.Equal(m, []byte("null")) {
-				return fmt.Errorf("report: decode result file: scenario %q, %s/%s: no metrics (missing or null)", sc.Name, r.Provider, r.Model)
-			}
-		}
-	}
-	return nil
 }
 
 // ReadFile reads and checks the result file at path, as Decode does.
