@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,8 @@ import (
 	// than ncruces/go-sqlite3 (SQLite compiled to WebAssembly and run by
 	// wazero) for a short-lived CLI: no WebAssembly runtime to start. The
 	// version is the newest whose go.mod still allows Go 1.25.
-	_ "modernc.org/sqlite"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/llm-latency-lens/lens/report"
 )
@@ -190,11 +192,28 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("history: open %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path}
-	if err := s.migrate(context.Background()); err != nil {
-		db.Close()
-		return nil, err
+	// Turning a new file to WAL can answer SQLITE_BUSY at once, without
+	// the busy timeout's wait, while another process opens the same file
+	// for the first time; such an open is tried again until the busy
+	// timeout has passed.
+	deadline := time.Now().Add(busyTimeout)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		err = s.migrate(context.Background())
+		if err == nil {
+			return s, nil
+		}
+		if !isBusy(err) || time.Now().Add(wait).After(deadline) {
+			db.Close()
+			return nil, err
+		}
+		time.Sleep(wait + rand.N(wait))
 	}
-	return s, nil
+}
+
+// isBusy reports whether err is SQLite's "database is locked".
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // Path returns the path the Store was opened with.
