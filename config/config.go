@@ -437,6 +437,17 @@ type Prompt struct {
 	System string `yaml:"system"`
 }
 
+// UnmarshalYAML reads a prompt as a configuration does: a string is
+// short for {text: "..."}. (yaml.v3 checks no unknown keys inside an
+// UnmarshalYAML; Load does.)
+func (p *Prompt) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		return n.Decode(&p.Text)
+	}
+	type plain Prompt // the same fields without this method
+	return n.Decode((*plain)(p))
+}
+
 // SLO are per-request limits, in milliseconds (key "slo"). Zero is
 // no limit.
 type SLO struct {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -163,11 +164,23 @@ func (d *decoder) entries(n *yaml.Node, path string) []entry {
 	return out
 }
 
-var (
-	distType   = reflect.TypeFor[Dist]()
-	promptType = reflect.TypeFor[Prompt]()
-	anyType    = reflect.TypeFor[any]()
-)
+// The walk below over mappings, lists, aliases and merge keys is ours;
+// scalars and the types that decode themselves (Dist, Prompt) go through
+// yaml.v3. The library's own decoding into Go values (Node.Decode, or
+// Decoder.Decode with KnownFields) would lose what users value:
+//   - its errors are strings with a line but no column and no key path
+//     ("line 3: cannot unmarshal !!str `lots` into int");
+//   - KnownFields exists only on a Decoder that reads bytes, not on
+//     Node.Decode (which JSON input and UnmarshalYAML need); its message
+//     names the Go type, not the key, and suggests nothing;
+//   - it truncates a fraction into an int (1.5 becomes 1) and takes
+//     "yes", "off" or a quoted "no" as a bool;
+//   - a merge key of the wrong shape ends the decoding with one error
+//     and no line;
+//   - it resolves aliases and merge keys only while filling Go values,
+//     never into a tree with positions, and each Node.Decode starts
+//     afresh (no alias budget; an alias inside its own value overflows
+//     the stack when an UnmarshalYAML decodes into its own type).
 
 // value decodes n into v, by v's type.
 func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
@@ -189,36 +202,35 @@ func (d *decoder) into(n *yaml.Node, path string, v reflect.Value) {
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" && v.Kind() != reflect.Interface {
 		return // a null is the same as leaving the key out
 	}
+	t := v.Type()
+	if t.Kind() == reflect.Pointer {
+		p := reflect.New(t.Elem())
+		d.into(n, path, p.Elem())
+		v.Set(p)
+		return
+	}
+	env := false
 	if n.Kind == yaml.ScalarNode {
 		switch tag := n.ShortTag(); tag {
-		case "!!null", "!!bool", "!!int", "!!float", "!!str", "!!timestamp", "!!binary":
+		case "!!null", "!!bool", "!!int", "!!float", "!!timestamp", "!!binary":
+		case "!!str":
+			if n, env = d.expand(n, path); n == nil {
+				return
+			}
 		default:
 			d.stop(n, "unsupported YAML tag %s", tag)
 			return
 		}
 	}
-	t := v.Type()
-	switch {
-	case t == distType:
-		if spec := d.dist(n, path); spec != nil {
-			v.Set(reflect.ValueOf(*spec))
+	// A type that decodes itself does, but for a mapping into a struct of
+	// keys (a prompt's long form), which is walked here key by key.
+	if u, ok := v.Addr().Interface().(yaml.Unmarshaler); ok {
+		if _, keys := yamlFields(t); n.Kind == yaml.ScalarNode || len(keys) == 0 {
+			d.unmarshal(u, n, path)
+			return
 		}
-		return
-	case t == anyType:
-		if x := d.anyValue(n, path); x != nil {
-			v.Set(reflect.ValueOf(x))
-		}
-		return
-	case t == promptType && n.Kind == yaml.ScalarNode:
-		// prompt: "text" is short for prompt: {text: "text"}.
-		v.FieldByName("Text").SetString(d.str(n, path))
-		return
 	}
 	switch t.Kind() {
-	case reflect.Pointer:
-		p := reflect.New(t.Elem())
-		d.into(n, path, p.Elem())
-		v.Set(p)
 	case reflect.Struct:
 		d.structure(n, path, v)
 	case reflect.Slice:
@@ -247,25 +259,43 @@ func (d *decoder) into(n *yaml.Node, path string, v reflect.Value) {
 			m.SetMapIndex(reflect.ValueOf(e.key.Value).Convert(t.Key()), ev)
 		}
 		v.Set(m)
-	case reflect.String:
-		v.SetString(d.str(n, path))
-	case reflect.Bool:
-		v.SetBool(d.boolean(n, path))
-	case reflect.Int:
-		v.SetInt(int64(d.intField(n, path)))
-	case reflect.Uint64:
-		if i, ok := d.integer(n, path); ok {
-			if i < 0 {
-				d.problem(n, path, "must be >= 0")
-			} else {
-				v.SetUint(uint64(i))
-			}
+	case reflect.Interface:
+		if x := d.anyValue(n, path); x != nil {
+			v.Set(reflect.ValueOf(x))
 		}
-	case reflect.Float64:
-		v.SetFloat(d.number(n, path))
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			d.typeErr(n, path, "a string")
+			return
+		}
+		v.SetString(n.Value) // numbers and booleans as written
+	case reflect.Bool, reflect.Int, reflect.Uint64, reflect.Float64:
+		d.scalar(n, path, v, env)
 	default:
 		panic(fmt.Sprintf("config: no decoding for %v", t))
 	}
+}
+
+// unmarshal lets a type that decodes itself decode n; each error of its
+// *yaml.TypeError ("line 3: message") is a problem at n.
+func (d *decoder) unmarshal(u yaml.Unmarshaler, n *yaml.Node, path string) {
+	err := u.UnmarshalYAML(n)
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		if err != nil {
+			d.problem(n, path, "%v", err)
+		}
+		return
+	}
+	for _, e := range te.Errors {
+		d.problem(n, path, "%s", strings.TrimPrefix(e, fmt.Sprintf("line %d: ", n.Line)))
+	}
+}
+
+// typeError is err as an UnmarshalYAML returns it, so that yaml.v3 goes
+// on decoding and reports it with n's line.
+func typeError(n *yaml.Node, err error) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
 }
 
 // structure decodes a mapping into a struct by its fields' yaml tags.
@@ -307,147 +337,70 @@ func yamlFields(t reflect.Type) (map[string]int, []string) {
 	return fields, names
 }
 
-// expand replaces ${ENV} references in a string value.
-func (d *decoder) expand(n *yaml.Node, path, s string) (string, bool) {
-	out, err := expandEnv(s, d.lookup)
+// expand returns a string scalar with its ${ENV} references replaced (a
+// copy at the same place) and whether it held any; nil when one cannot
+// be expanded.
+func (d *decoder) expand(n *yaml.Node, path string) (*yaml.Node, bool) {
+	if !strings.Contains(n.Value, "${") {
+		return n, false
+	}
+	s, err := expandEnv(n.Value, d.lookup)
 	if err != nil {
 		d.problem(n, path, "%v", err)
-		return "", false
+		return nil, true
 	}
-	return out, true
+	cp := *n
+	cp.Value = s
+	return &cp, true
 }
 
-// str decodes a string. Numbers and booleans are taken as written.
-func (d *decoder) str(n *yaml.Node, path string) string {
-	if n.Kind != yaml.ScalarNode {
-		d.typeErr(n, path, "a string")
-		return ""
+// scalar decodes a boolean or a number with yaml.v3, once the node's own
+// tag says it is one (the library would take "yes" for true and 1.5 for
+// 1). A string is a number or a boolean only when it came from ${ENV}
+// (env): its text is then read as if it were written unquoted.
+func (d *decoder) scalar(n *yaml.Node, path string, v reflect.Value, env bool) {
+	want, tags := "a number", "!!int !!float"
+	switch v.Kind() {
+	case reflect.Bool:
+		want, tags = "true or false", "!!bool"
+	case reflect.Int, reflect.Uint64:
+		want = "a whole number"
 	}
-	if n.ShortTag() != "!!str" {
-		return n.Value
+	after := ""
+	if env {
+		n = &yaml.Node{Kind: yaml.ScalarNode, Value: strings.TrimSpace(n.Value), Line: n.Line, Column: n.Column}
+		after = " (after expanding ${...})"
 	}
-	s, _ := d.expand(n, path, n.Value)
-	return s
-}
-
-// envText returns the text of a string value, expanded, for the number
-// and boolean decoders: a string is only a number when it came from
-// ${ENV}.
-func (d *decoder) envText(n *yaml.Node, path string) (text string, isEnv, ok bool) {
-	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" || !strings.Contains(n.Value, "${") {
-		return "", false, false
-	}
-	s, ok := d.expand(n, path, n.Value)
-	return strings.TrimSpace(s), true, ok
-}
-
-// integer decodes a whole number.
-func (d *decoder) integer(n *yaml.Node, path string) (int64, bool) {
-	if s, isEnv, ok := d.envText(n, path); isEnv {
-		if !ok {
-			return 0, false // expand reported it
-		}
-		if v, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return v, true
-		}
-		d.problem(n, path, "must be a whole number (after expanding ${...})")
-		return 0, false
-	}
-	switch n.ShortTag() {
-	case "!!int", "!!float":
-		if n.Kind != yaml.ScalarNode {
-			break
-		}
-		var i int64
-		if n.ShortTag() == "!!int" && n.Decode(&i) == nil {
-			return i, true
-		}
-		f := d.float(n)
-		if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
-			return int64(f), true
-		}
-		if finite(f) && f == math.Trunc(f) {
-			d.problem(n, path, "must be a whole number within ±9223372036854775807")
+	if n.Kind != yaml.ScalarNode || !strings.Contains(tags, n.ShortTag()) {
+		if env {
+			d.problem(n, path, "must be %s%s", want, after)
 		} else {
-			d.problem(n, path, "must be a whole number, got a fraction")
+			d.typeErr(n, path, want)
 		}
-		return 0, false
+		return
 	}
-	d.typeErr(n, path, "a whole number")
-	return 0, false
-}
-
-// float returns the value of a number scalar.
-func (d *decoder) float(n *yaml.Node) float64 {
+	// Exact where the library can be: a bool, a float, an int from a whole
+	// number as written (1e3 and 2.0 go the float's way below).
+	if n.ShortTag() == "!!int" || v.Kind() == reflect.Bool || v.Kind() == reflect.Float64 {
+		if n.Decode(v.Addr().Interface()) == nil && (v.Kind() != reflect.Float64 || finite(v.Float())) {
+			return
+		}
+	}
 	var f float64
-	if err := n.Decode(&f); err != nil {
-		var u uint64
-		if n.Decode(&u) == nil {
-			return float64(u)
-		}
-		return math.NaN()
+	_ = n.Decode(&f)
+	v.SetZero()
+	switch {
+	case v.Kind() == reflect.Float64:
+		d.problem(n, path, "must be a finite number%s", after)
+	case v.Kind() == reflect.Uint64 && f < 0:
+		d.problem(n, path, "must be >= 0%s", after)
+	case f != math.Trunc(f) || math.IsNaN(f):
+		d.problem(n, path, "must be a whole number, got a fraction%s", after)
+	case math.Abs(f) < 1<<63:
+		v.Set(reflect.ValueOf(int64(f)).Convert(v.Type()))
+	default:
+		d.problem(n, path, "must be a whole number within ±9223372036854775807%s", after)
 	}
-	return f
-}
-
-// intField decodes a whole number that fits an int.
-func (d *decoder) intField(n *yaml.Node, path string) int {
-	v, ok := d.integer(n, path)
-	if !ok {
-		return 0
-	}
-	if int64(int(v)) != v {
-		d.problem(n, path, "out of range")
-		return 0
-	}
-	return int(v)
-}
-
-// number decodes a number.
-func (d *decoder) number(n *yaml.Node, path string) float64 {
-	if s, isEnv, ok := d.envText(n, path); isEnv {
-		if !ok {
-			return 0
-		}
-		if v, err := strconv.ParseFloat(s, 64); err == nil && finite(v) {
-			return v
-		}
-		d.problem(n, path, "must be a number (after expanding ${...})")
-		return 0
-	}
-	if n.Kind == yaml.ScalarNode && (n.ShortTag() == "!!int" || n.ShortTag() == "!!float") {
-		f := d.float(n)
-		if !finite(f) {
-			d.problem(n, path, "must be a finite number")
-			return 0
-		}
-		return f
-	}
-	d.typeErr(n, path, "a number")
-	return 0
-}
-
-// boolean decodes true or false.
-func (d *decoder) boolean(n *yaml.Node, path string) bool {
-	if s, isEnv, ok := d.envText(n, path); isEnv {
-		if !ok {
-			return false
-		}
-		switch strings.ToLower(s) {
-		case "true":
-			return true
-		case "false":
-			return false
-		}
-		d.problem(n, path, "must be true or false (after expanding ${...})")
-		return false
-	}
-	var b bool
-	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" && n.Decode(&b) == nil {
-		return b
-	}
-	d.typeErr(n, path, "true or false")
-	return false
 }
 
 // anyValue decodes a value of any shape: nil, bool, int64, float64,
@@ -463,36 +416,22 @@ func (d *decoder) anyValue(n *yaml.Node, path string) any {
 		d.into(n, path, reflect.ValueOf(&out).Elem())
 		return out
 	}
+	var x any
 	switch n.ShortTag() {
-	case "!!null":
-		return nil
-	case "!!bool":
-		return d.boolean(n, path)
-	case "!!int":
-		if i, err := strconv.ParseInt(n.Value, 0, 64); err == nil || n.Decode(&i) == nil {
-			return i
+	case "!!null", "!!bool", "!!int", "!!float":
+		if n.Decode(&x) != nil {
+			return n.Value
 		}
-		return d.float(n)
-	case "!!float":
-		return d.float(n)
+	default:
+		return n.Value // a string, a timestamp or binary, as written
 	}
-	s, _ := d.expand(n, path, n.Value)
-	return s
-}
-
-// dist decodes a distribution.
-func (d *decoder) dist(n *yaml.Node, path string) *Dist {
-	before := len(d.probs)
-	v := d.anyValue(n, path)
-	if len(d.probs) > before {
-		return nil
+	switch i := x.(type) {
+	case int:
+		return int64(i)
+	case uint64:
+		return float64(i)
 	}
-	spec, err := parseDist(v)
-	if err != nil {
-		d.problem(n, path, "%v", err)
-		return nil
-	}
-	return &spec
+	return x
 }
 
 // decodeFile decodes a document's root into a File with its defaults.

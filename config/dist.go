@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/fake"
 )
@@ -54,6 +56,27 @@ func (d Dist) Dist() lens.Dist {
 // String formats the distribution in the syntax Parse reads:
 // "uniform(32, 64)".
 func (d Dist) String() string { return d.Dist().String() }
+
+// UnmarshalYAML reads a distribution from a YAML number or string, so
+// that yaml.v3 decodes a Dist as a configuration does: 80, "80" and
+// uniform(40, 120) are all distributions. It reads the form only; Load
+// and File.Validate check the values against the key's bounds.
+func (d *Dist) UnmarshalYAML(n *yaml.Node) error {
+	var v any
+	if tag := n.ShortTag(); n.Kind == yaml.ScalarNode && tag != "!!bool" {
+		v = n.Value
+		var f float64
+		if tag != "!!str" && n.Decode(&f) == nil {
+			v = f
+		}
+	}
+	spec, err := parseDist(v)
+	if err != nil {
+		return typeError(n, err)
+	}
+	*d = spec
+	return nil
+}
 
 // latency returns the distribution, in milliseconds, as a fake.Latency. d
 // must have passed problem(0).
