@@ -82,21 +82,14 @@ func (d *decoder) resolve(n *yaml.Node) (out *yaml.Node, done func()) {
 		d.stop(n, "document has more than %d values once its aliases are expanded", maxNodes)
 		return nil, nil
 	}
-	orig := n
+	orig, out := n, n
 	if n.Kind == yaml.AliasNode {
-		if orig = n.Alias; orig == nil {
-			d.stop(n, "alias to an unknown anchor")
-			return nil, nil
-		}
-		if orig.Kind == yaml.AliasNode {
-			d.stop(n, "alias to an alias")
-			return nil, nil
-		}
+		// yaml.v3's parser refuses an unknown anchor and puts none on an
+		// alias, so n.Alias is a value.
+		orig = n.Alias
 		cp := *orig
 		cp.Line, cp.Column = n.Line, n.Column
 		out = &cp
-	} else {
-		out = n
 	}
 	if d.open[orig] {
 		d.stop(n, "alias refers to a value that contains it")
