@@ -139,11 +139,7 @@ func (p *Anthropic) auth(req *http.Request) {
 // the API's largest page) with the same headers as NewRequest. Only the
 // first page is read: accounts do not have 1000 models.
 func (p *Anthropic) NewListModelsRequest(ctx context.Context) (*http.Request, error) {
-	u, err := endpoint(cmp.Or(p.BaseURL, defaultAnthropicBaseURL), "/models?limit=1000")
-	if err != nil {
-		return nil, fmt.Errorf("%s: build request: %w", p.Name(), err)
-	}
-	req, err := newGetRequest(ctx, u)
+	req, err := newGetRequest(ctx, cmp.Or(p.BaseURL, defaultAnthropicBaseURL), "/models?limit=1000")
 	if err != nil {
 		return nil, fmt.Errorf("%s: build request: %w", p.Name(), err)
 	}
@@ -158,11 +154,7 @@ func (p *Anthropic) DecodeModels(resp *http.Response) ([]string, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, anthropicStatusError(p.Name(), resp, sc)
 	}
-	body, err := readModelsBody(p.Name(), resp, sc)
-	if err != nil {
-		return nil, err
-	}
-	return modelNames(p.Name(), body, "data", "id", sc)
+	return readModelNames(p.Name(), resp, "data", "id", sc)
 }
 
 // NewDecoder returns a decoder of Messages API responses, streamed or not.
@@ -395,11 +387,7 @@ func (d *anthropicDecoder) decode(data, evType []byte, out *Delta) error {
 	c.reset(data)
 	d.text, d.reasoning, d.args = d.text[:0], d.reasoning[:0], d.args[:0]
 	if c.kind() != jsonObject {
-		c.skip()
-		if err := c.done(); err != nil {
-			return d.decodeError(err, data)
-		}
-		return d.decodeError(errors.New("event data is not a JSON object"), data)
+		return d.notObject(data, "event data is not a JSON object")
 	}
 	typ, hasType := anthropicOther, false
 	hasError := false

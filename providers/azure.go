@@ -97,12 +97,7 @@ var (
 func (p *Azure) Name() string { return cmp.Or(p.Label, "azure") }
 
 // apiKey returns the key of the api-key header.
-func (p *Azure) apiKey() string {
-	if p.APIKey != "" {
-		return p.APIKey
-	}
-	return os.Getenv("AZURE_OPENAI_API_KEY")
-}
+func (p *Azure) apiKey() string { return cmp.Or(p.APIKey, os.Getenv("AZURE_OPENAI_API_KEY")) }
 
 // secret returns the credential requests carry, for redaction.
 func (p *Azure) secret() string { return cmp.Or(p.BearerToken, p.apiKey()) }
@@ -328,9 +323,9 @@ func (p *Azure) NewListModelsRequest(ctx context.Context) (*http.Request, error)
 	var req *http.Request
 	if err == nil {
 		if p.V1 {
-			req, err = newOpenAIModelsRequest(ctx, b, "/openai/v1/models")
+			req, err = newGetRequest(ctx, b, "/openai/v1/models")
 		} else {
-			req, err = newOpenAIModelsRequest(ctx, b, "/openai/models")
+			req, err = newGetRequest(ctx, b, "/openai/models")
 			if err == nil {
 				req.URL.RawQuery = "api-version=" + url.QueryEscape(p.apiVersion())
 			}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -134,11 +133,7 @@ func (p *Cohere) NewListModelsRequest(ctx context.Context) (*http.Request, error
 	if b, ok := strings.CutSuffix(base, "/v2"); ok {
 		base = b + "/v1"
 	}
-	u, err := endpoint(base, "/models?page_size=1000&endpoint=chat")
-	if err != nil {
-		return nil, fmt.Errorf("%s: build request: %w", p.Name(), err)
-	}
-	req, err := newGetRequest(ctx, u)
+	req, err := newGetRequest(ctx, base, "/models?page_size=1000&endpoint=chat")
 	if err != nil {
 		return nil, fmt.Errorf("%s: build request: %w", p.Name(), err)
 	}
@@ -154,11 +149,7 @@ func (p *Cohere) DecodeModels(resp *http.Response) ([]string, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, newStatusError(p.Name(), resp, sc, cohereRequestID...)
 	}
-	body, err := readModelsBody(p.Name(), resp, sc)
-	if err != nil {
-		return nil, err
-	}
-	return modelNames(p.Name(), body, "models", "name", sc)
+	return readModelNames(p.Name(), resp, "models", "name", sc)
 }
 
 // NewDecoder returns a decoder of chat responses, streamed or not.
@@ -216,11 +207,7 @@ func (d *cohereDecoder) decode(data []byte, out *Delta) error {
 	c.reset(data)
 	d.text, d.reasoning, d.args, d.errText = d.text[:0], d.reasoning[:0], d.args[:0], d.errText[:0]
 	if c.kind() != jsonObject {
-		c.skip()
-		if err := c.done(); err != nil {
-			return d.decodeError(err, data)
-		}
-		return d.decodeError(errors.New("event data is not a JSON object"), data)
+		return d.notObject(data, "event data is not a JSON object")
 	}
 	var k cohereEvent
 	c.object()

@@ -270,6 +270,17 @@ func (f *frame) decodeError(err error, input []byte) *DecodeError {
 	return e
 }
 
+// notObject returns the *DecodeError for data, whose first value (at the
+// cursor) is not a JSON object: the syntax error that value holds, if any,
+// else one saying what the data is not.
+func (f *frame) notObject(data []byte, what string) *DecodeError {
+	f.c.skip()
+	if err := f.c.done(); err != nil {
+		return f.decodeError(err, data)
+	}
+	return f.decodeError(errors.New(what), data)
+}
+
 // streamError returns the *APIError for an error the server sent with a
 // 2xx status: an error event or chunk, an error line, or a whole body.
 func (f *frame) streamError(data []byte) *APIError {

@@ -3,7 +3,6 @@ package providers
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -258,21 +257,15 @@ func (p *Gemini) auth(req *http.Request) {
 //
 // Only the first page is read.
 func (p *Gemini) NewListModelsRequest(ctx context.Context) (*http.Request, error) {
-	var u string
-	var err error
+	base, path := p.baseURL(), "/models?pageSize=1000"
 	if p.vertex() {
-		base := strings.TrimRight(p.baseURL(), "/")
+		base = strings.TrimRight(base, "/")
 		if strings.HasSuffix(base, "/v1") {
 			base += "beta1"
 		}
-		u, err = endpoint(base, "/publishers/google/models?pageSize=1000")
-	} else {
-		u, err = endpoint(p.baseURL(), "/models?pageSize=1000")
+		path = "/publishers/google/models?pageSize=1000"
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: build request: %w", p.Name(), err)
-	}
-	req, err := newGetRequest(ctx, u)
+	req, err := newGetRequest(ctx, base, path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: build request: %w", p.Name(), err)
 	}
@@ -293,15 +286,11 @@ func (p *Gemini) DecodeModels(resp *http.Response) ([]string, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, geminiStatusError(name, resp, sc)
 	}
-	body, err := readModelsBody(name, resp, sc)
-	if err != nil {
-		return nil, err
-	}
 	list, prefix := "models", "models/"
 	if p.vertex() {
 		list, prefix = "publisherModels", "publishers/google/models/"
 	}
-	names, err := modelNames(name, body, list, "name", sc)
+	names, err := readModelNames(name, resp, list, "name", sc)
 	for i, n := range names {
 		names[i] = strings.TrimPrefix(n, prefix)
 	}
@@ -429,22 +418,14 @@ func (d *geminiDecoder) decode(data []byte, out *Delta) error {
 		d.chunk(&g)
 	case jsonArray:
 		if d.mode == frameSSE { // a whole body may be an array of chunks
-			c.skip()
-			if err := c.done(); err != nil {
-				return d.decodeError(err, data)
-			}
-			return d.decodeError(errors.New("event data is not a JSON object"), data)
+			return d.notObject(data, "event data is not a JSON object")
 		}
 		c.array()
 		for c.nextElem() {
 			d.chunk(&g)
 		}
 	default:
-		c.skip()
-		if err := c.done(); err != nil {
-			return d.decodeError(err, data)
-		}
-		return d.decodeError(errors.New("event data is not a JSON object"), data)
+		return d.notObject(data, "event data is not a JSON object")
 	}
 	if err := c.done(); err != nil {
 		return d.decodeError(err, data)

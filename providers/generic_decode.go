@@ -297,22 +297,6 @@ func (d *genericDecoder) setCounts(t genericTarget, n int64, ok bool) {
 	}
 }
 
-// parseCount parses a JSON number as an integer, without allocating for
-// plain integers.
-func parseCount(num []byte) (int64, bool) {
-	if len(num) > 0 && len(num) <= 18 {
-		var v int64
-		for _, ch := range num {
-			if ch < '0' || ch > '9' {
-				return parseIntLoose(num)
-			}
-			v = v*10 + int64(ch-'0')
-		}
-		return v, true
-	}
-	return parseIntLoose(num)
-}
-
 // eventError returns the *APIError for an event whose ErrorPath value says
 // error: a string is the message; an object is read as an API error
 // object; anything else makes the whole event the message.

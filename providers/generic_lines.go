@@ -68,43 +68,41 @@ func (l *genericLineReader) next() (line []byte, at time.Time, unterminated bool
 				l.bomDone = true
 			}
 		}
+		found := false
 		if l.bomDone {
 			if i := bytes.IndexByte(l.buf[l.scan:l.end], '\n'); i >= 0 {
 				lf := l.scan + i
 				line = l.buf[l.start:lf]
 				l.start, l.scan = lf+1, lf+1
-				if n := len(line); n > 0 && line[n-1] == '\r' {
-					line = line[:n-1]
-				}
-				if len(line) > l.max {
+				found = true
+			} else {
+				l.scan = l.end
+				if l.end-l.start > l.max+1 { // +1: the CR of a CRLF
 					return nil, time.Time{}, false, l.errLineTooLong()
 				}
-				if len(bytes.TrimSpace(line)) == 0 {
-					continue
-				}
-				return line, l.now, false, nil
-			}
-			l.scan = l.end
-			if l.end-l.start > l.max+1 { // +1: the CR of a CRLF
-				return nil, time.Time{}, false, l.errLineTooLong()
 			}
 		}
-		if l.rerr != nil {
-			if l.rerr == io.EOF && l.start < l.end {
-				line = l.buf[l.start:l.end]
-				l.start, l.scan = l.end, l.end
-				if n := len(line); n > 0 && line[n-1] == '\r' {
-					line = line[:n-1]
-				}
-				if len(line) > l.max {
-					return nil, time.Time{}, false, l.errLineTooLong()
-				}
-				if len(bytes.TrimSpace(line)) == 0 {
-					continue
-				}
-				return line, l.now, true, nil
+		if !found && l.rerr != nil {
+			if l.rerr != io.EOF || l.start >= l.end {
+				return nil, time.Time{}, false, l.rerr
 			}
-			return nil, time.Time{}, false, l.rerr
+			// The last line, without its line end.
+			line = l.buf[l.start:l.end]
+			l.start, l.scan = l.end, l.end
+			found, unterminated = true, true
+		}
+		if found {
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+			if len(line) > l.max {
+				return nil, time.Time{}, false, l.errLineTooLong()
+			}
+			if len(bytes.TrimSpace(line)) == 0 {
+				unterminated = false
+				continue
+			}
+			return line, l.now, unterminated, nil
 		}
 		l.fill()
 		if l.pending {

@@ -579,8 +579,14 @@ func (c *jsonCursor) int() (int64, bool) {
 		c.skip()
 		return 0, false
 	}
-	// Fast path: plain non-negative integers of up to 18 digits.
-	if len(num) <= 18 {
+	return parseCount(num)
+}
+
+// parseCount parses a JSON number (or numeric string) as an integer, with
+// a fast path that does not allocate for plain non-negative integers of up
+// to 18 digits.
+func parseCount(num []byte) (int64, bool) {
+	if len(num) > 0 && len(num) <= 18 {
 		var v int64
 		for _, ch := range num {
 			if ch < '0' || ch > '9' {

@@ -91,8 +91,13 @@ func credentialsRejected(e *APIError) bool {
 	return false
 }
 
-// newGetRequest builds a GET of u that accepts JSON.
-func newGetRequest(ctx context.Context, u string) (*http.Request, error) {
+// newGetRequest builds a GET of base + path (joined and checked as endpoint
+// does) that accepts JSON: the list-models request of every codec.
+func newGetRequest(ctx context.Context, base, path string) (*http.Request, error) {
+	u, err := endpoint(base, path)
+	if err != nil {
+		return nil, err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
@@ -163,6 +168,16 @@ func readModelsBody(provider string, resp *http.Response, sc secrets) ([]byte, e
 			Err: fmt.Errorf("%w: the model list is over %d bytes", ErrLineTooLong, maxModelsBody)}
 	}
 	return body, nil
+}
+
+// readModelNames reads the body of a 2xx list-models response and returns
+// its names, as modelNames reads them.
+func readModelNames(provider string, resp *http.Response, listKey, nameKey string, sc secrets) ([]string, error) {
+	body, err := readModelsBody(provider, resp, sc)
+	if err != nil {
+		return nil, err
+	}
+	return modelNames(provider, body, listKey, nameKey, sc)
 }
 
 // modelNames reads the names of a list-models body: for each element of

@@ -124,11 +124,15 @@ var _ Provider = (*OpenAI)(nil)
 func (p *OpenAI) Name() string { return cmp.Or(p.Label, "openai") }
 
 // apiKey returns the key requests carry.
-func (p *OpenAI) apiKey() string {
-	if p.APIKey != "" {
-		return p.APIKey
+func (p *OpenAI) apiKey() string { return openAIKey(p.APIKey, p.BaseURL) }
+
+// openAIKey returns key, or else $OPENAI_API_KEY when base is OpenAI's own
+// API: an OpenAI key is never sent to another server by default.
+func openAIKey(key, base string) string {
+	if key != "" {
+		return key
 	}
-	if !officialOpenAI(p.BaseURL) {
+	if !officialOpenAI(base) {
 		return ""
 	}
 	return os.Getenv("OPENAI_API_KEY")
@@ -195,10 +199,7 @@ func (p *OpenAI) NewRequest(ctx context.Context, r *Request) (*http.Request, err
 	if err != nil {
 		return nil, err
 	}
-	if key := p.apiKey(); key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	setOpenAIHeaders(req, p.Organization, p.Project, p.Header)
+	setOpenAIHeaders(req, p.apiKey(), p.Organization, p.Project, p.Header)
 	return req, nil
 }
 
@@ -228,18 +229,20 @@ func newOpenAIChatBody(r *Request, model, maxField string, streamUsage bool) ope
 	return body
 }
 
-// setOpenAIHeaders sets the OpenAI-Organization and OpenAI-Project headers
-// when given, then the extra headers, which replace any of the same name.
-func setOpenAIHeaders(req *http.Request, org, project string, extra http.Header) {
+// setOpenAIHeaders sets "Authorization: Bearer key", the
+// OpenAI-Organization and OpenAI-Project headers when given, then the extra
+// headers, which replace any of the same name.
+func setOpenAIHeaders(req *http.Request, key, org, project string, extra http.Header) {
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
 	if org != "" {
 		req.Header.Set("OpenAI-Organization", org)
 	}
 	if project != "" {
 		req.Header.Set("OpenAI-Project", project)
 	}
-	for k, vs := range extra {
-		req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
-	}
+	setHeaders(req.Header, extra)
 }
 
 // NewDecoder returns a decoder of chat completion responses, streamed or
@@ -326,11 +329,7 @@ func (d *openAIDecoder) decodeCursor(data []byte, out *Delta) error {
 		}
 		return nil
 	default:
-		c.skip()
-		if err := c.done(); err != nil {
-			return d.decodeError(err, data)
-		}
-		return d.decodeError(errors.New("chunk is not a JSON object"), data)
+		return d.notObject(data, "chunk is not a JSON object")
 	}
 	var isErr, hasTimings bool
 	var timings Usage
@@ -906,14 +905,11 @@ var _ ModelLister = (*OpenAI)(nil)
 // NewListModelsRequest builds GET {BaseURL}/models, with the auth and
 // extra headers NewRequest sends.
 func (p *OpenAI) NewListModelsRequest(ctx context.Context) (*http.Request, error) {
-	req, err := newOpenAIModelsRequest(ctx, cmp.Or(p.BaseURL, defaultOpenAIBaseURL), "/models")
+	req, err := newGetRequest(ctx, cmp.Or(p.BaseURL, defaultOpenAIBaseURL), "/models")
 	if err != nil {
 		return nil, fmt.Errorf("%s: build list-models request: %w", p.Name(), err)
 	}
-	if key := p.apiKey(); key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	setOpenAIHeaders(req, p.Organization, p.Project, p.Header)
+	setOpenAIHeaders(req, p.apiKey(), p.Organization, p.Project, p.Header)
 	return req, nil
 }
 
@@ -921,22 +917,6 @@ func (p *OpenAI) NewListModelsRequest(ctx context.Context) (*http.Request, error
 // every element of "data", in the server's order.
 func (p *OpenAI) DecodeModels(resp *http.Response) ([]string, error) {
 	return decodeOpenAIModels(p.Name(), resp, secrets{key: p.apiKey(), req: resp.Request}, openAIRequestID)
-}
-
-// newOpenAIModelsRequest builds a GET of base + path (joined and checked
-// as endpoint does) that accepts JSON.
-func newOpenAIModelsRequest(ctx context.Context, base, path string) (*http.Request, error) {
-	u, err := endpoint(base, path)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Accept-Encoding", "identity")
-	return req, nil
 }
 
 // maxOpenAIModelsBody caps the body of a list of models.

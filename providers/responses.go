@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 )
 
 // OpenAIResponses is the codec of the OpenAI Responses API,
@@ -79,15 +78,7 @@ var (
 func (p *OpenAIResponses) Name() string { return cmp.Or(p.Label, "openai-responses") }
 
 // apiKey returns the key requests carry.
-func (p *OpenAIResponses) apiKey() string {
-	if p.APIKey != "" {
-		return p.APIKey
-	}
-	if !officialOpenAI(p.BaseURL) {
-		return ""
-	}
-	return os.Getenv("OPENAI_API_KEY")
-}
+func (p *OpenAIResponses) apiKey() string { return openAIKey(p.APIKey, p.BaseURL) }
 
 // responsesRequest is the body of POST /responses.
 type responsesRequest struct {
@@ -127,24 +118,18 @@ func (p *OpenAIResponses) NewRequest(ctx context.Context, r *Request) (*http.Req
 	if err != nil {
 		return nil, err
 	}
-	if key := p.apiKey(); key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	setOpenAIHeaders(req, p.Organization, p.Project, p.Header)
+	setOpenAIHeaders(req, p.apiKey(), p.Organization, p.Project, p.Header)
 	return req, nil
 }
 
 // NewListModelsRequest builds GET {BaseURL}/models, as OpenAI's does: the
 // Responses API shares the models endpoint.
 func (p *OpenAIResponses) NewListModelsRequest(ctx context.Context) (*http.Request, error) {
-	req, err := newOpenAIModelsRequest(ctx, cmp.Or(p.BaseURL, defaultOpenAIBaseURL), "/models")
+	req, err := newGetRequest(ctx, cmp.Or(p.BaseURL, defaultOpenAIBaseURL), "/models")
 	if err != nil {
 		return nil, fmt.Errorf("%s: build list-models request: %w", p.Name(), err)
 	}
-	if key := p.apiKey(); key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	setOpenAIHeaders(req, p.Organization, p.Project, p.Header)
+	setOpenAIHeaders(req, p.apiKey(), p.Organization, p.Project, p.Header)
 	return req, nil
 }
 
