@@ -243,17 +243,6 @@ func TestAnthropicNewRequestErrors(t *testing.T) {
 	}
 }
 
-func TestAnthropicName(t *testing.T) {
-	if n := (&Anthropic{}).Name(); n != "anthropic" {
-		t.Errorf("Name %q", n)
-	}
-	p := &Anthropic{Label: "claude"}
-	err := p.NewDecoder().Reset(recorded(500, nil, "x"), &Request{})
-	if p.Name() != "claude" || err == nil || !strings.HasPrefix(err.Error(), "claude: 500") {
-		t.Errorf("Name %q, error %v", p.Name(), err)
-	}
-}
-
 func TestAnthropicListModels(t *testing.T) {
 	t.Setenv("ANTHROPIC_API_KEY", "sk-ant-env-LIST-123456789")
 	p := &Anthropic{BaseURL: "https://proxy.example/anthropic/v1", Version: "2023-06-01", Header: http.Header{"X-Team": {"a"}}}
@@ -325,20 +314,12 @@ func TestAnthropicDecoderReuse(t *testing.T) {
 			t.Fatalf("usage %+v", got.Usage)
 		}
 		// The first usage of the next stream must not carry the last one's.
-		if err := dec.Reset(sseResponse(bytes.NewReader(plain)), stream); err != nil {
-			t.Fatal(err)
-		}
-		var d Delta
-		if err := dec.Next(&d); err != nil || d.Usage != (Usage{InputTokens: 12, OutputTokens: 1}) {
-			t.Fatalf("first usage %+v, %v", d.Usage, err)
-		}
+		checkFirstUsage(t, dec, plain, Usage{InputTokens: 12, OutputTokens: 1})
 		if got := decodeAll(t, dec, recorded(529, nil, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`), stream); !sameError(got.Err,
 			&APIError{Provider: "anthropic", StatusCode: 529, Type: "overloaded_error", Message: "Overloaded"}) {
 			t.Fatalf("status error %v", got.Err)
 		}
-		if got := decodeAll(t, dec, recorded(200, http.Header{"Content-Type": {"application/json"}}, string(readFixture(t, "anthropic.json"))), &Request{}); got.Text != "Hello world" || got.Err != io.EOF {
-			t.Fatalf("non-streaming %+v", got)
-		}
+		checkWholeBody(t, dec, "anthropic.json", "Hello world")
 	}
 }
 

@@ -331,13 +331,3 @@ func TestAzureListModels(t *testing.T) {
 		t.Errorf("status error %#v", err)
 	}
 }
-
-func TestAzureName(t *testing.T) {
-	if (&Azure{}).Name() != "azure" || (&Azure{Label: "az-east"}).Name() != "az-east" {
-		t.Error("names")
-	}
-	err := (&Azure{Label: "az-east"}).NewDecoder().Reset(recorded(500, nil, "x"), &Request{})
-	if err == nil || !strings.HasPrefix(err.Error(), "az-east: 500") {
-		t.Errorf("error %v does not carry the label", err)
-	}
-}

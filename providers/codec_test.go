@@ -34,6 +34,23 @@ type decoded struct {
 	Err                       error // what ended the response; io.EOF when clean
 }
 
+// add counts d into out.
+func (out *decoded) add(d *Delta) {
+	out.Deltas++
+	out.Text += string(d.Text)
+	out.Reasoning += string(d.Reasoning)
+	out.ToolArgs += string(d.ToolArgs)
+	if d.HasUsage {
+		out.Usage, out.HasUsage = d.Usage, true
+	}
+	if d.FinishReason != "" {
+		out.Finish = d.FinishReason
+	}
+	if d.HasOutput() {
+		out.Outputs++
+	}
+}
+
 // decodeAll decodes resp to its end.
 func decodeAll(t testing.TB, dec Decoder, resp *http.Response, req *Request) decoded {
 	t.Helper()
@@ -52,25 +69,37 @@ func decodeAll(t testing.TB, dec Decoder, resp *http.Response, req *Request) dec
 			}
 			return out
 		}
-		out.Deltas++
-		out.Text += string(d.Text)
-		out.Reasoning += string(d.Reasoning)
-		out.ToolArgs += string(d.ToolArgs)
-		if d.HasUsage {
-			out.Usage, out.HasUsage = d.Usage, true
-		}
-		if d.FinishReason != "" {
-			out.Finish = d.FinishReason
-		}
-		if d.HasOutput() {
-			out.Outputs++
-		}
+		out.add(&d)
 		if d.At.IsZero() {
 			t.Errorf("delta %d has no arrival time", out.Deltas)
 		}
 	}
 	t.Fatal("decoder did not end")
 	return out
+}
+
+// checkWholeBody decodes the JSON fixture with dec, reused, for a
+// non-streaming request, and fails unless it ends cleanly with text.
+func checkWholeBody(t *testing.T, dec Decoder, fixture, text string) {
+	t.Helper()
+	got := decodeAll(t, dec, recorded(200, http.Header{"Content-Type": {"application/json"}}, string(readFixture(t, fixture))), &Request{})
+	if got.Text != text || got.Err != io.EOF {
+		t.Fatalf("non-streaming %+v", got)
+	}
+}
+
+// checkFirstUsage resets dec, reused, for the SSE stream body and fails
+// unless its first Delta carries want: the usage of an earlier response
+// must not carry over.
+func checkFirstUsage(t *testing.T, dec Decoder, body []byte, want Usage) {
+	t.Helper()
+	if err := dec.Reset(sseResponse(bytes.NewReader(body)), &Request{Stream: true}); err != nil {
+		t.Fatal(err)
+	}
+	var d Delta
+	if err := dec.Next(&d); err != nil || d.Usage != want {
+		t.Fatalf("first usage %+v, %v", d.Usage, err)
+	}
 }
 
 // sseResponse is a 200 text/event-stream response with body.
@@ -712,4 +741,42 @@ func (s *smallReader) Read(p []byte) (int, error) {
 		p = p[:s.n]
 	}
 	return s.r.Read(p)
+}
+
+// TestProviderNames checks each codec's default name and Label, and that a
+// decoder's errors carry the name.
+func TestProviderNames(t *testing.T) {
+	for _, tc := range []struct {
+		p       Provider
+		want    string
+		inError bool // check that a status error carries the name
+	}{
+		{&Anthropic{}, "anthropic", false},
+		{&Anthropic{Label: "claude"}, "claude", true},
+		{&Cohere{}, "cohere", false},
+		{&Cohere{Label: "command"}, "command", true},
+		{&Gemini{}, "gemini", true},
+		{&Gemini{Project: "p"}, "vertex", true},
+		{&Gemini{Project: "p", Label: "g"}, "g", true},
+		{&Gemini{Label: "studio"}, "studio", true},
+		{&OpenAI{}, "openai", false},
+		{&OpenAI{Label: "vllm"}, "vllm", true},
+		{&Azure{}, "azure", false},
+		{&Azure{Label: "az-east"}, "az-east", true},
+		{&OpenAIResponses{}, "openai-responses", false},
+		{&OpenAIResponses{Label: "r"}, "r", false},
+		{&Generic{}, "generic", false},
+		{genericOllama(), "ollama-native", false},
+	} {
+		if got := tc.p.Name(); got != tc.want {
+			t.Errorf("%+v: Name %q, want %q", tc.p, got, tc.want)
+		}
+		if !tc.inError {
+			continue
+		}
+		err := tc.p.NewDecoder().Reset(recorded(500, nil, "x"), &Request{})
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want+": 500") {
+			t.Errorf("%s: error %v does not carry the name", tc.want, err)
+		}
+	}
 }

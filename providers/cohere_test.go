@@ -174,17 +174,6 @@ func TestCohereNewRequestErrors(t *testing.T) {
 	}
 }
 
-func TestCohereName(t *testing.T) {
-	if n := (&Cohere{}).Name(); n != "cohere" {
-		t.Errorf("Name %q", n)
-	}
-	p := &Cohere{Label: "command"}
-	err := p.NewDecoder().Reset(recorded(500, nil, "x"), &Request{})
-	if p.Name() != "command" || err == nil || !strings.HasPrefix(err.Error(), "command: 500") {
-		t.Errorf("Name %q, error %v", p.Name(), err)
-	}
-}
-
 func TestCohereListModels(t *testing.T) {
 	t.Setenv("COHERE_API_KEY", "co-env-list-123")
 	for _, tc := range []struct{ base, url string }{
@@ -261,9 +250,7 @@ func TestCohereDecoderReuse(t *testing.T) {
 		if got := decodeAll(t, dec, sseResponse(bytes.NewReader(readFixture(t, "cohere.sse"))), stream); got.Usage != (Usage{InputTokens: 70, OutputTokens: 2}) {
 			t.Fatalf("usage %+v", got.Usage)
 		}
-		if got := decodeAll(t, dec, recorded(200, http.Header{"Content-Type": {"application/json"}}, string(readFixture(t, "cohere.json"))), &Request{}); got.Text != "Hello world" || got.Err != io.EOF {
-			t.Fatalf("non-streaming %+v", got)
-		}
+		checkWholeBody(t, dec, "cohere.json", "Hello world")
 	}
 }
 

@@ -274,23 +274,6 @@ func TestGeminiNewRequestErrors(t *testing.T) {
 	}
 }
 
-func TestGeminiName(t *testing.T) {
-	for _, tc := range []struct {
-		p    *Gemini
-		want string
-	}{
-		{&Gemini{}, "gemini"}, {&Gemini{Project: "p"}, "vertex"}, {&Gemini{Project: "p", Label: "g"}, "g"}, {&Gemini{Label: "studio"}, "studio"},
-	} {
-		if got := tc.p.Name(); got != tc.want {
-			t.Errorf("%+v: Name %q, want %q", tc.p, got, tc.want)
-		}
-		err := tc.p.NewDecoder().Reset(recorded(500, nil, "x"), &Request{})
-		if err == nil || !strings.HasPrefix(err.Error(), tc.want+": 500") {
-			t.Errorf("error %v does not carry the name", err)
-		}
-	}
-}
-
 func TestGeminiListModels(t *testing.T) {
 	t.Setenv("GEMINI_API_KEY", "AIza-env-list-123")
 	t.Setenv("GOOGLE_ACCESS_TOKEN", "ya29.env-list-456")
@@ -407,20 +390,12 @@ func TestGeminiDecoderReuse(t *testing.T) {
 			t.Fatalf("usage %+v", got.Usage)
 		}
 		// The running usage starts again from nothing.
-		if err := dec.Reset(sseResponse(bytes.NewReader(plain)), stream); err != nil {
-			t.Fatal(err)
-		}
-		var d Delta
-		if err := dec.Next(&d); err != nil || d.Usage != (Usage{InputTokens: 5}) {
-			t.Fatalf("first usage %+v, %v", d.Usage, err)
-		}
+		checkFirstUsage(t, dec, plain, Usage{InputTokens: 5})
 		if got := decodeAll(t, dec, recorded(503, nil, `{"error":{"code":503,"message":"busy","status":"UNAVAILABLE"}}`), stream); !sameError(got.Err,
 			&APIError{Provider: "gemini", StatusCode: 503, Type: "UNAVAILABLE", Code: "503", Message: "busy"}) {
 			t.Fatalf("status error %v", got.Err)
 		}
-		if got := decodeAll(t, dec, recorded(200, http.Header{"Content-Type": {"application/json"}}, string(readFixture(t, "gemini.json"))), &Request{}); got.Text != "Hello world, how are you?" || got.Err != io.EOF {
-			t.Fatalf("non-streaming %+v", got)
-		}
+		checkWholeBody(t, dec, "gemini.json", "Hello world, how are you?")
 	}
 }
 

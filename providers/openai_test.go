@@ -13,19 +13,18 @@ import (
 	"time"
 )
 
+// openAIHello is what openai_chat.sse decodes to, and so its variants in
+// line ends, BOM, comments and end marker.
+var openAIHello = decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
+	Finish: "stop", Outputs: 2, Deltas: 5, Err: io.EOF}
+
 var openAIFixtures = []codecFixture{
-	{"openai_chat.sse", decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
-		Finish: "stop", Outputs: 2, Deltas: 5, Err: io.EOF}},
-	{"openai_chat_crlf.sse", decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
-		Finish: "stop", Outputs: 2, Deltas: 5, Err: io.EOF}},
-	{"openai_chat_cr.sse", decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
-		Finish: "stop", Outputs: 2, Deltas: 5, Err: io.EOF}},
-	{"openai_chat_bom.sse", decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
-		Finish: "stop", Outputs: 2, Deltas: 5, Err: io.EOF}},
-	{"keepalive_comments.sse", decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
-		Finish: "stop", Outputs: 2, Deltas: 5, Err: io.EOF}},
-	{"no_done.sse", decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
-		Finish: "stop", Outputs: 2, Deltas: 5, Err: io.EOF}},
+	{"openai_chat.sse", openAIHello},
+	{"openai_chat_crlf.sse", openAIHello},
+	{"openai_chat_cr.sse", openAIHello},
+	{"openai_chat_bom.sse", openAIHello},
+	{"keepalive_comments.sse", openAIHello},
+	{"no_done.sse", openAIHello},
 	{"eof_mid_event.sse", decoded{Text: "Hello world", Outputs: 2, Deltas: 3, Err: io.EOF}},
 	// Usage in every chunk as a running total: the last one, not the sum.
 	{"vllm_usage_every_chunk.sse", decoded{Text: "Hi there", Usage: Usage{InputTokens: 5, OutputTokens: 2}, HasUsage: true,
@@ -374,17 +373,6 @@ func TestOpenAINewRequestErrors(t *testing.T) {
 	}
 }
 
-func TestOpenAIName(t *testing.T) {
-	p := &OpenAI{Label: "vllm"}
-	if p.Name() != "vllm" || (&OpenAI{}).Name() != "openai" {
-		t.Errorf("names %q, %q", p.Name(), (&OpenAI{}).Name())
-	}
-	err := p.NewDecoder().Reset(recorded(500, nil, "x"), &Request{})
-	if err == nil || !strings.HasPrefix(err.Error(), "vllm: 500") {
-		t.Errorf("error %v does not carry the label", err)
-	}
-}
-
 // TestOpenAIDecodeStamps checks in virtual time that each Delta's At is the
 // time of the Read that completed its event, and that events delivered in
 // one Read share it.
@@ -429,9 +417,7 @@ func TestOpenAIDecoderReuse(t *testing.T) {
 			&APIError{Provider: "openai", StatusCode: 429, Message: "slow down"}) {
 			t.Fatalf("status error %v", got.Err)
 		}
-		if got := decodeAll(t, dec, recorded(200, http.Header{"Content-Type": {"application/json"}}, string(readFixture(t, "openai_chat.json"))), &Request{}); got.Text != "Hello world" || got.Err != io.EOF {
-			t.Fatalf("non-streaming %+v", got)
-		}
+		checkWholeBody(t, dec, "openai_chat.json", "Hello world")
 	}
 }
 

@@ -116,19 +116,7 @@ func pushDecode(t *testing.T, dec Decoder, ct string, body, sizes []byte, req *R
 				out.Err = err
 				return false
 			}
-			out.Deltas++
-			out.Text += string(d.Text)
-			out.Reasoning += string(d.Reasoning)
-			out.ToolArgs += string(d.ToolArgs)
-			if d.HasUsage {
-				out.Usage, out.HasUsage = d.Usage, true
-			}
-			if d.FinishReason != "" {
-				out.Finish = d.FinishReason
-			}
-			if d.HasOutput() {
-				out.Outputs++
-			}
+			out.add(&d)
 		}
 	}
 	for _, c := range chunks(body, sizes) {

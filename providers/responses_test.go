@@ -234,26 +234,13 @@ func TestResponsesKeyNeverInErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	sse := http.Header{"Content-Type": {"text/event-stream"}}
-	for name, resp := range map[string]*http.Response{
+	checkRedacted(t, p, req, map[string]*http.Response{
 		"401":         recorded(401, http.Header{"Content-Type": {"application/json"}}, `{"error":{"message":"Incorrect API key provided: `+key+`"}}`),
 		"error event": recorded(200, sse, `data: {"type":"error","code":"x","message":"`+key+`"}`+"\n\n"),
 		"failed":      recorded(200, sse, `data: {"type":"response.failed","response":{"error":{"code":"c","message":"`+key+`"}}}`+"\n\n"),
 		"invalid":     recorded(200, sse, `data: {"type":"`+key+`"`+"\n\n"),
 		"body":        recorded(200, http.Header{"Content-Type": {"application/json"}}, `{"status":"failed","error":{"message":"`+key+`"}}`),
-	} {
-		body, _ := io.ReadAll(resp.Body)
-		for _, withRequest := range []bool{true, false} {
-			resp.Request = nil
-			if withRequest {
-				resp.Request = req
-			}
-			resp.Body = io.NopCloser(bytes.NewReader(body))
-			got := decodeAll(t, p.NewDecoder(), resp, &Request{Stream: true})
-			if got.Err == nil || got.Err == io.EOF || strings.Contains(got.Err.Error(), key[:12]) || !strings.Contains(got.Err.Error(), "[redacted") {
-				t.Errorf("%s (request attached: %v): %v", name, withRequest, got.Err)
-			}
-		}
-	}
+	}, key, 12)
 }
 
 // TestOpenAIFamilyListModels covers the ModelLister of OpenAI and
@@ -320,11 +307,5 @@ func TestOpenAIFamilyListModels(t *testing.T) {
 		if err == nil && ids == nil {
 			t.Errorf("%s: nil list", name)
 		}
-	}
-}
-
-func TestResponsesName(t *testing.T) {
-	if (&OpenAIResponses{}).Name() != "openai-responses" || (&OpenAIResponses{Label: "r"}).Name() != "r" {
-		t.Error("names")
 	}
 }
