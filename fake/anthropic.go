@@ -223,15 +223,7 @@ func (m message) stream() *reply {
 		ev.data = append(dst, "\n\n"...)
 		return ev
 	}
-	return &reply{
-		status:    http.StatusOK,
-		header:    streamHeader(eventStreamUTF8),
-		events:    events,
-		render:    render,
-		rec:       Record{Scheduled: p.offsets},
-		first:     3,
-		failEvent: appendAnthropicStreamError,
-	}
+	return streamReply(p, eventStreamUTF8, events, 3, render, appendAnthropicStreamError)
 }
 
 // appendAnthropicStreamError appends Anthropic's mid-stream error event.

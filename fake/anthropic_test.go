@@ -75,21 +75,8 @@ func TestAnthropicStream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.Record = true
-			s := NewServer(tt.cfg)
-			defer s.Close()
-			resp := postAnthropic(t, s.Client(), s.URL+"/v1/messages", tt.body)
-			assert.Equal(t, http.StatusOK, resp.StatusCode)
-			assert.Equal(t, "text/event-stream; charset=utf-8", resp.Header.Get("Content-Type"))
-			assert.Equal(t, "no-cache", resp.Header.Get("Cache-Control"))
-			assert.Equal(t, int64(-1), resp.ContentLength)
-			raw := readAll(t, resp)
-
-			rec := s.Records()[0]
-			n := 0
-			for _, c := range tt.chunks {
-				n += c
-			}
+			resp, raw, rec := streamed(t, tt.cfg, postAnthropic, "/v1/messages", tt.body, "text/event-stream; charset=utf-8")
+			n := sum(tt.chunks)
 			words := Tokens(tt.cfg.Seed, 0, n)
 			var want strings.Builder
 			fmt.Fprintf(&want, anthropicStartFmt, quote(rec.ID), quote(tt.model), tt.prompt)

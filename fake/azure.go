@@ -198,16 +198,9 @@ func (c azureChat) stream(includeUsage, asyncFilter bool) *reply {
 		ev.data = append(dst, "}\n\n"...)
 		return ev
 	}
-	return &reply{
-		status:    http.StatusOK,
-		header:    streamHeader(eventStreamUTF8),
-		events:    events,
-		render:    render,
-		rec:       Record{Scheduled: p.offsets},
-		first:     2,
-		failEvent: appendOpenAIStreamError,
-		done:      []byte(doneEvent),
-	}
+	rep := streamReply(p, eventStreamUTF8, events, 2, render, appendOpenAIStreamError)
+	rep.done = []byte(doneEvent)
+	return rep
 }
 
 // completion renders the non-streaming chat.completion object, sent when the

@@ -49,14 +49,7 @@ func TestAzureStream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.Record = true
-			s := NewServer(tt.cfg)
-			defer s.Close()
-			resp := post(t, s.Client(), s.URL+tt.path, tt.body)
-			assert.Equal(t, http.StatusOK, resp.StatusCode)
-			assert.Equal(t, "text/event-stream; charset=utf-8", resp.Header.Get("Content-Type"))
-			raw := readAll(t, resp)
-			rec := s.Records()[0]
+			resp, raw, rec := streamed(t, tt.cfg, post, tt.path, tt.body, "text/event-stream; charset=utf-8")
 			fp, _ := decode(t, readEvents(t, strings.NewReader(raw))[1].Data)["system_fingerprint"].(string)
 			assert.Regexp(t, `^fp_[0-9a-f]{10}$`, fp)
 

@@ -186,17 +186,10 @@ func (c cohereChat) stream() *reply {
 		ev.data = append(dst, "\n\n"...)
 		return ev
 	}
-	return &reply{
-		status:    http.StatusOK,
-		header:    streamHeader(eventStream),
-		events:    events,
-		render:    render,
-		rec:       Record{Scheduled: p.offsets},
-		first:     2,
-		failEvent: appendCohereStreamError,
-		done:      []byte(doneEvent),
-		errFinish: "ERROR",
-	}
+	rep := streamReply(p, eventStream, events, 2, render, appendCohereStreamError)
+	rep.done = []byte(doneEvent)
+	rep.errFinish = "ERROR"
+	return rep
 }
 
 // appendCohereStreamError appends Cohere's mid-stream error (as the API

@@ -38,18 +38,8 @@ func TestCohereStream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.Record = true
-			s := NewServer(tt.cfg)
-			defer s.Close()
-			resp := post(t, s.Client(), s.URL+"/v2/chat", tt.body)
-			assert.Equal(t, http.StatusOK, resp.StatusCode)
-			assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
-			raw := readAll(t, resp)
-			rec := s.Records()[0]
-			n := 0
-			for _, c := range tt.chunks {
-				n += c
-			}
+			resp, raw, rec := streamed(t, tt.cfg, post, "/v2/chat", tt.body, "text/event-stream")
+			n := sum(tt.chunks)
 			words := Tokens(tt.cfg.Seed, 0, n)
 			var want strings.Builder
 			fmt.Fprintf(&want, cohereStartFmt, quote(rec.ID))

@@ -287,14 +287,7 @@ func (g generation) sse() *reply {
 		dst = g.appendContent(dst, j)
 		return event{at: p.offsets[j], content: j, data: append(dst, "\r\n\r\n"...)}
 	}
-	return &reply{
-		status:    http.StatusOK,
-		header:    streamHeader(eventStream),
-		events:    len(p.ends),
-		render:    render,
-		rec:       Record{Scheduled: p.offsets},
-		failEvent: appendGeminiStreamError,
-	}
+	return streamReply(p, eventStream, len(p.ends), 0, render, appendGeminiStreamError)
 }
 
 // appendGeminiStreamError appends Gemini's mid-stream error event.

@@ -97,21 +97,8 @@ func TestGeminiStream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.Record = true
-			s := NewServer(tt.cfg)
-			defer s.Close()
-			resp := post(t, s.Client(), s.URL+tt.path, tt.body)
-			assert.Equal(t, http.StatusOK, resp.StatusCode)
-			assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
-			assert.Equal(t, "no-cache", resp.Header.Get("Cache-Control"))
-			assert.Equal(t, int64(-1), resp.ContentLength)
-			raw := readAll(t, resp)
-			rec := s.Records()[0]
-
-			n := 0
-			for _, c := range tt.chunks {
-				n += c
-			}
+			resp, raw, rec := streamed(t, tt.cfg, post, tt.path, tt.body, "text/event-stream")
+			n := sum(tt.chunks)
 			words := Tokens(tt.cfg.Seed, 0, n)
 			createTime := ""
 			if tt.vertex {

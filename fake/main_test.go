@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -88,6 +89,36 @@ func readAll(t testing.TB, resp *http.Response) string {
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// streamed serves one streaming request: a server of cfg, recording,
+// answers body POSTed to path by send. The answer must be a 200 stream of
+// contentType, not cached and of no set length. It returns the response,
+// its body read, the body and the server's one record.
+func streamed(t *testing.T, cfg Config, send func(testing.TB, *http.Client, string, string) *http.Response,
+	path, body, contentType string) (*http.Response, string, Record) {
+	t.Helper()
+	cfg.Record = true
+	s := NewServer(cfg)
+	defer s.Close()
+	resp := send(t, s.Client(), s.URL+path, body)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, contentType, resp.Header.Get("Content-Type"))
+	assert.Equal(t, "no-cache", resp.Header.Get("Cache-Control"))
+	assert.Equal(t, int64(-1), resp.ContentLength)
+	raw := readAll(t, resp)
+	recs := s.Records()
+	require.Len(t, recs, 1)
+	return resp, raw, recs[0]
+}
+
+// sum returns the sum of counts.
+func sum(counts []int) int {
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	return n
 }
 
 // quote returns s as a JSON string, by encoding/json.

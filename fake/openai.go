@@ -374,16 +374,9 @@ func (c chat) stream(includeUsage bool) *reply {
 			return event{at: p.last(), content: -1, data: append(dst, doneEvent...)}
 		}
 	}
-	return &reply{
-		status:    http.StatusOK,
-		header:    streamHeader(eventStreamUTF8),
-		events:    events,
-		render:    render,
-		rec:       Record{Scheduled: p.offsets},
-		first:     1,
-		failEvent: appendOpenAIStreamError,
-		done:      []byte(doneEvent),
-	}
+	rep := streamReply(p, eventStreamUTF8, events, 1, render, appendOpenAIStreamError)
+	rep.done = []byte(doneEvent)
+	return rep
 }
 
 // doneEvent ends an OpenAI-style stream.

@@ -101,30 +101,14 @@ func TestChatCompletionsStreamBytes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.Record = true
-			s := NewServer(tt.cfg)
-			defer s.Close()
-
-			resp := post(t, s.Client(), s.URL+"/v1/chat/completions", tt.body)
-			assert.Equal(t, http.StatusOK, resp.StatusCode)
-			assert.Equal(t, "text/event-stream; charset=utf-8", resp.Header.Get("Content-Type"))
-			assert.Equal(t, "no-cache", resp.Header.Get("Cache-Control"))
+			resp, raw, rec := streamed(t, tt.cfg, post, "/v1/chat/completions", tt.body, "text/event-stream; charset=utf-8")
 			assert.Empty(t, resp.Header.Get("Content-Length"))
-			assert.Equal(t, int64(-1), resp.ContentLength)
-			raw := readAll(t, resp)
-
-			recs := s.Records()
-			require.Len(t, recs, 1)
-			rec := recs[0]
 			events := readEvents(t, strings.NewReader(raw))
 			require.NotEmpty(t, events)
 			fp, _ := decode(t, events[0].Data)["system_fingerprint"].(string)
 			assert.Regexp(t, `^fp_[0-9a-f]{10}$`, fp)
 
-			n := 0
-			for _, c := range tt.chunks {
-				n += c
-			}
+			n := sum(tt.chunks)
 			words := Tokens(tt.cfg.Seed, 0, n)
 			for _, w := range words {
 				assert.Regexp(t, token, w)

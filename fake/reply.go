@@ -57,6 +57,22 @@ func (rep *reply) served(p *plan, model string, stream bool, id, finish string) 
 	return rep
 }
 
+// streamReply answers 200 with a stream of events rendered by render from
+// p, in the given content type; content event 0 is event first, and
+// failEvent appends the format's mid-stream error event.
+func streamReply(p *plan, contentType string, events, first int, render func(dst []byte, i int) event,
+	failEvent func(dst []byte, i int) []byte) *reply {
+	return &reply{
+		status:    http.StatusOK,
+		header:    streamHeader(contentType),
+		events:    events,
+		render:    render,
+		rec:       Record{Scheduled: p.offsets},
+		first:     first,
+		failEvent: failEvent,
+	}
+}
+
 // bodyReply answers with one body of the given content type, written at at.
 // content is the content-event index of the body (0 for a non-streaming
 // completion), or -1.

@@ -232,15 +232,7 @@ func (r response) stream() *reply {
 		ev.data = append(dst, "}\n\n"...)
 		return ev
 	}
-	return &reply{
-		status:    http.StatusOK,
-		header:    streamHeader(eventStreamUTF8),
-		events:    events,
-		render:    render,
-		rec:       Record{Scheduled: p.offsets},
-		first:     4,
-		failEvent: appendResponsesError,
-	}
+	return streamReply(p, eventStreamUTF8, events, 4, render, appendResponsesError)
 }
 
 // appendResponsesError appends the Responses API's error event, as event

@@ -75,19 +75,9 @@ func TestResponsesStream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.Record = true
-			s := NewServer(tt.cfg)
-			defer s.Close()
-			resp := post(t, s.Client(), s.URL+"/v1/responses", tt.body)
-			assert.Equal(t, http.StatusOK, resp.StatusCode)
-			assert.Equal(t, "text/event-stream; charset=utf-8", resp.Header.Get("Content-Type"))
-			assert.Equal(t, "no-cache", resp.Header.Get("Cache-Control"))
-			assert.Equal(t, int64(-1), resp.ContentLength)
-			raw := readAll(t, resp)
+			_, raw, rec := streamed(t, tt.cfg, post, "/v1/responses", tt.body, "text/event-stream; charset=utf-8")
 			assert.NotContains(t, raw, "[DONE]")
 			got := readEvents(t, strings.NewReader(raw))
-
-			rec := s.Records()[0]
 			assert.Regexp(t, `^resp_[0-9A-Za-z]{24}$`, rec.ID)
 			words := Tokens(tt.cfg.Seed, 0, tt.n)
 			want := wantResponses(rec, words, tt.prompt, tt.status)
