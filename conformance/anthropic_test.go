@@ -90,13 +90,8 @@ func TestAnthropicMessagesStream(t *testing.T) {
 
 			require.Len(t, msg.Content, 1)
 			assert.Equal(t, want, msg.Content[0].Text, "Message.Accumulate's text")
-			assert.Equal(t, stop, msg.StopReason)
-			assert.Equal(t, rec.FinishReason, string(msg.StopReason))
-			assert.EqualValues(t, tokens, msg.Usage.OutputTokens)
-			assert.EqualValues(t, rec.OutputTokens, msg.Usage.OutputTokens)
-			assert.EqualValues(t, testPromptTokens, msg.Usage.InputTokens)
+			checkAnswer(t, rec, stop, tokens, msg.StopReason, msg.Usage.OutputTokens, msg.Usage.InputTokens, msg.ID)
 			assert.EqualValues(t, rec.PromptTokens, msg.Usage.InputTokens)
-			assert.Equal(t, rec.ID, msg.ID)
 			assert.EqualValues(t, "claude-sonnet-4-5", msg.Model)
 		})
 	}
@@ -122,12 +117,7 @@ func TestAnthropicMessages(t *testing.T) {
 			require.Len(t, msg.Content, 1)
 			assert.Equal(t, want, msg.Content[0].Text)
 			assert.Equal(t, want, rec.Text)
-			assert.Equal(t, stop, msg.StopReason)
-			assert.Equal(t, rec.FinishReason, string(msg.StopReason))
-			assert.EqualValues(t, tokens, msg.Usage.OutputTokens)
-			assert.EqualValues(t, rec.OutputTokens, msg.Usage.OutputTokens)
-			assert.EqualValues(t, testPromptTokens, msg.Usage.InputTokens)
-			assert.Equal(t, rec.ID, msg.ID)
+			checkAnswer(t, rec, stop, tokens, msg.StopReason, msg.Usage.OutputTokens, msg.Usage.InputTokens, msg.ID)
 		})
 	}
 }

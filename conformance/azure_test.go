@@ -96,12 +96,7 @@ func TestAzureChatStream(t *testing.T) {
 
 				require.Len(t, acc.Choices, 1)
 				assert.Equal(t, want, acc.Choices[0].Message.Content)
-				assert.Equal(t, finish, acc.Choices[0].FinishReason)
-				assert.Equal(t, rec.FinishReason, acc.Choices[0].FinishReason)
-				assert.EqualValues(t, tokens, acc.Usage.CompletionTokens)
-				assert.EqualValues(t, rec.OutputTokens, acc.Usage.CompletionTokens)
-				assert.EqualValues(t, testPromptTokens, acc.Usage.PromptTokens)
-				assert.Equal(t, rec.ID, acc.ID)
+				checkAnswer(t, rec, finish, tokens, acc.Choices[0].FinishReason, acc.Usage.CompletionTokens, acc.Usage.PromptTokens, acc.ID)
 			})
 		}
 	}
@@ -128,12 +123,7 @@ func TestAzureChat(t *testing.T) {
 			require.Len(t, resp.Choices, 1)
 			assert.Equal(t, want, resp.Choices[0].Message.Content)
 			assert.Equal(t, want, rec.Text)
-			assert.Equal(t, finish, resp.Choices[0].FinishReason)
-			assert.Equal(t, rec.FinishReason, resp.Choices[0].FinishReason)
-			assert.EqualValues(t, tokens, resp.Usage.CompletionTokens)
-			assert.EqualValues(t, rec.OutputTokens, resp.Usage.CompletionTokens)
-			assert.EqualValues(t, testPromptTokens, resp.Usage.PromptTokens)
-			assert.Equal(t, rec.ID, resp.ID)
+			checkAnswer(t, rec, finish, tokens, resp.Choices[0].FinishReason, resp.Usage.CompletionTokens, resp.Usage.PromptTokens, resp.ID)
 		})
 	}
 }

@@ -150,13 +150,8 @@ func TestCohereChat(t *testing.T) {
 			require.NotNil(t, resp.Message.Content[0].Text)
 			assert.Equal(t, want, resp.Message.Content[0].Text.Text)
 			assert.Equal(t, want, rec.Text)
-			assert.Equal(t, finish, resp.FinishReason)
-			assert.Equal(t, rec.FinishReason, string(resp.FinishReason))
 			require.NotNil(t, resp.Usage)
-			assert.EqualValues(t, tokens, *resp.Usage.Tokens.OutputTokens)
-			assert.EqualValues(t, rec.OutputTokens, *resp.Usage.Tokens.OutputTokens)
-			assert.EqualValues(t, testPromptTokens, *resp.Usage.Tokens.InputTokens)
-			assert.Equal(t, rec.ID, resp.Id)
+			checkAnswer(t, rec, finish, tokens, resp.FinishReason, *resp.Usage.Tokens.OutputTokens, *resp.Usage.Tokens.InputTokens, resp.Id)
 		})
 	}
 }

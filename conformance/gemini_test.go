@@ -141,14 +141,11 @@ func TestGeminiGenerateContentStream(t *testing.T) {
 				assert.Len(t, rec.Scheduled, chunks)
 				require.NotNil(t, last)
 				require.Len(t, last.Candidates, 1)
-				assert.Equal(t, finish, last.Candidates[0].FinishReason)
-				assert.Equal(t, rec.FinishReason, string(last.Candidates[0].FinishReason))
 				require.NotNil(t, last.UsageMetadata)
-				assert.EqualValues(t, tokens, last.UsageMetadata.CandidatesTokenCount, "the last chunk's running total")
-				assert.EqualValues(t, rec.OutputTokens, last.UsageMetadata.CandidatesTokenCount)
-				assert.EqualValues(t, testPromptTokens, last.UsageMetadata.PromptTokenCount)
+				// The last chunk's running totals.
+				checkAnswer(t, rec, finish, tokens, last.Candidates[0].FinishReason, last.UsageMetadata.CandidatesTokenCount,
+					last.UsageMetadata.PromptTokenCount, last.ResponseID)
 				assert.EqualValues(t, testPromptTokens+tokens, last.UsageMetadata.TotalTokenCount)
-				assert.Equal(t, rec.ID, last.ResponseID)
 			})
 		}
 	}
@@ -176,13 +173,9 @@ func TestGeminiGenerateContent(t *testing.T) {
 				assert.Equal(t, want, resp.Text())
 				assert.Equal(t, want, rec.Text)
 				require.Len(t, resp.Candidates, 1)
-				assert.Equal(t, finish, resp.Candidates[0].FinishReason)
-				assert.Equal(t, rec.FinishReason, string(resp.Candidates[0].FinishReason))
 				require.NotNil(t, resp.UsageMetadata)
-				assert.EqualValues(t, tokens, resp.UsageMetadata.CandidatesTokenCount)
-				assert.EqualValues(t, rec.OutputTokens, resp.UsageMetadata.CandidatesTokenCount)
-				assert.EqualValues(t, testPromptTokens, resp.UsageMetadata.PromptTokenCount)
-				assert.Equal(t, rec.ID, resp.ResponseID)
+				checkAnswer(t, rec, finish, tokens, resp.Candidates[0].FinishReason, resp.UsageMetadata.CandidatesTokenCount,
+					resp.UsageMetadata.PromptTokenCount, resp.ResponseID)
 			})
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -52,6 +53,21 @@ func oneRecord(t testing.TB, srv *fake.Server) fake.Record {
 	recs := srv.Records()
 	require.Len(t, recs, 1, "requests the fake received")
 	return recs[0]
+}
+
+// checkAnswer checks what an SDK read of an answer against what the
+// request asked for (the finish reason wantFinish, tokens output tokens)
+// and against the fake's record of it: the same finish reason, output
+// tokens and id, and the test prompt's tokens.
+func checkAnswer[F ~string, N ~int32 | ~int64 | ~float64](t *testing.T, rec fake.Record, wantFinish F, tokens int,
+	finish F, output, prompt N, id string) {
+	t.Helper()
+	assert.Equal(t, wantFinish, finish)
+	assert.Equal(t, rec.FinishReason, string(finish))
+	assert.EqualValues(t, tokens, output)
+	assert.EqualValues(t, rec.OutputTokens, output)
+	assert.EqualValues(t, testPromptTokens, prompt)
+	assert.Equal(t, rec.ID, id)
 }
 
 // wantText is the text of the first n tokens the fake generates for request

@@ -124,14 +124,9 @@ func TestOpenAIChatStream(t *testing.T) {
 
 			require.Len(t, acc.Choices, 1)
 			assert.Equal(t, want, acc.Choices[0].Message.Content, "accumulated content")
-			assert.Equal(t, finish, acc.Choices[0].FinishReason)
-			assert.Equal(t, rec.FinishReason, acc.Choices[0].FinishReason)
-			assert.EqualValues(t, tokens, acc.Usage.CompletionTokens)
-			assert.EqualValues(t, rec.OutputTokens, acc.Usage.CompletionTokens)
-			assert.EqualValues(t, testPromptTokens, acc.Usage.PromptTokens)
+			checkAnswer(t, rec, finish, tokens, acc.Choices[0].FinishReason, acc.Usage.CompletionTokens, acc.Usage.PromptTokens, acc.ID)
 			assert.EqualValues(t, rec.PromptTokens, acc.Usage.PromptTokens)
 			assert.EqualValues(t, testPromptTokens+tokens, acc.Usage.TotalTokens)
-			assert.Equal(t, rec.ID, acc.ID)
 			assert.Equal(t, "gpt-4o-mini", acc.Model)
 			assert.True(t, rec.Stream)
 			assert.NoError(t, rec.Err)
@@ -159,12 +154,7 @@ func TestOpenAIChat(t *testing.T) {
 			require.Len(t, resp.Choices, 1)
 			assert.Equal(t, want, resp.Choices[0].Message.Content)
 			assert.Equal(t, want, rec.Text)
-			assert.Equal(t, finish, resp.Choices[0].FinishReason)
-			assert.Equal(t, rec.FinishReason, resp.Choices[0].FinishReason)
-			assert.EqualValues(t, tokens, resp.Usage.CompletionTokens)
-			assert.EqualValues(t, rec.OutputTokens, resp.Usage.CompletionTokens)
-			assert.EqualValues(t, testPromptTokens, resp.Usage.PromptTokens)
-			assert.Equal(t, rec.ID, resp.ID)
+			checkAnswer(t, rec, finish, tokens, resp.Choices[0].FinishReason, resp.Usage.CompletionTokens, resp.Usage.PromptTokens, resp.ID)
 			assert.False(t, rec.Stream)
 		})
 	}
@@ -454,13 +444,8 @@ func TestOpenAIResponsesStream(t *testing.T) {
 			assert.Equal(t, tc.chunks(1), deltas)
 			assert.Len(t, rec.Scheduled, deltas)
 			assert.Equal(t, wantTerminal, terminal)
-			assert.EqualValues(t, status, final.Status)
-			assert.Equal(t, rec.FinishReason, string(final.Status))
-			assert.EqualValues(t, tokens, final.Usage.OutputTokens)
-			assert.EqualValues(t, rec.OutputTokens, final.Usage.OutputTokens)
-			assert.EqualValues(t, testPromptTokens, final.Usage.InputTokens)
+			checkAnswer(t, rec, responses.ResponseStatus(status), tokens, final.Status, final.Usage.OutputTokens, final.Usage.InputTokens, final.ID)
 			assert.EqualValues(t, testPromptTokens+tokens, final.Usage.TotalTokens)
-			assert.Equal(t, rec.ID, final.ID)
 			if cut {
 				assert.Equal(t, "max_output_tokens", final.IncompleteDetails.Reason)
 			}
@@ -487,12 +472,7 @@ func TestOpenAIResponses(t *testing.T) {
 			}
 			assert.Equal(t, want, resp.OutputText())
 			assert.Equal(t, want, rec.Text)
-			assert.EqualValues(t, status, resp.Status)
-			assert.Equal(t, rec.FinishReason, string(resp.Status))
-			assert.EqualValues(t, tokens, resp.Usage.OutputTokens)
-			assert.EqualValues(t, rec.OutputTokens, resp.Usage.OutputTokens)
-			assert.EqualValues(t, testPromptTokens, resp.Usage.InputTokens)
-			assert.Equal(t, rec.ID, resp.ID)
+			checkAnswer(t, rec, responses.ResponseStatus(status), tokens, resp.Status, resp.Usage.OutputTokens, resp.Usage.InputTokens, resp.ID)
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/stats"
 )
 
 // Merge combines result files of shards, the same configuration run on
@@ -458,36 +459,30 @@ func mergeDist(a, b *Distribution) (*Distribution, error) {
 		return nil, fmt.Errorf("distributions in %q and %q", a.Unit, b.Unit)
 	}
 	if a.IsLatency() {
-		la, err := a.Latency()
-		if err != nil {
-			return nil, err
-		}
-		lb, err := b.Latency()
-		if err != nil {
-			return nil, err
-		}
-		if err := la.Merge(lb); err != nil {
-			return nil, fmt.Errorf("report: merge %s histograms: %w", a.Unit, err)
-		}
-		d, err := LatencyDistribution(la)
-		if err != nil {
-			return nil, err
-		}
-		d.Clamped = a.Clamped + b.Clamped
-		return d, nil
+		return mergeHistograms(a, b, (*Distribution).Latency, LatencyDistribution)
 	}
-	va, err := a.Values()
+	return mergeHistograms(a, b, (*Distribution).Values, func(v *stats.Values) (*Distribution, error) {
+		return ValuesDistribution(v, a.Unit)
+	})
+}
+
+// mergeHistograms merges the histograms of a and b, of the same unit, read
+// with decode, and returns their sum as encode writes it, with the values
+// both clamped.
+func mergeHistograms[H interface{ Merge(H) error }](a, b *Distribution, decode func(*Distribution) (H, error),
+	encode func(H) (*Distribution, error)) (*Distribution, error) {
+	ha, err := decode(a)
 	if err != nil {
 		return nil, err
 	}
-	vb, err := b.Values()
+	hb, err := decode(b)
 	if err != nil {
 		return nil, err
 	}
-	if err := va.Merge(vb); err != nil {
+	if err := ha.Merge(hb); err != nil {
 		return nil, fmt.Errorf("report: merge %s histograms: %w", a.Unit, err)
 	}
-	d, err := ValuesDistribution(va, a.Unit)
+	d, err := encode(ha)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,45 @@ var accuracyPercentiles = []float64{0, 1, 10, 50, 90, 95, 99, 99.9, 99.99, 100}
 // NearestRank (checked on its own by TestNearestRank).
 func rankOf(n int, p float64) int { return int(stats.NearestRank(int64(n), p)) }
 
+// histogram is what the accuracy tests use of a Latency or a Values.
+type histogram[T time.Duration | float64] interface {
+	Record(T)
+	Count() int64
+	Percentile(p float64) T
+}
+
+// checkAccuracy records samples (of the distribution dist) in h and checks
+// that every percentile of accuracyPercentiles is within 0.1% of the exact
+// order statistic; with edges, also that it is the bucket edge a
+// histogram reports: the lowest equivalent value at p0, the highest above.
+// It sorts samples.
+func checkAccuracy[T time.Duration | float64](t *testing.T, dist string, samples []T, h histogram[T], edges bool) {
+	t.Helper()
+	for _, x := range samples {
+		h.Record(x)
+	}
+	slices.Sort(samples)
+	n := len(samples)
+	require.Equal(t, int64(n), h.Count())
+	worst := 0.0
+	for _, p := range accuracyPercentiles {
+		exact := samples[rankOf(n, p)-1]
+		got := h.Percentile(p)
+		rel := math.Abs(float64(got)-float64(exact)) / float64(exact)
+		worst = max(worst, rel)
+		assert.LessOrEqualf(t, rel, 0.001, "p%v: histogram %v, exact order statistic %v", p, got, exact)
+		if !edges {
+			continue
+		}
+		if p == 0 {
+			assert.LessOrEqualf(t, got, exact, "p%v", p)
+		} else {
+			assert.GreaterOrEqualf(t, got, exact, "p%v", p)
+		}
+	}
+	t.Logf("%s: largest relative error %.5f%% over %d percentiles", dist, worst*100, len(accuracyPercentiles))
+}
+
 // latencySamples draws n durations from a named distribution. Every one of
 // them is at least 1 ms, where the histogram keeps 3 significant figures.
 func latencySamples(dist string, n int, rng *rand.Rand) []time.Duration {
@@ -50,29 +89,7 @@ func TestLatencyPercentileAccuracy(t *testing.T) {
 	for i, dist := range []string{"uniform", "lognormal", "bimodal"} {
 		t.Run(dist, func(t *testing.T) {
 			samples := latencySamples(dist, n, rand.New(rand.NewPCG(uint64(i), 1)))
-			l := stats.NewLatency()
-			for _, d := range samples {
-				l.Record(d)
-			}
-			slices.Sort(samples)
-			require.Equal(t, int64(n), l.Count())
-
-			worst := 0.0
-			for _, p := range accuracyPercentiles {
-				exact := samples[rankOf(n, p)-1]
-				got := l.Percentile(p)
-				rel := math.Abs(float64(got-exact)) / float64(exact)
-				worst = max(worst, rel)
-				assert.LessOrEqualf(t, rel, 0.001, "p%v: histogram %v, exact order statistic %v", p, got, exact)
-				// The histogram reports a bucket edge: the lowest equivalent
-				// value at p0, the highest above.
-				if p == 0 {
-					assert.LessOrEqualf(t, got, exact, "p%v", p)
-				} else {
-					assert.GreaterOrEqualf(t, got, exact, "p%v", p)
-				}
-			}
-			t.Logf("%s: largest relative error %.5f%% over %d percentiles", dist, worst*100, len(accuracyPercentiles))
+			checkAccuracy(t, dist, samples, stats.NewLatency(), true)
 		})
 	}
 }

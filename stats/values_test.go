@@ -3,7 +3,6 @@ package stats_test
 import (
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -41,21 +40,7 @@ func TestValuesPercentileAccuracy(t *testing.T) {
 	for i, dist := range []string{"tokens/s uniform", "output tokens lognormal", "prompt cost bimodal"} {
 		t.Run(dist, func(t *testing.T) {
 			samples := valueSamples(dist, n, rand.New(rand.NewPCG(uint64(i), 2)))
-			v := stats.NewValues()
-			for _, x := range samples {
-				v.Record(x)
-			}
-			slices.Sort(samples)
-			require.Equal(t, int64(n), v.Count())
-			worst := 0.0
-			for _, p := range accuracyPercentiles {
-				exact := samples[rankOf(n, p)-1]
-				got := v.Percentile(p)
-				rel := math.Abs(got-exact) / exact
-				worst = max(worst, rel)
-				assert.LessOrEqualf(t, rel, 0.001, "p%v: histogram %v, exact order statistic %v", p, got, exact)
-			}
-			t.Logf("%s: largest relative error %.5f%% over %d percentiles", dist, worst*100, len(accuracyPercentiles))
+			checkAccuracy(t, dist, samples, stats.NewValues(), false)
 		})
 	}
 }

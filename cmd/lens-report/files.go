@@ -34,10 +34,7 @@ the JSON lines file run -raw wrote (-raw), or those embedded in the file.`,
 		metric := fs.String("metric", "ttft", "the metric of an hlog: ttft, e2e, ttfb, tpot, itl, queue, dns, connect or tls")
 		interval := fs.Duration("interval", time.Second, "the interval of an hlog")
 		return func(args []string) error {
-			if len(args) != 1 {
-				return errUsage
-			}
-			f, err := readResult(args[0])
+			f, err := readOneResult(args)
 			if err != nil {
 				return err
 			}
@@ -284,10 +281,7 @@ per-model comparison and throughput over time.`,
 		out := fs.String("o", "", "write the page to `file` (default: standard output)")
 		title := fs.String("title", "", "the page's title")
 		return func(args []string) error {
-			if len(args) != 1 {
-				return errUsage
-			}
-			f, err := readResult(args[0])
+			f, err := readOneResult(args)
 			if err != nil {
 				return err
 			}
@@ -314,6 +308,15 @@ func shardList(indexes []int, count int) string {
 		parts[i] = fmt.Sprintf("%d/%d", x, count)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// readOneResult reads the result file of a command whose one argument
+// names it; other arguments are a usage error.
+func readOneResult(args []string) (*report.File, error) {
+	if len(args) != 1 {
+		return nil, errUsage
+	}
+	return readResult(args[0])
 }
 
 // readResult reads a result file, JSON or MessagePack.

@@ -187,28 +187,27 @@ func (c *decoded) latency(d *report.Distribution) (*stats.Latency, error) {
 	if c == nil {
 		return d.Latency()
 	}
-	if l, ok := c.lat[d]; ok {
-		return l, nil
-	}
-	l, err := d.Latency()
-	if err == nil {
-		c.lat[d] = l
-	}
-	return l, err
+	return memo(c.lat, d, (*report.Distribution).Latency)
 }
 
 func (c *decoded) values(d *report.Distribution) (*stats.Values, error) {
 	if c == nil {
 		return d.Values()
 	}
-	if v, ok := c.val[d]; ok {
-		return v, nil
+	return memo(c.val, d, (*report.Distribution).Values)
+}
+
+// memo returns the histogram of d kept in m, or reads it with decode and
+// keeps it.
+func memo[H any](m map[*report.Distribution]H, d *report.Distribution, decode func(*report.Distribution) (H, error)) (H, error) {
+	if h, ok := m[d]; ok {
+		return h, nil
 	}
-	v, err := d.Values()
+	h, err := decode(d)
 	if err == nil {
-		c.val[d] = v
+		m[d] = h
 	}
-	return v, err
+	return h, err
 }
 
 // wilson is the Wilson score interval of k successes in n at level.
