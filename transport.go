@@ -299,9 +299,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		b.body = http.NoBody
 	}
 	b.dec = a.decoder()
+	b.starved, _ = b.dec.(inputNeeder)
 	b.resp = *resp
 	if b.live {
-		b.resp.Body = io.NopCloser(&b.in)
+		b.resp.Body = &b.in
 		if err := b.dec.Reset(&b.resp, &b.preq); err != nil {
 			b.finish(time.Now(), err)
 		}
@@ -387,7 +388,15 @@ type meter struct {
 	in     feed
 	d      providers.Delta
 	whole  []byte
+	// starved is dec, when it tells that it needs input (every decoder
+	// of package providers does): pump then stops without a call of Next
+	// that would return ErrPending.
+	starved inputNeeder
 }
+
+// inputNeeder is a providers.Decoder that tells when its Next would
+// return providers.ErrPending.
+type inputNeeder interface{ NeedsInput() bool }
 
 // Read reads the body for the application and decodes what it read.
 func (b *meter) Read(p []byte) (int, error) {
@@ -429,6 +438,9 @@ func (b *meter) pump() {
 			return
 		}
 		b.f.event(&b.m, &b.d)
+		if b.starved != nil && len(b.in.cur) == 0 && b.in.err == nil && b.starved.NeedsInput() {
+			return // the next Next would only say so
+		}
 	}
 }
 
@@ -477,7 +489,7 @@ func (b *meter) finish(end time.Time, err error) {
 		}
 	}
 	b.api.pool.Put(b.dec)
-	b.dec, b.whole, b.resp = nil, nil, http.Response{}
+	b.dec, b.starved, b.whole, b.resp = nil, nil, nil, http.Response{}
 	req := b.req
 	b.req = nil
 	b.t.record(b.api, &b.m, req)
@@ -506,11 +518,29 @@ func (b *meter) Close() error {
 
 // feed is what a meter's decoder reads: the bytes of the application's
 // current read, then providers.ErrPending until the next read, or the
-// read's error.
+// read's error. The decoder's SSE reader borrows the bytes (Lend) instead
+// of copying them.
 type feed struct {
 	cur []byte
 	err error
 }
+
+// Lend returns at most max bytes of the current read, to be scanned where
+// they are, or no bytes and the error Read would return.
+func (f *feed) Lend(max int) ([]byte, error) {
+	if len(f.cur) == 0 {
+		if f.err != nil {
+			return nil, f.err
+		}
+		return nil, providers.ErrPending
+	}
+	p := f.cur[:min(len(f.cur), max)]
+	f.cur = f.cur[len(p):]
+	return p, nil
+}
+
+// Close does nothing: the meter closes the body.
+func (f *feed) Close() error { return nil }
 
 func (f *feed) Read(p []byte) (int, error) {
 	if len(f.cur) == 0 {

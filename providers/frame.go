@@ -162,6 +162,24 @@ func (f *frame) step(out *Delta, c codec) error {
 	return f.err
 }
 
+// NeedsInput reports whether Next would return ErrPending without
+// decoding anything: the body is a stream that has not ended and every
+// byte read from it is decoded. A caller that pushes the body's bytes
+// into the decoder (see ErrPending) may skip that call of Next. Every
+// decoder of this package has it.
+func (f *frame) NeedsInput() bool {
+	if f.err != nil {
+		return false
+	}
+	switch f.mode {
+	case frameSSE:
+		return f.sse.needsInput()
+	case frameLines:
+		return f.lines.needsInput()
+	}
+	return false
+}
+
 // nextEvent decodes the next event of the stream. A last event cut short
 // (one the stream ended inside, which fails to decode) is discarded: the
 // stream ends there.

@@ -26,6 +26,7 @@ type genericLineReader struct {
 	scan  int // buf[start:scan] holds no LF
 
 	now     time.Time // when the last Read with n > 0 returned
+	clock   readClock // stamps the Reads
 	rerr    error     // the Read error that ended the input (io.EOF included)
 	noReads int       // consecutive Reads that returned (0, nil)
 	pending bool      // the last Read returned ErrPending with no bytes
@@ -36,11 +37,17 @@ type genericLineReader struct {
 func (l *genericLineReader) reset(r io.Reader, max int) {
 	l.r, l.max = r, max
 	l.start, l.end, l.scan = 0, 0, 0
-	l.now = time.Time{}
+	l.now, l.clock = time.Time{}, readClock{}
 	l.rerr = nil
 	l.noReads = 0
 	l.pending = false
 	l.bomDone = false
+}
+
+// needsInput reports whether next would return ErrPending before
+// reading: the input has not ended and nothing read is left.
+func (l *genericLineReader) needsInput() bool {
+	return l.rerr == nil && l.start == l.end
 }
 
 // errLineTooLong is the error for a line over the cap.
@@ -134,7 +141,7 @@ func (l *genericLineReader) fill() {
 		return
 	}
 	if n > 0 {
-		l.now = time.Now()
+		l.now = l.clock.now()
 		l.end += n
 		l.noReads = 0
 	}

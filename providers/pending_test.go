@@ -20,6 +20,8 @@ type pushReader struct {
 	ended bool
 }
 
+func (r *pushReader) Close() error { return nil }
+
 func (r *pushReader) Read(p []byte) (int, error) {
 	if len(r.cur) == 0 {
 		if r.ended {
@@ -30,6 +32,54 @@ func (r *pushReader) Read(p []byte) (int, error) {
 	n := copy(p, r.cur)
 	r.cur = r.cur[n:]
 	return n, nil
+}
+
+// lendReader is a pushReader that lends its bytes (see lender), as
+// lens.Transport's body does: the reader scans them where they are.
+type lendReader struct{ pushReader }
+
+func (r *lendReader) Lend(max int) ([]byte, error) {
+	if len(r.cur) == 0 {
+		if r.ended {
+			return nil, io.EOF
+		}
+		return nil, ErrPending
+	}
+	p := r.cur[:min(len(r.cur), max)]
+	r.cur = r.cur[len(p):]
+	return p, nil
+}
+
+// pusher is the body a test pushes pieces into: a pushReader, or a
+// lendReader whose pieces are the test's own buffer, overwritten once
+// pushed, as an application reuses its read buffer.
+type pusher struct {
+	lend bool
+	r    io.ReadCloser
+	push func(piece []byte) (done func())
+	end  func()
+}
+
+func newPusher(lend bool) *pusher {
+	p := &pusher{lend: lend}
+	if !lend {
+		r := &pushReader{}
+		p.r, p.end = r, func() { r.ended = true }
+		p.push = func(piece []byte) func() { r.cur = piece; return func() {} }
+		return p
+	}
+	r := &lendReader{}
+	p.r, p.end = r, func() { r.ended = true }
+	p.push = func(piece []byte) func() {
+		buf := append([]byte(nil), piece...)
+		r.cur = buf
+		return func() {
+			for i := range buf {
+				buf[i] = 0xAA
+			}
+		}
+	}
+	return p
 }
 
 // chunks splits data into pieces of 1..32 bytes, as sizes says (one byte
@@ -48,6 +98,21 @@ func chunks(data, sizes []byte) [][]byte {
 	return out
 }
 
+// events splits an SSE stream after each blank line (LF LF), one event a
+// piece, as a paced stream arrives.
+func events(data []byte) [][]byte {
+	var out [][]byte
+	for len(data) > 0 {
+		n := len(data)
+		if i := bytes.Index(data, []byte("\n\n")); i >= 0 {
+			n = i + 2
+		}
+		out = append(out, data[:n])
+		data = data[n:]
+	}
+	return out
+}
+
 // FuzzSSEReaderPending: an SSE stream pushed into the reader piece by
 // piece, with ErrPending between pieces, gives the same events and the
 // same end as the stream read whole.
@@ -55,6 +120,7 @@ func FuzzSSEReaderPending(f *testing.F) {
 	addSeeds(f, func(b []byte) { f.Add(b, []byte{3, 200, 17}, uint8(0xff)) }, "*.sse")
 	for _, tc := range sseCases {
 		f.Add([]byte(tc.in), []byte{0}, uint8(0))
+		f.Add([]byte(tc.in), []byte{7, 1}, uint8(16))
 	}
 	f.Fuzz(func(t *testing.T, data, sizes []byte, flags uint8) {
 		opts := sseOpts{atEOF: flags&1 != 0, errLine: flags&2 != 0, comments: flags&4 != 0, max: 64}
@@ -63,8 +129,8 @@ func FuzzSSEReaderPending(f *testing.F) {
 		}
 		want, wantErr := readEvents(opts.reader(bytes.NewReader(data)))
 
-		body := &pushReader{}
-		s := opts.reader(body)
+		body := newPusher(flags&16 != 0)
+		s := opts.reader(body.r)
 		var got []sseRec
 		scan := func() error {
 			for s.Scan() {
@@ -75,13 +141,15 @@ func FuzzSSEReaderPending(f *testing.F) {
 		}
 		var err error
 		for _, c := range chunks(data, sizes) {
-			body.cur = c
-			if err = scan(); err != ErrPending {
+			done := body.push(c)
+			err = scan()
+			done()
+			if err != ErrPending {
 				break
 			}
 		}
 		if err == ErrPending {
-			body.ended = true
+			body.end()
 			err = scan()
 		}
 		if (err == nil) != (wantErr == nil) || !errors.Is(err, ErrLineTooLong) != !errors.Is(wantErr, ErrLineTooLong) {
@@ -95,11 +163,17 @@ func FuzzSSEReaderPending(f *testing.F) {
 
 // pushDecode decodes body as resp's stream, pushing it piece by piece:
 // Next returns ErrPending whenever the pushed input is used up, and the
-// result must be what a decoder pulling the whole body gets.
-func pushDecode(t *testing.T, dec Decoder, ct string, body, sizes []byte, req *Request) decoded {
+// result must be what a decoder pulling the whole body gets. With lend,
+// the pieces are lent, each overwritten once pushed, and Next is not
+// called when the decoder NeedsInput, as lens.Transport does.
+func pushDecode(t *testing.T, dec Decoder, ct string, pieces [][]byte, req *Request, lend bool) decoded {
 	t.Helper()
-	in := &pushReader{}
-	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {ct}}, Body: io.NopCloser(in)}
+	in := newPusher(lend)
+	var starved interface{ NeedsInput() bool }
+	if lend {
+		starved = dec.(interface{ NeedsInput() bool })
+	}
+	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {ct}}, Body: in.r}
 	var out decoded
 	if err := dec.Reset(resp, req); err != nil {
 		out.Err = err
@@ -117,15 +191,20 @@ func pushDecode(t *testing.T, dec Decoder, ct string, body, sizes []byte, req *R
 				return false
 			}
 			out.add(&d)
+			if starved != nil && starved.NeedsInput() {
+				return true
+			}
 		}
 	}
-	for _, c := range chunks(body, sizes) {
-		in.cur = c
-		if !step() {
+	for _, c := range pieces {
+		done := in.push(c)
+		ok := step()
+		done()
+		if !ok {
 			return out
 		}
 	}
-	in.ended = true
+	in.end()
 	if step() {
 		t.Fatal("Next returned ErrPending after the end of the body")
 	}
@@ -153,15 +232,18 @@ func TestDecodersPending(t *testing.T) {
 				continue
 			}
 			want := decodeAll(t, p.NewDecoder(), sseResponse(bytes.NewReader(body)), req)
-			for _, sizes := range [][]byte{nil, {3, 200, 17, 31, 8}} {
-				got := pushDecode(t, p.NewDecoder(), "text/event-stream", body, sizes, req)
-				if fmt.Sprint(got.Err) != fmt.Sprint(want.Err) {
-					t.Errorf("%s %s sizes %v: ends with %v, whole with %v", name, file, sizes, got.Err, want.Err)
-				}
-				w := want
-				got.Err, w.Err = nil, nil
-				if !reflect.DeepEqual(got, w) {
-					t.Errorf("%s %s sizes %v: pushed\n%+v\nwhole\n%+v", name, file, sizes, got, want)
+			splits := map[string][][]byte{"1": chunks(body, nil), "1..32": chunks(body, []byte{3, 200, 17, 31, 8}), "events": events(body)}
+			for sizes, pieces := range splits {
+				for _, lend := range []bool{false, true} {
+					got := pushDecode(t, p.NewDecoder(), "text/event-stream", pieces, req, lend)
+					if fmt.Sprint(got.Err) != fmt.Sprint(want.Err) {
+						t.Errorf("%s %s sizes %v lend %v: ends with %v, whole with %v", name, file, sizes, lend, got.Err, want.Err)
+					}
+					w := want
+					got.Err, w.Err = nil, nil
+					if !reflect.DeepEqual(got, w) {
+						t.Errorf("%s %s sizes %v lend %v: pushed\n%+v\nwhole\n%+v", name, file, sizes, lend, got, want)
+					}
 				}
 			}
 		}
@@ -179,7 +261,7 @@ func TestNDJSONPending(t *testing.T) {
 		t.Fatalf("whole body: text %q", want.Text)
 	}
 	for _, sizes := range [][]byte{nil, {3, 9, 1}} {
-		got := pushDecode(t, p.NewDecoder(), "application/x-ndjson", body, sizes, req)
+		got := pushDecode(t, p.NewDecoder(), "application/x-ndjson", chunks(body, sizes), req, true)
 		if fmt.Sprint(got.Err) != fmt.Sprint(want.Err) {
 			t.Errorf("sizes %v: ends with %v, whole with %v", sizes, got.Err, want.Err)
 		}

@@ -145,7 +145,12 @@ type SSEReader struct {
 	lf    byteSeek // next '\n' in buf[start:end]
 	cr    byteSeek // next '\r' in buf[start:end]
 
+	lender lender // r, when it lends its bytes
+	lent   bool   // buf is lent by lender, until the next fill
+	own    []byte // the reader's own buffer, while buf is lent
+
 	now       time.Time // when the last Read with n > 0 returned
+	clock     readClock // stamps the Reads
 	rerr      error     // the Read error that ended the input (io.EOF included)
 	err       error     // the error Err reports
 	stopped   bool      // Scan has returned false for good
@@ -217,10 +222,14 @@ func NewSSEReader(r io.Reader) *SSEReader {
 // included.
 func (s *SSEReader) Reset(r io.Reader) {
 	s.r = r
+	s.lender, _ = r.(lender)
+	if s.lent {
+		s.buf, s.own, s.lent = s.own, nil, false
+	}
 	s.start, s.end = 0, 0
 	s.lf = byteSeek{pos: -1}
 	s.cr = byteSeek{pos: -1}
-	s.now = time.Time{}
+	s.now, s.clock = time.Time{}, readClock{}
 	s.rerr, s.err = nil, nil
 	s.stopped, s.bomDone, s.skipLF, s.eofPassed = false, false, false, false
 	s.noReads = 0
@@ -287,6 +296,18 @@ func (s *SSEReader) Scan() bool {
 			return true
 		}
 	}
+}
+
+// needsInput reports whether Scan would return false with ErrPending
+// before reading: the input has not ended and nothing read is left.
+func (s *SSEReader) needsInput() bool {
+	if s.stopped || s.rerr != nil || s.start != s.end || s.err != nil && s.err != ErrPending {
+		return false
+	}
+	if s.lent {
+		s.giveBack() // the lender's bytes are about to go
+	}
+	return true
 }
 
 // usual reports whether the buffer may start with the usual event, for
@@ -493,28 +514,42 @@ func (s *SSEReader) checkLen(line []byte) ([]byte, bool) {
 // fill reads more of the stream into the buffer.
 func (s *SSEReader) fill() {
 	s.materialize() // buf is about to move
-	if s.start > 0 {
+	if s.lent {
+		s.giveBack()
+	} else if s.start > 0 {
 		n := copy(s.buf, s.buf[s.start:s.end])
 		s.lf.shift(s.start)
 		s.cr.shift(s.start)
 		s.start, s.end = 0, n
 	}
-	if s.end == len(s.buf) {
-		// The buffer holds one partial line (line checked its length):
-		// grow, up to what a line of the maximum length plus one Read needs.
-		size := max(2*len(s.buf), sseReadSize)
-		size = min(size, s.maxLine()+sseReadSize)
-		nb := make([]byte, size)
-		copy(nb, s.buf[:s.end])
-		s.buf = nb
-	}
-	n, err := s.r.Read(s.buf[s.end:min(len(s.buf), s.end+sseReadSize)])
-	if n < 0 || n > min(len(s.buf)-s.end, sseReadSize) {
-		s.rerr = errors.New("sse: reader returned an invalid count")
-		return
+	var n int
+	var err error
+	if s.lender != nil && s.end == 0 {
+		// Nothing is kept: scan the lender's bytes where they are.
+		var p []byte
+		p, err = s.lender.Lend(sseReadSize)
+		if n = len(p); n > 0 {
+			s.own, s.buf, s.lent = s.buf, p, true
+			s.lf, s.cr = byteSeek{pos: -1}, byteSeek{pos: -1}
+		}
+	} else {
+		if s.end == len(s.buf) {
+			// The buffer holds one partial line (line checked its length):
+			// grow, up to what a line of the maximum length plus one Read needs.
+			size := max(2*len(s.buf), sseReadSize)
+			size = min(size, s.maxLine()+sseReadSize)
+			nb := make([]byte, size)
+			copy(nb, s.buf[:s.end])
+			s.buf = nb
+		}
+		n, err = s.r.Read(s.buf[s.end:min(len(s.buf), s.end+sseReadSize)])
+		if n < 0 || n > min(len(s.buf)-s.end, sseReadSize) {
+			s.rerr = errors.New("sse: reader returned an invalid count")
+			return
+		}
 	}
 	if n > 0 {
-		s.now = time.Now()
+		s.now = s.clock.now()
 		s.end += n
 		s.noReads = 0
 	}
@@ -585,6 +620,30 @@ func (s *SSEReader) process(line []byte) bool {
 		}
 	}
 	return false
+}
+
+// A lender is a reader that can lend the bytes of its next Read instead
+// of copying them (the body lens.Transport pushes into a decoder, whose
+// bytes are the application's own read): Lend returns at most max of
+// them, valid until the reader's caller returns, or no bytes and the
+// error Read would return.
+type lender interface {
+	Lend(max int) ([]byte, error)
+}
+
+// giveBack ends a loan: what is left of the lent bytes moves into the
+// reader's own buffer, the data value kept as a view of them first.
+func (s *SSEReader) giveBack() {
+	s.materialize()
+	rest := s.buf[s.start:s.end]
+	s.buf, s.own, s.lent = s.own, nil, false
+	if len(s.buf) < len(rest)+sseReadSize {
+		s.buf = make([]byte, max(2*len(rest), len(rest)+sseReadSize))
+	}
+	n := copy(s.buf, rest)
+	s.lf.shift(s.start)
+	s.cr.shift(s.start)
+	s.start, s.end = 0, n
 }
 
 // materialize moves a data value kept as a view of buf into the data

@@ -1,0 +1,20 @@
+package providers
+
+import "time"
+
+// A readClock stamps the reads of one stream. Its first stamp is
+// time.Now; each later one is the first plus the monotonic time since,
+// which reads one clock instead of time.Now's two (about 30 ns instead of
+// 50 on a virtual machine's kvm-clock, paid once per Read of a stream).
+// The stamps are the same instants time.Now would give, without the
+// wall clock's steps.
+type readClock struct{ base time.Time }
+
+// now returns the time of the read that just returned.
+func (c *readClock) now() time.Time {
+	if c.base.IsZero() {
+		c.base = time.Now()
+		return c.base
+	}
+	return c.base.Add(time.Since(c.base))
+}
