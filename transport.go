@@ -253,6 +253,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	b := &meter{t: t, api: a, ctx: ctx, req: req}
 	m := &b.m
+	if p, ok := itlPool.Get().(*[]time.Duration); ok {
+		m.ITLs = (*p)[:0]
+	}
 	m.resetAttempt()
 	m.Seq = t.seq.Add(1) - 1
 	m.Attempts = 1
@@ -300,6 +303,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	b.dec = a.decoder()
 	b.starved, _ = b.dec.(inputNeeder)
+	b.usual, _ = b.dec.(usualDecoder)
 	b.resp = *resp
 	if b.live {
 		b.resp.Body = &b.in
@@ -392,6 +396,15 @@ type meter struct {
 	// of package providers does): pump then stops without a call of Next
 	// that would return ErrPending.
 	starved inputNeeder
+	// usual is dec, when it decodes its API's usual event where it is
+	// (the decoders of package providers that have a fast path).
+	usual usualDecoder
+}
+
+// usualDecoder is a providers.Decoder that decodes its API's usual event
+// from bytes pushed into it without taking them in.
+type usualDecoder interface {
+	DecodeUsual(p []byte, at time.Time, out *providers.Delta) int
 }
 
 // inputNeeder is a providers.Decoder that tells when its Next would
@@ -413,12 +426,28 @@ func (b *meter) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// push decodes p, the bytes one read returned, and err, its error.
+// push decodes p, the bytes one read returned, and err, its error: the
+// usual events where they are, with DecodeUsual, the rest through the
+// decoder's Next; all stamped with the time the read returned.
 func (b *meter) push(p []byte, err error) {
 	if len(p) > 0 {
-		b.in.cur = p
-		b.pump()
-		b.in.cur = nil
+		// One read of the monotonic clock, from the attempt's send.
+		at := b.f.t0.Add(time.Since(b.f.t0))
+		if b.usual != nil {
+			for len(p) > 0 && !b.done {
+				n := b.usual.DecodeUsual(p, at, &b.d)
+				if n == 0 {
+					break
+				}
+				p = p[n:]
+				b.f.event(&b.m, &b.d)
+			}
+		}
+		if len(p) > 0 {
+			b.in.cur, b.in.at = p, at
+			b.pump()
+			b.in.cur = nil
+		}
 	}
 	if err != nil && !b.done {
 		b.in.err = err
@@ -489,11 +518,24 @@ func (b *meter) finish(end time.Time, err error) {
 		}
 	}
 	b.api.pool.Put(b.dec)
-	b.dec, b.starved, b.whole, b.resp = nil, nil, nil, http.Response{}
+	b.dec, b.starved, b.usual, b.whole, b.resp = nil, nil, nil, nil, http.Response{}
 	req := b.req
 	b.req = nil
 	b.t.record(b.api, &b.m, req)
+	if cap(b.m.ITLs) > 0 && cap(b.m.ITLs) <= maxPooledITLs {
+		itls := b.m.ITLs[:0]
+		b.m.ITLs = nil
+		itlPool.Put(&itls)
+	}
 }
+
+// itlPool holds the ITL slices of measured calls that ended, for the next
+// calls: a stream of a thousand chunks would otherwise grow a new one
+// each time. Slices of more than maxPooledITLs gaps are left to the
+// collector.
+var itlPool sync.Pool
+
+const maxPooledITLs = 1 << 16
 
 // Close closes the body. A response that had not ended counts as
 // canceled, unless it is an error status or a whole body already read to
@@ -522,21 +564,23 @@ func (b *meter) Close() error {
 // of copying them.
 type feed struct {
 	cur []byte
+	at  time.Time // when the read of cur returned
 	err error
 }
 
 // Lend returns at most max bytes of the current read, to be scanned where
-// they are, or no bytes and the error Read would return.
-func (f *feed) Lend(max int) ([]byte, error) {
+// they are, and when the read returned, or no bytes and the error Read
+// would return.
+func (f *feed) Lend(max int) ([]byte, time.Time, error) {
 	if len(f.cur) == 0 {
 		if f.err != nil {
-			return nil, f.err
+			return nil, time.Time{}, f.err
 		}
-		return nil, providers.ErrPending
+		return nil, time.Time{}, providers.ErrPending
 	}
 	p := f.cur[:min(len(f.cur), max)]
 	f.cur = f.cur[len(p):]
-	return p, nil
+	return p, f.at, nil
 }
 
 // Close does nothing: the meter closes the body.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"time"
 )
 
 // defaultAnthropicBaseURL is the public Anthropic endpoint.
@@ -283,6 +284,26 @@ func (d *anthropicDecoder) Reset(resp *http.Response, r *Request) error {
 
 // Next decodes the next event into out. See Decoder.
 func (d *anthropicDecoder) Next(out *Delta) error { return d.step(out, d) }
+
+// DecodeUsual decodes the usual event of a Messages stream, a content
+// delta, from the start of p, the next bytes of a body pushed into the
+// decoder (see ErrPending), where they are, as Next would decode them, the
+// event arriving at at. It returns how many bytes of p the event took,
+// or 0, having changed nothing, for anything else, which Next then
+// decodes. lens.Transport uses it to decode an application's reads.
+func (d *anthropicDecoder) DecodeUsual(p []byte, at time.Time, out *Delta) int {
+	typ, data, n := d.usualEvent(p)
+	if n == 0 || string(typ) != "content_block_delta" {
+		return 0
+	}
+	*out = Delta{At: at}
+	if !d.decodeDelta(data, out) {
+		return 0
+	}
+	d.events++
+	d.delivered++
+	return n
+}
 
 // event decodes one stream event by its type: pings are skipped unread, as
 // the SDK does, and an error event is an *APIError.

@@ -180,6 +180,16 @@ func (f *frame) NeedsInput() bool {
 	return false
 }
 
+// usualEvent returns the usual event (see SSEReader.usualIn) at the start
+// of p, the next bytes of the body, when the stream has nothing pending,
+// or a length of 0.
+func (f *frame) usualEvent(p []byte) (typ, data []byte, n int) {
+	if f.err != nil || f.mode != frameSSE || !f.sse.idle() {
+		return nil, nil, 0
+	}
+	return f.sse.usualIn(p)
+}
+
 // nextEvent decodes the next event of the stream. A last event cut short
 // (one the stream ended inside, which fails to decode) is discarded: the
 // stream ends there.

@@ -47,6 +47,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 )
 
 // defaultOpenAIBaseURL is the public OpenAI endpoint.
@@ -282,6 +283,28 @@ func (d *openAIDecoder) Reset(resp *http.Response, r *Request) error {
 
 // Next decodes the next event into out. See Decoder.
 func (d *openAIDecoder) Next(out *Delta) error { return d.step(out, d) }
+
+// DecodeUsual decodes the usual event of a chat completions stream, a
+// chunk of the shape the API sends, from the start of p, the next bytes of
+// a body pushed into the decoder (see ErrPending), where they are, as Next
+// would decode them, the event arriving at at. It returns how many bytes
+// of p the event took, or 0 for anything else, which Next then decodes.
+// lens.Transport uses it to decode an application's reads.
+func (d *openAIDecoder) DecodeUsual(p []byte, at time.Time, out *Delta) int {
+	_, data, n := d.usualEvent(p)
+	if n == 0 || data[0] != '{' {
+		return 0
+	}
+	*out = Delta{At: at}
+	d.c.reset(data)
+	d.text, d.reasoning, d.args = d.text[:0], d.reasoning[:0], d.args[:0]
+	if !d.decodeFast(data, out) {
+		return 0
+	}
+	d.events++
+	d.delivered++
+	return n
+}
 
 // done is the data of the event that ends an OpenAI stream.
 var done = []byte("[DONE]")

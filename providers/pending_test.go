@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // pushReader is a body that a test pushes bytes into: Read returns what
@@ -38,16 +39,16 @@ func (r *pushReader) Read(p []byte) (int, error) {
 // lens.Transport's body does: the reader scans them where they are.
 type lendReader struct{ pushReader }
 
-func (r *lendReader) Lend(max int) ([]byte, error) {
+func (r *lendReader) Lend(max int) ([]byte, time.Time, error) {
 	if len(r.cur) == 0 {
 		if r.ended {
-			return nil, io.EOF
+			return nil, time.Time{}, io.EOF
 		}
-		return nil, ErrPending
+		return nil, time.Time{}, ErrPending
 	}
 	p := r.cur[:min(len(r.cur), max)]
 	r.cur = r.cur[len(p):]
-	return p, nil
+	return p, time.Now(), nil
 }
 
 // pusher is the body a test pushes pieces into: a pushReader, or a
@@ -96,6 +97,18 @@ func chunks(data, sizes []byte) [][]byte {
 		data = data[n:]
 	}
 	return out
+}
+
+// usualIn reports whether body, a stream of the API name, has an event
+// that DecodeUsual decodes.
+func usualIn(name string, body []byte) bool {
+	switch name {
+	case "anthropic":
+		return bytes.Contains(body, []byte("\n\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\""))
+	case "openai":
+		return bytes.Contains(body, []byte("\n\ndata: {\"id\""))
+	}
+	return false
 }
 
 // events splits an SSE stream after each blank line (LF LF), one event a
@@ -164,20 +177,26 @@ func FuzzSSEReaderPending(f *testing.F) {
 // pushDecode decodes body as resp's stream, pushing it piece by piece:
 // Next returns ErrPending whenever the pushed input is used up, and the
 // result must be what a decoder pulling the whole body gets. With lend,
-// the pieces are lent, each overwritten once pushed, and Next is not
+// the pieces are lent, each overwritten once pushed, the usual events
+// are decoded with DecodeUsual where the decoder has it, and Next is not
 // called when the decoder NeedsInput, as lens.Transport does.
-func pushDecode(t *testing.T, dec Decoder, ct string, pieces [][]byte, req *Request, lend bool) decoded {
+func pushDecode(t *testing.T, dec Decoder, ct string, pieces [][]byte, req *Request, lend bool) (out decoded, usualEvents int) {
 	t.Helper()
 	in := newPusher(lend)
 	var starved interface{ NeedsInput() bool }
+	var usual interface {
+		DecodeUsual(p []byte, at time.Time, out *Delta) int
+	}
 	if lend {
 		starved = dec.(interface{ NeedsInput() bool })
+		usual, _ = dec.(interface {
+			DecodeUsual(p []byte, at time.Time, out *Delta) int
+		})
 	}
 	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {ct}}, Body: in.r}
-	var out decoded
 	if err := dec.Reset(resp, req); err != nil {
 		out.Err = err
-		return out
+		return out, 0
 	}
 	var d Delta
 	step := func() bool {
@@ -197,18 +216,33 @@ func pushDecode(t *testing.T, dec Decoder, ct string, pieces [][]byte, req *Requ
 		}
 	}
 	for _, c := range pieces {
-		done := in.push(c)
+		buf := append([]byte(nil), c...)
+		if usual != nil {
+			for len(buf) > 0 {
+				n := usual.DecodeUsual(buf, time.Now(), &d)
+				if n == 0 {
+					break
+				}
+				usualEvents++
+				buf = buf[n:]
+				out.add(&d)
+			}
+			if len(buf) == 0 {
+				continue
+			}
+		}
+		done := in.push(buf)
 		ok := step()
 		done()
 		if !ok {
-			return out
+			return out, usualEvents
 		}
 	}
 	in.end()
 	if step() {
 		t.Fatal("Next returned ErrPending after the end of the body")
 	}
-	return out
+	return out, usualEvents
 }
 
 // TestDecodersPending: every codec, given each stream fixture pushed in
@@ -235,7 +269,10 @@ func TestDecodersPending(t *testing.T) {
 			splits := map[string][][]byte{"1": chunks(body, nil), "1..32": chunks(body, []byte{3, 200, 17, 31, 8}), "events": events(body)}
 			for sizes, pieces := range splits {
 				for _, lend := range []bool{false, true} {
-					got := pushDecode(t, p.NewDecoder(), "text/event-stream", pieces, req, lend)
+					got, usual := pushDecode(t, p.NewDecoder(), "text/event-stream", pieces, req, lend)
+					if lend && sizes == "events" && usualIn(name, body) && usual == 0 {
+						t.Errorf("%s %s: no event was decoded where it is", name, file)
+					}
 					if fmt.Sprint(got.Err) != fmt.Sprint(want.Err) {
 						t.Errorf("%s %s sizes %v lend %v: ends with %v, whole with %v", name, file, sizes, lend, got.Err, want.Err)
 					}
@@ -261,7 +298,7 @@ func TestNDJSONPending(t *testing.T) {
 		t.Fatalf("whole body: text %q", want.Text)
 	}
 	for _, sizes := range [][]byte{nil, {3, 9, 1}} {
-		got := pushDecode(t, p.NewDecoder(), "application/x-ndjson", chunks(body, sizes), req, true)
+		got, _ := pushDecode(t, p.NewDecoder(), "application/x-ndjson", chunks(body, sizes), req, true)
 		if fmt.Sprint(got.Err) != fmt.Sprint(want.Err) {
 			t.Errorf("sizes %v: ends with %v, whole with %v", sizes, got.Err, want.Err)
 		}
@@ -271,4 +308,40 @@ func TestNDJSONPending(t *testing.T) {
 			t.Errorf("sizes %v: pushed\n%+v\nwhole\n%+v", sizes, got, want)
 		}
 	}
+}
+
+// FuzzDecodeUsual: a stream pushed into the Anthropic or OpenAI decoder
+// as lens.Transport pushes an application's reads (pieces lent and then
+// overwritten, the usual events decoded where they are with DecodeUsual,
+// the rest by Next) decodes exactly as the whole body does, for pieces of
+// one event each (split at blank lines) and of 1..32 bytes.
+func FuzzDecodeUsual(f *testing.F) {
+	addSeeds(f, func(b []byte) { f.Add(b, []byte{}, false) }, "anthropic*.sse")
+	addSeeds(f, func(b []byte) { f.Add(b, []byte{}, true) }, "openai*.sse")
+	delta := "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"%s\"}}\n\n"
+	chunk := "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"},\"finish_reason\":null}],\"usage\":null}\n\n"
+	for _, text := range []string{"hi", `a\nb`, `\u00e9`, "", `\ud800`, `x\"`} {
+		f.Add([]byte("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":3}}}\n\n"+
+			fmt.Sprintf(delta, text)+fmt.Sprintf(delta, text)+"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), []byte{7, 40}, false)
+		f.Add([]byte(fmt.Sprintf(chunk, text)+fmt.Sprintf(chunk, text)+"data: [DONE]\n\n"), []byte{7, 40}, true)
+	}
+	req := &Request{Stream: true}
+	f.Fuzz(func(t *testing.T, body, sizes []byte, openai bool) {
+		var p Provider = &Anthropic{}
+		if openai {
+			p = &OpenAI{}
+		}
+		want := decodeAll(t, p.NewDecoder(), sseResponse(bytes.NewReader(body)), req)
+		for _, pieces := range [][][]byte{events(body), chunks(body, sizes)} {
+			got, _ := pushDecode(t, p.NewDecoder(), "text/event-stream", pieces, req, true)
+			if fmt.Sprint(got.Err) != fmt.Sprint(want.Err) {
+				t.Fatalf("pushed: ends with %v, whole with %v", got.Err, want.Err)
+			}
+			w := want
+			got.Err, w.Err = nil, nil
+			if !reflect.DeepEqual(got, w) {
+				t.Fatalf("pushed\n%+v\nwhole\n%+v", got, w)
+			}
+		}
+	})
 }

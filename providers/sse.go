@@ -524,10 +524,11 @@ func (s *SSEReader) fill() {
 	}
 	var n int
 	var err error
+	var at time.Time
 	if s.lender != nil && s.end == 0 {
 		// Nothing is kept: scan the lender's bytes where they are.
 		var p []byte
-		p, err = s.lender.Lend(sseReadSize)
+		p, at, err = s.lender.Lend(sseReadSize)
 		if n = len(p); n > 0 {
 			s.own, s.buf, s.lent = s.buf, p, true
 			s.lf, s.cr = byteSeek{pos: -1}, byteSeek{pos: -1}
@@ -549,7 +550,10 @@ func (s *SSEReader) fill() {
 		}
 	}
 	if n > 0 {
-		s.now = s.clock.now()
+		if at.IsZero() {
+			at = s.clock.now()
+		}
+		s.now = at
 		s.end += n
 		s.noReads = 0
 	}
@@ -625,10 +629,60 @@ func (s *SSEReader) process(line []byte) bool {
 // A lender is a reader that can lend the bytes of its next Read instead
 // of copying them (the body lens.Transport pushes into a decoder, whose
 // bytes are the application's own read): Lend returns at most max of
-// them, valid until the reader's caller returns, or no bytes and the
-// error Read would return.
+// them, valid until the reader's caller returns, with the time the read
+// that delivered them returned, or no bytes and the error Read would
+// return.
 type lender interface {
-	Lend(max int) ([]byte, error)
+	Lend(max int) ([]byte, time.Time, error)
+}
+
+// idle reports whether nothing of the stream is pending: no byte read
+// and not yet scanned, no event begun, no LF to skip, the byte-order mark
+// handled, and the input not ended. The next event then starts at the
+// next byte of the input.
+func (s *SSEReader) idle() bool {
+	return s.start == s.end && !s.started && !s.skipLF && s.bomDone && !s.stopped && s.rerr == nil &&
+		(s.err == nil || s.err == ErrPending)
+}
+
+// usualIn finds the usual event at the start of p, bytes of the input
+// that come after everything the reader has read, when it is idle: an
+// optional "event:" line, one "data:" line with a value and a blank line,
+// each line ended by LF, none over the length cap. It returns the event's
+// type and data (views of p) and its length in p, or a length of 0 for
+// anything else. The event is as Scan would dispatch it; the reader is
+// not changed.
+func (s *SSEReader) usualIn(p []byte) (typ, data []byte, n int) {
+	lf := bytes.IndexByte(p, '\n')
+	if lf < 0 {
+		return nil, nil, 0
+	}
+	line, next := p[:lf], lf+1
+	if len(line) >= len("event:") && string(line[:len("event:")]) == "event:" {
+		if len(line) > s.maxLine() {
+			return nil, nil, 0
+		}
+		typ = trimOneSpace(line[len("event:"):])
+		lf = bytes.IndexByte(p[next:], '\n')
+		if lf < 0 {
+			return nil, nil, 0
+		}
+		line, next = p[next:next+lf], next+lf+1
+	}
+	if len(line) < len("data:") || string(line[:len("data:")]) != "data:" || next >= len(p) || p[next] != '\n' ||
+		len(line) > s.maxLine() {
+		return nil, nil, 0
+	}
+	if bytes.IndexByte(p[:next], '\r') >= 0 {
+		return nil, nil, 0 // CR ends lines too
+	}
+	if data = trimOneSpace(line[len("data:"):]); len(data) == 0 {
+		return nil, nil, 0
+	}
+	if typ == nil {
+		typ = s.typ
+	}
+	return typ, data, next + 1
 }
 
 // giveBack ends a loan: what is left of the lent bytes moves into the
