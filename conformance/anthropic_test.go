@@ -72,10 +72,7 @@ func TestAnthropicMessagesStream(t *testing.T) {
 
 			rec := oneRecord(t, srv)
 			want, tokens, cut := tc.want(seed, 0)
-			stop := anthropic.StopReasonEndTurn
-			if cut {
-				stop = anthropic.StopReasonMaxTokens
-			}
+			stop := finishOf(cut, anthropic.StopReasonEndTurn, anthropic.StopReasonMaxTokens)
 			assert.Equal(t, want, rec.Text)
 			assert.Equal(t, want, text.String(), "the deltas")
 			assert.Equal(t, tc.chunks(1), deltas)
@@ -110,10 +107,7 @@ func TestAnthropicMessages(t *testing.T) {
 
 			rec := oneRecord(t, srv)
 			want, tokens, cut := tc.want(seed, 0)
-			stop := anthropic.StopReasonEndTurn
-			if cut {
-				stop = anthropic.StopReasonMaxTokens
-			}
+			stop := finishOf(cut, anthropic.StopReasonEndTurn, anthropic.StopReasonMaxTokens)
 			require.Len(t, msg.Content, 1)
 			assert.Equal(t, want, msg.Content[0].Text)
 			assert.Equal(t, want, rec.Text)

@@ -75,10 +75,7 @@ func TestAzureChatStream(t *testing.T) {
 
 				rec := oneRecord(t, srv)
 				want, tokens, cut := tc.want(seed, 0)
-				finish := "stop"
-				if cut {
-					finish = "length"
-				}
+				finish := finishOf(cut, "stop", "length")
 				assert.Equal(t, azurePath, rec.Path)
 				assert.Equal(t, want, rec.Text)
 				assert.Equal(t, want, text.String(), "the deltas")
@@ -115,10 +112,7 @@ func TestAzureChat(t *testing.T) {
 
 			rec := oneRecord(t, srv)
 			want, tokens, cut := tc.want(seed, 0)
-			finish := "stop"
-			if cut {
-				finish = "length"
-			}
+			finish := finishOf(cut, "stop", "length")
 			assert.Equal(t, azurePath, rec.Path)
 			require.Len(t, resp.Choices, 1)
 			assert.Equal(t, want, resp.Choices[0].Message.Content)

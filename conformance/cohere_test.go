@@ -99,10 +99,7 @@ func TestCohereChatStream(t *testing.T) {
 
 			rec := oneRecord(t, srv)
 			want, tokens, cut := tc.want(seed, 0)
-			finish := cohere.ChatFinishReasonComplete
-			if cut {
-				finish = cohere.ChatFinishReasonMaxTokens
-			}
+			finish := finishOf(cut, cohere.ChatFinishReasonComplete, cohere.ChatFinishReasonMaxTokens)
 			assert.Equal(t, want, rec.Text)
 			assert.Equal(t, want, text.String(), "the deltas")
 			assert.Equal(t, tc.chunks(1), deltas)
@@ -141,10 +138,7 @@ func TestCohereChat(t *testing.T) {
 
 			rec := oneRecord(t, srv)
 			want, tokens, cut := tc.want(seed, 0)
-			finish := cohere.ChatFinishReasonComplete
-			if cut {
-				finish = cohere.ChatFinishReasonMaxTokens
-			}
+			finish := finishOf(cut, cohere.ChatFinishReasonComplete, cohere.ChatFinishReasonMaxTokens)
 			require.NotNil(t, resp.Message)
 			require.Len(t, resp.Message.Content, 1)
 			require.NotNil(t, resp.Message.Content[0].Text)

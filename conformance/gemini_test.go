@@ -24,69 +24,31 @@ const (
 
 // geminiBackend is one of genai's backends pointed at the fake.
 type geminiBackend struct {
-	name string
-	cfg  func(srv *fake.Server) *genai.ClientConfig
-	path string // the path of a streamGenerateContent call
+	name    string
+	vertex  bool   // Vertex AI, else the Gemini API
+	version string // the API version; empty for genai's default
+	path    string // the path of a streamGenerateContent call
 }
 
 var geminiBackends = []geminiBackend{
-	{
-		name: "gemini",
-		cfg: func(srv *fake.Server) *genai.ClientConfig {
-			return &genai.ClientConfig{
-				Backend:     genai.BackendGeminiAPI,
-				APIKey:      testKey,
-				HTTPClient:  srv.Client(),
-				HTTPOptions: genai.HTTPOptions{BaseURL: srv.URL},
-			}
-		},
-		path: "/v1beta/models/" + geminiModel + ":streamGenerateContent",
-	},
-	{
-		name: "vertex",
-		cfg: func(srv *fake.Server) *genai.ClientConfig {
-			return &genai.ClientConfig{
-				Backend:    genai.BackendVertexAI,
-				Project:    vertexProject,
-				Location:   vertexRegion,
-				HTTPClient: srv.Client(),
-				HTTPOptions: genai.HTTPOptions{
-					BaseURL: srv.URL,
-					Headers: http.Header{"Authorization": {"Bearer ya29.test-token"}},
-				},
-			}
-		},
-		path: "/v1beta1/projects/" + vertexProject + "/locations/" + vertexRegion + "/publishers/google/models/" + geminiModel + ":streamGenerateContent",
-	},
-	{
-		name: "gemini-v1",
-		cfg: func(srv *fake.Server) *genai.ClientConfig {
-			return &genai.ClientConfig{
-				Backend:     genai.BackendGeminiAPI,
-				APIKey:      testKey,
-				HTTPClient:  srv.Client(),
-				HTTPOptions: genai.HTTPOptions{BaseURL: srv.URL, APIVersion: "v1"},
-			}
-		},
-		path: "/v1/models/" + geminiModel + ":streamGenerateContent",
-	},
-	{
-		name: "vertex-v1",
-		cfg: func(srv *fake.Server) *genai.ClientConfig {
-			return &genai.ClientConfig{
-				Backend:    genai.BackendVertexAI,
-				Project:    vertexProject,
-				Location:   vertexRegion,
-				HTTPClient: srv.Client(),
-				HTTPOptions: genai.HTTPOptions{
-					BaseURL:    srv.URL,
-					APIVersion: "v1",
-					Headers:    http.Header{"Authorization": {"Bearer ya29.test-token"}},
-				},
-			}
-		},
-		path: "/v1/projects/" + vertexProject + "/locations/" + vertexRegion + "/publishers/google/models/" + geminiModel + ":streamGenerateContent",
-	},
+	{name: "gemini", path: "/v1beta/models/" + geminiModel + ":streamGenerateContent"},
+	{name: "vertex", vertex: true,
+		path: "/v1beta1/projects/" + vertexProject + "/locations/" + vertexRegion + "/publishers/google/models/" + geminiModel + ":streamGenerateContent"},
+	{name: "gemini-v1", version: "v1", path: "/v1/models/" + geminiModel + ":streamGenerateContent"},
+	{name: "vertex-v1", vertex: true, version: "v1",
+		path: "/v1/projects/" + vertexProject + "/locations/" + vertexRegion + "/publishers/google/models/" + geminiModel + ":streamGenerateContent"},
+}
+
+// cfg returns the genai configuration of b against srv: the test key for
+// the Gemini API, a project, a location and a bearer token for Vertex AI.
+func (b geminiBackend) cfg(srv *fake.Server) *genai.ClientConfig {
+	opts := genai.HTTPOptions{BaseURL: srv.URL, APIVersion: b.version}
+	if !b.vertex {
+		return &genai.ClientConfig{Backend: genai.BackendGeminiAPI, APIKey: testKey, HTTPClient: srv.Client(), HTTPOptions: opts}
+	}
+	opts.Headers = http.Header{"Authorization": {"Bearer ya29.test-token"}}
+	return &genai.ClientConfig{Backend: genai.BackendVertexAI, Project: vertexProject, Location: vertexRegion,
+		HTTPClient: srv.Client(), HTTPOptions: opts}
 }
 
 // newGenAI returns a genai client of srv for backend b. With retries above
@@ -130,10 +92,7 @@ func TestGeminiGenerateContentStream(t *testing.T) {
 
 				rec := oneRecord(t, srv)
 				want, tokens, cut := tc.want(seed, 0)
-				finish := genai.FinishReasonStop
-				if cut {
-					finish = genai.FinishReasonMaxTokens
-				}
+				finish := finishOf(cut, genai.FinishReasonStop, genai.FinishReasonMaxTokens)
 				assert.Equal(t, b.path, rec.Path)
 				assert.Equal(t, want, rec.Text)
 				assert.Equal(t, want, text.String(), "the chunks' text")
@@ -165,10 +124,7 @@ func TestGeminiGenerateContent(t *testing.T) {
 
 				rec := oneRecord(t, srv)
 				want, tokens, cut := tc.want(seed, 0)
-				finish := genai.FinishReasonStop
-				if cut {
-					finish = genai.FinishReasonMaxTokens
-				}
+				finish := finishOf(cut, genai.FinishReasonStop, genai.FinishReasonMaxTokens)
 				assert.Equal(t, strings.TrimSuffix(b.path, ":streamGenerateContent")+":generateContent", rec.Path)
 				assert.Equal(t, want, resp.Text())
 				assert.Equal(t, want, rec.Text)

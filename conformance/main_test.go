@@ -70,6 +70,15 @@ func checkAnswer[F ~string, N ~int32 | ~int64 | ~float64](t *testing.T, rec fake
 	assert.Equal(t, rec.ID, id)
 }
 
+// finishOf returns the finish reason (or status) of an answer: atLimit
+// when the request's limit cut it, else whole.
+func finishOf[F any](cut bool, whole, atLimit F) F {
+	if cut {
+		return atLimit
+	}
+	return whole
+}
+
 // wantText is the text of the first n tokens the fake generates for request
 // seq under seed: what the response must carry.
 func wantText(seed, seq uint64, n int) string {

@@ -112,10 +112,7 @@ func TestOpenAIChatStream(t *testing.T) {
 
 			rec := oneRecord(t, srv)
 			want, tokens, cut := tc.want(seed, 0)
-			finish := "stop"
-			if cut {
-				finish = "length"
-			}
+			finish := finishOf(cut, "stop", "length")
 			assert.Equal(t, want, rec.Text, "the fake's record")
 			assert.Equal(t, want, text.String(), "the deltas")
 			assert.Equal(t, tc.chunks(1), contentChunks, "content chunks")
@@ -147,10 +144,7 @@ func TestOpenAIChat(t *testing.T) {
 
 			rec := oneRecord(t, srv)
 			want, tokens, cut := tc.want(seed, 0)
-			finish := "stop"
-			if cut {
-				finish = "length"
-			}
+			finish := finishOf(cut, "stop", "length")
 			require.Len(t, resp.Choices, 1)
 			assert.Equal(t, want, resp.Choices[0].Message.Content)
 			assert.Equal(t, want, rec.Text)
@@ -466,10 +460,7 @@ func TestOpenAIResponses(t *testing.T) {
 
 			rec := oneRecord(t, srv)
 			want, tokens, cut := tc.want(seed, 0)
-			status := "completed"
-			if cut {
-				status = "incomplete"
-			}
+			status := finishOf(cut, "completed", "incomplete")
 			assert.Equal(t, want, resp.OutputText())
 			assert.Equal(t, want, rec.Text)
 			checkAnswer(t, rec, responses.ResponseStatus(status), tokens, resp.Status, resp.Usage.OutputTokens, resp.Usage.InputTokens, resp.ID)
