@@ -536,11 +536,10 @@ func (d *anthropicDecoder) delta(u *anthropicUsage, finish *string) {
 		return
 	}
 	for c.nextKey() {
+		if d.textOrThinking() {
+			continue
+		}
 		switch string(c.key) {
-		case "text":
-			d.text, _ = c.str(d.text)
-		case "thinking":
-			d.reasoning, _ = c.str(d.reasoning)
 		case "partial_json":
 			d.args, _ = c.str(d.args)
 		case "stop_reason":
@@ -591,11 +590,10 @@ func (d *anthropicDecoder) content() {
 			continue
 		}
 		for c.nextKey() {
+			if d.textOrThinking() {
+				continue
+			}
 			switch string(c.key) {
-			case "text":
-				d.text, _ = c.str(d.text)
-			case "thinking":
-				d.reasoning, _ = c.str(d.reasoning)
 			case "input":
 				if raw := rawValue(c); len(raw) > 0 && string(raw) != "{}" && string(raw) != "null" {
 					d.args = append(d.args, raw...)

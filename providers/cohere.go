@@ -343,12 +343,7 @@ func (d *cohereDecoder) contentPart() {
 		return
 	}
 	for c.nextKey() {
-		switch string(c.key) {
-		case "text":
-			d.text, _ = c.str(d.text)
-		case "thinking":
-			d.reasoning, _ = c.str(d.reasoning)
-		default:
+		if !d.textOrThinking() {
 			c.skip()
 		}
 	}

@@ -315,6 +315,21 @@ func (f *frame) streamError(data []byte) *APIError {
 	return newStreamError(f.name, f.resp, f.sc, data, f.requestID...)
 }
 
+// textOrThinking reads the value of the cursor's key into the output
+// buffer it names, "text" into text and "thinking" into reasoning, and
+// reports whether the key was one of them.
+func (f *frame) textOrThinking() bool {
+	switch string(f.c.key) {
+	case "text":
+		f.text, _ = f.c.str(f.text)
+	case "thinking":
+		f.reasoning, _ = f.c.str(f.reasoning)
+	default:
+		return false
+	}
+	return true
+}
+
 // setOutput points out's text fields at the output buffers that hold text.
 func (f *frame) setOutput(out *Delta) {
 	if len(f.text) > 0 {
