@@ -39,21 +39,20 @@ func cohereMessages() cohere.ChatMessages {
 }
 
 func cohereStreamRequest(maxTokens int64) *cohere.V2ChatStreamRequest {
-	r := &cohere.V2ChatStreamRequest{Model: cohereModel, Messages: cohereMessages()}
-	if maxTokens > 0 {
-		n := int(maxTokens)
-		r.MaxTokens = &n
-	}
-	return r
+	return &cohere.V2ChatStreamRequest{Model: cohereModel, Messages: cohereMessages(), MaxTokens: cohereMaxTokens(maxTokens)}
 }
 
 func cohereRequest(maxTokens int64) *cohere.V2ChatRequest {
-	r := &cohere.V2ChatRequest{Model: cohereModel, Messages: cohereMessages()}
-	if maxTokens > 0 {
-		n := int(maxTokens)
-		r.MaxTokens = &n
+	return &cohere.V2ChatRequest{Model: cohereModel, Messages: cohereMessages(), MaxTokens: cohereMaxTokens(maxTokens)}
+}
+
+// cohereMaxTokens is a request's max_tokens: nil (left out) for 0.
+func cohereMaxTokens(maxTokens int64) *int {
+	if maxTokens <= 0 {
+		return nil
 	}
-	return r
+	n := int(maxTokens)
+	return &n
 }
 
 func TestCohereChatStream(t *testing.T) {

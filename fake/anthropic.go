@@ -82,14 +82,11 @@ func anthropicFault(x *exchange, f Fault, retryAfter time.Duration) *reply {
 }
 
 type messagesRequest struct {
-	Model     string `json:"model"`
-	MaxTokens *int   `json:"max_tokens"`
-	Messages  []struct {
-		Role    string          `json:"role"`
-		Content json.RawMessage `json:"content"`
-	} `json:"messages"`
-	System json.RawMessage `json:"system"`
-	Stream bool            `json:"stream"`
+	Model     string          `json:"model"`
+	MaxTokens *int            `json:"max_tokens"`
+	Messages  []chatMessage   `json:"messages"`
+	System    json.RawMessage `json:"system"`
+	Stream    bool            `json:"stream"`
 }
 
 // serveMessages answers POST /v1/messages. The request must carry a key,

@@ -45,11 +45,8 @@ func cohereFault(_ *exchange, f Fault, _ time.Duration) *reply {
 }
 
 type cohereRequest struct {
-	Model    string `json:"model"`
-	Messages []struct {
-		Role    string          `json:"role"`
-		Content json.RawMessage `json:"content"`
-	} `json:"messages"`
+	Model     string          `json:"model"`
+	Messages  []chatMessage   `json:"messages"`
 	MaxTokens *int            `json:"max_tokens"`
 	Stream    bool            `json:"stream"`
 	P         *float64        `json:"p"`
