@@ -19,6 +19,21 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
+// roundTrip writes f to a file with WriteFile and returns what ReadFile
+// reads back.
+func roundTrip(t *testing.T, f *File) *File {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "result.json")
+	if err := WriteFile(path, f); err != nil {
+		t.Fatal(err)
+	}
+	g, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()

@@ -273,25 +273,26 @@ func fmtMs(ms float64) string {
 		return "0"
 	case math.IsNaN(ms) || math.IsInf(ms, 0):
 		return "–"
-	case ms < 1:
-		return sig3(ms*1000) + " µs"
-	case ms < 1000:
-		return sig3(ms) + " ms"
 	}
-	return sig3(ms/1000) + " s"
+	return inUnit(ms, sig3)
 }
 
 // fmtTick formats a tick value of a log axis in milliseconds, with no more
 // digits than it needs: "500 µs", "2 ms", "10 s".
 func fmtTick(ms float64) string {
-	trim := func(v float64) string { return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64) }
+	return inUnit(ms, func(v float64) string { return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64) })
+}
+
+// inUnit formats a duration of ms milliseconds in µs, ms or s, the unit
+// that puts it below 1000 (µs below 1 ms), its number formatted by num.
+func inUnit(ms float64, num func(float64) string) string {
 	switch {
 	case ms < 1:
-		return trim(ms*1000) + " µs"
+		return num(ms*1000) + " µs"
 	case ms < 1000:
-		return trim(ms) + " ms"
+		return num(ms) + " ms"
 	}
-	return trim(ms/1000) + " s"
+	return num(ms/1000) + " s"
 }
 
 // sig3 formats v (>= 0) with three significant figures and no exponent.
