@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,9 +26,12 @@ import (
 //
 //	go test -run '^$' -bench TransportOverhead -benchtime 200x -count 5 .
 //
-// One op is one call streaming benchChunks content events; ns/chunk is
-// the time per content event, and overhead-% the transport's extra time
-// as a share of the bare SDK's, from calls alternated within one run;
+// One op is one call streaming benchChunks content events through each;
+// the calls alternate, bare and measured, so that each measured call has
+// a bare one beside it. bare-ns/chunk is the bare call's median time per
+// content event, overhead-ns/chunk the median over pairs of the measured
+// call's extra time per event, and overhead-% that as a share of the bare
+// time;
 // overhead-cpu-% is the same in the process's CPU time, which the load of
 // other processes on a shared machine moves far less than wall time.
 
@@ -104,18 +109,22 @@ func BenchmarkTransportOverhead(b *testing.B) {
 			if n := sdk.call(measured); n != benchChunks {
 				b.Fatalf("%d content events through the transport, want %d", n, benchChunks)
 			}
-			var tBare, tLens, cBare, cLens time.Duration
+			// The i-th call of each side is a pair: they ran back to back,
+			// and the median over pairs, not the sum, takes no account of
+			// the calls that another process's burst of load slowed.
+			tBare, tLens := make([]time.Duration, b.N), make([]time.Duration, b.N)
+			cBare, cLens := make([]time.Duration, b.N), make([]time.Duration, b.N)
 			var aBare, aLens uint64
 			var ms runtime.MemStats
-			// call makes one call through c and adds its wall time, CPU
-			// time and allocations to *t, *cpu and *allocs.
+			// call makes one call through c and sets its wall time and CPU
+			// time in *t and *cpu, and adds its allocations to *allocs.
 			call := func(c *http.Client, t, cpu *time.Duration, allocs *uint64) {
 				runtime.ReadMemStats(&ms)
 				a0 := ms.Mallocs
 				start, c0 := time.Now(), processCPU()
 				sdk.call(c)
-				*t += time.Since(start)
-				*cpu += processCPU() - c0
+				*t = time.Since(start)
+				*cpu = processCPU() - c0
 				runtime.ReadMemStats(&ms)
 				*allocs += ms.Mallocs - a0
 			}
@@ -125,11 +134,11 @@ func BenchmarkTransportOverhead(b *testing.B) {
 				// Bare and measured alternate which goes first, so that
 				// neither always follows the other's garbage.
 				if i%2 == 0 {
-					call(bare, &tBare, &cBare, &aBare)
-					call(measured, &tLens, &cLens, &aLens)
+					call(bare, &tBare[i], &cBare[i], &aBare)
+					call(measured, &tLens[i], &cLens[i], &aLens)
 				} else {
-					call(measured, &tLens, &cLens, &aLens)
-					call(bare, &tBare, &cBare, &aBare)
+					call(measured, &tLens[i], &cLens[i], &aLens)
+					call(bare, &tBare[i], &cBare[i], &aBare)
 				}
 			}
 			b.StopTimer()
@@ -137,19 +146,36 @@ func BenchmarkTransportOverhead(b *testing.B) {
 			if res.Succeeded != int64(b.N)+1 || res.OutputTokensTotal == 0 {
 				b.Fatalf("the transport measured %d calls (%v), want %d", res.Succeeded, res.ErrorSamples, b.N+1)
 			}
-			perChunk := func(d time.Duration) float64 { return float64(d) / float64(b.N*benchChunks) }
-			b.ReportMetric(perChunk(tBare), "bare-ns/chunk")
-			b.ReportMetric(perChunk(tLens), "lens-ns/chunk")
-			b.ReportMetric(perChunk(tLens-tBare), "overhead-ns/chunk")
-			b.ReportMetric(100*float64(tLens-tBare)/float64(tBare), "overhead-%")
+			perChunk := func(d time.Duration) float64 { return float64(d) / benchChunks }
+			report := func(bare, lens []time.Duration, unit string) {
+				mBare, added := median(bare), medianDiff(lens, bare)
+				b.ReportMetric(perChunk(mBare), "bare-"+unit)
+				b.ReportMetric(perChunk(added), "overhead-"+unit)
+				b.ReportMetric(100*float64(added)/float64(mBare), strings.TrimSuffix("overhead-"+unit, "ns/chunk")+"%")
+			}
+			report(tBare, tLens, "ns/chunk")
 			b.ReportMetric(float64(aLens-aBare)/float64(b.N), "lens-allocs/call")
 			// CPU time, the process's: on a shared machine, other
 			// processes' load moves wall time far more than CPU time.
-			if cBare > 0 {
-				b.ReportMetric(perChunk(cBare), "bare-cpu-ns/chunk")
-				b.ReportMetric(perChunk(cLens-cBare), "overhead-cpu-ns/chunk")
-				b.ReportMetric(100*float64(cLens-cBare)/float64(cBare), "overhead-cpu-%")
+			if median(cBare) > 0 {
+				report(cBare, cLens, "cpu-ns/chunk")
 			}
 		})
 	}
+}
+
+// median returns the median of d.
+func median(d []time.Duration) time.Duration {
+	d = slices.Clone(d)
+	slices.Sort(d)
+	return d[len(d)/2]
+}
+
+// medianDiff returns the median of a[i]-b[i].
+func medianDiff(a, b []time.Duration) time.Duration {
+	diff := make([]time.Duration, len(a))
+	for i := range a {
+		diff[i] = a[i] - b[i]
+	}
+	return median(diff)
 }
