@@ -108,52 +108,6 @@ func resolveType(typ, name string) (canon, flavor string, err error) {
 	return c, "", nil
 }
 
-// ---- settings ----
-
-type settingKind int
-
-const (
-	kindString settingKind = iota
-	kindBool
-	kindInt
-	kindNumber
-	kindDist
-	kindBody // a string, or a mapping or list written as JSON
-	kindStrings
-	kindAny
-)
-
-// fakeSettings are the settings of a provider of type fake: ttft_ms and
-// itl_ms (a number or a distribution, in milliseconds), output_tokens,
-// tokens_per_chunk, capacity (requests served at once; 0: no limit),
-// seed, prefill_per_token_ms, faults (a mapping of fault names to rates)
-// and format (the wire format). fakeServer reads and checks their values.
-var fakeSettings = map[string]settingKind{
-	"ttft_ms":              kindDist,
-	"itl_ms":               kindDist,
-	"output_tokens":        kindInt,
-	"tokens_per_chunk":     kindInt,
-	"capacity":             kindInt,
-	"seed":                 kindInt,
-	"faults":               kindAny,
-	"format":               kindString,
-	"prefill_per_token_ms": kindNumber,
-}
-
-// settingsOf returns the settings a canonical type reads.
-func settingsOf(typ string) map[string]settingKind {
-	if typ == "fake" {
-		return fakeSettings
-	}
-	out := map[string]settingKind{}
-	if a := apis[typ]; a != nil {
-		for k, f := range a.fields {
-			out[k] = f.kind
-		}
-	}
-	return out
-}
-
 // ---- the checks ----
 
 // checker collects the problems of a File.
@@ -324,7 +278,7 @@ func (k *checker) providers() []string {
 			models[m] = true
 		}
 		if typ != "" {
-			k.settings(key("settings"), typ, pc)
+			checkSettings(typ, pc.Settings, func(sub, msg string) { k.errf(joinPath(key("settings"), sub), "%s", msg) })
 		}
 		for _, h := range sortedKeys(pc.Headers) {
 			if !headerNameRE.MatchString(h) {
@@ -394,51 +348,8 @@ func (k *checker) auth(path, typ string, a Auth) {
 	if a.Header != "" && !headerNameRE.MatchString(a.Header) {
 		k.errf(pathKey(path, "header"), "not a valid header name")
 	}
-	if scheme == "api_key" && a.Header == "" && typ != "" && typ != "fake" && typ != "generic" && (apis[typ] == nil || apis[typ].keyHeader == "") {
+	if scheme == "api_key" && a.Header == "" && typ != "" && typ != "fake" && typ != "generic" && apis[typ].keyHeader == "" {
 		k.errf(pathKey(path, "header"), "required with type api_key: %s takes a bearer token, so name the header that carries the key", typ)
-	}
-}
-
-func (k *checker) settings(path, typ string, pc *Provider) {
-	known := settingsOf(typ)
-	for _, key := range sortedKeys(pc.Settings) {
-		kp := pathKey(path, key)
-		kind, ok := known[key]
-		if !ok {
-			hint := suggest(key, sortedKeys(known))
-			if hint == "" {
-				var others []string
-				for _, other := range providerTypes {
-					if _, ok := settingsOf(other)[key]; ok && other != typ {
-						others = append(others, other)
-					}
-				}
-				if len(others) > 0 {
-					hint = fmt.Sprintf(" (%s is a setting of %s)", key, oneOf(others))
-				}
-			}
-			k.errf(kp, "unknown setting for type %s%s", typ, hint)
-			continue
-		}
-		if err := checkSetting(pc.Settings[key], kind); err != nil {
-			k.errf(kp, "%v", err)
-		}
-	}
-	switch typ {
-	case "openai", "openai_compatible", "azure":
-		if f, _ := pc.SettingString("max_tokens_field"); f != "" && f != "max_tokens" && f != "max_completion_tokens" {
-			k.errf(pathKey(path, "max_tokens_field"), "must be max_tokens or max_completion_tokens")
-		}
-	case "vertex":
-		if p, _ := pc.SettingString("project"); p == "" {
-			k.errf(pathKey(path, "project"), "required for vertex: the Google Cloud project")
-		}
-	case "fake":
-		fakeServer(*pc, func(key, msg string) { k.errf(joinPath(path, key), "%s", msg) })
-	case "generic":
-		if f, _ := pc.SettingString("format"); f != "" && f != "sse" && f != "ndjson" && f != "json" {
-			k.errf(pathKey(path, "format"), "must be sse, ndjson or json")
-		}
 	}
 }
 

@@ -83,31 +83,12 @@ type Provider struct {
 	// "models" (at least one, no duplicates).
 	Models []string `yaml:"models"`
 
-	// Settings are the API's own options, key "settings", as written:
-	// values are nil, bool, int64, float64, string, []any or
-	// map[string]any. The keys each type reads:
-	//
-	//	openai, openai_compatible: organization_id, project,
-	//	    max_tokens_field (max_tokens | max_completion_tokens),
-	//	    stream_usage (bool, default true)
-	//	responses:  organization_id, project
-	//	anthropic:  version (default "2023-06-01")
-	//	vertex:     project (required), location (default us-central1)
-	//	azure:      api_version (default "2024-10-21"), v1 (bool),
-	//	            max_tokens_field, stream_usage (as for openai)
-	//	generic:    the fields of providers.Generic in snake_case
-	//	            (text_path, format, body, done_data, ...); body may be
-	//	            a string or a mapping (written as JSON, where a string
-	//	            that is exactly "{{placeholder}}" stands bare)
-	//	fake:       ttft_ms and itl_ms (a number or a distribution),
-	//	            output_tokens, tokens_per_chunk, capacity,
-	//	            prefill_per_token_ms, seed, faults, and format (the
-	//	            wire format it speaks: openai (default), responses,
-	//	            anthropic, gemini, azure or cohere)
-	//
-	// A null value is the same as leaving the key out. Other keys are
-	// errors.
-	Settings map[string]any `yaml:"settings"`
+	// Settings are the API's own options, key "settings": the
+	// ProviderSettings of the provider's type (*OpenAISettings for openai,
+	// *FakeSettings for fake, ...; nil: every option's default). Load
+	// decodes the key into them once the provider's type is known;
+	// NewProvider refuses the settings of another type.
+	Settings ProviderSettings `yaml:"settings"`
 
 	// Headers are extra HTTP headers sent with every request, key
 	// "headers" (an addition to the LLM-Latency-Lens configuration schema). Their values are
@@ -833,6 +814,9 @@ func pathKey(path, key string) string {
 // joinPath appends a path relative to a value (as pathKey builds it) to
 // the value's path.
 func joinPath(path, rel string) string {
+	if rel == "" {
+		return path
+	}
 	if path == "" || strings.HasPrefix(rel, "[") {
 		return path + rel
 	}

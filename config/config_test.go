@@ -1,10 +1,10 @@
 package config
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/llm-latency-lens/lens"
 	"log/slog"
 	"math"
 	"net/http"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/llm-latency-lens/lens"
 
 	"go.yaml.in/yaml/v3"
 
@@ -68,8 +70,8 @@ func TestConfigSeedExample(t *testing.T) {
 	if got := c.Providers[1].Auth; got.Type != "api_key" || got.Header != "x-api-key" || got.Token.Value() != "sk-ant-test-0002" {
 		t.Errorf("providers[1].auth = %#v (token %q)", got, got.Token.Value())
 	}
-	if v, ok := c.Providers[0].Setting("organization_id"); ok {
-		t.Errorf("organization_id: null is set: %v", v)
+	if s := c.Providers[0].Settings.(*OpenAISettings); *s != (OpenAISettings{}) {
+		t.Errorf("organization_id: null is set: %+v", s)
 	}
 	if got := c.Output.Export; len(got) != 3 || got[0] != (Export{Format: "json", Path: "./results/benchmark_{timestamp}.json", Pretty: true}) ||
 		got[2].Codec != "messagepack" {
@@ -528,8 +530,8 @@ workload:
 			`c.yaml:6: providers[0].settings.itl_ms: must be a number or one of fixed(v), uniform(lo, hi), normal(mean, stddev), lognormal(median, sigma): "fast" is not a number`,
 			`c.yaml:7: providers[0].settings.output_tokens: must be >= 0`,
 			`c.yaml:8: providers[0].settings.ttft: unknown setting for type fake (did you mean "ttft_ms"?)`,
-			`c.yaml:12: providers[1].settings.v1: must be true or false`,
-			`c.yaml:12: providers[1].settings.api_version: must be a string`,
+			`c.yaml:12: providers[1].settings.v1: must be true or false, got a string`,
+			`c.yaml:12: providers[1].settings.api_version: must be a string, got a list`,
 			`c.yaml:15: providers[2].settings.max_tokens_field: must be max_tokens or max_completion_tokens`,
 		},
 	}, {
@@ -565,9 +567,9 @@ workload:
 			`c.yaml:6: providers[0].settings.prefill_per_token_ms: must be >= 0`,
 			`c.yaml:8: providers[0].settings.faults.rate_limit: 2 is not a rate in 0..1`,
 			`c.yaml:9: providers[0].settings.faults.hiccup: unknown fault (want disconnect, malformed, overloaded, rate_limit, server_error, stall, stream_error, unavailable, retry_after_ms or stall_for_ms)`,
-			`c.yaml:10: providers[0].settings.faults.disconnect: must be a number`,
+			`c.yaml:10: providers[0].settings.faults.disconnect: must be a number, got a string`,
 			`c.yaml:11: providers[0].settings.faults.retry_after_ms: must be >= 0`,
-			`c.yaml:16: providers[1].settings.faults: must be a mapping of fault names to rates (disconnect, malformed, overloaded, rate_limit, server_error, stall, stream_error, unavailable), retry_after_ms and stall_for_ms`,
+			`c.yaml:16: providers[1].settings.faults: must be a mapping of fault names to rates (disconnect, malformed, overloaded, rate_limit, server_error, stall, stream_error, unavailable), retry_after_ms and stall_for_ms, got a list`,
 			`c.yaml:20: providers[2].settings.faults: the rates sum to 1.2, more than 1`,
 		},
 	}, {
@@ -1179,9 +1181,10 @@ func TestConfigDistributions(t *testing.T) {
 		if got := c.Workload.Scenarios[0].Prompt.Tokens; got == nil || *got != tt.want {
 			t.Errorf("%s: prompt.tokens = %v, want %v", tt.src, got, tt.want)
 		}
-		got, err := c.Providers[0].SettingDist("itl_ms")
-		if err != nil || got == nil || *got != tt.want {
-			t.Errorf("%s: SettingDist = %v, %v; want %v", tt.src, got, err, tt.want)
+		got := c.Providers[0].Settings.(*FakeSettings).ITLMs
+		if got == nil || *got != tt.want {
+			t.Errorf("%s: settings.itl_ms = %v; want %v", tt.src, got, tt.want)
+			continue
 		}
 		if tt.want.Dist().String() != got.String() {
 			t.Errorf("%s: String %q", tt.src, got.String())
@@ -1190,9 +1193,9 @@ func TestConfigDistributions(t *testing.T) {
 			t.Errorf("%s: String %q reads back as %v, %v", tt.src, got.String(), again, err)
 		}
 	}
-	for _, bad := range []any{"x", []any{int64(1)}, map[string]any{"uniform": []any{int64(1), int64(2)}},
+	for _, bad := range []string{"x", "[1]", "{uniform: [1, 2]}", "", "true",
 		"uniform(3, 1)", "uniform(1)", "uniform(1, 2", "normal(1, x)", "gamma(1, 2)", "fixed(-1)",
-		"lognormal(0, 1)", math.Inf(1), -1.0} {
+		"lognormal(0, 1)", "+Inf", "NaN", "-1"} {
 		if d, err := ParseDist(bad); err == nil {
 			t.Errorf("ParseDist(%v) = %v, want an error", bad, d)
 		}
@@ -1232,21 +1235,21 @@ workload:
 		t.Errorf("merged scenario = %+v", s)
 	}
 
-	// Nested aliases cannot blow up: where they are decoded (settings
-	// take any shape), a budget stops them; elsewhere (unknown fields)
-	// they are not expanded at all.
+	// Nested aliases cannot blow up: where they are decoded (a generic
+	// provider's body takes any shape), a budget stops them; elsewhere
+	// (unknown fields) they are not expanded at all.
 	var bomb strings.Builder
-	bomb.WriteString("providers:\n  - name: fake\n    models: [m]\n    settings:\n")
-	bomb.WriteString("      a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	bomb.WriteString("providers:\n  - name: g\n    type: generic\n    endpoint: http://x/api\n    models: [m]\n    settings:\n      body:\n")
+	bomb.WriteString("        a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
 	for i := 1; i < 10; i++ {
-		fmt.Fprintf(&bomb, "      a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+		fmt.Fprintf(&bomb, "        a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
 	}
 	start := time.Now()
 	got := configErr(t, "c.yaml", bomb.String())
 	if len(got) != 1 || !strings.Contains(got[0], "once its aliases are expanded") {
 		t.Errorf("alias bomb: %q", got)
 	}
-	unknown := strings.ReplaceAll(strings.SplitN(bomb.String(), "settings:\n", 2)[1], "      ", "")
+	unknown := strings.ReplaceAll(strings.SplitN(bomb.String(), "body:\n", 2)[1], "        ", "")
 	got = configErr(t, "c.yaml", unknown)
 	if len(got) != 12 || !strings.Contains(got[0], "a0: unknown field") {
 		t.Errorf("alias bomb in unknown fields: %q", got)
@@ -1287,12 +1290,10 @@ func TestConfigExamples(t *testing.T) {
 		t.Errorf("quickstart sends %d requests, want a few hundred", total)
 	}
 	// Its expected time from the fake's mean latency: under ten seconds.
-	pc := c.Providers[0]
-	ttft, err1 := pc.SettingDist("ttft_ms")
-	itl, err2 := pc.SettingDist("itl_ms")
-	tokens, _, err3 := pc.SettingInt("output_tokens")
-	if err := errors.Join(err1, err2, err3); err != nil || ttft == nil || itl == nil {
-		t.Fatalf("fake settings: %v", err)
+	fs := c.Providers[0].Settings.(*FakeSettings)
+	ttft, itl, tokens := fs.TTFTMs, fs.ITLMs, fs.OutputTokens
+	if ttft == nil || itl == nil {
+		t.Fatalf("fake settings: %+v", fs)
 	}
 	mean := func(d *Dist) float64 {
 		if d.Kind == "uniform" {
@@ -1308,24 +1309,27 @@ func TestConfigExamples(t *testing.T) {
 	}
 }
 
+// TestConfigGenericSettings: GenericSettings has every field of
+// providers.Generic, by the same name and type, but those the provider's
+// name, endpoint, auth and headers set; its keys are checked as every
+// other key is.
 func TestConfigGenericSettings(t *testing.T) {
-	for in, want := range map[string]string{
-		"TextPath": "text_path", "APIKeyEnv": "api_key_env", "InputTokensPath": "input_tokens_path",
-		"DoneData": "done_data", "URL": "url", "Body": "body", "HTTP2": "http2",
-	} {
-		if got := snakeCase(in); got != want {
-			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
+	gs, codec := reflect.TypeFor[GenericSettings](), reflect.TypeFor[providers.Generic]()
+	elsewhere := map[string]bool{"Label": true, "URL": true, "APIKey": true, "Header": true}
+	for i := range codec.NumField() {
+		f := codec.Field(i)
+		if elsewhere[f.Name] {
+			if _, ok := gs.FieldByName(f.Name); ok {
+				t.Errorf("GenericSettings.%s: set from the provider, not its settings", f.Name)
+			}
+			continue
 		}
-	}
-	kinds := settingsOf("generic")
-	for _, key := range []string{"text_path", "format", "body", "done_data", "usage_increments", "api_key_env", "method"} {
-		if _, ok := kinds[key]; !ok {
-			t.Errorf("generic setting %s missing", key)
-		}
-	}
-	for _, key := range []string{"label", "url", "api_key", "header"} {
-		if _, ok := kinds[key]; ok {
-			t.Errorf("generic setting %s should come from elsewhere", key)
+		s, ok := gs.FieldByName(f.Name)
+		switch {
+		case !ok:
+			t.Errorf("providers.Generic.%s has no setting", f.Name)
+		case s.Type != f.Type && f.Name != "Body":
+			t.Errorf("GenericSettings.%s is %v, providers.Generic's %v", f.Name, s.Type, f.Type)
 		}
 	}
 	got := configErr(t, "c.yaml", `providers:
@@ -1338,7 +1342,7 @@ workload: {scenarios: [{name: a, prompt: hi, requests: 1}]}
 `)
 	want := []string{
 		`c.yaml:6: providers[0].settings.text_pth: unknown setting for type generic (did you mean "text_path"?)`,
-		`c.yaml:6: providers[0].settings.usage_increments: must be true or false`,
+		`c.yaml:6: providers[0].settings.usage_increments: must be true or false, got a string`,
 		`c.yaml:6: providers[0].settings.format: must be sse, ndjson or json`,
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -1373,18 +1377,77 @@ func TestConfigValidateInCode(t *testing.T) {
 	}
 }
 
-// TestNewProviderRefusesUnknownSettings: a Provider built in code, not
-// loaded, gets no silent drop either: a setting its type does not read is
-// an error, as is one of the wrong kind.
-func TestNewProviderRefusesUnknownSettings(t *testing.T) {
-	_, err := NewProvider(Provider{Name: "openai", Models: []string{"m"},
-		Settings: map[string]any{"organisation_id": "org", "stream_usage": "maybe"}}, "m")
-	if err == nil || !strings.Contains(err.Error(), "settings.organisation_id: unknown setting") ||
-		!strings.Contains(err.Error(), "settings.stream_usage: must be true or false") {
-		t.Errorf("err = %v", err)
+// TestNewProviderRefusesWrongSettings: a Provider built in code, not
+// loaded, gets no silent drop either: Settings of another type are an
+// error, as is a value Load refuses.
+func TestNewProviderRefusesWrongSettings(t *testing.T) {
+	for _, tt := range []struct {
+		p    Provider
+		want string
+	}{
+		{Provider{Name: "openai", Settings: &AnthropicSettings{Version: "v"}},
+			"settings: type openai takes *config.OpenAISettings, got *config.AnthropicSettings"},
+		{Provider{Name: "gemini", Settings: &VertexSettings{Project: "p"}}, "settings: type gemini takes no settings, got *config.VertexSettings"},
+		{Provider{Name: "openai", Settings: &OpenAISettings{MaxTokensField: "max_output_tokens"}},
+			"settings.max_tokens_field: must be max_tokens or max_completion_tokens"},
+		{Provider{Name: "vertex"}, "settings.project: required for vertex: the Google Cloud project"},
+		{Provider{Name: "g", Type: "generic", Settings: &GenericSettings{Body: map[string]any{"t": math.Inf(1)}}},
+			"settings.body: not a finite number"},
+	} {
+		if p, err := NewProvider(tt.p, "m"); err == nil || err.Error() != tt.want {
+			t.Errorf("%s %T: NewProvider = %#v, %v; want %s", tt.p.Name, tt.p.Settings, p, err, tt.want)
+		}
 	}
-	p, err := NewProvider(Provider{Name: "openai", Settings: map[string]any{"stream_usage": false, "organization_id": "org"}}, "m")
+	no := false
+	p, err := NewProvider(Provider{Name: "openai", Settings: &OpenAISettings{StreamUsage: &no, Organization: "org"}}, "m")
 	if o, ok := p.(*providers.OpenAI); err != nil || !ok || !o.NoStreamUsage || o.Organization != "org" {
 		t.Errorf("NewProvider = %#v, %v", p, err)
+	}
+}
+
+// TestSettingsReachTheCodec: every field of every provider type's
+// Settings changes the codec NewProvider builds.
+func TestSettingsReachTheCodec(t *testing.T) {
+	for _, typ := range providerTypes {
+		st := settingsTypes[typ]
+		if typ == "fake" || st.NumField() == 0 {
+			continue
+		}
+		base := reflect.New(st)
+		if typ == "vertex" {
+			base.Elem().FieldByName("Project").SetString("p")
+		}
+		build := func(s reflect.Value) string {
+			p, err := NewProvider(Provider{Name: "x", Type: typ, Endpoint: "http://h/v1", Settings: s.Interface().(ProviderSettings)}, "m")
+			if err != nil {
+				t.Fatalf("%s: %v", typ, err)
+			}
+			return fmt.Sprintf("%#v", p)
+		}
+		before := build(base)
+		for i := range st.NumField() {
+			f := st.Field(i)
+			s := reflect.New(st)
+			s.Elem().Set(base.Elem())
+			x := s.Elem().Field(i)
+			switch x.Kind() {
+			case reflect.String:
+				valid := map[string]string{"MaxTokensField": "max_tokens", "Format": "json"}
+				x.SetString(cmp.Or(valid[f.Name], "v"))
+			case reflect.Bool:
+				x.SetBool(true)
+			case reflect.Int:
+				x.SetInt(7)
+			case reflect.Pointer:
+				x.Set(reflect.ValueOf(new(bool)))
+			case reflect.Interface:
+				x.Set(reflect.ValueOf(any(map[string]any{"p": "{{prompt}}"})))
+			default:
+				t.Fatalf("%s: no value for %s", typ, f.Name)
+			}
+			if build(s) == before {
+				t.Errorf("%s: settings.%s changes nothing in the codec", typ, f.Tag.Get("yaml"))
+			}
+		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -25,6 +24,9 @@ type decoder struct {
 	depth   int
 	open    map[*yaml.Node]bool // the nodes being decoded, to find cycles
 	stopped bool
+
+	// settingsOf is the provider type whose settings are being decoded.
+	settingsOf string
 }
 
 func (d *decoder) problem(n *yaml.Node, path, format string, args ...any) {
@@ -294,24 +296,68 @@ func typeError(n *yaml.Node, err error) error {
 // structure decodes a mapping into a struct by its fields' yaml tags.
 func (d *decoder) structure(n *yaml.Node, path string, v reflect.Value) {
 	if n.Kind != yaml.MappingNode {
-		if path == "" {
+		switch {
+		case path == "":
 			d.problem(n, "", "a configuration must be a mapping of version, providers, workload, execution and output, got %s", kindName(n))
-			return
+		case v.Type() == reflect.TypeFor[Faults]():
+			d.typeErr(n, path, "a mapping of fault names to rates ("+strings.Join(FaultNames(), ", ")+"), retry_after_ms and stall_for_ms")
+		default:
+			d.typeErr(n, path, "a mapping")
 		}
-		d.typeErr(n, path, "a mapping")
 		return
 	}
 	fields, names := yamlFields(v.Type())
+	var settings *yaml.Node
 	for _, e := range d.entries(n, path) {
 		kp := pathKey(path, e.key.Value)
 		i, ok := fields[e.key.Value]
 		if !ok {
-			d.problem(e.key, kp, "unknown field%s", suggest(e.key.Value, names))
+			d.problem(e.key, kp, "%s", d.unknownKey(v.Type(), e.key.Value, names))
 			continue
 		}
 		d.mark(kp, e.key)
+		if v.Field(i).Type() == settingsType {
+			settings = e.val // decoded last, by the provider's type
+			continue
+		}
 		d.value(e.val, kp, v.Field(i))
 	}
+	if settings != nil {
+		d.settings(settings, pathKey(path, "settings"), v.Addr().Interface().(*Provider))
+	}
+}
+
+var settingsType = reflect.TypeFor[ProviderSettings]()
+
+// settings decodes a provider's settings into the ProviderSettings of
+// its type. A provider whose type is unknown has its settings left undecoded (the
+// type's problem is reported).
+func (d *decoder) settings(n *yaml.Node, path string, p *Provider) {
+	typ, _, err := resolveType(p.Type, p.Name)
+	if err != nil {
+		return
+	}
+	t := settingsTypes[typ]
+	s := reflect.New(t)
+	outer := d.settingsOf
+	d.settingsOf = typ
+	d.value(n, path, s.Elem())
+	d.settingsOf = outer
+	if t.NumField() > 0 {
+		p.Settings = s.Interface().(ProviderSettings)
+	}
+}
+
+// unknownKey words the problem of a key that struct type t does not have
+// (names are the keys it has).
+func (d *decoder) unknownKey(t reflect.Type, key string, names []string) string {
+	switch {
+	case d.settingsOf != "" && t == settingsTypes[d.settingsOf]:
+		return unknownSetting(d.settingsOf, key)
+	case t == reflect.TypeFor[Faults]():
+		return unknownFault(key)
+	}
+	return "unknown field" + suggest(key, names)
 }
 
 // yamlFields returns the fields of a struct type by their yaml key, and
@@ -503,20 +549,4 @@ func validEnvName(s string) bool {
 		}
 	}
 	return true
-}
-
-// toNumber converts a decoded number (or a string holding one) to float64.
-func toNumber(v any) (float64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case float64:
-		return x, finite(x)
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		return f, err == nil && finite(f)
-	}
-	return 0, false
 }

@@ -62,15 +62,19 @@ func (d Dist) String() string { return d.Dist().String() }
 // uniform(40, 120) are all distributions. It reads the form only; Load
 // and File.Validate check the values against the key's bounds.
 func (d *Dist) UnmarshalYAML(n *yaml.Node) error {
-	var v any
-	if tag := n.ShortTag(); n.Kind == yaml.ScalarNode && tag != "!!bool" {
-		v = n.Value
-		var f float64
-		if tag != "!!str" && n.Decode(&f) == nil {
-			v = f
-		}
+	tag := n.ShortTag()
+	if n.Kind != yaml.ScalarNode || tag == "!!bool" || tag == "!!null" {
+		return typeError(n, fmt.Errorf("must be %s", distForms))
 	}
-	spec, err := parseDist(v)
+	var f float64
+	if tag != "!!str" && n.Decode(&f) == nil {
+		if !finite(f) {
+			return typeError(n, fmt.Errorf("must be %s", distForms))
+		}
+		*d = Dist{Kind: "fixed", A: f}
+		return nil
+	}
+	spec, err := parseDist(n.Value)
 	if err != nil {
 		return typeError(n, err)
 	}
@@ -93,13 +97,12 @@ func (d Dist) latency() fake.Latency {
 	return fake.Fixed(ms(d.A))
 }
 
-// ParseDist parses a distribution from a decoded value (as found in
-// Provider.Settings): a number, or a string holding a number or a
-// distribution ("uniform(32, 64)"). It checks that the parameters are
-// finite and not negative, that lo <= hi and that a lognormal median is
-// positive.
-func ParseDist(v any) (Dist, error) {
-	spec, err := parseDist(v)
+// ParseDist parses a distribution as a configuration writes it: a
+// number, or a distribution of numbers ("uniform(32, 64)"). It checks
+// that the parameters are finite and not negative, that lo <= hi and that
+// a lognormal median is positive.
+func ParseDist(s string) (Dist, error) {
+	spec, err := parseDist(s)
 	if err != nil {
 		return Dist{}, err
 	}
@@ -111,14 +114,7 @@ func ParseDist(v any) (Dist, error) {
 
 // parseDist parses a distribution's shape; Dist.problem checks its
 // values.
-func parseDist(v any) (Dist, error) {
-	if f, ok := toNumber(v); ok {
-		return Dist{Kind: "fixed", A: f}, nil
-	}
-	s, ok := v.(string)
-	if !ok {
-		return Dist{}, fmt.Errorf("must be %s", distForms)
-	}
+func parseDist(s string) (Dist, error) {
 	return parseCall(s, func(_ string, _ int, arg string) (float64, error) {
 		f, err := strconv.ParseFloat(arg, 64)
 		if err != nil || !finite(f) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,23 +15,75 @@ import (
 	"github.com/llm-latency-lens/lens/providers"
 )
 
+// FakeSettings are the settings of type fake: how the fake server that
+// serves the provider answers. Every key is optional.
+type FakeSettings struct {
+	// TTFTMs, key "ttft_ms", is the time to first token, and ITLMs, key
+	// "itl_ms", the time between tokens, in milliseconds: a number or a
+	// distribution (nil: 0).
+	TTFTMs *Dist `yaml:"ttft_ms"`
+	ITLMs  *Dist `yaml:"itl_ms"`
+
+	// OutputTokens, key "output_tokens", are the tokens of each answer
+	// (0: 16; a request's max_tokens lowers it); TokensPerChunk, key
+	// "tokens_per_chunk", those of each stream event (0: the wire format's
+	// usual size). Both >= 0.
+	OutputTokens   int `yaml:"output_tokens"`
+	TokensPerChunk int `yaml:"tokens_per_chunk"`
+
+	// Capacity, key "capacity", is the requests served at once (0: no
+	// limit); more wait in a queue, and their TTFT grows by the wait.
+	Capacity int `yaml:"capacity"`
+
+	// PrefillPerTokenMs, key "prefill_per_token_ms", adds this many
+	// milliseconds to the time to first token per prompt token (>= 0).
+	PrefillPerTokenMs float64 `yaml:"prefill_per_token_ms"`
+
+	// Seed, key "seed", seeds the fake's own random choices.
+	Seed uint64 `yaml:"seed"`
+
+	// Faults, key "faults", are the shares of requests that fail, and how.
+	Faults Faults `yaml:"faults"`
+
+	// Format, key "format", is the wire format the fake speaks: openai (the
+	// default), responses, anthropic, gemini, azure or cohere.
+	Format string `yaml:"format"`
+}
+
+// Faults are the shares of a fake's requests that fail, each way (key
+// "faults"): rates in 0..1 that sum to at most 1. Each is the field of
+// fake.Faults of the same name.
+type Faults struct {
+	Disconnect  float64 `yaml:"disconnect"`   // the connection is cut mid-response
+	Malformed   float64 `yaml:"malformed"`    // one event of invalid JSON
+	Overloaded  float64 `yaml:"overloaded"`   // 529 (Anthropic) or 503
+	RateLimit   float64 `yaml:"rate_limit"`   // 429 with Retry-After
+	ServerError float64 `yaml:"server_error"` // 500
+	Stall       float64 `yaml:"stall"`        // the response stops for StallForMs mid-way
+	StreamError float64 `yaml:"stream_error"` // the format's mid-stream error event
+	Unavailable float64 `yaml:"unavailable"`  // 503
+
+	// RetryAfterMs, key "retry_after_ms", is the wait that 429, 503 and 529
+	// answers ask for, and StallForMs, key "stall_for_ms", how long a stall
+	// lasts, in milliseconds (>= 0; 0: the fake's defaults).
+	RetryAfterMs float64 `yaml:"retry_after_ms"`
+	StallForMs   float64 `yaml:"stall_for_ms"`
+}
+
 // fakeFormats is the base URL path of each wire format a provider of type
 // fake can speak, on the fake server.
 var fakeFormats = map[string]string{
 	"openai": "/v1", "responses": "/v1", "anthropic": "/v1", "gemini": "/v1beta", "azure": "", "cohere": "/v2",
 }
 
-// fakeServer reads the settings of a provider of type fake into the fake
-// server's configuration and its wire format. Each problem goes to report
-// with the setting's path below settings ("ttft_ms",
-// "faults.rate_limit", see joinPath); the loader reports them with their lines, and a
-// Builder refuses a provider that has any.
-func fakeServer(p Provider, report func(key, msg string)) (cfg fake.Config, format string) {
-	latency := func(key string) fake.Latency {
-		d, err := p.SettingDist(key)
-		if err != nil {
-			return nil // the setting's kind is checked with every other setting
-		}
+// server returns the fake server's configuration and the wire format of
+// s; each problem goes to report with its key below settings ("ttft_ms",
+// "faults.rate_limit").
+func (s *FakeSettings) server(report func(key, msg string)) (cfg fake.Config, format string) {
+	if s == nil {
+		s = &FakeSettings{}
+	}
+	latency := func(key string, d *Dist) fake.Latency {
 		if d == nil {
 			return nil
 		}
@@ -40,160 +93,119 @@ func fakeServer(p Provider, report func(key, msg string)) (cfg fake.Config, form
 		}
 		return d.latency()
 	}
-	whole := func(key string) int {
-		v, ok, _ := p.SettingInt(key)
-		if ok && v < 0 {
-			report(key, "must be >= 0")
-			return 0
-		}
-		return v
-	}
-	cfg.TTFT, cfg.ITL = latency("ttft_ms"), latency("itl_ms")
-	cfg.OutputTokens = whole("output_tokens")
-	cfg.TokensPerChunk = whole("tokens_per_chunk")
-	cfg.Capacity = whole("capacity")
-	cfg.Seed = uint64(whole("seed"))
-	if v, ok, _ := p.SettingNumber("prefill_per_token_ms"); ok {
-		if v < 0 {
-			report("prefill_per_token_ms", "must be >= 0")
-		}
-		cfg.PrefillPerToken = time.Duration(v * float64(time.Millisecond))
-	}
-	if v, ok := p.Setting("faults"); ok {
-		m, isMap := v.(map[string]any)
-		if !isMap {
-			report("faults", "must be a mapping of fault names to rates ("+strings.Join(FaultNames(), ", ")+"), retry_after_ms and stall_for_ms")
-		} else {
-			rates := make(map[string]float64, len(m))
-			for _, k := range slices.Sorted(maps.Keys(m)) {
-				f, ok := toNumber(m[k])
-				if !ok {
-					report(pathKey("faults", k), "must be a number")
-					continue
-				}
-				rates[k] = f
-			}
-			cfg.Faults = faults(rates, func(key, msg string) {
-				if key != "" {
-					key = pathKey("faults", key)
-				} else {
-					key = "faults"
-				}
-				report(key, msg)
-			})
+	cfg.TTFT, cfg.ITL = latency("ttft_ms", s.TTFTMs), latency("itl_ms", s.ITLMs)
+	for _, c := range []struct {
+		key string
+		v   float64
+	}{
+		{"output_tokens", float64(s.OutputTokens)}, {"tokens_per_chunk", float64(s.TokensPerChunk)},
+		{"capacity", float64(s.Capacity)}, {"prefill_per_token_ms", s.PrefillPerTokenMs},
+	} {
+		if !finite(c.v) || c.v < 0 {
+			report(c.key, "must be >= 0")
 		}
 	}
-	format, _ = p.SettingString("format")
+	cfg.OutputTokens, cfg.TokensPerChunk, cfg.Capacity = max(s.OutputTokens, 0), max(s.TokensPerChunk, 0), max(s.Capacity, 0)
+	cfg.PrefillPerToken = toDuration(max(s.PrefillPerTokenMs, 0), time.Millisecond)
+	cfg.Seed = s.Seed
+	cfg.Faults = s.Faults.fake(func(key, msg string) { report(joinPath("faults", key), msg) })
+	format = s.Format
 	if format == "" {
 		format = "openai"
 	}
 	if _, ok := fakeFormats[format]; !ok {
-		report("format", fmt.Sprintf("unknown wire format %q%s (want %s)", format,
-			suggest(format, slices.Sorted(maps.Keys(fakeFormats))), oneOf(slices.Sorted(maps.Keys(fakeFormats)))))
+		formats := slices.Sorted(maps.Keys(fakeFormats))
+		report("format", fmt.Sprintf("unknown wire format %q%s (want %s)", format, suggest(format, formats), oneOf(formats)))
 	}
 	return cfg, format
 }
 
-// FakeConfig reads the settings of a provider of type fake, as a
-// configuration's settings section holds them (output_tokens,
-// tokens_per_chunk, capacity, seed, prefill_per_token_ms, ttft_ms, itl_ms,
-// faults, format; values as Provider.Settings holds them), into the fake
-// server's configuration, with the checks a configuration file gets. The
-// error names every setting that is wrong ("capacity: must be >= 0").
-func FakeConfig(settings map[string]any) (fake.Config, error) {
+// FakeConfig returns the fake server's configuration of a provider of
+// type fake with settings s, with the checks a configuration file gets.
+// The error names every setting that is wrong ("capacity: must be >= 0").
+func FakeConfig(s FakeSettings) (fake.Config, error) {
 	var errs []error
-	cfg, _ := fakeServer(Provider{Type: "fake", Settings: settings}, func(key, msg string) {
-		errs = append(errs, errors.New(key+": "+msg))
-	})
+	cfg, _ := s.server(func(key, msg string) { errs = append(errs, errors.New(key+": "+msg)) })
 	return cfg, errors.Join(errs...)
 }
 
-// faultFields maps the fault names of settings and flags to the fields of
-// fake.Faults.
-func faultFields(f *fake.Faults) map[string]*float64 {
-	return map[string]*float64{
-		"rate_limit": &f.RateLimit, "server_error": &f.ServerError, "unavailable": &f.Unavailable,
-		"overloaded": &f.Overloaded, "disconnect": &f.Disconnect, "stall": &f.Stall,
-		"malformed": &f.Malformed, "stream_error": &f.StreamError,
-	}
-}
-
 // FaultNames returns the names of the fake's faults, sorted: the keys of
-// a fake provider's settings.faults besides retry_after_ms and
-// stall_for_ms.
+// Faults besides retry_after_ms and stall_for_ms.
 func FaultNames() []string {
-	return slices.Sorted(maps.Keys(faultFields(&fake.Faults{})))
+	_, names := yamlFields(reflect.TypeFor[Faults]())
+	return slices.DeleteFunc(names, func(n string) bool { return strings.HasSuffix(n, "_ms") })
 }
 
-// faults reads fault rates (each in 0..1, summing to at most 1),
-// retry_after_ms and stall_for_ms (>= 0). Each problem goes to report
-// with the fault's name as its key, or "" for one of the whole set.
-func faults(rates map[string]float64, report func(key, msg string)) fake.Faults {
-	var f fake.Faults
-	fields := faultFields(&f)
+// unknownFault words the problem of a fault name that Faults does not
+// have.
+func unknownFault(name string) string {
+	_, names := yamlFields(reflect.TypeFor[Faults]())
+	return fmt.Sprintf("unknown fault%s (want %s)", suggest(name, names), oneOf(names))
+}
+
+// fake checks f and returns it as the fake's Faults. Each problem goes to
+// report with the fault's key, or "" for one of the whole set.
+func (f Faults) fake(report func(key, msg string)) fake.Faults {
+	out := fake.Faults{
+		Disconnect: f.Disconnect, Malformed: f.Malformed, Overloaded: f.Overloaded, RateLimit: f.RateLimit,
+		ServerError: f.ServerError, Stall: f.Stall, StreamError: f.StreamError, Unavailable: f.Unavailable,
+		RetryAfter: toDuration(max(f.RetryAfterMs, 0), time.Millisecond),
+		StallFor:   toDuration(max(f.StallForMs, 0), time.Millisecond),
+	}
+	v := reflect.ValueOf(f)
+	fields, _ := yamlFields(v.Type())
 	var sum float64
-	for _, k := range slices.Sorted(maps.Keys(rates)) {
-		v := rates[k]
-		switch k {
-		case "retry_after_ms", "stall_for_ms":
-			if !finite(v) || v < 0 {
-				report(k, "must be >= 0")
-				continue
-			}
-			d := time.Duration(v * float64(time.Millisecond))
-			if k == "retry_after_ms" {
-				f.RetryAfter = d
-			} else {
-				f.StallFor = d
-			}
+	for _, key := range FaultNames() {
+		r := v.Field(fields[key]).Float()
+		if !finite(r) || r < 0 || r > 1 {
+			report(key, fmt.Sprintf("%v is not a rate in 0..1", r))
 			continue
 		}
-		p, ok := fields[k]
-		if !ok {
-			names := append(FaultNames(), "retry_after_ms", "stall_for_ms")
-			report(k, fmt.Sprintf("unknown fault%s (want %s)", suggest(k, names), oneOf(names)))
-			continue
+		sum += r
+	}
+	for _, key := range []string{"retry_after_ms", "stall_for_ms"} {
+		if ms := v.Field(fields[key]).Float(); !finite(ms) || ms < 0 {
+			report(key, "must be >= 0")
 		}
-		if !finite(v) || v < 0 || v > 1 {
-			report(k, fmt.Sprintf("%v is not a rate in 0..1", v))
-			continue
-		}
-		*p = v
-		sum += v
 	}
 	if sum > 1 {
 		report("", fmt.Sprintf("the rates sum to %v, more than 1", sum))
 	}
-	return f
+	return out
 }
 
 // ParseFaults reads fault rates written as a command-line flag:
-// "rate_limit=0.05,disconnect=0.01", with the names and rules of a fake
-// provider's settings.faults (see FaultNames; also retry_after_ms and
-// stall_for_ms). The empty string is no faults. Every problem is in the
-// error.
+// "rate_limit=0.05,disconnect=0.01", with the names and rules of Faults
+// (see FaultNames; also retry_after_ms and stall_for_ms). The empty
+// string is no faults. Every problem is in the error.
 func ParseFaults(s string) (fake.Faults, error) {
-	rates := map[string]float64{}
+	var f Faults
+	fields, _ := yamlFields(reflect.TypeFor[Faults]())
 	var errs []error
 	for _, kv := range strings.Split(s, ",") {
 		if kv = strings.TrimSpace(kv); kv == "" {
 			continue
 		}
 		k, v, ok := strings.Cut(kv, "=")
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if !ok || err != nil {
+		x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		k = strings.TrimSpace(k)
+		i, known := fields[k]
+		switch {
+		case !ok || err != nil:
 			errs = append(errs, fmt.Errorf("%q: want name=number", kv))
-			continue
+		case !known:
+			errs = append(errs, fmt.Errorf("%s: %s", k, unknownFault(k)))
+		default:
+			reflect.ValueOf(&f).Elem().Field(i).SetFloat(x)
 		}
-		rates[strings.TrimSpace(k)] = f
 	}
-	f := faults(rates, func(key, msg string) {
+	out := f.fake(func(key, msg string) {
 		if key != "" {
 			msg = key + ": " + msg
 		}
 		errs = append(errs, errors.New(msg))
 	})
-	return f, errors.Join(errs...)
+	return out, errors.Join(errs...)
 }
 
 // Builder builds the providers of a configuration, as NewProvider does,
@@ -214,12 +226,14 @@ func (b *Builder) Build(p Provider, model string) (providers.Provider, error) {
 		return NewProvider(p, model)
 	}
 	var errs []error
-	cfg, format := fakeServer(p, func(key, msg string) {
+	checkSettings("fake", p.Settings, func(key, msg string) {
 		errs = append(errs, fmt.Errorf("%s: %s", joinPath("settings", key), msg))
 	})
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	fs, _ := p.Settings.(*FakeSettings)
+	cfg, format := fs.server(func(string, string) {})
 	b.mu.Lock()
 	srv, ok := b.servers[p.Name]
 	if !ok {

@@ -219,7 +219,8 @@ func observeRuns(data []byte) (string, error) {
 			return NewProvider(p, model)
 		}
 		var errs []error
-		srv, format := fakeServer(p, func(key, msg string) { errs = append(errs, errors.New(key+": "+msg)) })
+		fs, _ := p.Settings.(*FakeSettings)
+		srv, format := fs.server(func(key, msg string) { errs = append(errs, errors.New(key+": "+msg)) })
 		if len(errs) > 0 {
 			return nil, errors.Join(errs...)
 		}

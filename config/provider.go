@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,101 +12,27 @@ import (
 
 // api is how NewProvider builds the codec of one provider type: a new
 // value of codec with BaseURL (generic: URL), Label and Header set, the
-// fields its settings fill, and the fields that take the credential in the
-// API's own scheme.
+// fields its settings set (see setCodec), and the fields that take the
+// credential in the API's own scheme.
 type api struct {
 	codec reflect.Type
-
-	// settings maps each setting to the codec's field; "!Field" stores the
-	// negation of a boolean. Nil (generic): every field that is not set
-	// otherwise, by its snake_case name.
-	settings map[string]string
 
 	// bearer is the field that takes a bearer token; key the field that
 	// takes an API key, which the codec sends in keyHeader.
 	bearer, key, keyHeader string
-
-	// fields are the settings resolved to the codec's fields.
-	fields map[string]settingField
-}
-
-// settingField is the codec field a setting fills.
-type settingField struct {
-	index  int
-	kind   settingKind
-	negate bool
-}
-
-var openAISettingFields = map[string]string{
-	"organization_id": "Organization", "project": "Project",
-	"max_tokens_field": "MaxTokensField", "stream_usage": "!NoStreamUsage",
 }
 
 // apis are the provider types NewProvider builds, by canonical type.
-var apis = newAPIs(map[string]*api{
-	"openai":            {codec: reflect.TypeFor[providers.OpenAI](), settings: openAISettingFields, bearer: "APIKey"},
-	"openai_compatible": {codec: reflect.TypeFor[providers.OpenAI](), settings: openAISettingFields, bearer: "APIKey"},
-	"responses": {codec: reflect.TypeFor[providers.OpenAIResponses](), bearer: "APIKey",
-		settings: map[string]string{"organization_id": "Organization", "project": "Project"}},
-	"anthropic": {codec: reflect.TypeFor[providers.Anthropic](), key: "APIKey", keyHeader: "x-api-key",
-		settings: map[string]string{"version": "Version"}},
-	"gemini": {codec: reflect.TypeFor[providers.Gemini](), key: "APIKey", keyHeader: "x-goog-api-key",
-		settings: map[string]string{}},
-	"vertex": {codec: reflect.TypeFor[providers.Gemini](), bearer: "AccessToken",
-		settings: map[string]string{"project": "Project", "location": "Location"}},
-	"azure": {codec: reflect.TypeFor[providers.Azure](), bearer: "BearerToken", key: "APIKey", keyHeader: "api-key",
-		settings: map[string]string{"api_version": "APIVersion", "v1": "V1", "max_tokens_field": "MaxTokensField", "stream_usage": "!NoStreamUsage"}},
-	"cohere":  {codec: reflect.TypeFor[providers.Cohere](), bearer: "APIKey", settings: map[string]string{}},
-	"generic": {codec: reflect.TypeFor[providers.Generic]()},
-})
-
-// genericSkipped are the fields of providers.Generic that come from
-// elsewhere than settings: the name, endpoint, auth.token and headers.
-var genericSkipped = map[string]bool{"Label": true, "URL": true, "APIKey": true, "Header": true}
-
-// newAPIs resolves each api's settings to its codec's fields.
-func newAPIs(apis map[string]*api) map[string]*api {
-	for _, a := range apis {
-		a.fields = map[string]settingField{}
-		names := a.settings
-		if names == nil {
-			names = map[string]string{}
-			for i := range a.codec.NumField() {
-				if f := a.codec.Field(i); f.IsExported() && !genericSkipped[f.Name] {
-					names[snakeCase(f.Name)] = f.Name
-				}
-			}
-		}
-		for key, name := range names {
-			f, ok := a.codec.FieldByName(strings.TrimPrefix(name, "!"))
-			if !ok {
-				panic("config: " + a.codec.String() + " has no field " + name)
-			}
-			sf := settingField{index: f.Index[0], negate: strings.HasPrefix(name, "!")}
-			switch f.Type.Kind() {
-			case reflect.String:
-				sf.kind = kindString
-				if f.Name == "Body" {
-					sf.kind = kindBody
-				}
-			case reflect.Bool:
-				sf.kind = kindBool
-			case reflect.Int:
-				sf.kind = kindInt
-			case reflect.Float64:
-				sf.kind = kindNumber
-			case reflect.Slice:
-				if f.Type.Elem().Kind() != reflect.String {
-					continue
-				}
-				sf.kind = kindStrings
-			default:
-				continue
-			}
-			a.fields[key] = sf
-		}
-	}
-	return apis
+var apis = map[string]api{
+	"openai":            {codec: reflect.TypeFor[providers.OpenAI](), bearer: "APIKey"},
+	"openai_compatible": {codec: reflect.TypeFor[providers.OpenAI](), bearer: "APIKey"},
+	"responses":         {codec: reflect.TypeFor[providers.OpenAIResponses](), bearer: "APIKey"},
+	"anthropic":         {codec: reflect.TypeFor[providers.Anthropic](), key: "APIKey", keyHeader: "x-api-key"},
+	"gemini":            {codec: reflect.TypeFor[providers.Gemini](), key: "APIKey", keyHeader: "x-goog-api-key"},
+	"vertex":            {codec: reflect.TypeFor[providers.Gemini](), bearer: "AccessToken"},
+	"azure":             {codec: reflect.TypeFor[providers.Azure](), bearer: "BearerToken", key: "APIKey", keyHeader: "api-key"},
+	"cohere":            {codec: reflect.TypeFor[providers.Cohere](), bearer: "APIKey"},
+	"generic":           {codec: reflect.TypeFor[providers.Generic]()},
 }
 
 // NewProvider builds the Provider of p for model: a *providers.OpenAI
@@ -128,20 +53,22 @@ func NewProvider(p Provider, model string) (providers.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("type: %w", err)
 	}
-	a := apis[typ]
-	if a == nil {
+	a, ok := apis[typ]
+	if !ok {
 		if typ == "fake" {
 			return nil, errors.New("type fake is served in-process: build it with a config.Builder")
 		}
 		return nil, fmt.Errorf("type %q has no provider", typ)
 	}
-	v := reflect.New(a.codec).Elem()
 	var errs []error
-	for _, key := range sortedKeys(p.Settings) {
-		if err := a.set(v, key, p.Settings[key]); err != nil {
-			errs = append(errs, fmt.Errorf("settings.%s: %w", key, err))
-		}
+	checkSettings(typ, p.Settings, func(key, msg string) {
+		errs = append(errs, fmt.Errorf("%s: %s", joinPath("settings", key), msg))
+	})
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
+	v := reflect.New(a.codec).Elem()
+	setCodec(v, p.Settings)
 	var hdr http.Header
 	for _, k := range sortedKeys(p.Headers) {
 		if hdr == nil {
@@ -170,9 +97,6 @@ func NewProvider(p Provider, model string) (providers.Provider, error) {
 			errs = append(errs, err)
 		}
 	}
-	if typ == "vertex" && v.FieldByName("Project").String() == "" {
-		errs = append(errs, errors.New("settings.project: required for vertex"))
-	}
 	v.FieldByName("Label").SetString(p.Name)
 	if hdr != nil {
 		v.FieldByName("Header").Set(reflect.ValueOf(hdr))
@@ -181,56 +105,6 @@ func NewProvider(p Provider, model string) (providers.Provider, error) {
 		return nil, errors.Join(errs...)
 	}
 	return v.Addr().Interface().(providers.Provider), nil
-}
-
-// set sets the codec field of a setting from its value.
-func (a *api) set(v reflect.Value, key string, x any) error {
-	if x == nil {
-		return nil
-	}
-	f, ok := a.fields[key]
-	if !ok {
-		return errors.New("unknown setting")
-	}
-	if err := checkSetting(x, f.kind); err != nil {
-		return err
-	}
-	fv := v.Field(f.index)
-	switch f.kind {
-	case kindString:
-		s, _ := settingString(x)
-		fv.SetString(s)
-	case kindBody:
-		switch x.(type) {
-		case map[string]any, []any:
-			var b bytes.Buffer
-			if err := writeBody(&b, x); err != nil {
-				return err
-			}
-			fv.SetString(b.String())
-		default:
-			s, _ := settingString(x)
-			fv.SetString(s)
-		}
-	case kindBool:
-		b, _ := settingBool(x)
-		fv.SetBool(b != f.negate)
-	case kindInt:
-		i, _ := settingInt(x)
-		fv.SetInt(int64(i))
-	case kindNumber:
-		n, _ := toNumber(x)
-		fv.SetFloat(n)
-	case kindStrings:
-		list := x.([]any)
-		ss := reflect.MakeSlice(fv.Type(), len(list), len(list))
-		for i, it := range list {
-			s, _ := settingString(it)
-			ss.Index(i).SetString(s)
-		}
-		fv.Set(ss)
-	}
-	return nil
 }
 
 // authTarget is where a codec takes its credential natively: a bearer

@@ -45,8 +45,8 @@ standard deviation), "lognormal(40ms, 0.3)" (median, shape).`,
 			}
 			// The numbers are checked as a configuration's fake settings
 			// are, under the flags' names.
-			cfg, err := config.FakeConfig(map[string]any{"output_tokens": int64(*tokens), "tokens_per_chunk": int64(*perChunk),
-				"capacity": int64(*capacity), "prefill_per_token_ms": float64(*prefill) / float64(time.Millisecond)})
+			cfg, err := config.FakeConfig(config.FakeSettings{OutputTokens: *tokens, TokensPerChunk: *perChunk,
+				Capacity: *capacity, PrefillPerTokenMs: float64(*prefill) / float64(time.Millisecond)})
 			if err != nil {
 				return &exitError{code: 2, msg: flagNames(err.Error(), map[string]string{"output_tokens": "-tokens", "tokens_per_chunk": "-tokens-per-chunk",
 					"capacity": "-capacity", "prefill_per_token_ms": "-prefill-per-token"})}
