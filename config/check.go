@@ -249,13 +249,7 @@ func (k *checker) providers() []string {
 		pc := &c.Providers[i]
 		path := pathIndex("providers", i)
 		key := func(s string) string { return pathKey(path, s) }
-		if strings.TrimSpace(pc.Name) == "" {
-			k.errf(key("name"), "required")
-		} else if j, dup := seen[pc.Name]; dup {
-			k.errf(key("name"), "duplicate provider name %q (also providers[%d])", pc.Name, j)
-		} else {
-			seen[pc.Name] = i
-		}
+		k.name("providers", i, "provider", pc.Name, seen)
 		names = append(names, pc.Name)
 		typ, _, err := resolveType(pc.Type, pc.Name)
 		if err != nil {
@@ -296,6 +290,24 @@ func (k *checker) providers() []string {
 		}
 	}
 	return names
+}
+
+// name checks the name of entry i of the list at path: required, and
+// unique (seen maps each name to its first entry). It reports whether the
+// name is the first of its kind.
+func (k *checker) name(list string, i int, what, name string, seen map[string]int) bool {
+	path := pathKey(pathIndex(list, i), "name")
+	j, dup := seen[name]
+	switch {
+	case strings.TrimSpace(name) == "":
+		k.errf(path, "required")
+	case dup:
+		k.errf(path, "duplicate %s name %q (also %s)", what, name, pathIndex(list, j))
+	default:
+		seen[name] = i
+		return true
+	}
+	return false
 }
 
 func (k *checker) endpoint(path, typ, endpoint string) {
@@ -355,34 +367,22 @@ func (k *checker) auth(path, typ string, a Auth) {
 
 func (k *checker) workload(providerNames []string) {
 	w := &k.c.Workload
-	templates := map[string]string{}
+	templates, prompts := map[string]string{}, map[string]int{}
 	var templateNames []string
 	for i, t := range w.Prompts {
-		path := pathIndex("workload.prompts", i)
-		switch {
-		case t.Name == "":
-			k.errf(pathKey(path, "name"), "required")
-		case templates[t.Name] != "" || slices.Contains(templateNames, t.Name):
-			k.errf(pathKey(path, "name"), "duplicate prompt name %q", t.Name)
-		default:
+		if k.name("workload.prompts", i, "prompt", t.Name, prompts) {
 			templates[t.Name] = t.Template
 			templateNames = append(templateNames, t.Name)
 		}
 		if t.Template == "" {
-			k.errf(pathKey(path, "template"), "required")
+			k.errf(pathKey(pathIndex("workload.prompts", i), "template"), "required")
 		}
 	}
-	sets := map[string]bool{}
+	sets := map[string]int{}
 	var setNames []string
 	for i, s := range w.PromptSets {
 		path := pathIndex("workload.prompt_sets", i)
-		switch {
-		case s.Name == "":
-			k.errf(pathKey(path, "name"), "required")
-		case sets[s.Name]:
-			k.errf(pathKey(path, "name"), "duplicate prompt set name %q", s.Name)
-		default:
-			sets[s.Name] = true
+		if k.name("workload.prompt_sets", i, "prompt set", s.Name, sets) {
 			setNames = append(setNames, s.Name)
 		}
 		if len(s.Prompts) == 0 {
@@ -410,13 +410,7 @@ func (k *checker) workload(providerNames []string) {
 		s := &w.Scenarios[i]
 		path := pathIndex("workload.scenarios", i)
 		key := func(f string) string { return pathKey(path, f) }
-		if s.Name == "" {
-			k.errf(key("name"), "required")
-		} else if j, dup := seen[s.Name]; dup {
-			k.errf(key("name"), "duplicate scenario name %q (also workload.scenarios[%d])", s.Name, j)
-		} else {
-			seen[s.Name] = i
-		}
+		k.name("workload.scenarios", i, "scenario", s.Name, seen)
 		if s.Trace.File != "" {
 			k.readTrace(key("trace"), s)
 		}
@@ -597,7 +591,7 @@ func fillTemplate(text string, vars map[string]string) (out string, unused, unfi
 	return out, unused, unfilled
 }
 
-func (k *checker) prompt(path string, p Prompt, templates map[string]string, templateNames []string, sets map[string]bool, setNames []string) {
+func (k *checker) prompt(path string, p Prompt, templates map[string]string, templateNames []string, sets map[string]int, setNames []string) {
 	var sources []string
 	for _, s := range []struct {
 		name string
@@ -632,7 +626,7 @@ func (k *checker) prompt(path string, p Prompt, templates map[string]string, tem
 	case p.Text != "":
 		k.fill(path, "text", p.Text, p.Variables)
 	case p.Set != "":
-		if !sets[p.Set] {
+		if _, ok := sets[p.Set]; !ok {
 			k.errf(pathKey(path, "set"), "unknown prompt set %q%s", p.Set, suggest(p.Set, setNames))
 		}
 		if len(p.Variables) > 0 {

@@ -456,6 +456,13 @@ workload:
       prompt: hi
       requests: 10
       providers: [opnai]
+  prompts:
+    - {name: p, template: one}
+    - {name: p, template: two}
+  prompt_sets:
+    - {name: s, prompts: [x]}
+    - {name: s, prompts: [y]}
+    - {name: " ", prompts: [z]}
 `,
 		want: []string{
 			`c.yaml:3: providers[0].models[1]: duplicate model "gpt-4o"`,
@@ -464,6 +471,9 @@ workload:
 			`c.yaml:8: providers[1].models: must list at least one model`,
 			`c.yaml:14: workload.scenarios[1].name: duplicate scenario name "a" (also workload.scenarios[0])`,
 			`c.yaml:17: workload.scenarios[1].providers[0]: no provider is named "opnai" (did you mean "openai"?)`,
+			`c.yaml:20: workload.prompts[1].name: duplicate prompt name "p" (also workload.prompts[0])`,
+			`c.yaml:23: workload.prompt_sets[1].name: duplicate prompt set name "s" (also workload.prompt_sets[0])`,
+			`c.yaml:24: workload.prompt_sets[2].name: required`,
 		},
 	}, {
 		name: "provider kinds",
