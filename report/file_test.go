@@ -83,14 +83,7 @@ func TestFileRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "result.json")
-	if err := WriteFile(path, f); err != nil {
-		t.Fatal(err)
-	}
-	g, err := ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, path := roundTrip(t, f)
 
 	// Everything the file holds survives.
 	a, _ := json.Marshal(f)
@@ -297,7 +290,7 @@ func TestInterruptedRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := roundTrip(t, f)
+	g, _ := roundTrip(t, f)
 	m := g.Scenarios[0].Results[0].Metrics
 	if !g.Metadata.Interrupted || m.TotalRequests == 0 || m.TotalRequests >= 100000 || m.TotalRequests != res.Total {
 		t.Errorf("interrupted %v, %d requests (run counted %d)", g.Metadata.Interrupted, m.TotalRequests, res.Total)

@@ -20,8 +20,8 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 // roundTrip writes f to a file with WriteFile and returns what ReadFile
-// reads back.
-func roundTrip(t *testing.T, f *File) *File {
+// reads back, and the file's path.
+func roundTrip(t *testing.T, f *File) (*File, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "result.json")
 	if err := WriteFile(path, f); err != nil {
@@ -31,7 +31,7 @@ func roundTrip(t *testing.T, f *File) *File {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return g
+	return g, path
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.

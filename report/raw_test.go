@@ -108,7 +108,7 @@ func TestRawWriterRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g := roundTrip(t, f)
+		g, _ := roundTrip(t, f)
 		if len(g.RawRequests) != want || g.RawRequests[3].RequestID != recs[3].RequestID || len(g.RawRequests[3].Timing.TokenLatenciesNs) != len(recs[3].Timing.TokenLatenciesNs) {
 			t.Errorf("embedded raw requests: %d, want %d", len(g.RawRequests), want)
 		}
