@@ -119,12 +119,7 @@ func (p *Anthropic) NewRequest(ctx context.Context, r *Request) (*http.Request, 
 	if body.MaxTokens <= 0 {
 		body.MaxTokens = defaultAnthropicMaxTokens
 	}
-	req, err := newPost(ctx, name, u, body, r)
-	if err != nil {
-		return nil, err
-	}
-	p.auth(req)
-	return req, nil
+	return newPost(ctx, name, u, body, r, p.auth)
 }
 
 // auth sets the key, version and extra headers of req.

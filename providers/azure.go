@@ -188,12 +188,7 @@ func (p *Azure) NewRequest(ctx context.Context, r *Request) (*http.Request, erro
 	}
 	body := newOpenAIChatBody(r, model, field, !p.NoStreamUsage)
 	body.TopK = nil
-	req, err := newPost(ctx, name, u, body, r)
-	if err != nil {
-		return nil, err
-	}
-	p.setAuth(req)
-	return req, nil
+	return newPost(ctx, name, u, body, r, p.setAuth)
 }
 
 // azureRequestID are the headers that carry Azure's request id, in order of

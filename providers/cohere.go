@@ -107,12 +107,7 @@ func (p *Cohere) NewRequest(ctx context.Context, r *Request) (*http.Request, err
 		Stream:      r.Stream,
 	}
 	body.Messages = chatMessages(r, true)
-	req, err := newPost(ctx, name, u, body, r)
-	if err != nil {
-		return nil, err
-	}
-	p.auth(req)
-	return req, nil
+	return newPost(ctx, name, u, body, r, p.auth)
 }
 
 // auth sets the key and extra headers of req.

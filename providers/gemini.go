@@ -224,12 +224,7 @@ func (p *Gemini) NewRequest(ctx context.Context, r *Request) (*http.Request, err
 			TopK:            r.TopK,
 		}
 	}
-	req, err := newPost(ctx, name, u, body, r)
-	if err != nil {
-		return nil, err
-	}
-	p.auth(req)
-	return req, nil
+	return newPost(ctx, name, u, body, r, p.auth)
 }
 
 // auth sets the credential and extra headers of req.

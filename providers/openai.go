@@ -196,12 +196,12 @@ func (p *OpenAI) NewRequest(ctx context.Context, r *Request) (*http.Request, err
 	if err != nil {
 		return nil, fmt.Errorf("%s: build request: %w", name, err)
 	}
-	req, err := newPost(ctx, name, u, newOpenAIChatBody(r, r.Model, field, !p.NoStreamUsage), r)
-	if err != nil {
-		return nil, err
-	}
+	return newPost(ctx, name, u, newOpenAIChatBody(r, r.Model, field, !p.NoStreamUsage), r, p.auth)
+}
+
+// auth sets the key, organization, project and extra headers of req.
+func (p *OpenAI) auth(req *http.Request) {
 	setOpenAIHeaders(req, p.apiKey(), p.Organization, p.Project, p.Header)
-	return req, nil
 }
 
 // newOpenAIChatBody builds the chat completions body for r, with model as
@@ -932,7 +932,7 @@ func (p *OpenAI) NewListModelsRequest(ctx context.Context) (*http.Request, error
 	if err != nil {
 		return nil, fmt.Errorf("%s: build list-models request: %w", p.Name(), err)
 	}
-	setOpenAIHeaders(req, p.apiKey(), p.Organization, p.Project, p.Header)
+	p.auth(req)
 	return req, nil
 }
 

@@ -84,9 +84,10 @@ func requestURL(name string, r *Request, base, path string) (string, error) {
 }
 
 // newPost builds the POST of body, a codec's request struct, with r.Extra
-// merged in, to u, as newJSONRequest does: the end of every codec's
-// NewRequest. Errors name the provider.
-func newPost(ctx context.Context, name, u string, body any, r *Request) (*http.Request, error) {
+// merged in, to u, as newJSONRequest does, and lets auth set the codec's
+// credentials and extra headers: the end of every codec's NewRequest.
+// Errors name the provider.
+func newPost(ctx context.Context, name, u string, body any, r *Request, auth func(*http.Request)) (*http.Request, error) {
 	b, err := marshalBody(body, r.Extra)
 	if err != nil {
 		return nil, fmt.Errorf("%s: encode request body: %w", name, err)
@@ -95,6 +96,7 @@ func newPost(ctx context.Context, name, u string, body any, r *Request) (*http.R
 	if err != nil {
 		return nil, fmt.Errorf("%s: build request: %w", name, err)
 	}
+	auth(req)
 	return req, nil
 }
 

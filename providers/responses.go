@@ -114,12 +114,12 @@ func (p *OpenAIResponses) NewRequest(ctx context.Context, r *Request) (*http.Req
 	if len(r.History) > 0 {
 		body.Input = chatMessages(r, false)
 	}
-	req, err := newPost(ctx, name, u, body, r)
-	if err != nil {
-		return nil, err
-	}
+	return newPost(ctx, name, u, body, r, p.auth)
+}
+
+// auth sets the key, organization, project and extra headers of req.
+func (p *OpenAIResponses) auth(req *http.Request) {
 	setOpenAIHeaders(req, p.apiKey(), p.Organization, p.Project, p.Header)
-	return req, nil
 }
 
 // NewListModelsRequest builds GET {BaseURL}/models, as OpenAI's does: the
@@ -129,7 +129,7 @@ func (p *OpenAIResponses) NewListModelsRequest(ctx context.Context) (*http.Reque
 	if err != nil {
 		return nil, fmt.Errorf("%s: build list-models request: %w", p.Name(), err)
 	}
-	setOpenAIHeaders(req, p.apiKey(), p.Organization, p.Project, p.Header)
+	p.auth(req)
 	return req, nil
 }
 
