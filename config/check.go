@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -764,104 +763,11 @@ func (k *checker) dashboard() {
 	}
 }
 
-// databaseConnection checks the keys of output.database.connection
-// against the database type.
-func (k *checker) databaseConnection(db Database) {
-	conn, known := DatabaseConnections[db.Type]
-	if !known {
-		return
-	}
-	for _, key := range sortedKeys(db.Connection) {
-		path := pathKey("output.database.connection", key)
-		if !slices.Contains(conn.Keys, key) {
-			k.errf(path, "unknown key for database type %s%s; want %s", db.Type, suggest(key, conn.Keys), oneOf(conn.Keys))
-			continue
-		}
-		v := db.Connection[key].Value()
-		switch key {
-		case "per_request":
-			if v != "true" && v != "false" {
-				k.errf(path, "want true or false")
-			}
-		case "batch_size":
-			if n, err := strconv.Atoi(v); err != nil || n <= 0 {
-				k.errf(path, "want a whole number > 0")
-			}
-		}
-	}
-	if db.Enabled {
-		for _, key := range conn.Required {
-			if db.Connection[key].Value() == "" {
-				k.errf(pathKey("output.database.connection", key), "required for database type %s", db.Type)
-			}
-		}
-	}
-}
-
-// DatabaseTypes are the values of output.database.type.
-var DatabaseTypes = []string{"influxdb", "prometheus", "sqlite"}
-
-// DatabaseConnections lists, for each database type, the keys its
-// output.database.connection accepts and those it requires when enabled:
-//
-//	influxdb    url, database (required); retention_policy; username and
-//	            password, or token; per_request ("true": one point per
-//	            request too); batch_size (lines per write)
-//	prometheus  url (required, the Pushgateway); job (default "lens")
-//	sqlite      path (required): the history file
-var DatabaseConnections = map[string]struct{ Keys, Required []string }{
-	"influxdb":   {Keys: []string{"url", "database", "retention_policy", "username", "password", "token", "per_request", "batch_size"}, Required: []string{"url", "database"}},
-	"prometheus": {Keys: []string{"url", "job"}, Required: []string{"url"}},
-	"sqlite":     {Keys: []string{"path"}, Required: []string{"path"}},
-}
-
-// DatabaseSettings are the values of output.database.connection, typed
-// (see DatabaseConnections for the keys each database type takes). A key
-// left out is empty or zero.
-type DatabaseSettings struct {
-	// URL is the InfluxDB server or the Pushgateway, key "url".
-	URL string
-
-	// Database, RetentionPolicy and Username are InfluxDB's, keys
-	// "database", "retention_policy" and "username"; Password and Token
-	// its credentials, keys "password" and "token".
-	Database, RetentionPolicy, Username string
-	Password, Token                     Secret
-
-	// BatchSize is InfluxDB's lines per write, key "batch_size" (0: the
-	// client's default); PerRequest writes a point per request too, key
-	// "per_request".
-	BatchSize  int
-	PerRequest bool
-
-	// Job is the Pushgateway's job, key "job" (default "lens", which
-	// Settings fills in).
-	Job string
-
-	// Path is the SQLite history file, key "path".
-	Path string
-}
-
-// Settings returns the connection's values, typed. The loader has checked
-// them.
-func (db Database) Settings() DatabaseSettings {
-	get := func(k string) string { return db.Connection[k].Value() }
-	s := DatabaseSettings{
-		URL: get("url"), Database: get("database"), RetentionPolicy: get("retention_policy"),
-		Username: get("username"), Job: get("job"), Path: get("path"),
-		Password: db.Connection["password"], Token: db.Connection["token"],
-		PerRequest: get("per_request") == "true",
-	}
-	s.BatchSize, _ = strconv.Atoi(get("batch_size"))
-	if s.Job == "" {
-		s.Job = "lens"
-	}
-	return s
-}
-
 // normalize fills in what loading derives: each provider's canonical type
-// and default endpoint, without the endpoint's trailing slash.
+// and default endpoint, without the endpoint's trailing slash, and the
+// database's connection.
 func (c *File) normalize() {
+	c.Output.Database.normalizeConnection()
 	for i := range c.Providers {
 		pc := &c.Providers[i]
 		pc.index = i

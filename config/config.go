@@ -667,20 +667,6 @@ type Export struct {
 	Codec string `yaml:"codec"`
 }
 
-// Database is a time-series sink (key "database").
-type Database struct {
-	// Enabled, key "enabled" (default false).
-	Enabled bool `yaml:"enabled"`
-
-	// Type, key "type": influxdb, prometheus or sqlite (required when
-	// enabled).
-	Type string `yaml:"type"`
-
-	// Connection holds the sink's settings, key "connection" (url,
-	// database, ...). Values are treated as secrets.
-	Connection map[string]Secret `yaml:"connection"`
-}
-
 // Secret is a credential read from a configuration. It prints as
 // "[redacted]" (with fmt, slog, JSON, YAML and text encoders) so that it
 // never reaches an output by accident; Value returns it.

@@ -77,7 +77,7 @@ func TestConfigSeedExample(t *testing.T) {
 		got[2].Codec != "messagepack" {
 		t.Errorf("output.export = %+v", got)
 	}
-	if db := c.Output.Database; db.Enabled || db.Type != "influxdb" || db.Connection["database"].Value() != "llm_benchmarks" {
+	if db := c.Output.Database; db.Enabled || db.Type != "influxdb" || db.Connection.(*InfluxDBConnection).Database != "llm_benchmarks" {
 		t.Errorf("output.database = %+v", db)
 	}
 
@@ -784,12 +784,14 @@ execution:
     headers: {X-Key: "${LENS_TEST_KEY}"}
     models: [gpt-4o]
 workload: {scenarios: [{name: a, prompt: hi, requests: 1}]}
-output: {database: {type: influxdb, connection: {token: "${LENS_TEST_KEY}"}}}
+output: {database: {type: influxdb, connection: {token: "${LENS_TEST_KEY}", password: "${LENS_TEST_KEY}"}}}
 `), "c.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Providers[0].Auth.Token.Value() != secret || c.Providers[0].Headers["X-Key"].Value() != secret {
+	influx := c.Output.Database.Connection.(*InfluxDBConnection)
+	if c.Providers[0].Auth.Token.Value() != secret || c.Providers[0].Headers["X-Key"].Value() != secret ||
+		influx.Token.Value() != secret || influx.Password.Value() != secret {
 		t.Fatal("the token was not read")
 	}
 	js, _ := json.Marshal(c)
@@ -800,6 +802,7 @@ output: {database: {type: influxdb, connection: {token: "${LENS_TEST_KEY}"}}}
 	for _, out := range []string{
 		fmt.Sprint(c), fmt.Sprintf("%v", *c), fmt.Sprintf("%+v", *c), fmt.Sprintf("%#v", *c), fmt.Sprintf("%s", c.Providers[0].Auth.Token),
 		fmt.Sprintf("%q", c.Providers[0].Auth.Token), fmt.Sprintf("%+v", runs[0].Provider),
+		fmt.Sprintf("%+v", c.Output.Database.Connection), fmt.Sprintf("%#v", c.Output.Database.Connection),
 		string(js), string(ym), logged.String(),
 	} {
 		if strings.Contains(out, secret) {

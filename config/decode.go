@@ -25,8 +25,10 @@ type decoder struct {
 	open    map[*yaml.Node]bool // the nodes being decoded, to find cycles
 	stopped bool
 
-	// settingsOf is the provider type whose settings are being decoded.
-	settingsOf string
+	// typed is the struct type of a provider's settings or a database's
+	// connection being decoded, and unknownTyped words a key it lacks.
+	typed        reflect.Type
+	unknownTyped func(key string) string
 }
 
 func (d *decoder) problem(n *yaml.Node, path, format string, args ...any) {
@@ -307,7 +309,7 @@ func (d *decoder) structure(n *yaml.Node, path string, v reflect.Value) {
 		return
 	}
 	fields, names := yamlFields(v.Type())
-	var settings *yaml.Node
+	var typed *entry // a field whose type the struct's type key chooses
 	for _, e := range d.entries(n, path) {
 		kp := pathKey(path, e.key.Value)
 		i, ok := fields[e.key.Value]
@@ -316,44 +318,77 @@ func (d *decoder) structure(n *yaml.Node, path string, v reflect.Value) {
 			continue
 		}
 		d.mark(kp, e.key)
-		if v.Field(i).Type() == settingsType {
-			settings = e.val // decoded last, by the provider's type
+		if t := v.Field(i).Type(); t == settingsType || t == connectionType {
+			typed = &entry{e.key, e.val} // decoded last, once the type is known
 			continue
 		}
 		d.value(e.val, kp, v.Field(i))
 	}
-	if settings != nil {
-		d.settings(settings, pathKey(path, "settings"), v.Addr().Interface().(*Provider))
+	if typed == nil {
+		return
+	}
+	kp := pathKey(path, typed.key.Value)
+	switch x := v.Addr().Interface().(type) {
+	case *Provider:
+		d.settings(typed.val, kp, x)
+	case *Database:
+		d.connection(typed.val, kp, x)
 	}
 }
 
-var settingsType = reflect.TypeFor[ProviderSettings]()
+var (
+	settingsType   = reflect.TypeFor[ProviderSettings]()
+	connectionType = reflect.TypeFor[DatabaseConnection]()
+)
 
 // settings decodes a provider's settings into the ProviderSettings of
-// its type. A provider whose type is unknown has its settings left undecoded (the
-// type's problem is reported).
+// its type. A provider whose type is unknown has its settings left
+// undecoded (the type's problem is reported).
 func (d *decoder) settings(n *yaml.Node, path string, p *Provider) {
 	typ, _, err := resolveType(p.Type, p.Name)
 	if err != nil {
 		return
 	}
-	t := settingsTypes[typ]
-	s := reflect.New(t)
-	outer := d.settingsOf
-	d.settingsOf = typ
-	d.value(n, path, s.Elem())
-	d.settingsOf = outer
-	if t.NumField() > 0 {
-		p.Settings = s.Interface().(ProviderSettings)
+	if s := d.typedStruct(n, path, settingsTypes[typ], func(key string) string { return unknownSetting(typ, key) }); s != nil {
+		p.Settings = s.(ProviderSettings)
 	}
+}
+
+// connection decodes a database's connection into the DatabaseConnection
+// of its type. One whose type is unknown is left undecoded (the type's
+// problem is reported, or here when the type is left out).
+func (d *decoder) connection(n *yaml.Node, path string, db *Database) {
+	t, ok := connectionTypes[db.Type]
+	if !ok {
+		if db.Type == "" && !db.Enabled && !(n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null") {
+			d.problem(n, path, "%s", noDatabaseType)
+		}
+		return
+	}
+	db.Connection = d.typedStruct(n, path, t, func(key string) string { return unknownConnectionKey(db.Type, key) }).(DatabaseConnection)
+}
+
+// typedStruct decodes n into a new *t, t being the struct type a
+// sibling "type" key chose, a key t lacks worded by unknown. It returns
+// nil for a struct of no fields.
+func (d *decoder) typedStruct(n *yaml.Node, path string, t reflect.Type, unknown func(key string) string) any {
+	s := reflect.New(t)
+	outerT, outerU := d.typed, d.unknownTyped
+	d.typed, d.unknownTyped = t, unknown
+	d.value(n, path, s.Elem())
+	d.typed, d.unknownTyped = outerT, outerU
+	if t.NumField() == 0 {
+		return nil
+	}
+	return s.Interface()
 }
 
 // unknownKey words the problem of a key that struct type t does not have
 // (names are the keys it has).
 func (d *decoder) unknownKey(t reflect.Type, key string, names []string) string {
 	switch {
-	case d.settingsOf != "" && t == settingsTypes[d.settingsOf]:
-		return unknownSetting(d.settingsOf, key)
+	case d.typed != nil && t == d.typed:
+		return d.unknownTyped(key)
 	case t == reflect.TypeFor[Faults]():
 		return unknownFault(key)
 	}

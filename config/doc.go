@@ -3,7 +3,9 @@
 //
 // Load and Parse return a File: the providers to measure, each with the
 // ProviderSettings of its API type (OpenAISettings, FakeSettings, ...),
-// the workload, how to execute it and where the results go. A file that
+// the workload, how to execute it and where the results go (a database's
+// connection as the DatabaseConnection of its type: InfluxDBConnection,
+// PrometheusConnection or SQLiteConnection). A file that
 // is wrong in any way gives an *Error that lists every problem at once,
 // each with its line, its key path and, for a misspelt key or value, the
 // one that was probably meant. File.Runs returns the matrix of

@@ -160,27 +160,34 @@ var settingsTypes = map[string]reflect.Type{
 }
 
 // unknownSetting words the problem of a settings key that type typ does
-// not read: the key it may have meant, or the types that read it.
+// not read.
 func unknownSetting(typ, key string) string {
-	_, names := yamlFields(settingsTypes[typ])
-	hint := suggest(key, names)
-	if hint == "" {
-		var others []string
-		for _, other := range providerTypes {
-			fields, _ := yamlFields(settingsTypes[other])
-			if _, ok := fields[key]; ok && other != typ {
-				others = append(others, other)
-			}
-		}
-		if len(others) > 0 {
-			hint = fmt.Sprintf(" (%s is a setting of %s)", key, oneOf(others))
+	return "unknown setting for type " + typ + keyHint(settingsTypes, providerTypes, "setting", typ, key)
+}
+
+// keyHint words a hint for key, which the struct of type typ in types
+// lacks: the key it may have meant, else the other types of order whose
+// struct reads it ("(job is a key of prometheus)"), else nothing.
+func keyHint(types map[string]reflect.Type, order []string, noun, typ, key string) string {
+	_, names := yamlFields(types[typ])
+	if hint := suggest(key, names); hint != "" {
+		return hint
+	}
+	var others []string
+	for _, other := range order {
+		fields, _ := yamlFields(types[other])
+		if _, ok := fields[key]; ok && other != typ {
+			others = append(others, other)
 		}
 	}
-	return "unknown setting for type " + typ + hint
+	if len(others) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s is a %s of %s)", key, noun, oneOf(others))
 }
 
 // isNil reports whether s is nil or a nil pointer.
-func isNil(s ProviderSettings) bool {
+func isNil(s any) bool {
 	return s == nil || reflect.ValueOf(s).IsNil()
 }
 

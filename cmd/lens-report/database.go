@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -17,8 +18,7 @@ import (
 // sink is the configuration's output.database, opened before the run so
 // that a bad setting stops it before any request.
 type sink struct {
-	typ string
-	set config.DatabaseSettings
+	conn config.DatabaseConnection
 
 	influx *influx.Client
 	reqs   *influx.Requests
@@ -29,10 +29,9 @@ func openSink(db config.Database, labels map[string]string) (*sink, error) {
 	if !db.Enabled {
 		return nil, nil
 	}
-	set := db.Settings()
-	s := &sink{typ: db.Type, set: set}
-	switch db.Type {
-	case "influxdb":
+	s := &sink{conn: db.Connection}
+	switch set := db.Connection.(type) {
+	case *config.InfluxDBConnection:
 		c, err := influx.New(influx.Config{
 			URL: set.URL, Database: set.Database, RetentionPolicy: set.RetentionPolicy,
 			Username: set.Username, Password: set.Password.Value(), Token: set.Token.Value(), BatchSize: set.BatchSize,
@@ -46,7 +45,7 @@ func openSink(db config.Database, labels map[string]string) (*sink, error) {
 				return nil, fmt.Errorf("output.database: %w", err)
 			}
 		}
-	case "sqlite":
+	case *config.SQLiteConnection:
 		// Opened (created, migrated, its version checked) now, so that a
 		// history that cannot take the run stops it before it starts.
 		st, err := history.Open(set.Path)
@@ -74,8 +73,8 @@ func (s *sink) write(f *report.File, labels map[string]string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	switch s.typ {
-	case "influxdb":
+	switch set := s.conn.(type) {
+	case *config.InfluxDBConnection:
 		var errs []string
 		if s.reqs != nil {
 			if err := s.reqs.Close(); err != nil {
@@ -92,8 +91,8 @@ func (s *sink) write(f *report.File, labels map[string]string) error {
 		if len(errs) > 0 {
 			return fmt.Errorf("output.database (influxdb) failed; the result files above are written: %s", strings.Join(errs, "; "))
 		}
-	case "sqlite":
-		st, err := history.Open(s.set.Path)
+	case *config.SQLiteConnection:
+		st, err := history.Open(set.Path)
 		if err != nil {
 			return fmt.Errorf("output.database (sqlite) failed; the result files above are written: %w", err)
 		}
@@ -104,12 +103,15 @@ func (s *sink) write(f *report.File, labels map[string]string) error {
 			return fmt.Errorf("output.database (sqlite) failed; the result files above are written: %w", err)
 		}
 		fmt.Fprintf(current.err, "appended run %d to the history %s\n", id, st.Path())
-	case "prometheus":
-		url, job := s.set.URL, s.set.Job
-		if err := pushgateway.Push(ctx, url, job, f, labels); err != nil {
+	case *config.PrometheusConnection:
+		if err := pushgateway.Push(ctx, set.URL, set.Job, f, labels); err != nil {
 			return fmt.Errorf("output.database (prometheus) failed; the result files above are written: %w", err)
 		}
-		fmt.Fprintf(current.err, "pushed to %s (job %s)\n", url, job)
+		shown := set.URL // without a password the URL may carry
+		if u, err := url.Parse(set.URL); err == nil {
+			shown = u.Redacted()
+		}
+		fmt.Fprintf(current.err, "pushed to %s (job %s)\n", shown, set.Job)
 	}
 	return nil
 }

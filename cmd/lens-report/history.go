@@ -120,11 +120,11 @@ func (o *historyOptions) openHistory(mustExist bool) (*history.Store, error) {
 		if err != nil {
 			return nil, &exitError{code: 2, msg: err.Error()}
 		}
-		db := cfg.Output.Database
-		if db.Type != "sqlite" {
+		conn, ok := cfg.Output.Database.Connection.(*config.SQLiteConnection)
+		if !ok {
 			return nil, &exitError{code: 2, msg: fmt.Sprintf("%s: output.database is not of type sqlite: no history file", o.config)}
 		}
-		path = db.Settings().Path
+		path = conn.Path
 	}
 	if path == "" {
 		return nil, &exitError{code: 2, msg: "no history file: give -db PATH or -config FILE"}

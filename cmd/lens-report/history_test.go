@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -183,7 +185,7 @@ func TestRunSQLiteHistory(t *testing.T) {
 func TestRunInfluxDB(t *testing.T) {
 	srv := influxtest.Start(t)
 	dir := t.TempDir()
-	path := withDatabase(t, dir, 40, fmt.Sprintf("{enabled: true, type: influxdb, connection: {url: %q, database: lens_cli, per_request: 'true'}}", srv.URL))
+	path := withDatabase(t, dir, 40, fmt.Sprintf("{enabled: true, type: influxdb, connection: {url: %q, database: lens_cli, per_request: true}}", srv.URL))
 	out := filepath.Join(dir, "result.json")
 	code, _, errOut := cli(t, "", "run", "-config", path, "-o", out, "-format", "minimal", "-label", "job=ci")
 	require.Equal(t, 0, code, errOut)
@@ -212,6 +214,35 @@ func TestRunInfluxDB(t *testing.T) {
 	assert.Contains(t, errOut, "connection refused")
 	_, err = report.ReadFile(filepath.Join(dir2, "out.json"))
 	assert.NoError(t, err, "the result file is written though the sink is down")
+}
+
+// A run pushes its metrics to the Pushgateway under the configured job,
+// with the basic auth of the URL's user info, and says where without the
+// password.
+func TestRunPushgateway(t *testing.T) {
+	type push struct{ method, path, user, pass, body string }
+	pushes := make(chan push, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		body, _ := io.ReadAll(r.Body)
+		pushes <- push{r.Method, r.URL.Path, user, pass, string(body)}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	withAuth := strings.Replace(srv.URL, "http://", "http://ci:s3cret-pw@", 1)
+	path := withDatabase(t, t.TempDir(), 10, fmt.Sprintf("{enabled: true, type: prometheus, connection: {url: %q, job: nightly}}", withAuth))
+	code, _, errOut := cli(t, "", "run", "-config", path, "-format", "minimal")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, errOut, "pushed to http://ci:xxxxx@127.0.0.1:")
+	assert.Contains(t, errOut, "(job nightly)")
+	assert.NotContains(t, errOut, "s3cret-pw")
+	require.Len(t, pushes, 1)
+	p := <-pushes
+	assert.Equal(t, http.MethodPut, p.method)
+	assert.Equal(t, "/metrics/job/nightly", p.path)
+	assert.Equal(t, "ci", p.user)
+	assert.Equal(t, "s3cret-pw", p.pass)
+	assert.NotEmpty(t, p.body)
 }
 
 // The history commands that only read refuse a history file that does not
