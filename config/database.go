@@ -17,7 +17,8 @@ type Database struct {
 
 	// Connection holds the sink's settings, key "connection": an
 	// *InfluxDBConnection, *PrometheusConnection or *SQLiteConnection, by
-	// Type. Nil when the key is left out.
+	// Type. When the key is left out, Load gives a known Type its zero
+	// connection; it is nil only when Type is empty.
 	Connection DatabaseConnection `yaml:"connection"`
 }
 
