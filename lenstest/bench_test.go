@@ -163,6 +163,18 @@ func TestBenchLoopbackTiming(t *testing.T) {
 	n := measureLoopback(t, 1024)
 	why := n.String()
 	t.Log(why)
+	if raceEnabled {
+		// The race detector makes the request's way in (the client's
+		// encoding and writing, the fake's parsing) several times
+		// slower, and on a busy machine that time is not in the fake's
+		// pacing error; a first-token stamp taken at the stream's end
+		// (190ms late) still fails. The bounds below hold without -race:
+		// CI runs this test again so.
+		noise := n.pacing.Percentile(50)
+		assert.Less(t, n.delivery.Percentile(50), target+5*noise, "delivery error p50 under -race: %s", why)
+		assert.Less(t, n.ttftErr.Percentile(50), target+10*noise, "TTFT error p50 under -race: %s", why)
+		return
+	}
 	for _, p := range []float64{50, 99} {
 		noise := n.pacing.Percentile(p)
 		assert.Less(t, n.delivery.Percentile(p), target+3*noise, "delivery error p%v: %s", p, why)
