@@ -7,7 +7,9 @@ package pushgateway
 import (
 	"context"
 	"fmt"
+	neturl "net/url"
 	"sort"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/push"
 
@@ -34,7 +36,30 @@ func Push(ctx context.Context, url, job string, f *report.File, grouping map[str
 		p = p.Grouping(k, grouping[k])
 	}
 	if err := p.PushContext(ctx); err != nil {
-		return fmt.Errorf("pushgateway: push to %s, job %q: %w", url, job, err)
+		shown, redact := redacted(url)
+		if redact == nil {
+			return fmt.Errorf("pushgateway: push to %s, job %q: %w", url, job, err)
+		}
+		// The client library's error names the URL as given, password
+		// included: the error says it without, and wraps nothing that
+		// would.
+		return fmt.Errorf("pushgateway: push to %s, job %q: %s", shown, job, redact.Replace(err.Error()))
 	}
 	return nil
+}
+
+// redacted returns rawURL with its password, if it has one, shown as
+// "xxxxx", and a replacer that takes the password out of any text; a nil
+// replacer when the URL carries no password.
+func redacted(rawURL string) (string, *strings.Replacer) {
+	u, err := neturl.Parse(rawURL)
+	if err != nil || u.User == nil {
+		return rawURL, nil
+	}
+	pass, ok := u.User.Password()
+	if !ok || pass == "" {
+		return rawURL, nil
+	}
+	shown := u.Redacted()
+	return shown, strings.NewReplacer(rawURL, shown, pass, "xxxxx", neturl.PathEscape(pass), "xxxxx", neturl.QueryEscape(pass), "xxxxx")
 }

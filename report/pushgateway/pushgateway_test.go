@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,6 +102,34 @@ func TestPushRefused(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "404") {
 		t.Errorf("the error does not carry the Pushgateway's answer: %v", err)
+	}
+}
+
+// A push refused by a Pushgateway whose URL carries a password says so
+// without the password: the client library's own error names the URL as
+// given.
+func TestPushRefusedHidesPassword(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	const pass = "s3cret-p%ss"
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("ci", pass)
+	err = pushgateway.Push(t.Context(), u.String(), "lens", results(t), nil)
+	if err == nil {
+		t.Fatal("a refused push gave no error")
+	}
+	for _, secret := range []string{pass, url.PathEscape(pass), url.QueryEscape(pass), u.String()} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("the error shows the password (%q): %v", secret, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "500") || !strings.Contains(err.Error(), "ci:xxxxx@") {
+		t.Errorf("the error does not say what was refused, and where: %v", err)
 	}
 }
 
