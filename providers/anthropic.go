@@ -295,9 +295,7 @@ func (d *anthropicDecoder) DecodeUsual(p []byte, at time.Time, out *Delta) int {
 	if !d.decodeDelta(data, out) {
 		return 0
 	}
-	d.events++
-	d.delivered++
-	return n
+	return d.tookUsual(n)
 }
 
 // event decodes one stream event by its type: pings are skipped unread, as

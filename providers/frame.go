@@ -180,6 +180,15 @@ func (f *frame) NeedsInput() bool {
 	return false
 }
 
+// tookUsual counts an event that a codec's DecodeUsual decoded from n
+// bytes, as next and step count the events they read and deliver, and
+// returns n.
+func (f *frame) tookUsual(n int) int {
+	f.events++
+	f.delivered++
+	return n
+}
+
 // usualEvent returns the usual event (see SSEReader.usualIn) at the start
 // of p, the next bytes of the body, when the stream has nothing pending,
 // or a length of 0.

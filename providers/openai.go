@@ -301,9 +301,7 @@ func (d *openAIDecoder) DecodeUsual(p []byte, at time.Time, out *Delta) int {
 	if !d.decodeFast(data, out) {
 		return 0
 	}
-	d.events++
-	d.delivered++
-	return n
+	return d.tookUsual(n)
 }
 
 // done is the data of the event that ends an OpenAI stream.

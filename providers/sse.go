@@ -301,7 +301,7 @@ func (s *SSEReader) Scan() bool {
 // needsInput reports whether Scan would return false with ErrPending
 // before reading: the input has not ended and nothing read is left.
 func (s *SSEReader) needsInput() bool {
-	if s.stopped || s.rerr != nil || s.start != s.end || s.err != nil && s.err != ErrPending {
+	if !s.drained() {
 		return false
 	}
 	if s.lent {
@@ -641,8 +641,13 @@ type lender interface {
 // handled, and the input not ended. The next event then starts at the
 // next byte of the input.
 func (s *SSEReader) idle() bool {
-	return s.start == s.end && !s.started && !s.skipLF && s.bomDone && !s.stopped && s.rerr == nil &&
-		(s.err == nil || s.err == ErrPending)
+	return s.drained() && !s.started && !s.skipLF && s.bomDone
+}
+
+// drained reports whether every byte read is scanned and the input has
+// not ended (nor has Scan stopped for good).
+func (s *SSEReader) drained() bool {
+	return s.start == s.end && !s.stopped && s.rerr == nil && (s.err == nil || s.err == ErrPending)
 }
 
 // usualIn finds the usual event at the start of p, bytes of the input
