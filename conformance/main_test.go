@@ -47,10 +47,18 @@ func newServer(t testing.TB, cfg fake.Config) *fake.Server {
 }
 
 // oneRecord returns the only record of srv, failing the test unless there
-// is exactly one.
+// is exactly one. A response the client stopped reading (a malformed
+// event, say) is recorded only once the fake's handler sees that, which
+// may come after the client's call returned: oneRecord waits up to 10s
+// for a first record.
 func oneRecord(t testing.TB, srv *fake.Server) fake.Record {
 	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
 	recs := srv.Records()
+	for len(recs) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+		recs = srv.Records()
+	}
 	require.Len(t, recs, 1, "requests the fake received")
 	return recs[0]
 }
