@@ -328,20 +328,10 @@ func (r *Result) merge(o *Result) error {
 }
 
 // ErrorRate is Failed / Total (0 when nothing ran).
-func (r *Result) ErrorRate() float64 {
-	if r.Total == 0 {
-		return 0
-	}
-	return float64(r.Failed) / float64(r.Total)
-}
+func (r *Result) ErrorRate() float64 { return ratio(r.Failed, r.Total) }
 
 // RequestsPerSecond is the achieved request rate of the measured phase.
-func (r *Result) RequestsPerSecond() float64 {
-	if r.Elapsed <= 0 {
-		return 0
-	}
-	return float64(r.Total) / r.Elapsed.Seconds()
-}
+func (r *Result) RequestsPerSecond() float64 { return perSecond(r.Total, r.Elapsed) }
 
 // AchievedRate is the rate at which the measured requests were actually
 // sent: (Total − 1) / (LastSend − FirstSend). In open loop, compare it
@@ -378,20 +368,28 @@ func (r *Result) CostPer1KTokens() float64 {
 
 // Goodput is the share of measured requests that succeeded and met every
 // limit of the scenario's SLO (0 when nothing ran).
-func (r *Result) Goodput() float64 {
-	if r.Total == 0 {
-		return 0
-	}
-	return float64(r.Good) / float64(r.Total)
-}
+func (r *Result) Goodput() float64 { return ratio(r.Good, r.Total) }
 
 // OutputTokensPerSecond is the aggregate output throughput of the measured
 // phase: all output tokens over its wall time.
 func (r *Result) OutputTokensPerSecond() float64 {
-	if r.Elapsed <= 0 {
+	return perSecond(r.OutputTokensTotal, r.Elapsed)
+}
+
+// ratio is n / d, 0 when d is 0.
+func ratio(n, d int64) float64 {
+	if d == 0 {
 		return 0
 	}
-	return float64(r.OutputTokensTotal) / r.Elapsed.Seconds()
+	return float64(n) / float64(d)
+}
+
+// perSecond is n over the time d, 0 when d is not positive.
+func perSecond(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
 }
 
 // Metric names a latency distribution of a Result.
@@ -454,6 +452,35 @@ func (r *Result) Latency(m Metric) *stats.Latency {
 		return r.Journey
 	}
 	return nil
+}
+
+// Latency returns the value of metric m that request r has, and whether
+// it has one: false for a phase it did not have (Absent), and for
+// MetricITL (r.ITLs holds its many values), MetricJourney and unknown
+// names.
+func (r *RequestMetrics) Latency(m Metric) (time.Duration, bool) {
+	var d time.Duration
+	switch m {
+	case MetricTTFT:
+		d = r.TTFT
+	case MetricTPOT:
+		d = r.TPOT
+	case MetricE2E:
+		d = r.E2E
+	case MetricTTFB:
+		d = r.TTFB
+	case MetricDNS:
+		d = r.DNS
+	case MetricConnect:
+		d = r.Connect
+	case MetricTLS:
+		d = r.TLS
+	case MetricQueueDelay:
+		d = r.QueueDelay
+	default:
+		return 0, false
+	}
+	return d, d >= 0
 }
 
 // ErrorClasses returns the classes in r.Errors, most frequent first.

@@ -96,7 +96,13 @@ type traceBuilder struct {
 	prev  int64
 }
 
-func (b *traceBuilder) add(line int, at int64, in, out int) error {
+// add reads the request of trace line line through get (as traceFields
+// does) and appends it.
+func (b *traceBuilder) add(line int, get func(keys []string) (name, text string, ok bool)) error {
+	at, in, out, err := traceFields(get)
+	if err != nil {
+		return fmt.Errorf("lens: trace line %d: %w", line, err)
+	}
 	if len(b.out) == 0 {
 		b.first, b.prev = at, at
 	}
@@ -155,11 +161,7 @@ func readTraceJSONL(r *bufio.Reader) ([]TraceRequest, error) {
 			}
 			return keys[0], "", false
 		}
-		at, in, out, err := traceFields(get)
-		if err != nil {
-			return nil, fmt.Errorf("lens: trace line %d: %w", line, err)
-		}
-		if err := b.add(line, at, in, out); err != nil {
+		if err := b.add(line, get); err != nil {
 			return nil, err
 		}
 	}
@@ -224,11 +226,7 @@ func readTraceCSV(r *bufio.Reader) ([]TraceRequest, error) {
 			}
 			return keys[0], "", false
 		}
-		at, in, out, err := traceFields(get)
-		if err != nil {
-			return nil, fmt.Errorf("lens: trace line %d: %w", line, err)
-		}
-		if err := b.add(line, at, in, out); err != nil {
+		if err := b.add(line, get); err != nil {
 			return nil, err
 		}
 	}

@@ -19,6 +19,7 @@
 package capacity
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -224,15 +225,7 @@ func (r *Result) At() *Step {
 // Curve returns the steps sorted by load.
 func (r *Result) Curve() []Step {
 	c := slices.Clone(r.Steps)
-	slices.SortStableFunc(c, func(a, b Step) int {
-		switch {
-		case a.Load < b.Load:
-			return -1
-		case a.Load > b.Load:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(c, func(a, b Step) int { return cmp.Compare(a.Load, b.Load) })
 	return c
 }
 

@@ -260,33 +260,6 @@ func metricsOf(alerts []Alert) []metric {
 	return ms
 }
 
-// value returns the metric of r (and whether r has it), with the ITL
-// samples handled by the caller.
-func (mt metric) value(r *lens.RequestMetrics) (time.Duration, bool) {
-	var d time.Duration
-	switch mt {
-	case MetricTTFT:
-		d = r.TTFT
-	case MetricTPOT:
-		d = r.TPOT
-	case MetricE2E:
-		d = r.E2E
-	case MetricTTFB:
-		d = r.TTFB
-	case MetricDNS:
-		d = r.DNS
-	case MetricConnect:
-		d = r.Connect
-	case MetricTLS:
-		d = r.TLS
-	case MetricQueue:
-		d = r.QueueDelay
-	default:
-		return 0, false
-	}
-	return d, d >= 0
-}
-
 // bucket is one second of a track: the requests that ended in it.
 type bucket struct {
 	sec          int64 // seconds since the track's start; -1 when unused
@@ -448,7 +421,7 @@ func (t *track) doneAt(r *lens.RequestMetrics, now time.Time) {
 			}
 			continue
 		}
-		if d, ok := mt.value(r); ok {
+		if d, ok := r.Latency(lens.Metric(mt)); ok {
 			b.lat[mt].Record(d)
 			t.whole[mt].Record(d)
 		}

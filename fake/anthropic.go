@@ -142,13 +142,7 @@ func serveMessages(x *exchange) *reply {
 	if p.length {
 		m.stop = "max_tokens"
 	}
-	var rep *reply
-	if req.Stream {
-		rep = m.stream()
-	} else {
-		rep = m.object()
-	}
-	return rep.served(p, model, req.Stream, m.id(), m.stop)
+	return rendered(m, p, model, req.Stream, m.id(), m.stop)
 }
 
 // message renders one Messages API response.

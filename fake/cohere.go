@@ -112,13 +112,7 @@ func serveCohere(x *exchange) *reply {
 	if p.length {
 		c.finish = "MAX_TOKENS"
 	}
-	var rep *reply
-	if req.Stream {
-		rep = c.stream()
-	} else {
-		rep = c.object()
-	}
-	return rep.served(p, model, req.Stream, p.id, c.finish)
+	return rendered(c, p, model, req.Stream, p.id, c.finish)
 }
 
 // cohereChat renders one v2 Chat response.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,27 +59,10 @@ func TestFaultRates(t *testing.T) {
 	// Every fault at rate 1.
 	for _, r := range someFaults.rates() {
 		var f Faults
-		switch r.fault {
-		case FaultRateLimit:
-			f.RateLimit = 1
-		case FaultServerError:
-			f.ServerError = 1
-		case FaultUnavailable:
-			f.Unavailable = 1
-		case FaultOverloaded:
-			f.Overloaded = 1
-		case FaultDisconnect:
-			f.Disconnect = 1
-		case FaultStall:
-			f.Stall = 1
-		case FaultMalformed:
-			f.Malformed = 1
-		case FaultStreamError:
-			f.StreamError = 1
-		}
+		reflect.ValueOf(&f).Elem().FieldByName(r.field).SetFloat(1)
 		c := newCore(Config{Faults: f})
 		for seq := range uint64(100) {
-			require.Equal(t, r.fault, c.fault(seq))
+			require.Equal(t, r.fault, c.fault(seq), r.field)
 		}
 	}
 }

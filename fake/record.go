@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 	"time"
@@ -145,14 +146,6 @@ func (s *recordStore) all() []Record {
 	}
 	out := slices.Clone(s.list)
 	s.mu.Unlock()
-	slices.SortFunc(out, func(a, b Record) int {
-		switch {
-		case a.Seq < b.Seq:
-			return -1
-		case a.Seq > b.Seq:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b Record) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out
 }

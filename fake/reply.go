@@ -42,6 +42,25 @@ type reply struct {
 	slot      atomic.Bool                    // the response holds a place of Config.Capacity
 }
 
+// A rendering renders one successful response of a wire format whose
+// streamed and whole responses need nothing more than the plan.
+type rendering interface {
+	stream() *reply // the response as a stream of events
+	object() *reply // the response as one object
+}
+
+// rendered renders r as the request asked, streamed or whole, and returns
+// the reply served (see served).
+func rendered[R rendering](r R, p *plan, model string, stream bool, id, finish string) *reply {
+	var rep *reply
+	if stream {
+		rep = r.stream()
+	} else {
+		rep = r.object()
+	}
+	return rep.served(p, model, stream, id, finish)
+}
+
 // served completes the reply of a successful response rendered from p:
 // it keeps the plan, for capacity and faults, and fills the ground truth
 // every wire format records alike. It returns rep.

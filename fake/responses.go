@@ -72,12 +72,7 @@ func serveResponses(x *exchange) *reply {
 	if p.length {
 		r.status = "incomplete"
 	}
-	if req.Stream {
-		rep = r.stream()
-	} else {
-		rep = r.object()
-	}
-	return rep.served(p, model, req.Stream, r.id(), r.status)
+	return rendered(r, p, model, req.Stream, r.id(), r.status)
 }
 
 // response renders one Responses API response.

@@ -252,31 +252,40 @@ func sortedKeys(m map[string]int64) []string {
 	return ks
 }
 
+// distFields lists the distributions of Metrics in display order: the
+// name Distributions gives each, the request latency metric it is the
+// distribution of (Distribution's argument; "" for the others, the
+// journey included), and where it is.
+var distFields = []struct {
+	name   string
+	metric lens.Metric
+	field  func(*Metrics) **Distribution
+}{
+	{"ttft", lens.MetricTTFT, func(m *Metrics) **Distribution { return &m.Latency.TTFT }},
+	{"e2e", lens.MetricE2E, func(m *Metrics) **Distribution { return &m.Latency.TotalDuration }},
+	{"tokens_per_second", "", func(m *Metrics) **Distribution { return &m.Latency.Throughput }},
+	{"itl", lens.MetricITL, func(m *Metrics) **Distribution { return &m.Latency.InterTokenLatency }},
+	{"tpot", lens.MetricTPOT, func(m *Metrics) **Distribution { return &m.Latency.TPOT }},
+	{"ttfb", lens.MetricTTFB, func(m *Metrics) **Distribution { return &m.Latency.TTFB }},
+	{"dns", lens.MetricDNS, func(m *Metrics) **Distribution { return &m.Latency.DNS }},
+	{"connect", lens.MetricConnect, func(m *Metrics) **Distribution { return &m.Latency.Connect }},
+	{"tls", lens.MetricTLS, func(m *Metrics) **Distribution { return &m.Latency.TLS }},
+	{"queue_delay", lens.MetricQueueDelay, func(m *Metrics) **Distribution { return &m.Latency.QueueDelay }},
+	{"ttft_from_intended", "", func(m *Metrics) **Distribution { return &m.Latency.TTFTFromIntended }},
+	{"e2e_from_intended", "", func(m *Metrics) **Distribution { return &m.Latency.E2EFromIntended }},
+	{"journey", "", func(m *Metrics) **Distribution { return &m.Latency.Journey }},
+	{"output_tokens", "", func(m *Metrics) **Distribution { return &m.TokenStats.OutputTokens }},
+}
+
 // Distributions returns the named distributions of r's metrics, in display
 // order, skipping absent ones: ttft, e2e, tokens_per_second, itl, tpot, ttfb,
 // dns, connect, tls, queue_delay, ttft_from_intended, e2e_from_intended,
 // journey, output_tokens.
 func (m *Metrics) Distributions() []NamedDistribution {
-	all := []NamedDistribution{
-		{"ttft", m.Latency.TTFT},
-		{"e2e", m.Latency.TotalDuration},
-		{"tokens_per_second", m.Latency.Throughput},
-		{"itl", m.Latency.InterTokenLatency},
-		{"tpot", m.Latency.TPOT},
-		{"ttfb", m.Latency.TTFB},
-		{"dns", m.Latency.DNS},
-		{"connect", m.Latency.Connect},
-		{"tls", m.Latency.TLS},
-		{"queue_delay", m.Latency.QueueDelay},
-		{"ttft_from_intended", m.Latency.TTFTFromIntended},
-		{"e2e_from_intended", m.Latency.E2EFromIntended},
-		{"journey", m.Latency.Journey},
-		{"output_tokens", m.TokenStats.OutputTokens},
-	}
-	out := all[:0]
-	for _, d := range all {
-		if d.Dist != nil {
-			out = append(out, d)
+	out := make([]NamedDistribution, 0, len(distFields))
+	for _, f := range distFields {
+		if d := *f.field(m); d != nil {
+			out = append(out, NamedDistribution{f.name, d})
 		}
 	}
 	return out
@@ -288,55 +297,77 @@ type NamedDistribution struct {
 	Dist *Distribution
 }
 
+// DistributionNames lists every name Distributions gives, in its order,
+// whether or not a result has that distribution.
+func DistributionNames() []string {
+	names := make([]string, len(distFields))
+	for i, f := range distFields {
+		names[i] = f.name
+	}
+	return names
+}
+
+// DistributionNamed returns m's distribution of the given name, one of
+// DistributionNames (nil when m has none, or for another name).
+func (m *Metrics) DistributionNamed(name string) *Distribution {
+	if slot := m.slotNamed(name); slot != nil {
+		return *slot
+	}
+	return nil
+}
+
+// SetDistribution sets m's distribution of the given name, one of
+// DistributionNames, to d (nil removes it). It reports false, and changes
+// nothing, for another name.
+func (m *Metrics) SetDistribution(name string, d *Distribution) bool {
+	slot := m.slotNamed(name)
+	if slot == nil {
+		return false
+	}
+	*slot = d
+	return true
+}
+
+func (m *Metrics) slotNamed(name string) **Distribution {
+	for _, f := range distFields {
+		if f.name == name {
+			return f.field(m)
+		}
+	}
+	return nil
+}
+
 // distSlots returns pointers to every distribution field of m, in the order
 // of Distributions, absent ones included.
 func (m *Metrics) distSlots() []**Distribution {
-	return []**Distribution{
-		&m.Latency.TTFT, &m.Latency.TotalDuration, &m.Latency.Throughput, &m.Latency.InterTokenLatency,
-		&m.Latency.TPOT, &m.Latency.TTFB, &m.Latency.DNS, &m.Latency.Connect, &m.Latency.TLS,
-		&m.Latency.QueueDelay, &m.Latency.TTFTFromIntended, &m.Latency.E2EFromIntended,
-		&m.Latency.Journey, &m.TokenStats.OutputTokens,
+	slots := make([]**Distribution, len(distFields))
+	for i, f := range distFields {
+		slots[i] = f.field(m)
 	}
+	return slots
 }
 
 // Distribution returns the distribution of a latency metric (nil when m
 // has none, or for a metric a result file does not hold).
 func (m *Metrics) Distribution(metric lens.Metric) *Distribution {
-	switch metric {
-	case lens.MetricTTFT:
-		return m.Latency.TTFT
-	case lens.MetricITL:
-		return m.Latency.InterTokenLatency
-	case lens.MetricTPOT:
-		return m.Latency.TPOT
-	case lens.MetricE2E:
-		return m.Latency.TotalDuration
-	case lens.MetricTTFB:
-		return m.Latency.TTFB
-	case lens.MetricDNS:
-		return m.Latency.DNS
-	case lens.MetricConnect:
-		return m.Latency.Connect
-	case lens.MetricTLS:
-		return m.Latency.TLS
-	case lens.MetricQueueDelay:
-		return m.Latency.QueueDelay
+	for _, f := range distFields {
+		if f.metric == metric && metric != "" {
+			return *f.field(m)
+		}
 	}
 	return nil
 }
 
 // ErrorRate is FailedRequests / TotalRequests (0 when nothing ran).
-func (m *Metrics) ErrorRate() float64 {
-	if m.TotalRequests == 0 {
-		return 0
-	}
-	return float64(m.FailedRequests) / float64(m.TotalRequests)
-}
+func (m *Metrics) ErrorRate() float64 { return ratio(m.FailedRequests, m.TotalRequests) }
 
 // SuccessRate is SuccessfulRequests / TotalRequests (0 when nothing ran).
-func (m *Metrics) SuccessRate() float64 {
-	if m.TotalRequests == 0 {
+func (m *Metrics) SuccessRate() float64 { return ratio(m.SuccessfulRequests, m.TotalRequests) }
+
+// ratio is n / d, 0 when d is 0.
+func ratio(n, d int64) float64 {
+	if d == 0 {
 		return 0
 	}
-	return float64(m.SuccessfulRequests) / float64(m.TotalRequests)
+	return float64(n) / float64(d)
 }

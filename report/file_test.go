@@ -296,3 +296,39 @@ func TestInterruptedRun(t *testing.T) {
 		t.Errorf("interrupted %v, %d requests (run counted %d)", g.Metadata.Interrupted, m.TotalRequests, res.Total)
 	}
 }
+
+// Every name DistributionNames gives is a field of Metrics that
+// SetDistribution sets, DistributionNamed reads and Distributions lists
+// under that name, each its own; another name is refused and changes
+// nothing.
+func TestDistributionNames(t *testing.T) {
+	var m Metrics
+	names := DistributionNames()
+	if len(names) != 14 {
+		t.Fatalf("%d names: %v", len(names), names)
+	}
+	for i, name := range names {
+		if !m.SetDistribution(name, &Distribution{Count: int64(i + 1)}) {
+			t.Fatalf("%s: not set", name)
+		}
+	}
+	got := m.Distributions()
+	if len(got) != len(names) {
+		t.Fatalf("Distributions lists %d of %d", len(got), len(names))
+	}
+	for i, nd := range got {
+		if nd.Name != names[i] || nd.Dist.Count != int64(i+1) || m.DistributionNamed(nd.Name) != nd.Dist {
+			t.Errorf("%d: %s (count %d), want %s (count %d)", i, nd.Name, nd.Dist.Count, names[i], i+1)
+		}
+	}
+	if m.SetDistribution("latency", &Distribution{}) || m.DistributionNamed("latency") != nil {
+		t.Error("an unknown name is taken")
+	}
+	m.SetDistribution("ttft", nil)
+	if m.Latency.TTFT != nil || m.Distribution(lens.MetricTTFT) != nil || len(m.Distributions()) != len(names)-1 {
+		t.Error("ttft is not removed")
+	}
+	if m.Distribution(lens.MetricQueueDelay) != m.Latency.QueueDelay || m.Distribution(lens.MetricJourney) != nil {
+		t.Error("Distribution reads the wrong field")
+	}
+}

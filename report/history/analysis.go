@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,11 +52,7 @@ func ParseMetric(s string) (Metric, error) {
 		return Metric{}, fmt.Errorf("history: metric %q: want DIST.pN (ttft.p95, e2e.p99.9, ...), error_rate, goodput or gate:NAME", s)
 	}
 	dist, pstr := s[:i], s[i+2:]
-	if _, ok := slotNamed(dist); !ok {
-		names := make([]string, len(distSlots))
-		for j, d := range distSlots {
-			names[j] = d.name
-		}
+	if names := report.DistributionNames(); !slices.Contains(names, dist) {
 		return Metric{}, fmt.Errorf("history: metric %q: unknown distribution %q (want one of %s)", s, dist, strings.Join(names, ", "))
 	}
 	p, err := strconv.ParseFloat(pstr, 64)
@@ -126,8 +123,7 @@ func (m Metric) value(r *report.Metrics, cache *decoded) (v, lo, hi float64, n i
 		lo, hi = wilson(k, total, intervalLevel)
 		return v, lo, hi, total, true, nil
 	}
-	slot, _ := slotNamed(m.Dist)
-	d := *slot.field(r)
+	d := r.DistributionNamed(m.Dist)
 	if d == nil || d.Count == 0 {
 		return 0, 0, 0, 0, false, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -369,8 +370,8 @@ func appendRun(ctx context.Context, tx *sql.Tx, f *report.File, info RunInfo) (i
 func appendResult(ctx context.Context, tx *sql.Tx, runID int64, pos int, scenario string, cfg []byte, r *report.Result, test string) error {
 	m := r.Metrics // a copy: its distributions go to their own table
 	dists := m.Distributions()
-	for _, slot := range distSlots {
-		*slot.field(&m) = nil
+	for _, nd := range dists {
+		m.SetDistribution(nd.Name, nil)
 	}
 	metrics, err := json.Marshal(&m)
 	if err != nil {
@@ -432,40 +433,6 @@ func appendGate(ctx context.Context, tx *sql.Tx, resultID int64, pos int, g *rep
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		resultID, pos, g.Name, g.Metric, g.Outcome, g.Holds, est, lo, high, g.Requests, g.Samples, string(doc))
 	return err
-}
-
-// distSlot names one distribution of report.Metrics, as
-// report.Metrics.Distributions names it.
-type distSlot struct {
-	name  string
-	field func(*report.Metrics) **report.Distribution
-}
-
-// distSlots are every distribution of report.Metrics, by the names
-// report.Metrics.Distributions gives them.
-var distSlots = []distSlot{
-	{"ttft", func(m *report.Metrics) **report.Distribution { return &m.Latency.TTFT }},
-	{"e2e", func(m *report.Metrics) **report.Distribution { return &m.Latency.TotalDuration }},
-	{"tokens_per_second", func(m *report.Metrics) **report.Distribution { return &m.Latency.Throughput }},
-	{"itl", func(m *report.Metrics) **report.Distribution { return &m.Latency.InterTokenLatency }},
-	{"tpot", func(m *report.Metrics) **report.Distribution { return &m.Latency.TPOT }},
-	{"ttfb", func(m *report.Metrics) **report.Distribution { return &m.Latency.TTFB }},
-	{"dns", func(m *report.Metrics) **report.Distribution { return &m.Latency.DNS }},
-	{"connect", func(m *report.Metrics) **report.Distribution { return &m.Latency.Connect }},
-	{"tls", func(m *report.Metrics) **report.Distribution { return &m.Latency.TLS }},
-	{"queue_delay", func(m *report.Metrics) **report.Distribution { return &m.Latency.QueueDelay }},
-	{"ttft_from_intended", func(m *report.Metrics) **report.Distribution { return &m.Latency.TTFTFromIntended }},
-	{"e2e_from_intended", func(m *report.Metrics) **report.Distribution { return &m.Latency.E2EFromIntended }},
-	{"output_tokens", func(m *report.Metrics) **report.Distribution { return &m.TokenStats.OutputTokens }},
-}
-
-func slotNamed(name string) (distSlot, bool) {
-	for _, s := range distSlots {
-		if s.name == name {
-			return s, true
-		}
-	}
-	return distSlot{}, false
 }
 
 func nonNil(m map[string]string) map[string]string {
@@ -773,8 +740,7 @@ func (s *Store) fillDistributions(ctx context.Context, resultID int64, m *report
 			&d.P90, &d.P95, &d.P99, &d.P999, &d.Clamped, &d.Histogram, &schema); err != nil {
 			return err
 		}
-		slot, ok := slotNamed(name)
-		if !ok {
+		if !slices.Contains(report.DistributionNames(), name) {
 			return fmt.Errorf("unknown distribution %q", name)
 		}
 		if schema < report.SchemaVersion {
@@ -787,7 +753,7 @@ func (s *Store) fillDistributions(ctx context.Context, resultID int64, m *report
 			}
 			d = up
 		}
-		*slot.field(m) = d
+		m.SetDistribution(name, d)
 	}
 	return rows.Err()
 }

@@ -130,6 +130,39 @@ func TestStoreFileRoundTrip(t *testing.T) {
 	}
 }
 
+// A result with journeys reads back with its journey distribution, which
+// the history stores with the other distributions, and "journey.p95" is a
+// metric the history follows.
+func TestStoreJourneyRoundTrip(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	f := synthFile(time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), 1, 50, 1)
+	l := stats.NewLatency()
+	for i := range 20 {
+		l.Record(time.Duration(100+i) * time.Millisecond)
+	}
+	d, err := report.LatencyDistribution(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &f.Scenarios[0].Results[0].Metrics
+	m.Latency.Journey, m.Journeys = d, 20
+	id, err := s.Append(ctx, f, RunInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.File(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(jsonOf(t, got), jsonOf(t, f)) {
+		t.Errorf("file read back differs:\n got %s\nwant %s", jsonOf(t, got), jsonOf(t, f))
+	}
+	if _, err := ParseMetric("journey.p95"); err != nil {
+		t.Error(err)
+	}
+}
+
 func jsonOf(t *testing.T, f *report.File) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "f.json")
