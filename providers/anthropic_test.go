@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -40,7 +39,7 @@ func TestAnthropicDecodeFixtures(t *testing.T) {
 func TestAnthropicDecodeSplits(t *testing.T) { checkCodecSplits(t, &Anthropic{}, anthropicFixtures) }
 
 func TestAnthropicDecodeCutMessage(t *testing.T) {
-	got := decodeAll(t, (&Anthropic{}).NewDecoder(), sseResponse(bytes.NewReader(readFixture(t, "anthropic_cut.sse"))), &Request{Stream: true})
+	got := decodeFixture(t, (&Anthropic{}).NewDecoder(), "anthropic_cut.sse")
 	if !errors.Is(got.Err, io.ErrUnexpectedEOF) || !strings.Contains(got.Err.Error(), "anthropic: decode event 4: stream ended before message_stop") {
 		t.Errorf("error %v", got.Err)
 	}
@@ -51,73 +50,47 @@ func TestAnthropicDecodeNonStreaming(t *testing.T) {
 	body := string(readFixture(t, "anthropic.json"))
 	want := decoded{Text: "Hello world", Usage: Usage{InputTokens: 12, OutputTokens: 3}, HasUsage: true,
 		Finish: "end_turn", Outputs: 1, Deltas: 1, Err: io.EOF}
-	for _, tc := range []struct {
-		name string
-		ct   string
-		req  *Request
-	}{
-		{"json", "application/json", &Request{}},
-		{"json for a stream request", "application/json; charset=utf-8", &Request{Stream: true}},
-		{"no content type", "", &Request{}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h := http.Header{}
-			if tc.ct != "" {
-				h.Set("Content-Type", tc.ct)
-			}
-			if got := decodeAll(t, dec, recorded(200, h, body), tc.req); !reflect.DeepEqual(got, want) {
-				t.Errorf("got %+v\nwant %+v", got, want)
-			}
-		})
-	}
+	checkJSONBody(t, dec, body, want)
 	// Thinking, text and tool use blocks; cache usage.
 	msg := `{"id":"msg_5","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[` +
 		`{"type":"thinking","thinking":"Hmm.","signature":"sig"},{"type":"redacted_thinking","data":"xyz"},` +
 		`{"type":"text","text":"Checking."},{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Paris"}}],` +
 		`"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":10,"cache_creation_input_tokens":5,"cache_read_input_tokens":100,"output_tokens":30}}`
-	got := decodeAll(t, dec, recorded(200, http.Header{"Content-Type": {"application/json"}}, msg), &Request{})
-	want = decoded{Text: "Checking.", Reasoning: "Hmm.", ToolArgs: `{"city":"Paris"}`,
-		Usage: Usage{InputTokens: 115, OutputTokens: 30, CachedTokens: 100}, HasUsage: true,
-		Finish: "tool_use", Outputs: 1, Deltas: 1, Err: io.EOF}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("blocks: got %+v\nwant %+v", got, want)
-	}
+	checkDecoded(t, "blocks", decodeAll(t, dec, jsonBody(msg), &Request{}), decoded{Text: "Checking.", Reasoning: "Hmm.",
+		ToolArgs: `{"city":"Paris"}`, Usage: Usage{InputTokens: 115, OutputTokens: 30, CachedTokens: 100}, HasUsage: true,
+		Finish: "tool_use", Outputs: 1, Deltas: 1, Err: io.EOF})
 }
 
 func TestAnthropicDecodeBadInput(t *testing.T) {
-	dec := (&Anthropic{}).NewDecoder()
-	stream := &Request{Stream: true}
-	sse := func(s string) *http.Response { return sseResponse(strings.NewReader(s)) }
-	jsonCT := http.Header{"Content-Type": {"application/json"}}
-	checkDecodeCases(t, dec, stream, []decodeCase{
-		{"empty stream", sse(""), decoded{Err: &DecodeError{Err: errEmptyStream}}, []string{"stream ended before its first event"}},
-		{"only message_stop", sse("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), decoded{Err: io.EOF}, nil},
-		{"no event lines: JSON type decides", sse(`data: {"type":"content_block_delta","delta":{"type":"text_delta","text":"a"}}` + "\n\n" +
+	checkDecodeCases(t, (&Anthropic{}).NewDecoder(), &Request{Stream: true}, []decodeCase{
+		{"empty stream", sseBody(""), decoded{Err: &DecodeError{Err: errEmptyStream}}, []string{"stream ended before its first event"}},
+		{"only message_stop", sseBody("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), decoded{Err: io.EOF}, nil},
+		{"no event lines: JSON type decides", sseBody(`data: {"type":"content_block_delta","delta":{"type":"text_delta","text":"a"}}` + "\n\n" +
 			`data: {"type":"message_stop"}` + "\n\n"), decoded{Text: "a", Outputs: 1, Deltas: 1, Err: io.EOF}, nil},
-		{"no JSON type: the event name decides", sse("event: content_block_delta\ndata: {\"delta\":{\"text\":\"a\"}}\n\n" +
+		{"no JSON type: the event name decides", sseBody("event: content_block_delta\ndata: {\"delta\":{\"text\":\"a\"}}\n\n" +
 			"event: message_stop\ndata: {}\n\n"), decoded{Text: "a", Outputs: 1, Deltas: 1, Err: io.EOF}, nil},
-		{"text outside a content_block_delta is not output", sse(`event: content_block_start` + "\n" +
+		{"text outside a content_block_delta is not output", sseBody(`event: content_block_start` + "\n" +
 			`data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":"x"},"delta":{"text":"y"}}` + "\n\n" +
 			"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), decoded{Deltas: 1, Err: io.EOF}, nil},
-		{"ping data is not read", sse("event: ping\ndata: not json\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
+		{"ping data is not read", sseBody("event: ping\ndata: not json\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
 			decoded{Deltas: 1, Err: io.EOF}, nil},
-		{"unknown event", sse("event: future_event\ndata: {\"type\":\"future_event\",\"x\":[1]}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
+		{"unknown event", sseBody("event: future_event\ndata: {\"type\":\"future_event\",\"x\":[1]}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
 			decoded{Deltas: 1, Err: io.EOF}, nil},
-		{"invalid JSON", sse("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\n\n"),
+		{"invalid JSON", sseBody("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\n\n"),
 			decoded{Err: &DecodeError{}}, []string{"anthropic: decode event 1: unexpected end of JSON input"}},
-		{"array data", sse("event: message_start\ndata: [1]\n\n"), decoded{Err: &DecodeError{}}, []string{"event data is not a JSON object"}},
-		{"error event with text", sse("event: error\ndata: upstream connect error\n\n"),
+		{"array data", sseBody("event: message_start\ndata: [1]\n\n"), decoded{Err: &DecodeError{}}, []string{"event data is not a JSON object"}},
+		{"error event with text", sseBody("event: error\ndata: upstream connect error\n\n"),
 			decoded{Err: &APIError{Provider: "anthropic", StatusCode: 200, InStream: true, Message: "upstream connect error"}}, nil},
-		{"error type without the event name", sse(`data: {"type":"error","error":{"type":"api_error","message":"Internal server error"}}` + "\n\n"),
+		{"error type without the event name", sseBody(`data: {"type":"error","error":{"type":"api_error","message":"Internal server error"}}` + "\n\n"),
 			decoded{Err: &APIError{Provider: "anthropic", StatusCode: 200, InStream: true, Type: "api_error", Message: "Internal server error"}}, nil},
 		{"html for a stream", recorded(200, http.Header{"Content-Type": {"text/html"}}, "<html><title>Login</title></html>"),
 			decoded{Err: &DecodeError{}}, []string{`unexpected content type "text/html" in a 200 response`, "Login"}},
-		{"error JSON for a stream", recorded(200, jsonCT, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`),
+		{"error JSON for a stream", jsonBody(`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`),
 			decoded{Err: &APIError{Provider: "anthropic", StatusCode: 200, InStream: true, Type: "overloaded_error", Message: "Overloaded"}}, nil},
-		{"a body without type is a message", recorded(200, jsonCT, `{"content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn"}`),
+		{"a body without type is a message", jsonBody(`{"content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn"}`),
 			decoded{Text: "hi", Finish: "end_turn", Outputs: 1, Deltas: 1, Err: io.EOF}, nil},
-		{"message_stop as a body", recorded(200, jsonCT, `{"type":"message_stop"}`), decoded{Err: &DecodeError{}}, []string{"not a message"}},
-		{"empty JSON body", recorded(200, jsonCT, ""), decoded{Err: &DecodeError{}}, []string{"empty response body"}},
+		{"message_stop as a body", jsonBody(`{"type":"message_stop"}`), decoded{Err: &DecodeError{}}, []string{"not a message"}},
+		{"empty JSON body", jsonBody(""), decoded{Err: &DecodeError{}}, []string{"empty response body"}},
 		{"line over the limit", sseResponse(io.MultiReader(strings.NewReader("data: \""), &io.LimitedReader{R: &endless{b: 'a'}, N: DefaultMaxLineBytes + 1})),
 			decoded{Err: &DecodeError{Err: ErrLineTooLong}}, nil},
 	})
@@ -306,35 +279,24 @@ func TestAnthropicDecodeNonStreamingStamp(t *testing.T) {
 // in turn, checking that nothing of one leaks into the next.
 func TestAnthropicDecoderReuse(t *testing.T) {
 	dec := (&Anthropic{}).NewDecoder()
-	stream := &Request{Stream: true}
-	cached := readFixture(t, "anthropic_thinking_tool.sse")
 	plain := readFixture(t, "anthropic.sse")
 	for range 2 {
-		if got := decodeAll(t, dec, sseResponse(bytes.NewReader(cached)), stream); got.Usage.CachedTokens != 2000 {
+		if got := decodeFixture(t, dec, "anthropic_thinking_tool.sse"); got.Usage.CachedTokens != 2000 {
 			t.Fatalf("usage %+v", got.Usage)
 		}
 		// The first usage of the next stream must not carry the last one's.
 		checkFirstUsage(t, dec, plain, Usage{InputTokens: 12, OutputTokens: 1})
-		if got := decodeAll(t, dec, recorded(529, nil, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`), stream); !sameError(got.Err,
-			&APIError{Provider: "anthropic", StatusCode: 529, Type: "overloaded_error", Message: "Overloaded"}) {
-			t.Fatalf("status error %v", got.Err)
-		}
+		checkStatusError(t, dec, 529, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
+			&APIError{Provider: "anthropic", StatusCode: 529, Type: "overloaded_error", Message: "Overloaded"})
 		checkWholeBody(t, dec, "anthropic.json", "Hello world")
 	}
 }
 
 // FuzzAnthropicDecoder decodes arbitrary bodies under arbitrary content
-// types and statuses, split into arbitrary Reads: see fuzzCodec.
+// types and statuses, split into arbitrary Reads: see fuzzCodecDecoder.
 func FuzzAnthropicDecoder(f *testing.F) {
-	addSeeds(f, func(b []byte) { f.Add(b, uint8(0), []byte{5, 1, 31}, true) }, "anthropic*.sse")
-	if b, err := os.ReadFile("testdata/anthropic.json"); err == nil {
-		f.Add(b, uint8(1), []byte{}, false)
-	}
-	f.Add([]byte(`{"type":"error","error":{"type":"rate_limit_error","message":"x","details":{"error_code":"enforced_spend_limit_reached"}}}`), uint8(3*8+1), []byte{}, true)
-	p := &Anthropic{APIKey: "sk-ant-fuzz-0123456789"}
-	f.Fuzz(func(t *testing.T, body []byte, pick uint8, sizes []byte, stream bool) {
-		codecFuzz.decode(t, p.NewDecoder(), body, pick, sizes, stream)
-	})
+	fuzzCodecDecoder(f, &Anthropic{APIKey: "sk-ant-fuzz-0123456789"}, "anthropic*.sse", "anthropic.json",
+		`{"type":"error","error":{"type":"rate_limit_error","message":"x","details":{"error_code":"enforced_spend_limit_reached"}}}`)
 }
 
 // anthropicTextEvent is a text delta as the API frames it: the shape of

@@ -32,19 +32,8 @@ func TestAzureDecodeFixtures(t *testing.T) {
 func TestAzureFilterChunksAreNotOutput(t *testing.T) {
 	dec := (&Azure{}).NewDecoder()
 	body := readFixture(t, "azure_filter_trailer.sse")
-	if err := dec.Reset(famResponse("text/event-stream", bytes.NewReader(body)), &Request{Stream: true}); err != nil {
-		t.Fatal(err)
-	}
 	var got []string
-	var d Delta
-	for {
-		err := dec.Next(&d)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for d := range deltas(t, dec, famResponse("text/event-stream", bytes.NewReader(body)), &Request{Stream: true}) {
 		got = append(got, string(d.Text)+"|"+d.FinishReason+"|"+map[bool]string{true: "out", false: "-"}[d.HasOutput()])
 	}
 	want := []string{"||-", "||-", "Hel||out", "lo||out", "||-", "|stop|-", "||-"}
@@ -55,7 +44,7 @@ func TestAzureFilterChunksAreNotOutput(t *testing.T) {
 
 func TestAzureDecodeNonStreaming(t *testing.T) {
 	body := string(readFixture(t, "azure_chat.json"))
-	got := decodeAll(t, (&Azure{}).NewDecoder(), recorded(200, http.Header{"Content-Type": {"application/json"}}, body), &Request{})
+	got := decodeAll(t, (&Azure{}).NewDecoder(), jsonBody(body), &Request{})
 	famCompare(t, got, decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
 		Finish: "stop", Outputs: 1, Deltas: 1, Err: io.EOF})
 }
@@ -166,14 +155,7 @@ func TestAzureNewRequestErrors(t *testing.T) {
 func TestAzureStatusErrors(t *testing.T) {
 	type hdr = http.Header
 	json := hdr{"Content-Type": {"application/json"}, "Apim-Request-Id": {"apim-1"}, "X-Request-Id": {"xr-1"}}
-	for _, tc := range []struct {
-		name                   string
-		status                 int
-		header                 http.Header
-		body                   string
-		want                   APIError
-		rateLimited, retryable bool
-	}{
+	checkCodecStatusErrors(t, &Azure{}, []codecStatus{
 		{name: "401", status: 401, header: json,
 			body: `{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}`,
 			want: APIError{Code: "401", RequestID: "apim-1", Message: "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}},
@@ -203,23 +185,7 @@ func TestAzureStatusErrors(t *testing.T) {
 				Message: "The response was filtered due to the prompt triggering Azure OpenAI's content management policy."}},
 		{name: "500 text", status: 500, body: "upstream connect error",
 			want: APIError{Message: "upstream connect error"}, retryable: true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := (&Azure{}).NewDecoder().Reset(recorded(tc.status, tc.header, tc.body), &Request{Stream: true})
-			var got *APIError
-			if !errors.As(err, &got) {
-				t.Fatalf("Reset returned %v, want an *APIError", err)
-			}
-			want := tc.want
-			want.Provider, want.StatusCode = "azure", tc.status
-			if *got != want {
-				t.Errorf("got  %+v\nwant %+v", *got, want)
-			}
-			if got.RateLimited() != tc.rateLimited || got.Retryable() != tc.retryable {
-				t.Errorf("rate limited %v, retryable %v", got.RateLimited(), got.Retryable())
-			}
-		})
-	}
+	})
 }
 
 // TestAzureStreamErrors checks errors sent inside a 200 stream.
@@ -274,7 +240,7 @@ func TestAzureKeyNeverInErrors(t *testing.T) {
 			"HTML":              recorded(403, nil, "<html><body>Forbidden "+secret+"</body></html>"),
 			"error chunk":       recorded(200, sse, `data: {"error":{"message":"key `+secret+` revoked"}}`+"\n\n"),
 			"invalid chunk":     recorded(200, sse, `data: {"echo":"`+secret+`"`+"\n\n"),
-			"non-JSON 200 body": recorded(200, http.Header{"Content-Type": {"application/json"}}, "oops "+secret),
+			"non-JSON 200 body": jsonBody("oops " + secret),
 		}, secret, 12)
 		// Models too.
 		lreq, err := p.NewListModelsRequest(context.Background())

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"iter"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -78,13 +79,67 @@ func decodeAll(t testing.TB, dec Decoder, resp *http.Response, req *Request) dec
 	return out
 }
 
+// decodeFixture decodes the SSE stream fixture with dec, for a streaming
+// request.
+func decodeFixture(t testing.TB, dec Decoder, fixture string) decoded {
+	t.Helper()
+	return decodeAll(t, dec, sseResponse(bytes.NewReader(readFixture(t, fixture))), &Request{Stream: true})
+}
+
+// checkStatusError decodes a response of status with body, for a streaming
+// request, with dec, and fails unless it ends in want (as sameError
+// compares).
+func checkStatusError(t *testing.T, dec Decoder, status int, body string, want *APIError) {
+	t.Helper()
+	if got := decodeAll(t, dec, recorded(status, nil, body), &Request{Stream: true}); !sameError(got.Err, want) {
+		t.Fatalf("status error %v", got.Err)
+	}
+}
+
 // checkWholeBody decodes the JSON fixture with dec, reused, for a
 // non-streaming request, and fails unless it ends cleanly with text.
 func checkWholeBody(t *testing.T, dec Decoder, fixture, text string) {
 	t.Helper()
-	got := decodeAll(t, dec, recorded(200, http.Header{"Content-Type": {"application/json"}}, string(readFixture(t, fixture))), &Request{})
+	got := decodeAll(t, dec, jsonBody(string(readFixture(t, fixture))), &Request{})
 	if got.Text != text || got.Err != io.EOF {
 		t.Fatalf("non-streaming %+v", got)
+	}
+}
+
+// checkDecoded fails unless got is want, naming what was decoded.
+func checkDecoded(t *testing.T, what string, got, want decoded) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: got %+v\nwant %+v", what, got, want)
+	}
+}
+
+// checkJSONBody decodes body, a whole JSON answer, with dec under each
+// content type a server may send one with: application/json, with a
+// charset for a streaming request, none at all, and the content types in
+// extra. It fails unless each gives want.
+func checkJSONBody(t *testing.T, dec Decoder, body string, want decoded, extra ...string) {
+	t.Helper()
+	cases := []struct {
+		name, ct string
+		req      *Request
+	}{
+		{"json", "application/json", &Request{}},
+		{"json for a stream request", "application/json; charset=utf-8", &Request{Stream: true}},
+		{"no content type", "", &Request{}},
+	}
+	for _, ct := range extra {
+		cases = append(cases, struct {
+			name, ct string
+			req      *Request
+		}{ct, ct, &Request{}})
+	}
+	for _, tc := range cases {
+		h := http.Header{}
+		if tc.ct != "" {
+			h.Set("Content-Type", tc.ct)
+		}
+		checkDecoded(t, tc.name, decodeAll(t, dec, recorded(200, h, body), tc.req), want)
 	}
 }
 
@@ -112,6 +167,15 @@ func sseResponse(body io.Reader) *http.Response {
 		},
 		Body: io.NopCloser(body),
 	}
+}
+
+// sseBody is a 200 text/event-stream response with body s.
+func sseBody(s string) *http.Response { return sseResponse(strings.NewReader(s)) }
+
+// jsonBody is a 200 application/json response with body s, as a handler
+// writes it.
+func jsonBody(s string) *http.Response {
+	return recorded(200, http.Header{"Content-Type": {"application/json"}}, s)
 }
 
 // famResponse is a 200 response with content type ct and body.
@@ -278,6 +342,30 @@ func checkDecodeCases(t *testing.T, dec Decoder, req *Request, cases []decodeCas
 				t.Errorf("got %+v\nwant %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// deltas resets dec for resp and req and yields each Delta of the
+// response in turn, failing t at an error other than io.EOF.
+func deltas(t testing.TB, dec Decoder, resp *http.Response, req *Request) iter.Seq[*Delta] {
+	return func(yield func(*Delta) bool) {
+		t.Helper()
+		if err := dec.Reset(resp, req); err != nil {
+			t.Fatal(err)
+		}
+		var d Delta
+		for {
+			err := dec.Next(&d)
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !yield(&d) {
+				return
+			}
+		}
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -35,58 +34,46 @@ func TestCohereDecodeSplits(t *testing.T) { checkCodecSplits(t, &Cohere{}, coher
 
 func TestCohereDecodeNonStreaming(t *testing.T) {
 	dec := (&Cohere{}).NewDecoder()
-	jsonCT := http.Header{"Content-Type": {"application/json"}}
 	want := decoded{Text: "Hello world", Usage: Usage{InputTokens: 70, OutputTokens: 2}, HasUsage: true,
 		Finish: "COMPLETE", Outputs: 1, Deltas: 1, Err: io.EOF}
-	for _, req := range []*Request{{}, {Stream: true}} {
-		if got := decodeAll(t, dec, recorded(200, jsonCT, string(readFixture(t, "cohere.json"))), req); !reflect.DeepEqual(got, want) {
-			t.Errorf("stream %v: got %+v\nwant %+v", req.Stream, got, want)
-		}
-	}
+	checkJSONBody(t, dec, string(readFixture(t, "cohere.json")), want)
 	body := `{"id":"c2","finish_reason":"TOOL_CALL","message":{"role":"assistant","tool_plan":"I will check.",` +
 		`"content":[{"type":"thinking","thinking":"Weather."},{"type":"text","text":"One moment."}],` +
 		`"tool_calls":[{"id":"t1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},` +
 		`"usage":{"billed_units":{"input_tokens":4,"output_tokens":20},"tokens":{"input_tokens":400}}}`
-	want = decoded{Text: "One moment.", Reasoning: "I will check.Weather.", ToolArgs: `{"city":"Paris"}`,
-		Usage: Usage{InputTokens: 400, OutputTokens: 20}, HasUsage: true, Finish: "TOOL_CALL", Outputs: 1, Deltas: 1, Err: io.EOF}
-	if got := decodeAll(t, dec, recorded(200, jsonCT, body), &Request{}); !reflect.DeepEqual(got, want) {
-		t.Errorf("tools: got %+v\nwant %+v", got, want)
-	}
+	checkDecoded(t, "tools", decodeAll(t, dec, jsonBody(body), &Request{}), decoded{Text: "One moment.", Reasoning: "I will check.Weather.",
+		ToolArgs: `{"city":"Paris"}`, Usage: Usage{InputTokens: 400, OutputTokens: 20}, HasUsage: true, Finish: "TOOL_CALL", Outputs: 1, Deltas: 1, Err: io.EOF})
 }
 
 func TestCohereDecodeBadInput(t *testing.T) {
-	dec := (&Cohere{}).NewDecoder()
-	stream := &Request{Stream: true}
-	sse := func(s string) *http.Response { return sseResponse(strings.NewReader(s)) }
-	jsonCT := http.Header{"Content-Type": {"application/json"}}
-	checkDecodeCases(t, dec, stream, []decodeCase{
-		{"empty stream", sse(""), decoded{Err: &DecodeError{Err: errEmptyStream}}, []string{"cohere: decode: stream ended before its first event"}},
-		{"only [DONE]", sse("data: [DONE]\n\n"), decoded{Err: io.EOF}, nil},
-		{"[DONE] without its blank line", sse(`data: {"type":"content-delta","delta":{"message":{"content":{"text":"a"}}}}` + "\n\ndata: [DONE]"),
+	checkDecodeCases(t, (&Cohere{}).NewDecoder(), &Request{Stream: true}, []decodeCase{
+		{"empty stream", sseBody(""), decoded{Err: &DecodeError{Err: errEmptyStream}}, []string{"cohere: decode: stream ended before its first event"}},
+		{"only [DONE]", sseBody("data: [DONE]\n\n"), decoded{Err: io.EOF}, nil},
+		{"[DONE] without its blank line", sseBody(`data: {"type":"content-delta","delta":{"message":{"content":{"text":"a"}}}}` + "\n\ndata: [DONE]"),
 			decoded{Text: "a", Outputs: 1, Deltas: 1, Err: io.EOF}, nil},
-		{"[DONE] inside text does not end the stream", sse(`data: {"type":"content-delta","delta":{"message":{"content":{"text":"[DONE]"}}}}` + "\n\n" +
+		{"[DONE] inside text does not end the stream", sseBody(`data: {"type":"content-delta","delta":{"message":{"content":{"text":"[DONE]"}}}}` + "\n\n" +
 			`data: {"type":"content-delta","delta":{"message":{"content":{"text":"!"}}}}` + "\n\ndata: [DONE]\n\n"),
 			decoded{Text: "[DONE]!", Outputs: 2, Deltas: 2, Err: io.EOF}, nil},
-		{"events after [DONE] are not read", sse("data: [DONE]\n\n" + `data: {"type":"content-delta","delta":{"message":{"content":{"text":"late"}}}}` + "\n\n"),
+		{"events after [DONE] are not read", sseBody("data: [DONE]\n\n" + `data: {"type":"content-delta","delta":{"message":{"content":{"text":"late"}}}}` + "\n\n"),
 			decoded{Err: io.EOF}, nil},
-		{"finish ERROR without a message", sse(`data: {"type":"message-end","delta":{"finish_reason":"ERROR"}}` + "\n\n"),
+		{"finish ERROR without a message", sseBody(`data: {"type":"message-end","delta":{"finish_reason":"ERROR"}}` + "\n\n"),
 			decoded{Err: &APIError{Provider: "cohere", StatusCode: 200, InStream: true, Type: "ERROR", Message: "the response ended with finish_reason ERROR"}}, nil},
-		{"error object in delta", sse(`data: {"type":"message-end","delta":{"finish_reason":"TIMEOUT","error":{"code":"x"}}}` + "\n\n"),
+		{"error object in delta", sseBody(`data: {"type":"message-end","delta":{"finish_reason":"TIMEOUT","error":{"code":"x"}}}` + "\n\n"),
 			decoded{Err: &APIError{Provider: "cohere", StatusCode: 200, InStream: true, Type: "TIMEOUT", Message: `{"code":"x"}`}}, nil},
-		{"zero usage is usage", sse(`data: {"type":"message-end","delta":{"usage":{"tokens":{"input_tokens":0,"output_tokens":0}}}}` + "\n\n"),
+		{"zero usage is usage", sseBody(`data: {"type":"message-end","delta":{"usage":{"tokens":{"input_tokens":0,"output_tokens":0}}}}` + "\n\n"),
 			decoded{HasUsage: true, Deltas: 1, Err: io.EOF}, nil},
-		{"null error is no error", sse(`data: {"type":"message-end","delta":{"finish_reason":"COMPLETE","error":null}}` + "\n\n"),
+		{"null error is no error", sseBody(`data: {"type":"message-end","delta":{"finish_reason":"COMPLETE","error":null}}` + "\n\n"),
 			decoded{Finish: "COMPLETE", Deltas: 1, Err: io.EOF}, nil},
-		{"error message in a stream", sse(`data: {"message":"too many tokens"}` + "\n\n"),
+		{"error message in a stream", sseBody(`data: {"message":"too many tokens"}` + "\n\n"),
 			decoded{Err: &APIError{Provider: "cohere", StatusCode: 200, InStream: true, Message: "too many tokens"}}, nil},
-		{"invalid JSON", sse(`data: {"type":"content-delta","delta":{"message":{"content":{"text":"a"}}}}` + "\n\n" + `data: {"type":` + "\n\n"),
+		{"invalid JSON", sseBody(`data: {"type":"content-delta","delta":{"message":{"content":{"text":"a"}}}}` + "\n\n" + `data: {"type":` + "\n\n"),
 			decoded{Text: "a", Outputs: 1, Deltas: 1, Err: &DecodeError{}}, []string{"cohere: decode event 2: unexpected end of JSON input"}},
-		{"string event", sse(`data: "hi"` + "\n\n"), decoded{Err: &DecodeError{}}, []string{"event data is not a JSON object"}},
-		{"error body for a stream", recorded(200, jsonCT, `{"message":"invalid request: model 'x' not found"}`),
+		{"string event", sseBody(`data: "hi"` + "\n\n"), decoded{Err: &DecodeError{}}, []string{"event data is not a JSON object"}},
+		{"error body for a stream", jsonBody(`{"message":"invalid request: model 'x' not found"}`),
 			decoded{Err: &APIError{Provider: "cohere", StatusCode: 200, InStream: true, Message: "invalid request: model 'x' not found"}}, nil},
 		{"html", recorded(200, http.Header{"Content-Type": {"text/html"}}, "<html><title>Maintenance</title></html>"),
 			decoded{Err: &DecodeError{}}, []string{`unexpected content type "text/html"`, "Maintenance"}},
-		{"empty JSON body", recorded(200, jsonCT, ""), decoded{Err: &DecodeError{}}, []string{"empty response body"}},
+		{"empty JSON body", jsonBody(""), decoded{Err: &DecodeError{}}, []string{"empty response body"}},
 	})
 }
 
@@ -238,16 +225,15 @@ func TestCohereDecodeNonStreamingStamp(t *testing.T) {
 // turn, checking that nothing of one leaks into the next.
 func TestCohereDecoderReuse(t *testing.T) {
 	dec := (&Cohere{}).NewDecoder()
-	stream := &Request{Stream: true}
 	for range 2 {
-		if got := decodeAll(t, dec, sseResponse(bytes.NewReader(readFixture(t, "cohere_error.sse"))), stream); got.Err == io.EOF {
+		if got := decodeFixture(t, dec, "cohere_error.sse"); got.Err == io.EOF {
 			t.Fatal("no error")
 		}
-		if got := decodeAll(t, dec, sseResponse(bytes.NewReader(readFixture(t, "cohere_thinking.sse"))), stream); got.Err != io.EOF ||
+		if got := decodeFixture(t, dec, "cohere_thinking.sse"); got.Err != io.EOF ||
 			got.Text != "Hi!" || got.Usage.CachedTokens != 128 {
 			t.Fatalf("after an error: %+v", got)
 		}
-		if got := decodeAll(t, dec, sseResponse(bytes.NewReader(readFixture(t, "cohere.sse"))), stream); got.Usage != (Usage{InputTokens: 70, OutputTokens: 2}) {
+		if got := decodeFixture(t, dec, "cohere.sse"); got.Usage != (Usage{InputTokens: 70, OutputTokens: 2}) {
 			t.Fatalf("usage %+v", got.Usage)
 		}
 		checkWholeBody(t, dec, "cohere.json", "Hello world")
@@ -255,17 +241,9 @@ func TestCohereDecoderReuse(t *testing.T) {
 }
 
 // FuzzCohereDecoder decodes arbitrary bodies under arbitrary content types
-// and statuses, split into arbitrary Reads: see fuzzCodec.
+// and statuses, split into arbitrary Reads: see fuzzCodecDecoder.
 func FuzzCohereDecoder(f *testing.F) {
-	addSeeds(f, func(b []byte) { f.Add(b, uint8(0), []byte{5, 1, 31}, true) }, "cohere*.sse")
-	if b, err := os.ReadFile("testdata/cohere.json"); err == nil {
-		f.Add(b, uint8(1), []byte{}, false)
-	}
-	f.Add([]byte(`{"message":"invalid api token"}`), uint8(3*8+1), []byte{}, true)
-	p := &Cohere{APIKey: "co-fuzz-0123456789"}
-	f.Fuzz(func(t *testing.T, body []byte, pick uint8, sizes []byte, stream bool) {
-		codecFuzz.decode(t, p.NewDecoder(), body, pick, sizes, stream)
-	})
+	fuzzCodecDecoder(f, &Cohere{APIKey: "co-fuzz-0123456789"}, "cohere*.sse", "cohere.json", `{"message":"invalid api token"}`)
 }
 
 // cohereTextEvent is a content-delta as the API frames it: the shape of

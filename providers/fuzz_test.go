@@ -85,6 +85,21 @@ var (
 	genericFuzz = famFuzz
 )
 
+// fuzzCodecDecoder is the body of the Anthropic, Gemini and Cohere decoder
+// targets: it seeds f with the stream fixtures that match glob, the
+// non-streaming fixture whole and errBody as a 429 error body, and decodes
+// with a new decoder of p each time, its responses picked by codecFuzz.
+func fuzzCodecDecoder(f *testing.F, p Provider, glob, whole, errBody string) {
+	addSeeds(f, func(b []byte) { f.Add(b, uint8(0), []byte{5, 1, 31}, true) }, glob)
+	if b, err := os.ReadFile("testdata/" + whole); err == nil {
+		f.Add(b, uint8(1), []byte{}, false)
+	}
+	f.Add([]byte(errBody), uint8(3*8+1), []byte{}, true)
+	f.Fuzz(func(t *testing.T, body []byte, pick uint8, sizes []byte, stream bool) {
+		codecFuzz.decode(t, p.NewDecoder(), body, pick, sizes, stream)
+	})
+}
+
 // FuzzOpenAIDecoder decodes an arbitrary body under an arbitrary content
 // type and status, split into arbitrary Reads: see fuzzResponses.decode.
 func FuzzOpenAIDecoder(f *testing.F) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -72,9 +71,7 @@ func TestGeminiDecodeNonStreaming(t *testing.T) {
 	jsonCT := http.Header{"Content-Type": {"application/json; charset=UTF-8"}}
 	want := decoded{Text: "Hello world, how are you?", Usage: Usage{InputTokens: 5, OutputTokens: 7}, HasUsage: true,
 		Finish: "STOP", Outputs: 1, Deltas: 1, Err: io.EOF}
-	if got := decodeAll(t, dec, recorded(200, jsonCT, string(readFixture(t, "gemini.json"))), &Request{}); !reflect.DeepEqual(got, want) {
-		t.Errorf("generateContent: got %+v\nwant %+v", got, want)
-	}
+	checkDecoded(t, "generateContent", decodeAll(t, dec, recorded(200, jsonCT, string(readFixture(t, "gemini.json"))), &Request{}), want)
 	// streamGenerateContent without alt=sse: a JSON array of chunks.
 	var arr bytes.Buffer
 	arr.WriteString("[")
@@ -85,49 +82,40 @@ func TestGeminiDecodeNonStreaming(t *testing.T) {
 		arr.Write(bytes.TrimPrefix(line, []byte("data: ")))
 	}
 	arr.WriteString("]")
-	if got := decodeAll(t, dec, recorded(200, jsonCT, arr.String()), &Request{Stream: true}); !reflect.DeepEqual(got, want) {
-		t.Errorf("JSON array: got %+v\nwant %+v", got, want)
-	}
+	checkDecoded(t, "JSON array", decodeAll(t, dec, recorded(200, jsonCT, arr.String()), &Request{Stream: true}), want)
 	// Thought parts in a whole answer.
 	body := `{"candidates":[{"content":{"parts":[{"text":"Plan.","thought":true},{"text":"Answer."}],"role":"model"},"finishReason":"MAX_TOKENS"}],` +
 		`"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":2,"thoughtsTokenCount":10,"totalTokenCount":15}}`
-	want = decoded{Text: "Answer.", Reasoning: "Plan.", Usage: Usage{InputTokens: 3, OutputTokens: 12, ReasoningTokens: 10}, HasUsage: true,
-		Finish: "MAX_TOKENS", Outputs: 1, Deltas: 1, Err: io.EOF}
-	if got := decodeAll(t, dec, recorded(200, jsonCT, body), &Request{}); !reflect.DeepEqual(got, want) {
-		t.Errorf("thoughts: got %+v\nwant %+v", got, want)
-	}
+	checkDecoded(t, "thoughts", decodeAll(t, dec, recorded(200, jsonCT, body), &Request{}), decoded{Text: "Answer.", Reasoning: "Plan.",
+		Usage: Usage{InputTokens: 3, OutputTokens: 12, ReasoningTokens: 10}, HasUsage: true, Finish: "MAX_TOKENS", Outputs: 1, Deltas: 1, Err: io.EOF})
 }
 
 func TestGeminiDecodeBadInput(t *testing.T) {
-	dec := (&Gemini{}).NewDecoder()
-	stream := &Request{Stream: true}
-	sse := func(s string) *http.Response { return sseResponse(strings.NewReader(s)) }
-	jsonCT := http.Header{"Content-Type": {"application/json"}}
-	checkDecodeCases(t, dec, stream, []decodeCase{
-		{"empty stream", sse(""), decoded{Err: &DecodeError{Err: errEmptyStream}}, []string{"gemini: decode: stream ended before its first event"}},
-		{"cut inside the only event", sse(`data: {"candidates": [{"content": {"par`), decoded{Err: &DecodeError{Err: errEmptyStream}}, nil},
-		{"cut inside the last event is its end", sse(`data: {"candidates":[{"content":{"parts":[{"text":"a"}]}}]}` + "\r\n\r\n" + `data: {"candid`),
+	checkDecodeCases(t, (&Gemini{}).NewDecoder(), &Request{Stream: true}, []decodeCase{
+		{"empty stream", sseBody(""), decoded{Err: &DecodeError{Err: errEmptyStream}}, []string{"gemini: decode: stream ended before its first event"}},
+		{"cut inside the only event", sseBody(`data: {"candidates": [{"content": {"par`), decoded{Err: &DecodeError{Err: errEmptyStream}}, nil},
+		{"cut inside the last event is its end", sseBody(`data: {"candidates":[{"content":{"parts":[{"text":"a"}]}}]}` + "\r\n\r\n" + `data: {"candid`),
 			decoded{Text: "a", Outputs: 1, Deltas: 1, Err: io.EOF}, nil},
-		{"[DONE] is not Gemini's", sse("data: [DONE]\n\n"), decoded{Err: &DecodeError{}}, []string{"gemini: decode event 1: invalid character"}},
-		{"array event", sse("data: [{}]\n\n"), decoded{Err: &DecodeError{}}, []string{"event data is not a JSON object"}},
-		{"invalid JSON in a terminated event", sse(`data: {"candidates":[}` + "\n\n"), decoded{Err: &DecodeError{}},
+		{"[DONE] is not Gemini's", sseBody("data: [DONE]\n\n"), decoded{Err: &DecodeError{}}, []string{"gemini: decode event 1: invalid character"}},
+		{"array event", sseBody("data: [{}]\n\n"), decoded{Err: &DecodeError{}}, []string{"event data is not a JSON object"}},
+		{"invalid JSON in a terminated event", sseBody(`data: {"candidates":[}` + "\n\n"), decoded{Err: &DecodeError{}},
 			[]string{"gemini: decode event 1: invalid character '}' looking for beginning of value"}},
-		{"error null is not an error", sse(`data: {"error":null,"candidates":[{"content":{"parts":[{"text":"x"}]}}]}` + "\n\n"),
+		{"error null is not an error", sseBody(`data: {"error":null,"candidates":[{"content":{"parts":[{"text":"x"}]}}]}` + "\n\n"),
 			decoded{Text: "x", Outputs: 1, Deltas: 1, Err: io.EOF}, nil},
-		{"thought false is text", sse(`data: {"candidates":[{"content":{"parts":[{"text":"x","thought":false}]}}]}` + "\n\n"),
+		{"thought false is text", sseBody(`data: {"candidates":[{"content":{"parts":[{"text":"x","thought":false}]}}]}` + "\n\n"),
 			decoded{Text: "x", Outputs: 1, Deltas: 1, Err: io.EOF}, nil},
-		{"a null count keeps the last one", sse(`data: {"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":2}}` + "\n\n" +
+		{"a null count keeps the last one", sseBody(`data: {"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":2}}` + "\n\n" +
 			`data: {"usageMetadata":{"promptTokenCount":null,"candidatesTokenCount":"n/a"}}` + "\n\n"),
 			decoded{Usage: Usage{InputTokens: 4, OutputTokens: 2}, HasUsage: true, Deltas: 2, Err: io.EOF}, nil},
-		{"negative and odd counts are ignored", sse(`data: {"usageMetadata":{"promptTokenCount":-4,"candidatesTokenCount":"x","thoughtsTokenCount":1e30}}` + "\n\n"),
+		{"negative and odd counts are ignored", sseBody(`data: {"usageMetadata":{"promptTokenCount":-4,"candidatesTokenCount":"x","thoughtsTokenCount":1e30}}` + "\n\n"),
 			decoded{HasUsage: true, Deltas: 1, Err: io.EOF}, nil},
-		{"error body for a stream", recorded(200, jsonCT, `{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}`),
+		{"error body for a stream", jsonBody(`{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}`),
 			decoded{Err: &APIError{Provider: "gemini", StatusCode: 200, InStream: true, Type: "RESOURCE_EXHAUSTED", Code: "429",
 				Message: "Resource has been exhausted (e.g. check quota)."}}, nil},
 		{"html", recorded(200, http.Header{"Content-Type": {"text/html"}}, "<html><title>Sign in</title></html>"),
 			decoded{Err: &DecodeError{}}, []string{`unexpected content type "text/html"`, "Sign in"}},
-		{"empty JSON body", recorded(200, jsonCT, "\r\n"), decoded{Err: &DecodeError{}}, []string{"empty response body"}},
-		{"JSON string body", recorded(200, jsonCT, `"hello"`), decoded{Err: &DecodeError{}}, []string{"event data is not a JSON object"}},
+		{"empty JSON body", jsonBody("\r\n"), decoded{Err: &DecodeError{}}, []string{"empty response body"}},
+		{"JSON string body", jsonBody(`"hello"`), decoded{Err: &DecodeError{}}, []string{"event data is not a JSON object"}},
 	})
 }
 
@@ -382,36 +370,25 @@ func TestGeminiDecodeNonStreamingStamp(t *testing.T) {
 // turn, checking that nothing of one leaks into the next.
 func TestGeminiDecoderReuse(t *testing.T) {
 	dec := (&Gemini{}).NewDecoder()
-	stream := &Request{Stream: true}
-	thinking := readFixture(t, "gemini_thinking.sse")
 	plain := readFixture(t, "gemini.sse")
 	for range 2 {
-		if got := decodeAll(t, dec, sseResponse(bytes.NewReader(thinking)), stream); got.Usage.ReasoningTokens != 30 {
+		if got := decodeFixture(t, dec, "gemini_thinking.sse"); got.Usage.ReasoningTokens != 30 {
 			t.Fatalf("usage %+v", got.Usage)
 		}
 		// The running usage starts again from nothing.
 		checkFirstUsage(t, dec, plain, Usage{InputTokens: 5})
-		if got := decodeAll(t, dec, recorded(503, nil, `{"error":{"code":503,"message":"busy","status":"UNAVAILABLE"}}`), stream); !sameError(got.Err,
-			&APIError{Provider: "gemini", StatusCode: 503, Type: "UNAVAILABLE", Code: "503", Message: "busy"}) {
-			t.Fatalf("status error %v", got.Err)
-		}
+		checkStatusError(t, dec, 503, `{"error":{"code":503,"message":"busy","status":"UNAVAILABLE"}}`,
+			&APIError{Provider: "gemini", StatusCode: 503, Type: "UNAVAILABLE", Code: "503", Message: "busy"})
 		checkWholeBody(t, dec, "gemini.json", "Hello world, how are you?")
 	}
 }
 
 // FuzzGeminiDecoder decodes arbitrary bodies under arbitrary content types
-// and statuses, split into arbitrary Reads: see fuzzCodec.
+// and statuses, split into arbitrary Reads: see fuzzCodecDecoder.
 func FuzzGeminiDecoder(f *testing.F) {
-	addSeeds(f, func(b []byte) { f.Add(b, uint8(0), []byte{5, 1, 31}, true) }, "gemini*.sse")
 	addSeeds(f, func(b []byte) { f.Add(b, uint8(0), []byte{2}, true) }, "vertex*.sse")
-	if b, err := os.ReadFile("testdata/gemini.json"); err == nil {
-		f.Add(b, uint8(1), []byte{}, false)
-	}
-	f.Add([]byte(`{"error":{"code":429,"message":"x","status":"RESOURCE_EXHAUSTED","details":[{"retryDelay":"2s"}]}}`), uint8(3*8+1), []byte{}, true)
-	p := &Gemini{APIKey: "AIza-fuzz-0123456789"}
-	f.Fuzz(func(t *testing.T, body []byte, pick uint8, sizes []byte, stream bool) {
-		codecFuzz.decode(t, p.NewDecoder(), body, pick, sizes, stream)
-	})
+	fuzzCodecDecoder(f, &Gemini{APIKey: "AIza-fuzz-0123456789"}, "gemini*.sse", "gemini.json",
+		`{"error":{"code":429,"message":"x","status":"RESOURCE_EXHAUSTED","details":[{"retryDelay":"2s"}]}}`)
 }
 
 // geminiTextEvent is a mid-stream chunk as the API frames it (CRLF, a few

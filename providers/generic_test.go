@@ -389,19 +389,8 @@ func TestGenericStampIsArrival(t *testing.T) {
 				start := time.Now()
 				body := newTimedBody([]timedWrite{{40 * ms, tc.body}})
 				dec := tc.p.NewDecoder()
-				if err := dec.Reset(famResponse(tc.ct, body), &Request{Stream: true}); err != nil {
-					t.Fatal(err)
-				}
 				var at []time.Duration
-				var d Delta
-				for {
-					err := dec.Next(&d)
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						t.Fatal(err)
-					}
+				for d := range deltas(t, dec, famResponse(tc.ct, body), &Request{Stream: true}) {
 					at = append(at, d.At.Sub(start))
 					time.Sleep(25 * ms) // a slow caller
 				}
@@ -627,19 +616,8 @@ func TestGenericUsageIncrementsSaturate(t *testing.T) {
 	body := "{\"t\":\"a\",\"n\":9223372036854775807}\n{\"t\":\"b\",\"n\":1099511627776}\n{\"t\":\"c\",\"n\":1099511627776}\n{\"t\":\"d\",\"n\":3}\n"
 	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/x-ndjson"}}, Body: io.NopCloser(strings.NewReader(body))}
 	dec := p.NewDecoder()
-	if err := dec.Reset(resp, &Request{Stream: true}); err != nil {
-		t.Fatal(err)
-	}
 	var last Usage
-	var d Delta
-	for {
-		err := dec.Next(&d)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for d := range deltas(t, dec, resp, &Request{Stream: true}) {
 		if d.HasUsage {
 			last = d.Usage
 			if last.OutputTokens < 0 {

@@ -63,67 +63,42 @@ func TestOpenAIDecodeNonStreaming(t *testing.T) {
 	want := decoded{Text: "Hello world", Usage: Usage{InputTokens: 9, OutputTokens: 2}, HasUsage: true,
 		Finish: "stop", Outputs: 1, Deltas: 1, Err: io.EOF}
 	dec := (&OpenAI{}).NewDecoder()
-	for _, tc := range []struct {
-		name string
-		ct   string
-		req  *Request
-	}{
-		{"json", "application/json", &Request{}},
-		{"json for a stream request", "application/json; charset=utf-8", &Request{Stream: true}},
-		{"no content type", "", &Request{}},
-		{"+json", "application/vnd.example+json", &Request{}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h := http.Header{}
-			if tc.ct != "" {
-				h.Set("Content-Type", tc.ct)
-			}
-			got := decodeAll(t, dec, recorded(200, h, body), tc.req)
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("got %+v\nwant %+v", got, want)
-			}
-		})
-	}
+	checkJSONBody(t, dec, body, want, "application/vnd.example+json")
 	// Reasoning and tool calls in a message; content as parts.
 	msg := `{"choices":[{"message":{"role":"assistant","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}],` +
 		`"reasoning_content":"r","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`
-	got := decodeAll(t, dec, recorded(200, http.Header{"Content-Type": {"application/json"}}, msg), &Request{})
-	want = decoded{Text: "ab", Reasoning: "r", ToolArgs: "{}", Finish: "tool_calls", Outputs: 1, Deltas: 1, Err: io.EOF}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("message: got %+v\nwant %+v", got, want)
-	}
+	checkDecoded(t, "message", decodeAll(t, dec, jsonBody(msg), &Request{}),
+		decoded{Text: "ab", Reasoning: "r", ToolArgs: "{}", Finish: "tool_calls", Outputs: 1, Deltas: 1, Err: io.EOF})
 }
 
 // TestOpenAIDecodeBadInput covers the inputs that must end in an error and
 // the odd ones that must not.
 func TestOpenAIDecodeBadInput(t *testing.T) {
-	dec := (&OpenAI{}).NewDecoder()
-	stream := &Request{Stream: true}
-	checkDecodeCases(t, dec, stream, []decodeCase{
-		{"empty stream", sseResponse(strings.NewReader("")),
+	checkDecodeCases(t, (&OpenAI{}).NewDecoder(), &Request{Stream: true}, []decodeCase{
+		{"empty stream", sseBody(""),
 			decoded{Err: &DecodeError{Err: errEmptyStream}}, []string{"openai: decode: stream ended before its first event"}},
-		{"only keep-alives", sseResponse(strings.NewReader(": ping\n\n: ping\n\n")),
+		{"only keep-alives", sseBody(": ping\n\n: ping\n\n"),
 			decoded{Err: &DecodeError{Err: errEmptyStream}}, nil},
-		{"cut inside the first event", sseResponse(strings.NewReader(": ping\n\ndata: {\"choices\":[{\"del")),
+		{"cut inside the first event", sseBody(": ping\n\ndata: {\"choices\":[{\"del"),
 			decoded{Err: &DecodeError{Err: errEmptyStream}}, nil},
-		{"only [DONE]", sseResponse(strings.NewReader("data: [DONE]\n\n")), decoded{Err: io.EOF}, nil},
-		{"invalid JSON", sseResponse(strings.NewReader("data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"choices\":[}\n\n")),
+		{"only [DONE]", sseBody("data: [DONE]\n\n"), decoded{Err: io.EOF}, nil},
+		{"invalid JSON", sseBody("data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"choices\":[}\n\n"),
 			decoded{Text: "a", Outputs: 1, Deltas: 1, Err: &DecodeError{}},
 			[]string{"openai: decode event 2: invalid character '}' looking for beginning of value at offset 12", `(in "{\"choices\":[}")`}},
-		{"truncated JSON in a terminated event", sseResponse(strings.NewReader("data: {\"choices\":[\n\n")),
+		{"truncated JSON in a terminated event", sseBody("data: {\"choices\":[\n\n"),
 			decoded{Err: &DecodeError{}}, []string{"event 1: unexpected end of JSON input"}},
-		{"array chunk", sseResponse(strings.NewReader("data: [1,2]\n\n")),
+		{"array chunk", sseBody("data: [1,2]\n\n"),
 			decoded{Err: &DecodeError{}}, []string{"chunk is not a JSON object"}},
-		{"empty data", sseResponse(strings.NewReader("data:\n\n")),
+		{"empty data", sseBody("data:\n\n"),
 			decoded{Err: &DecodeError{}}, []string{"unexpected end of JSON input"}},
-		{"null chunk", sseResponse(strings.NewReader("data: null\n\ndata: [DONE]\n\n")),
+		{"null chunk", sseBody("data: null\n\ndata: [DONE]\n\n"),
 			decoded{Deltas: 1, Err: io.EOF}, nil},
-		{"error null is not an error", sseResponse(strings.NewReader(`data: {"error":null,"choices":[{"delta":{"content":"x"}}]}` + "\n\n")),
+		{"error null is not an error", sseBody(`data: {"error":null,"choices":[{"delta":{"content":"x"}}]}` + "\n\n"),
 			decoded{Text: "x", Outputs: 1, Deltas: 1, Err: io.EOF}, nil},
-		{"error string chunk", sseResponse(strings.NewReader(`data: {"error":"overloaded"}` + "\n\n")),
+		{"error string chunk", sseBody(`data: {"error":"overloaded"}` + "\n\n"),
 			decoded{Err: &APIError{Provider: "openai", StatusCode: 200, InStream: true, Message: "overloaded"}},
 			[]string{"openai: error in stream: overloaded"}},
-		{"[DONE] without space", sseResponse(strings.NewReader("data:[DONE]\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"late\"}}]}\n\n")),
+		{"[DONE] without space", sseBody("data:[DONE]\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"late\"}}]}\n\n"),
 			decoded{Err: io.EOF}, nil},
 		{"line over the limit", sseResponse(io.MultiReader(strings.NewReader("data: \""), &io.LimitedReader{R: &endless{b: 'a'}, N: DefaultMaxLineBytes + 1})),
 			decoded{Err: &DecodeError{Err: ErrLineTooLong}}, []string{"openai: decode event 1: sse: line exceeds the length limit"}},
@@ -135,7 +110,7 @@ func TestOpenAIDecodeBadInput(t *testing.T) {
 		{"error JSON for a stream", recorded(200, http.Header{"Content-Type": {"application/json"}},
 			`{"error":{"message":"bad","type":"invalid_request_error","param":null,"code":null}}`),
 			decoded{Err: &APIError{Provider: "openai", StatusCode: 200, InStream: true, Type: "invalid_request_error", Message: "bad"}}, nil},
-		{"empty JSON body", recorded(200, http.Header{"Content-Type": {"application/json"}}, " "),
+		{"empty JSON body", jsonBody(" "),
 			decoded{Err: &DecodeError{}}, []string{"empty response body"}},
 		{"no content type is SSE for a stream", recorded(200, http.Header{}, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"),
 			decoded{Text: "x", Outputs: 1, Deltas: 1, Err: io.EOF}, nil},
@@ -158,16 +133,7 @@ func TestOpenAIDecodeReadError(t *testing.T) {
 func TestOpenAIStatusErrors(t *testing.T) {
 	type hdr = http.Header
 	json := hdr{"Content-Type": {"application/json"}, "X-Request-Id": {"req_abc"}}
-	for _, tc := range []struct {
-		name   string
-		status int
-		header http.Header
-		body   string
-		want   APIError
-		// classification
-		rateLimited, quota, overloaded, retryable bool
-		errString                                 string
-	}{
+	checkCodecStatusErrors(t, &OpenAI{}, []codecStatus{
 		{name: "400 unsupported parameter", status: 400, header: json,
 			body: `{"error":{"message":"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}`,
 			want: APIError{Type: "invalid_request_error", Code: "unsupported_parameter", RequestID: "req_abc",
@@ -233,29 +199,7 @@ func TestOpenAIStatusErrors(t *testing.T) {
 			want: APIError{RequestID: "req_abc", Message: `{"status":"down"}`}, retryable: true},
 		{name: "long text", status: 500, body: strings.Repeat("é", 1<<20),
 			want: APIError{Message: strings.Repeat("é", maxMessage/2) + "..."}, retryable: true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			resp := recorded(tc.status, tc.header, tc.body)
-			err := (&OpenAI{}).NewDecoder().Reset(resp, &Request{Stream: true})
-			var got *APIError
-			if !errors.As(err, &got) {
-				t.Fatalf("Reset returned %v, want an *APIError", err)
-			}
-			want := tc.want
-			want.Provider, want.StatusCode = "openai", tc.status
-			if *got != want {
-				t.Errorf("got  %+v\nwant %+v", *got, want)
-			}
-			if got.RateLimited() != tc.rateLimited || got.QuotaExhausted() != tc.quota ||
-				got.Overloaded() != tc.overloaded || got.Retryable() != tc.retryable {
-				t.Errorf("classified rate limited %v, quota %v, overloaded %v, retryable %v",
-					got.RateLimited(), got.QuotaExhausted(), got.Overloaded(), got.Retryable())
-			}
-			if !strings.Contains(got.Error(), tc.errString) {
-				t.Errorf("Error() = %q, want it to contain %q", got.Error(), tc.errString)
-			}
-		})
-	}
+	})
 }
 
 // TestOpenAIStatusErrorBodyCapped checks that an error body is read only up
@@ -303,7 +247,7 @@ func TestOpenAIKeyNeverInErrors(t *testing.T) {
 			"invalid chunk":     recorded(200, sse, `data: {"echo":"`+secret+`"`+"\n\n"),
 			"wrong content type": recorded(200, http.Header{"Content-Type": {"text/html"}},
 				"<html>"+secret+"</html>"),
-			"non-JSON 200 body": recorded(200, http.Header{"Content-Type": {"application/json"}}, "oops "+secret),
+			"non-JSON 200 body": jsonBody("oops " + secret),
 			// The key straddles where a snippet (120 bytes) or a message
 			// (200 bytes) is cut: redaction must come before the cut.
 			"key across the snippet cut": recorded(200, sse,
@@ -402,21 +346,16 @@ func TestOpenAIDecodeNonStreamingStamp(t *testing.T) {
 // turn, checking that nothing of one leaks into the next.
 func TestOpenAIDecoderReuse(t *testing.T) {
 	dec := (&OpenAI{}).NewDecoder()
-	stream := &Request{Stream: true}
-	llama := readFixture(t, "llamacpp_usage_on_finish.sse")
-	timings := readFixture(t, "llamacpp_done_no_blank.sse")
 	for range 2 {
-		if got := decodeAll(t, dec, sseResponse(bytes.NewReader(llama)), stream); got.Usage.OutputTokens != 1 {
+		if got := decodeFixture(t, dec, "llamacpp_usage_on_finish.sse"); got.Usage.OutputTokens != 1 {
 			t.Fatalf("llama usage %+v", got.Usage)
 		}
 		// The previous response's usage must not hide this one's timings.
-		if got := decodeAll(t, dec, sseResponse(bytes.NewReader(timings)), stream); got.Usage.OutputTokens != 4 {
+		if got := decodeFixture(t, dec, "llamacpp_done_no_blank.sse"); got.Usage.OutputTokens != 4 {
 			t.Fatalf("timings usage %+v", got.Usage)
 		}
-		if got := decodeAll(t, dec, recorded(429, nil, `{"error":{"message":"slow down"}}`), stream); !sameError(got.Err,
-			&APIError{Provider: "openai", StatusCode: 429, Message: "slow down"}) {
-			t.Fatalf("status error %v", got.Err)
-		}
+		checkStatusError(t, dec, 429, `{"error":{"message":"slow down"}}`,
+			&APIError{Provider: "openai", StatusCode: 429, Message: "slow down"})
 		checkWholeBody(t, dec, "openai_chat.json", "Hello world")
 	}
 }

@@ -239,7 +239,7 @@ func TestResponsesKeyNeverInErrors(t *testing.T) {
 		"error event": recorded(200, sse, `data: {"type":"error","code":"x","message":"`+key+`"}`+"\n\n"),
 		"failed":      recorded(200, sse, `data: {"type":"response.failed","response":{"error":{"code":"c","message":"`+key+`"}}}`+"\n\n"),
 		"invalid":     recorded(200, sse, `data: {"type":"`+key+`"`+"\n\n"),
-		"body":        recorded(200, http.Header{"Content-Type": {"application/json"}}, `{"status":"failed","error":{"message":"`+key+`"}}`),
+		"body":        jsonBody(`{"status":"failed","error":{"message":"` + key + `"}}`),
 	}, key, 12)
 }
 
@@ -277,7 +277,7 @@ func TestOpenAIFamilyListModels(t *testing.T) {
 	}
 	list := `{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1721172741,"owned_by":"system"},{"id":"o3","object":"model"},{"object":"model"}]}`
 	for _, ml := range []ModelLister{&OpenAI{}, &OpenAIResponses{}} {
-		ids, err := ml.DecodeModels(recorded(200, http.Header{"Content-Type": {"application/json"}}, list))
+		ids, err := ml.DecodeModels(jsonBody(list))
 		if err != nil || !reflect.DeepEqual(ids, []string{"gpt-4o-mini", "o3"}) {
 			t.Errorf("%T: %q, %v", ml, ids, err)
 		}
