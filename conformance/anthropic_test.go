@@ -46,74 +46,63 @@ func messageParams(maxTokens int64) anthropic.MessageNewParams {
 }
 
 func TestAnthropicMessagesStream(t *testing.T) {
-	for _, tc := range outputCases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			const seed = 41
-			srv := newServer(t, fake.Config{Seed: seed, OutputTokens: tc.tokens, TokensPerChunk: tc.perChunk, ITL: fake.Fixed(time.Millisecond)})
-			client := newAnthropic(srv, 0)
+	const seed = 41
+	runOutputCases(t, fake.Config{Seed: seed, ITL: fake.Fixed(time.Millisecond)}, func(t *testing.T, tc outputCase, srv *fake.Server) {
+		client := newAnthropic(srv, 0)
 
-			stream := client.Messages.NewStreaming(t.Context(), messageParams(tc.maxTokens))
-			var msg anthropic.Message
-			var text strings.Builder
-			var deltas int
-			var types []string
-			for stream.Next() {
-				ev := stream.Current()
-				require.NoError(t, msg.Accumulate(ev), "Accumulate(%s)", ev.Type)
-				types = append(types, ev.Type)
-				if ev.Type == "content_block_delta" && ev.Delta.Type == "text_delta" {
-					deltas++
-					text.WriteString(ev.Delta.Text)
-				}
+		stream := client.Messages.NewStreaming(t.Context(), messageParams(tc.maxTokens))
+		var msg anthropic.Message
+		var text strings.Builder
+		var deltas int
+		var types []string
+		for stream.Next() {
+			ev := stream.Current()
+			require.NoError(t, msg.Accumulate(ev), "Accumulate(%s)", ev.Type)
+			types = append(types, ev.Type)
+			if ev.Type == "content_block_delta" && ev.Delta.Type == "text_delta" {
+				deltas++
+				text.WriteString(ev.Delta.Text)
 			}
-			require.NoError(t, stream.Err())
-			require.NoError(t, stream.Close())
+		}
+		require.NoError(t, stream.Err())
+		require.NoError(t, stream.Close())
 
-			rec := oneRecord(t, srv)
-			want, tokens, cut := tc.want(seed, 0)
-			stop := finishOf(cut, anthropic.StopReasonEndTurn, anthropic.StopReasonMaxTokens)
-			assert.Equal(t, want, rec.Text)
-			assert.Equal(t, want, text.String(), "the deltas")
-			assert.Equal(t, tc.chunks(1), deltas)
-			assert.Len(t, rec.Scheduled, deltas)
-			// The ping is skipped by the SDK (as the API documents it).
-			wantTypes := []string{"message_start", "content_block_start"}
-			for range deltas {
-				wantTypes = append(wantTypes, "content_block_delta")
-			}
-			wantTypes = append(wantTypes, "content_block_stop", "message_delta", "message_stop")
-			assert.Equal(t, wantTypes, types)
+		rec := oneRecord(t, srv)
+		want, tokens, cut := tc.want(seed, 0)
+		stop := finishOf(cut, anthropic.StopReasonEndTurn, anthropic.StopReasonMaxTokens)
+		checkStreamed(t, rec, want, text.String(), deltas, tc.chunks(1))
+		// The ping is skipped by the SDK (as the API documents it).
+		wantTypes := []string{"message_start", "content_block_start"}
+		for range deltas {
+			wantTypes = append(wantTypes, "content_block_delta")
+		}
+		wantTypes = append(wantTypes, "content_block_stop", "message_delta", "message_stop")
+		assert.Equal(t, wantTypes, types)
 
-			require.Len(t, msg.Content, 1)
-			assert.Equal(t, want, msg.Content[0].Text, "Message.Accumulate's text")
-			checkAnswer(t, rec, stop, tokens, msg.StopReason, msg.Usage.OutputTokens, msg.Usage.InputTokens, msg.ID)
-			assert.EqualValues(t, rec.PromptTokens, msg.Usage.InputTokens)
-			assert.EqualValues(t, "claude-sonnet-4-5", msg.Model)
-		})
-	}
+		require.Len(t, msg.Content, 1)
+		assert.Equal(t, want, msg.Content[0].Text, "Message.Accumulate's text")
+		checkAnswer(t, rec, stop, tokens, msg.StopReason, msg.Usage.OutputTokens, msg.Usage.InputTokens, msg.ID)
+		assert.EqualValues(t, rec.PromptTokens, msg.Usage.InputTokens)
+		assert.EqualValues(t, "claude-sonnet-4-5", msg.Model)
+	})
 }
 
 func TestAnthropicMessages(t *testing.T) {
-	for _, tc := range outputCases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			const seed = 42
-			srv := newServer(t, fake.Config{Seed: seed, OutputTokens: tc.tokens, TokensPerChunk: tc.perChunk})
-			client := newAnthropic(srv, 0)
+	const seed = 42
+	runOutputCases(t, fake.Config{Seed: seed}, func(t *testing.T, tc outputCase, srv *fake.Server) {
+		client := newAnthropic(srv, 0)
 
-			msg, err := client.Messages.New(t.Context(), messageParams(tc.maxTokens))
-			require.NoError(t, err)
+		msg, err := client.Messages.New(t.Context(), messageParams(tc.maxTokens))
+		require.NoError(t, err)
 
-			rec := oneRecord(t, srv)
-			want, tokens, cut := tc.want(seed, 0)
-			stop := finishOf(cut, anthropic.StopReasonEndTurn, anthropic.StopReasonMaxTokens)
-			require.Len(t, msg.Content, 1)
-			assert.Equal(t, want, msg.Content[0].Text)
-			assert.Equal(t, want, rec.Text)
-			checkAnswer(t, rec, stop, tokens, msg.StopReason, msg.Usage.OutputTokens, msg.Usage.InputTokens, msg.ID)
-		})
-	}
+		rec := oneRecord(t, srv)
+		want, tokens, cut := tc.want(seed, 0)
+		stop := finishOf(cut, anthropic.StopReasonEndTurn, anthropic.StopReasonMaxTokens)
+		require.Len(t, msg.Content, 1)
+		assert.Equal(t, want, msg.Content[0].Text)
+		assert.Equal(t, want, rec.Text)
+		checkAnswer(t, rec, stop, tokens, msg.StopReason, msg.Usage.OutputTokens, msg.Usage.InputTokens, msg.ID)
+	})
 }
 
 // anthropicErrorCase is one status fault and what anthropic-sdk-go must
@@ -152,14 +141,10 @@ func requireAnthropicError(t *testing.T, err error, tc anthropicErrorCase, rec f
 // after the retry-after-ms the fake asked for where it asked.
 func TestAnthropicErrors(t *testing.T) {
 	for _, tc := range anthropicErrorCases {
-		for _, stream := range []bool{false, true} {
-			name := string(tc.fault)
-			if stream {
-				name += "/stream"
-			}
+		for stream, name := range streamModes(string(tc.fault)) {
 			t.Run(name+"/no-retry", func(t *testing.T) {
 				t.Parallel()
-				srv := newServer(t, fake.Config{FaultFunc: always(tc.fault)})
+				srv := faultServer(t, tc.fault)
 				err := anthropicCall(t, newAnthropic(srv, 0), stream)
 				rec := oneRecord(t, srv)
 				assert.Equal(t, tc.status, rec.Status)
@@ -170,7 +155,7 @@ func TestAnthropicErrors(t *testing.T) {
 			}
 			t.Run(name+"/retry", func(t *testing.T) {
 				t.Parallel()
-				srv := newServer(t, fake.Config{FaultFunc: always(tc.fault)})
+				srv := faultServer(t, tc.fault)
 				err := anthropicCall(t, newAnthropic(srv, 2), stream)
 				recs := srv.Records()
 				requireRetriedAfter(t, recs, testRetryAfter, tc.status, tc.status, tc.status)

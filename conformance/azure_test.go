@@ -100,26 +100,22 @@ func TestAzureChatStream(t *testing.T) {
 }
 
 func TestAzureChat(t *testing.T) {
-	for _, tc := range outputCases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			const seed = 32
-			srv := newServer(t, fake.Config{Seed: seed, OutputTokens: tc.tokens, TokensPerChunk: tc.perChunk, Deployments: []string{azureDeployment}})
-			client := newAzure(srv, 0)
+	const seed = 32
+	runOutputCases(t, fake.Config{Seed: seed, Deployments: []string{azureDeployment}}, func(t *testing.T, tc outputCase, srv *fake.Server) {
+		client := newAzure(srv, 0)
 
-			resp, err := client.Chat.Completions.New(t.Context(), chatParams(azureDeployment, tc.maxTokens))
-			require.NoError(t, err)
+		resp, err := client.Chat.Completions.New(t.Context(), chatParams(azureDeployment, tc.maxTokens))
+		require.NoError(t, err)
 
-			rec := oneRecord(t, srv)
-			want, tokens, cut := tc.want(seed, 0)
-			finish := finishOf(cut, "stop", "length")
-			assert.Equal(t, azurePath, rec.Path)
-			require.Len(t, resp.Choices, 1)
-			assert.Equal(t, want, resp.Choices[0].Message.Content)
-			assert.Equal(t, want, rec.Text)
-			checkAnswer(t, rec, finish, tokens, resp.Choices[0].FinishReason, resp.Usage.CompletionTokens, resp.Usage.PromptTokens, resp.ID)
-		})
-	}
+		rec := oneRecord(t, srv)
+		want, tokens, cut := tc.want(seed, 0)
+		finish := finishOf(cut, "stop", "length")
+		assert.Equal(t, azurePath, rec.Path)
+		require.Len(t, resp.Choices, 1)
+		assert.Equal(t, want, resp.Choices[0].Message.Content)
+		assert.Equal(t, want, rec.Text)
+		checkAnswer(t, rec, finish, tokens, resp.Choices[0].FinishReason, resp.Usage.CompletionTokens, resp.Usage.PromptTokens, resp.ID)
+	})
 }
 
 // TestAzureErrors: Azure's envelope has a string code and no type
@@ -129,7 +125,7 @@ func TestAzureChat(t *testing.T) {
 func TestAzureErrors(t *testing.T) {
 	t.Run("rate_limit/no-retry", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t, fake.Config{FaultFunc: always(fake.FaultRateLimit)})
+		srv := faultServer(t, fake.FaultRateLimit)
 		client := newAzure(srv, 0)
 		_, err := client.Chat.Completions.New(t.Context(), chatParams(azureDeployment, 0))
 		rec := oneRecord(t, srv)
@@ -144,7 +140,7 @@ func TestAzureErrors(t *testing.T) {
 	})
 	t.Run("rate_limit/retry", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t, fake.Config{FaultFunc: always(fake.FaultRateLimit)})
+		srv := faultServer(t, fake.FaultRateLimit)
 		client := newAzure(srv, 2)
 		_, err := client.Chat.Completions.New(t.Context(), chatParams(azureDeployment, 0))
 		requireRetriedAfter(t, srv.Records(), testRetryAfter, 429, 429, 429)
@@ -154,7 +150,7 @@ func TestAzureErrors(t *testing.T) {
 	})
 	t.Run("server_error", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t, fake.Config{FaultFunc: always(fake.FaultServerError)})
+		srv := faultServer(t, fake.FaultServerError)
 		client := newAzure(srv, 0)
 		_, err := client.Chat.Completions.New(t.Context(), chatParams(azureDeployment, 0))
 		oneRecord(t, srv)

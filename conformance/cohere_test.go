@@ -56,97 +56,86 @@ func cohereMaxTokens(maxTokens int64) *int {
 }
 
 func TestCohereChatStream(t *testing.T) {
-	for _, tc := range outputCases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			const seed = 61
-			srv := newServer(t, fake.Config{Seed: seed, OutputTokens: tc.tokens, TokensPerChunk: tc.perChunk, ITL: fake.Fixed(time.Millisecond)})
-			client := newCohere(srv, 1)
+	const seed = 61
+	runOutputCases(t, fake.Config{Seed: seed, ITL: fake.Fixed(time.Millisecond)}, func(t *testing.T, tc outputCase, srv *fake.Server) {
+		client := newCohere(srv, 1)
 
-			stream, err := client.V2.ChatStream(t.Context(), cohereStreamRequest(tc.maxTokens))
+		stream, err := client.V2.ChatStream(t.Context(), cohereStreamRequest(tc.maxTokens))
+		require.NoError(t, err)
+		var text strings.Builder
+		var deltas, blanks int
+		var types []string
+		var end *cohere.ChatMessageEndEvent
+		var id string
+		for {
+			ev, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if isCohereBlankLine(err) {
+				blanks++ // see TestCohereStreamReadBoundary
+				continue
+			}
 			require.NoError(t, err)
-			var text strings.Builder
-			var deltas, blanks int
-			var types []string
-			var end *cohere.ChatMessageEndEvent
-			var id string
-			for {
-				ev, err := stream.Recv()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if isCohereBlankLine(err) {
-					blanks++ // see TestCohereStreamReadBoundary
-					continue
-				}
-				require.NoError(t, err)
-				types = append(types, ev.Type)
-				switch ev.Type {
-				case "message-start":
-					id = *ev.MessageStart.Id
-				case "content-delta":
-					deltas++
-					text.WriteString(*ev.ContentDelta.Delta.Message.Content.Text)
-				case "message-end":
-					end = ev.MessageEnd
-				}
+			types = append(types, ev.Type)
+			switch ev.Type {
+			case "message-start":
+				id = *ev.MessageStart.Id
+			case "content-delta":
+				deltas++
+				text.WriteString(*ev.ContentDelta.Delta.Message.Content.Text)
+			case "message-end":
+				end = ev.MessageEnd
 			}
-			require.NoError(t, stream.Close())
-			if blanks > 0 {
-				t.Logf("cohere-go failed %d Recv calls on a lone blank line and went on", blanks)
-			}
+		}
+		require.NoError(t, stream.Close())
+		if blanks > 0 {
+			t.Logf("cohere-go failed %d Recv calls on a lone blank line and went on", blanks)
+		}
 
-			rec := oneRecord(t, srv)
-			want, tokens, cut := tc.want(seed, 0)
-			finish := finishOf(cut, cohere.ChatFinishReasonComplete, cohere.ChatFinishReasonMaxTokens)
-			assert.Equal(t, want, rec.Text)
-			assert.Equal(t, want, text.String(), "the deltas")
-			assert.Equal(t, tc.chunks(1), deltas)
-			assert.Len(t, rec.Scheduled, deltas)
-			wantTypes := []string{"message-start", "content-start"}
-			for range deltas {
-				wantTypes = append(wantTypes, "content-delta")
-			}
-			wantTypes = append(wantTypes, "content-end", "message-end")
-			assert.Equal(t, wantTypes, types, "events before [DONE]")
-			assert.Equal(t, rec.ID, id)
+		rec := oneRecord(t, srv)
+		want, tokens, cut := tc.want(seed, 0)
+		finish := finishOf(cut, cohere.ChatFinishReasonComplete, cohere.ChatFinishReasonMaxTokens)
+		checkStreamed(t, rec, want, text.String(), deltas, tc.chunks(1))
+		wantTypes := []string{"message-start", "content-start"}
+		for range deltas {
+			wantTypes = append(wantTypes, "content-delta")
+		}
+		wantTypes = append(wantTypes, "content-end", "message-end")
+		assert.Equal(t, wantTypes, types, "events before [DONE]")
+		assert.Equal(t, rec.ID, id)
 
-			require.NotNil(t, end)
-			require.NotNil(t, end.Delta.FinishReason)
-			assert.Equal(t, finish, *end.Delta.FinishReason)
-			assert.Equal(t, rec.FinishReason, string(*end.Delta.FinishReason))
-			require.NotNil(t, end.Delta.Usage)
-			assert.EqualValues(t, tokens, *end.Delta.Usage.Tokens.OutputTokens)
-			assert.EqualValues(t, rec.OutputTokens, *end.Delta.Usage.Tokens.OutputTokens)
-			assert.EqualValues(t, testPromptTokens, *end.Delta.Usage.Tokens.InputTokens)
-			assert.EqualValues(t, tokens, *end.Delta.Usage.BilledUnits.OutputTokens)
-		})
-	}
+		require.NotNil(t, end)
+		require.NotNil(t, end.Delta.FinishReason)
+		assert.Equal(t, finish, *end.Delta.FinishReason)
+		assert.Equal(t, rec.FinishReason, string(*end.Delta.FinishReason))
+		require.NotNil(t, end.Delta.Usage)
+		assert.EqualValues(t, tokens, *end.Delta.Usage.Tokens.OutputTokens)
+		assert.EqualValues(t, rec.OutputTokens, *end.Delta.Usage.Tokens.OutputTokens)
+		assert.EqualValues(t, testPromptTokens, *end.Delta.Usage.Tokens.InputTokens)
+		assert.EqualValues(t, tokens, *end.Delta.Usage.BilledUnits.OutputTokens)
+	})
 }
 
 func TestCohereChat(t *testing.T) {
-	for _, tc := range outputCases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			const seed = 62
-			srv := newServer(t, fake.Config{Seed: seed, OutputTokens: tc.tokens, TokensPerChunk: tc.perChunk})
-			client := newCohere(srv, 1)
+	const seed = 62
+	runOutputCases(t, fake.Config{Seed: seed}, func(t *testing.T, tc outputCase, srv *fake.Server) {
+		client := newCohere(srv, 1)
 
-			resp, err := client.V2.Chat(t.Context(), cohereRequest(tc.maxTokens))
-			require.NoError(t, err)
+		resp, err := client.V2.Chat(t.Context(), cohereRequest(tc.maxTokens))
+		require.NoError(t, err)
 
-			rec := oneRecord(t, srv)
-			want, tokens, cut := tc.want(seed, 0)
-			finish := finishOf(cut, cohere.ChatFinishReasonComplete, cohere.ChatFinishReasonMaxTokens)
-			require.NotNil(t, resp.Message)
-			require.Len(t, resp.Message.Content, 1)
-			require.NotNil(t, resp.Message.Content[0].Text)
-			assert.Equal(t, want, resp.Message.Content[0].Text.Text)
-			assert.Equal(t, want, rec.Text)
-			require.NotNil(t, resp.Usage)
-			checkAnswer(t, rec, finish, tokens, resp.FinishReason, *resp.Usage.Tokens.OutputTokens, *resp.Usage.Tokens.InputTokens, resp.Id)
-		})
-	}
+		rec := oneRecord(t, srv)
+		want, tokens, cut := tc.want(seed, 0)
+		finish := finishOf(cut, cohere.ChatFinishReasonComplete, cohere.ChatFinishReasonMaxTokens)
+		require.NotNil(t, resp.Message)
+		require.Len(t, resp.Message.Content, 1)
+		require.NotNil(t, resp.Message.Content[0].Text)
+		assert.Equal(t, want, resp.Message.Content[0].Text.Text)
+		assert.Equal(t, want, rec.Text)
+		require.NotNil(t, resp.Usage)
+		checkAnswer(t, rec, finish, tokens, resp.FinishReason, *resp.Usage.Tokens.OutputTokens, *resp.Usage.Tokens.InputTokens, resp.Id)
+	})
 }
 
 // cohereCall makes one chat call, streamed or not, and returns its error.
@@ -188,14 +177,10 @@ func TestCohereErrors(t *testing.T) {
 			return errors.As(err, &e)
 		}},
 	} {
-		for _, stream := range []bool{false, true} {
-			name := string(tc.fault)
-			if stream {
-				name += "/stream"
-			}
+		for stream, name := range streamModes(string(tc.fault)) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				srv := newServer(t, fake.Config{FaultFunc: always(tc.fault)})
+				srv := faultServer(t, tc.fault)
 				err := cohereCall(t, newCohere(srv, 1), stream)
 				rec := oneRecord(t, srv)
 				assert.Equal(t, tc.status, rec.Status)
@@ -209,7 +194,7 @@ func TestCohereErrors(t *testing.T) {
 	}
 	t.Run("rate_limit/retry", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t, fake.Config{FaultFunc: always(fake.FaultRateLimit)})
+		srv := faultServer(t, fake.FaultRateLimit)
 		err := cohereCall(t, newCohere(srv, 2), false)
 		recs := srv.Records()
 		requireRetriedAfter(t, recs, 500*time.Millisecond, 429, 429)

@@ -73,11 +73,10 @@ func generateConfig(maxTokens int64) *genai.GenerateContentConfig {
 
 func TestGeminiGenerateContentStream(t *testing.T) {
 	for _, b := range geminiBackends {
-		for _, tc := range outputCases {
-			t.Run(b.name+"/"+tc.name, func(t *testing.T) {
-				t.Parallel()
-				const seed = 51
-				srv := newServer(t, fake.Config{Seed: seed, OutputTokens: tc.tokens, TokensPerChunk: tc.perChunk, ITL: fake.Fixed(time.Millisecond)})
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			const seed = 51
+			runOutputCases(t, fake.Config{Seed: seed, ITL: fake.Fixed(time.Millisecond)}, func(t *testing.T, tc outputCase, srv *fake.Server) {
 				client := newGenAI(t, srv, b, 0)
 
 				var text strings.Builder
@@ -94,10 +93,7 @@ func TestGeminiGenerateContentStream(t *testing.T) {
 				want, tokens, cut := tc.want(seed, 0)
 				finish := finishOf(cut, genai.FinishReasonStop, genai.FinishReasonMaxTokens)
 				assert.Equal(t, b.path, rec.Path)
-				assert.Equal(t, want, rec.Text)
-				assert.Equal(t, want, text.String(), "the chunks' text")
-				assert.Equal(t, tc.chunks(4), chunks, "chunks (4 tokens each by default)")
-				assert.Len(t, rec.Scheduled, chunks)
+				checkStreamed(t, rec, want, text.String(), chunks, tc.chunks(4)) // 4 tokens a chunk by default
 				require.NotNil(t, last)
 				require.Len(t, last.Candidates, 1)
 				require.NotNil(t, last.UsageMetadata)
@@ -106,17 +102,16 @@ func TestGeminiGenerateContentStream(t *testing.T) {
 					last.UsageMetadata.PromptTokenCount, last.ResponseID)
 				assert.EqualValues(t, testPromptTokens+tokens, last.UsageMetadata.TotalTokenCount)
 			})
-		}
+		})
 	}
 }
 
 func TestGeminiGenerateContent(t *testing.T) {
 	for _, b := range geminiBackends {
-		for _, tc := range outputCases {
-			t.Run(b.name+"/"+tc.name, func(t *testing.T) {
-				t.Parallel()
-				const seed = 52
-				srv := newServer(t, fake.Config{Seed: seed, OutputTokens: tc.tokens, TokensPerChunk: tc.perChunk})
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			const seed = 52
+			runOutputCases(t, fake.Config{Seed: seed}, func(t *testing.T, tc outputCase, srv *fake.Server) {
 				client := newGenAI(t, srv, b, 0)
 
 				resp, err := client.Models.GenerateContent(t.Context(), geminiModel, genai.Text(testPrompt), generateConfig(tc.maxTokens))
@@ -133,7 +128,7 @@ func TestGeminiGenerateContent(t *testing.T) {
 				checkAnswer(t, rec, finish, tokens, resp.Candidates[0].FinishReason, resp.UsageMetadata.CandidatesTokenCount,
 					resp.UsageMetadata.PromptTokenCount, resp.ResponseID)
 			})
-		}
+		})
 	}
 }
 
@@ -171,18 +166,15 @@ func TestGeminiErrors(t *testing.T) {
 			{fake.FaultServerError, http.StatusInternalServerError, "INTERNAL"},
 			{fake.FaultOverloaded, http.StatusServiceUnavailable, "UNAVAILABLE"},
 		} {
-			for _, stream := range []bool{false, true} {
+			for stream, name := range streamModes(b.name + "/" + string(tc.fault)) {
 				for _, retries := range []int{0, 2} {
-					name := b.name + "/" + string(tc.fault)
-					if stream {
-						name += "/stream"
-					}
+					sub := name
 					if retries > 0 {
-						name += "/retry"
+						sub += "/retry"
 					}
-					t.Run(name, func(t *testing.T) {
+					t.Run(sub, func(t *testing.T) {
 						t.Parallel()
-						srv := newServer(t, fake.Config{FaultFunc: always(tc.fault)})
+						srv := faultServer(t, tc.fault)
 						err := geminiCall(t, newGenAI(t, srv, b, retries), stream)
 						recs := srv.Records()
 						require.Len(t, recs, 1+retries, "attempts")

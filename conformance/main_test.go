@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"iter"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,18 @@ func checkAnswer[F ~string, N ~int32 | ~int64 | ~float64](t *testing.T, rec fake
 	assert.Equal(t, rec.ID, id)
 }
 
+// checkStreamed checks the output of a streamed answer: the fake's record
+// of it and the text its events carried (streamed) are want, and it came
+// in wantEvents events of output (events), one for each chunk the fake
+// scheduled.
+func checkStreamed(t *testing.T, rec fake.Record, want, streamed string, events, wantEvents int) {
+	t.Helper()
+	assert.Equal(t, want, rec.Text, "the fake's record")
+	assert.Equal(t, want, streamed, "the streamed text")
+	assert.Equal(t, wantEvents, events, "events of output")
+	assert.Len(t, rec.Scheduled, events, "chunks the fake scheduled")
+}
+
 // finishOf returns the finish reason (or status) of an answer: atLimit
 // when the request's limit cut it, else whole.
 func finishOf[F any](cut bool, whole, atLimit F) F {
@@ -91,6 +104,21 @@ func finishOf[F any](cut bool, whole, atLimit F) F {
 // seq under seed: what the response must carry.
 func wantText(seed, seq uint64, n int) string {
 	return strings.Join(fake.Tokens(seed, seq, n), "")
+}
+
+// faultServer starts a fake server, as newServer does, that gives every
+// request fault f.
+func faultServer(t testing.TB, f fake.Fault) *fake.Server {
+	t.Helper()
+	return newServer(t, fake.Config{FaultFunc: always(f)})
+}
+
+// streamModes yields the two ways of making a call, not streamed and
+// streamed, each with its subtest name: name, then name + "/stream".
+func streamModes(name string) iter.Seq2[bool, string] {
+	return func(yield func(bool, string) bool) {
+		_ = yield(false, name) && yield(true, name+"/stream")
+	}
 }
 
 // always returns a Config.FaultFunc that gives every request fault f.

@@ -70,6 +70,21 @@ func (c outputCase) want(seed, seq uint64) (text string, tokens int, cut bool) {
 	return wantText(seed, seq, n), n, cut
 }
 
+// runOutputCases runs check as a parallel subtest for each output case,
+// each with a fake server of its own: cfg, with the case's output tokens
+// and tokens per chunk.
+func runOutputCases(t *testing.T, cfg fake.Config, check func(t *testing.T, tc outputCase, srv *fake.Server)) {
+	t.Helper()
+	for _, tc := range outputCases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := cfg
+			cfg.OutputTokens, cfg.TokensPerChunk = tc.tokens, tc.perChunk
+			check(t, tc, newServer(t, cfg))
+		})
+	}
+}
+
 // chunks returns the number of content events of the case's response.
 func (c outputCase) chunks(defaultPerChunk int) int {
 	_, n, _ := c.want(0, 0)
@@ -81,77 +96,66 @@ func (c outputCase) chunks(defaultPerChunk int) int {
 }
 
 func TestOpenAIChatStream(t *testing.T) {
-	for _, tc := range outputCases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			const seed = 11
-			srv := newServer(t, fake.Config{Seed: seed, OutputTokens: tc.tokens, TokensPerChunk: tc.perChunk, ITL: fake.Fixed(time.Millisecond)})
-			client := newOpenAI(srv, 0)
-			params := chatParams("gpt-4o-mini", tc.maxTokens)
-			params.StreamOptions.IncludeUsage = openai.Bool(true)
+	const seed = 11
+	runOutputCases(t, fake.Config{Seed: seed, ITL: fake.Fixed(time.Millisecond)}, func(t *testing.T, tc outputCase, srv *fake.Server) {
+		client := newOpenAI(srv, 0)
+		params := chatParams("gpt-4o-mini", tc.maxTokens)
+		params.StreamOptions.IncludeUsage = openai.Bool(true)
 
-			stream := client.Chat.Completions.NewStreaming(t.Context(), params)
-			var acc openai.ChatCompletionAccumulator
-			var text strings.Builder
-			var contentChunks, usageChunks int
-			for stream.Next() {
-				chunk := stream.Current()
-				require.True(t, acc.AddChunk(chunk), "the accumulator took chunk %q", chunk.RawJSON())
-				for _, c := range chunk.Choices {
-					if c.Delta.Content != "" {
-						contentChunks++
-						text.WriteString(c.Delta.Content)
-					}
-				}
-				if chunk.JSON.Usage.Valid() && chunk.Usage.CompletionTokens > 0 {
-					usageChunks++
+		stream := client.Chat.Completions.NewStreaming(t.Context(), params)
+		var acc openai.ChatCompletionAccumulator
+		var text strings.Builder
+		var contentChunks, usageChunks int
+		for stream.Next() {
+			chunk := stream.Current()
+			require.True(t, acc.AddChunk(chunk), "the accumulator took chunk %q", chunk.RawJSON())
+			for _, c := range chunk.Choices {
+				if c.Delta.Content != "" {
+					contentChunks++
+					text.WriteString(c.Delta.Content)
 				}
 			}
-			require.NoError(t, stream.Err())
-			require.NoError(t, stream.Close())
+			if chunk.JSON.Usage.Valid() && chunk.Usage.CompletionTokens > 0 {
+				usageChunks++
+			}
+		}
+		require.NoError(t, stream.Err())
+		require.NoError(t, stream.Close())
 
-			rec := oneRecord(t, srv)
-			want, tokens, cut := tc.want(seed, 0)
-			finish := finishOf(cut, "stop", "length")
-			assert.Equal(t, want, rec.Text, "the fake's record")
-			assert.Equal(t, want, text.String(), "the deltas")
-			assert.Equal(t, tc.chunks(1), contentChunks, "content chunks")
-			assert.Len(t, rec.Scheduled, contentChunks, "content chunks the fake scheduled")
-			assert.Equal(t, 1, usageChunks, "usage chunks")
+		rec := oneRecord(t, srv)
+		want, tokens, cut := tc.want(seed, 0)
+		finish := finishOf(cut, "stop", "length")
+		checkStreamed(t, rec, want, text.String(), contentChunks, tc.chunks(1))
+		assert.Equal(t, 1, usageChunks, "usage chunks")
 
-			require.Len(t, acc.Choices, 1)
-			assert.Equal(t, want, acc.Choices[0].Message.Content, "accumulated content")
-			checkAnswer(t, rec, finish, tokens, acc.Choices[0].FinishReason, acc.Usage.CompletionTokens, acc.Usage.PromptTokens, acc.ID)
-			assert.EqualValues(t, rec.PromptTokens, acc.Usage.PromptTokens)
-			assert.EqualValues(t, testPromptTokens+tokens, acc.Usage.TotalTokens)
-			assert.Equal(t, "gpt-4o-mini", acc.Model)
-			assert.True(t, rec.Stream)
-			assert.NoError(t, rec.Err)
-		})
-	}
+		require.Len(t, acc.Choices, 1)
+		assert.Equal(t, want, acc.Choices[0].Message.Content, "accumulated content")
+		checkAnswer(t, rec, finish, tokens, acc.Choices[0].FinishReason, acc.Usage.CompletionTokens, acc.Usage.PromptTokens, acc.ID)
+		assert.EqualValues(t, rec.PromptTokens, acc.Usage.PromptTokens)
+		assert.EqualValues(t, testPromptTokens+tokens, acc.Usage.TotalTokens)
+		assert.Equal(t, "gpt-4o-mini", acc.Model)
+		assert.True(t, rec.Stream)
+		assert.NoError(t, rec.Err)
+	})
 }
 
 func TestOpenAIChat(t *testing.T) {
-	for _, tc := range outputCases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			const seed = 12
-			srv := newServer(t, fake.Config{Seed: seed, OutputTokens: tc.tokens, TokensPerChunk: tc.perChunk})
-			client := newOpenAI(srv, 0)
+	const seed = 12
+	runOutputCases(t, fake.Config{Seed: seed}, func(t *testing.T, tc outputCase, srv *fake.Server) {
+		client := newOpenAI(srv, 0)
 
-			resp, err := client.Chat.Completions.New(t.Context(), chatParams("gpt-4o-mini", tc.maxTokens))
-			require.NoError(t, err)
+		resp, err := client.Chat.Completions.New(t.Context(), chatParams("gpt-4o-mini", tc.maxTokens))
+		require.NoError(t, err)
 
-			rec := oneRecord(t, srv)
-			want, tokens, cut := tc.want(seed, 0)
-			finish := finishOf(cut, "stop", "length")
-			require.Len(t, resp.Choices, 1)
-			assert.Equal(t, want, resp.Choices[0].Message.Content)
-			assert.Equal(t, want, rec.Text)
-			checkAnswer(t, rec, finish, tokens, resp.Choices[0].FinishReason, resp.Usage.CompletionTokens, resp.Usage.PromptTokens, resp.ID)
-			assert.False(t, rec.Stream)
-		})
-	}
+		rec := oneRecord(t, srv)
+		want, tokens, cut := tc.want(seed, 0)
+		finish := finishOf(cut, "stop", "length")
+		require.Len(t, resp.Choices, 1)
+		assert.Equal(t, want, resp.Choices[0].Message.Content)
+		assert.Equal(t, want, rec.Text)
+		checkAnswer(t, rec, finish, tokens, resp.Choices[0].FinishReason, resp.Usage.CompletionTokens, resp.Usage.PromptTokens, resp.ID)
+		assert.False(t, rec.Stream)
+	})
 }
 
 // TestOpenAIAccumulatorSumsRepeatedUsage: openai-go's accumulator adds up
@@ -245,14 +249,10 @@ func requireOpenAIError(t *testing.T, err error, tc openAIErrorCase, rec fake.Re
 // Retry-After-Ms the fake asked for, and returns the last error.
 func TestOpenAIErrors(t *testing.T) {
 	for _, tc := range openAIErrorCases {
-		for _, stream := range []bool{false, true} {
-			name := string(tc.fault)
-			if stream {
-				name += "/stream"
-			}
+		for stream, name := range streamModes(string(tc.fault)) {
 			t.Run(name+"/no-retry", func(t *testing.T) {
 				t.Parallel()
-				srv := newServer(t, fake.Config{FaultFunc: always(tc.fault)})
+				srv := faultServer(t, tc.fault)
 				client := newOpenAI(srv, 0)
 				err := openAIChatCall(t, client, stream)
 				rec := oneRecord(t, srv)
@@ -263,7 +263,7 @@ func TestOpenAIErrors(t *testing.T) {
 				// Without Retry-After, openai-go backs off 0.5s, 1s: cap it.
 				t.Run(name+"/retry", func(t *testing.T) {
 					t.Parallel()
-					srv := newServer(t, fake.Config{FaultFunc: always(tc.fault)})
+					srv := faultServer(t, tc.fault)
 					client := newOpenAI(srv, 2, option.WithMaxRetryDelay(5*time.Millisecond))
 					err := openAIChatCall(t, client, stream)
 					recs := srv.Records()
@@ -274,7 +274,7 @@ func TestOpenAIErrors(t *testing.T) {
 			}
 			t.Run(name+"/retry", func(t *testing.T) {
 				t.Parallel()
-				srv := newServer(t, fake.Config{FaultFunc: always(tc.fault)})
+				srv := faultServer(t, tc.fault)
 				client := newOpenAI(srv, 2)
 				err := openAIChatCall(t, client, stream)
 				recs := srv.Records()
@@ -398,74 +398,63 @@ func responsesParams(model string, maxTokens int64) responses.ResponseNewParams 
 }
 
 func TestOpenAIResponsesStream(t *testing.T) {
-	for _, tc := range outputCases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			const seed = 21
-			srv := newServer(t, fake.Config{Seed: seed, OutputTokens: tc.tokens, TokensPerChunk: tc.perChunk, ITL: fake.Fixed(time.Millisecond)})
-			client := newOpenAI(srv, 0)
+	const seed = 21
+	runOutputCases(t, fake.Config{Seed: seed, ITL: fake.Fixed(time.Millisecond)}, func(t *testing.T, tc outputCase, srv *fake.Server) {
+		client := newOpenAI(srv, 0)
 
-			stream := client.Responses.NewStreaming(t.Context(), responsesParams("gpt-4o-mini", tc.maxTokens))
-			var text strings.Builder
-			var deltas, seq int
-			var final responses.Response
-			var terminal string
-			for stream.Next() {
-				ev := stream.Current()
-				assert.EqualValues(t, seq, ev.SequenceNumber, "sequence_number")
-				seq++
-				switch ev.Type {
-				case "response.output_text.delta":
-					deltas++
-					text.WriteString(ev.Delta)
-				case "response.completed", "response.incomplete":
-					terminal = ev.Type
-					final = ev.Response
-				}
+		stream := client.Responses.NewStreaming(t.Context(), responsesParams("gpt-4o-mini", tc.maxTokens))
+		var text strings.Builder
+		var deltas, seq int
+		var final responses.Response
+		var terminal string
+		for stream.Next() {
+			ev := stream.Current()
+			assert.EqualValues(t, seq, ev.SequenceNumber, "sequence_number")
+			seq++
+			switch ev.Type {
+			case "response.output_text.delta":
+				deltas++
+				text.WriteString(ev.Delta)
+			case "response.completed", "response.incomplete":
+				terminal = ev.Type
+				final = ev.Response
 			}
-			require.NoError(t, stream.Err())
-			require.NoError(t, stream.Close())
+		}
+		require.NoError(t, stream.Err())
+		require.NoError(t, stream.Close())
 
-			rec := oneRecord(t, srv)
-			want, tokens, cut := tc.want(seed, 0)
-			status, wantTerminal := "completed", "response.completed"
-			if cut {
-				status, wantTerminal = "incomplete", "response.incomplete"
-			}
-			assert.Equal(t, want, text.String(), "the deltas")
-			assert.Equal(t, want, rec.Text)
-			assert.Equal(t, want, final.OutputText(), "the final response's text")
-			assert.Equal(t, tc.chunks(1), deltas)
-			assert.Len(t, rec.Scheduled, deltas)
-			assert.Equal(t, wantTerminal, terminal)
-			checkAnswer(t, rec, responses.ResponseStatus(status), tokens, final.Status, final.Usage.OutputTokens, final.Usage.InputTokens, final.ID)
-			assert.EqualValues(t, testPromptTokens+tokens, final.Usage.TotalTokens)
-			if cut {
-				assert.Equal(t, "max_output_tokens", final.IncompleteDetails.Reason)
-			}
-		})
-	}
+		rec := oneRecord(t, srv)
+		want, tokens, cut := tc.want(seed, 0)
+		status, wantTerminal := "completed", "response.completed"
+		if cut {
+			status, wantTerminal = "incomplete", "response.incomplete"
+		}
+		checkStreamed(t, rec, want, text.String(), deltas, tc.chunks(1))
+		assert.Equal(t, want, final.OutputText(), "the final response's text")
+		assert.Equal(t, wantTerminal, terminal)
+		checkAnswer(t, rec, responses.ResponseStatus(status), tokens, final.Status, final.Usage.OutputTokens, final.Usage.InputTokens, final.ID)
+		assert.EqualValues(t, testPromptTokens+tokens, final.Usage.TotalTokens)
+		if cut {
+			assert.Equal(t, "max_output_tokens", final.IncompleteDetails.Reason)
+		}
+	})
 }
 
 func TestOpenAIResponses(t *testing.T) {
-	for _, tc := range outputCases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			const seed = 22
-			srv := newServer(t, fake.Config{Seed: seed, OutputTokens: tc.tokens, TokensPerChunk: tc.perChunk})
-			client := newOpenAI(srv, 0)
+	const seed = 22
+	runOutputCases(t, fake.Config{Seed: seed}, func(t *testing.T, tc outputCase, srv *fake.Server) {
+		client := newOpenAI(srv, 0)
 
-			resp, err := client.Responses.New(t.Context(), responsesParams("gpt-4o-mini", tc.maxTokens))
-			require.NoError(t, err)
+		resp, err := client.Responses.New(t.Context(), responsesParams("gpt-4o-mini", tc.maxTokens))
+		require.NoError(t, err)
 
-			rec := oneRecord(t, srv)
-			want, tokens, cut := tc.want(seed, 0)
-			status := finishOf(cut, "completed", "incomplete")
-			assert.Equal(t, want, resp.OutputText())
-			assert.Equal(t, want, rec.Text)
-			checkAnswer(t, rec, responses.ResponseStatus(status), tokens, resp.Status, resp.Usage.OutputTokens, resp.Usage.InputTokens, resp.ID)
-		})
-	}
+		rec := oneRecord(t, srv)
+		want, tokens, cut := tc.want(seed, 0)
+		status := finishOf(cut, "completed", "incomplete")
+		assert.Equal(t, want, resp.OutputText())
+		assert.Equal(t, want, rec.Text)
+		checkAnswer(t, rec, responses.ResponseStatus(status), tokens, resp.Status, resp.Usage.OutputTokens, resp.Usage.InputTokens, resp.ID)
+	})
 }
 
 // TestOpenAIResponsesErrors: the Responses API's status faults are the same
@@ -474,7 +463,7 @@ func TestOpenAIResponses(t *testing.T) {
 func TestOpenAIResponsesErrors(t *testing.T) {
 	t.Run("rate_limit", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t, fake.Config{FaultFunc: always(fake.FaultRateLimit)})
+		srv := faultServer(t, fake.FaultRateLimit)
 		client := newOpenAI(srv, 1)
 		_, err := client.Responses.New(t.Context(), responsesParams("gpt-4o-mini", 0))
 		recs := srv.Records()
