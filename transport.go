@@ -414,10 +414,16 @@ type inputNeeder interface{ NeedsInput() bool }
 // Read reads the body for the application and decodes what it read.
 func (b *meter) Read(p []byte) (int, error) {
 	n, err := b.body.Read(p)
+	var at time.Time
+	if b.live && n > 0 {
+		// One read of the monotonic clock, from the attempt's send, taken
+		// before a Close on another goroutine can hold the meter.
+		at = b.f.t0.Add(time.Since(b.f.t0))
+	}
 	b.mu.Lock()
 	if !b.done {
 		if b.live {
-			b.push(p[:n], err)
+			b.push(p[:n], at, err)
 		} else {
 			b.keep(p[:n], err)
 		}
@@ -426,13 +432,11 @@ func (b *meter) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// push decodes p, the bytes one read returned, and err, its error: the
-// usual events where they are, with DecodeUsual, the rest through the
-// decoder's Next; all stamped with the time the read returned.
-func (b *meter) push(p []byte, err error) {
+// push decodes p, the bytes one read returned at the time at, and err,
+// its error: the usual events where they are, with DecodeUsual, the rest
+// through the decoder's Next.
+func (b *meter) push(p []byte, at time.Time, err error) {
 	if len(p) > 0 {
-		// One read of the monotonic clock, from the attempt's send.
-		at := b.f.t0.Add(time.Since(b.f.t0))
 		if b.usual != nil {
 			for len(p) > 0 && !b.done {
 				n := b.usual.DecodeUsual(p, at, &b.d)
