@@ -51,11 +51,7 @@ func TestGatesConfigProblems(t *testing.T) {
 		"{metric: ttft, percentile: 95, limit_ms: 500}", "{metric: ttft, percentile: 100, limit_ms: 500}\n        - {metric: latency, percentile: 95, limit_ms: 5}\n        - {metric: e2e, percentile: 95}\n        - {metric: ttft, percentile: 95, limit_ms: 5, max: 0.1}\n        - {metric: ttft, percentile: 95, limit_ms: 5, limit: 3}",
 		"{metric: error_rate, max: 0.01}", "{metric: error_rate, max: 2}\n        - {metric: error_rate}\n        - {metric: e2e, percentile: 95, limit_ms: 9}\n        - {metric: journey, percentile: 95, limit_ms: 9}",
 	).Replace(gatesConfig)
-	_, err := config.Parse([]byte(bad), "gates.yaml")
-	require.Error(t, err)
-	msg := err.Error()
-	t.Log(msg)
-	for _, want := range []string{
+	assertProblems(t, bad, "gates.yaml",
 		"workload.scenarios[0].max_requests", "at least requests (100)",
 		"workload.scenarios[0].gates[0]", "percentile must be within 0..100",
 		"gates[1]", `unknown metric "latency"`,
@@ -67,10 +63,21 @@ func TestGatesConfigProblems(t *testing.T) {
 		"gates[7]", "a second e2e_p95 gate (also gates[2])",
 		"gates[8].metric", "journey is measured only for a Go journey",
 		"gates.yaml:",
-	} {
-		assert.Contains(t, msg, want)
+	)
+	assertProblems(t, strings.Replace(gatesConfig, "      gates:\n        - {metric: ttft, percentile: 95, limit_ms: 500}\n        - {metric: error_rate, max: 0.01}\n", "", 1), "gates.yaml",
+		"budget of the scenario's gates, and it has none")
+}
+
+// assertProblems parses src, a broken configuration named name, and checks
+// that its error reports each of want.
+func assertProblems(t *testing.T, src, name string, want ...string) {
+	t.Helper()
+	_, err := config.Parse([]byte(src), name)
+	if !assert.Error(t, err, "want %q", want) {
+		return
 	}
-	_, err = config.Parse([]byte(strings.Replace(gatesConfig, "      gates:\n        - {metric: ttft, percentile: 95, limit_ms: 500}\n        - {metric: error_rate, max: 0.01}\n", "", 1)), "gates.yaml")
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "budget of the scenario's gates, and it has none")
+	t.Log(err)
+	for _, w := range want {
+		assert.Contains(t, err.Error(), w)
+	}
 }

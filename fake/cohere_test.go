@@ -98,10 +98,7 @@ func TestCohereErrors(t *testing.T) {
 	defer s.Close()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := post(t, s.Client(), s.URL+"/v2/chat", tt.body)
-			body := readAll(t, resp)
-			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
-			assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+			body := postRejected(t, s.Client(), s.URL+"/v2/chat", tt.body, "application/json")
 			assert.Equal(t, `{"message":`+quote(tt.message)+`}`, body)
 		})
 	}

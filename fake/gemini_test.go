@@ -214,10 +214,7 @@ func TestGeminiErrors(t *testing.T) {
 	defer s.Close()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := post(t, s.Client(), s.URL+geminiAlt, tt.body)
-			body := readAll(t, resp)
-			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
-			assert.Equal(t, "application/json; charset=UTF-8", resp.Header.Get("Content-Type"))
+			body := postRejected(t, s.Client(), s.URL+geminiAlt, tt.body, "application/json; charset=UTF-8")
 			want := fmt.Sprintf("{\n  \"error\": {\n    \"code\": 400,\n    \"message\": %s,\n    \"status\": \"INVALID_ARGUMENT\"\n  }\n}", quote(tt.message))
 			assert.Equal(t, want, body)
 		})

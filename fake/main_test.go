@@ -91,6 +91,17 @@ func readAll(t testing.TB, resp *http.Response) string {
 	return string(b)
 }
 
+// postRejected POSTs body to url and checks that the answer is a 400 of the
+// content type given; it returns the answer's body.
+func postRejected(t *testing.T, client *http.Client, url, body, contentType string) string {
+	t.Helper()
+	resp := post(t, client, url, body)
+	got := readAll(t, resp)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Equal(t, contentType, resp.Header.Get("Content-Type"))
+	return got
+}
+
 // streamed serves one streaming request: a server of cfg, recording,
 // answers body POSTed to path by send. The answer must be a 200 stream of
 // contentType, not cached and of no set length. It returns the response,

@@ -238,10 +238,7 @@ func TestChatCompletionsBadRequest(t *testing.T) {
 	defer s.Close()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := post(t, s.Client(), s.URL+"/v1/chat/completions", tt.body)
-			body := readAll(t, resp)
-			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
-			assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+			body := postRejected(t, s.Client(), s.URL+"/v1/chat/completions", tt.body, "application/json")
 			assertOpenAIError(t, body, "invalid_request_error", tt.param, tt.code, tt.wantInMesage)
 		})
 	}

@@ -131,9 +131,7 @@ func TestResponsesBadRequest(t *testing.T) {
 	defer s.Close()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := post(t, s.Client(), s.URL+"/v1/responses", tt.body)
-			body := readAll(t, resp)
-			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			body := postRejected(t, s.Client(), s.URL+"/v1/responses", tt.body, "application/json")
 			assertOpenAIError(t, body, "invalid_request_error", tt.param, tt.code, tt.inMessage)
 		})
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -50,17 +51,9 @@ func TestWriteHistogramLog(t *testing.T) {
 			t.Errorf("log lacks %q", h)
 		}
 	}
-	r := hdrhistogram.NewHistogramLogReader(strings.NewReader(text))
 	merged := stats.NewLatency()
-	n := 0
-	for {
-		h, err := r.NextIntervalHistogram()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h == nil {
-			break
-		}
+	intervals := hlogIntervals(t, strings.NewReader(text))
+	for n, h := range intervals {
 		w := want[n]
 		if w == nil {
 			w = stats.NewLatency()
@@ -83,10 +76,9 @@ func TestWriteHistogramLog(t *testing.T) {
 			t.Fatal(err)
 		}
 		merged.Merge(l)
-		n++
 	}
-	if n != len(want) {
-		t.Errorf("%d intervals, want %d", n, len(want))
+	if len(intervals) != len(want) {
+		t.Errorf("%d intervals, want %d", len(intervals), len(want))
 	}
 	for p := 0.0; p <= 100; p += 1 {
 		if merged.Percentile(p) != all.Percentile(p) {
@@ -129,5 +121,22 @@ func TestWriteHistogramLogOptions(t *testing.T) {
 	}
 	if err := WriteHistogramLog(&b, RawRequests(reqs), HistogramLogOptions{Metric: "nope"}); err == nil {
 		t.Error("unknown metric: no error")
+	}
+}
+
+// hlogIntervals reads every interval histogram of the histogram log r.
+func hlogIntervals(t *testing.T, r io.Reader) []*hdrhistogram.Histogram {
+	t.Helper()
+	lr := hdrhistogram.NewHistogramLogReader(r)
+	var hs []*hdrhistogram.Histogram
+	for {
+		h, err := lr.NextIntervalHistogram()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h == nil {
+			return hs
+		}
+		hs = append(hs, h)
 	}
 }

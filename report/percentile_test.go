@@ -105,15 +105,7 @@ func TestResultFileAndHistogramLogAgree(t *testing.T) {
 				t.Fatal(err)
 			}
 			sum := hdrhistogram.New(1, 3_600_000_000_000, 3)
-			r := hdrhistogram.NewHistogramLogReader(&log)
-			for {
-				h, err := r.NextIntervalHistogram()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if h == nil {
-					break
-				}
+			for _, h := range hlogIntervals(t, &log) {
 				if dropped := sum.Merge(h); dropped != 0 {
 					t.Fatalf("%d values dropped", dropped)
 				}

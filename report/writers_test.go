@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -139,22 +140,33 @@ func TestWriteJSON(t *testing.T) {
 	}
 }
 
+// readCSV reads the CSV text r, header first, and returns its rows (the
+// header included) and the column of each header name.
+func readCSV(t *testing.T, r io.Reader) (rows [][]string, col map[string]int) {
+	t.Helper()
+	rows, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 {
+		t.Fatal("no header")
+	}
+	col = map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	return rows, col
+}
+
 func TestWriteCSV(t *testing.T) {
 	f := goldenFile(t)
 	var b bytes.Buffer
 	if err := WriteCSV(&b, f, CSVOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := csv.NewReader(&b).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows, col := readCSV(t, &b)
 	if len(rows) != 4 {
 		t.Fatalf("%d rows, want a header and 3", len(rows))
-	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		col[h] = i
 	}
 	m := f.Scenarios[0].Results[0].Metrics
 	check := func(row int, name string, want float64) {
@@ -201,16 +213,9 @@ func TestWriteRawCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	rawCSV := b.String()
-	rows, err := csv.NewReader(&b).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows, h := readCSV(t, &b)
 	if len(rows) != 3 {
 		t.Fatalf("%d rows", len(rows))
-	}
-	h := map[string]int{}
-	for i, c := range rows[0] {
-		h[c] = i
 	}
 	if rows[1][h["ttft_ns"]] != "9" || rows[1][h["dns_ns"]] != "" || rows[1][h["scenario"]] != "s,1" || rows[1][h["cost_usd"]] == "" {
 		t.Errorf("row 1: %v", rows[1])

@@ -20,29 +20,17 @@ import (
 // uniform over 20..40ms) whose scenario has the given gates.
 func gatesConfig(t *testing.T, dir, extra string, gates ...string) string {
 	t.Helper()
-	cfg := fmt.Sprintf(`providers:
-  - name: fake
-    models: [fake-model]
-    settings: {ttft_ms: "uniform(20, 40)", itl_ms: 1, output_tokens: 4}
-workload:
-  scenarios:
-    - name: chat
-      prompt: "Say hello"
-      requests: 100
+	return fakeConfig(t, dir, "gates.yaml", `ttft_ms: "uniform(20, 40)", itl_ms: 1, output_tokens: 4`, `      requests: 100
       concurrency: 8
-%s      gates:
-        - %s
-execution:
+`+extra+`      gates:
+        - `+strings.Join(gates, "\n        - ")+"\n", fmt.Sprintf(`execution:
   warmup_requests: 4
 output:
   console: {format: table}
   export:
     - {format: json, path: %s}
     - {format: markdown, path: %s}
-`, extra, strings.Join(gates, "\n        - "), filepath.Join(dir, "out.json"), filepath.Join(dir, "out.md"))
-	path := filepath.Join(dir, "gates.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o644))
-	return path
+`, filepath.Join(dir, "out.json"), filepath.Join(dir, "out.md")))
 }
 
 // TestRunGates: a gate that holds and one that breaks: exit 1, both

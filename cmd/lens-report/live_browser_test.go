@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,23 +34,13 @@ func TestRunServeInBrowser(t *testing.T) {
 	page.Screenshot(filepath.Join(t.TempDir(), "blank.png"))
 
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.yaml")
-	require.NoError(t, os.WriteFile(cfg, []byte(`version: "1.0"
-providers:
-  - name: fake
-    models: [fake-model]
-    settings: {ttft_ms: "uniform(20, 120)", itl_ms: "uniform(2, 8)", output_tokens: 8}
-workload:
-  scenarios:
-    - name: chat
-      prompt: "Say hello"
-      duration_secs: 12
+	cfg := fakeConfig(t, dir, "config.yaml", `ttft_ms: "uniform(20, 120)", itl_ms: "uniform(2, 8)", output_tokens: 8`, `      duration_secs: 12
       rate_limit: 10
-output:
+`, `output:
   console: {format: minimal}
 dashboard:
   window_secs: 2
-`), 0o644))
+`)
 
 	// The run's stderr goes through a pipe, read line by line as it comes,
 	// to learn the dashboard's address while the run goes on.

@@ -100,6 +100,28 @@ func TestUsageErrors(t *testing.T) {
 	assert.Contains(t, out, "usage: lens-report merge")
 }
 
+// fakeConfig writes the configuration file dir/name, and returns its path:
+// the in-process fake with settings (the contents of a YAML flow mapping)
+// serves a scenario "chat" saying hello, with the scenario's further lines
+// and the rest of the file (the workload's other keys, then the other
+// sections) as given, indented as they stand in the file.
+func fakeConfig(t *testing.T, dir, name, settings, scenario, rest string) string {
+	t.Helper()
+	cfg := `version: "1.0"
+providers:
+  - name: fake
+    models: [fake-model]
+    settings: {` + settings + `}
+workload:
+  scenarios:
+    - name: chat
+      prompt: "Say hello"
+` + scenario + rest
+	path := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o644))
+	return path
+}
+
 // writeConfig writes a configuration against the in-process fake with the
 // given fake settings and exports into dir, and returns its path.
 func writeConfig(t *testing.T, dir, fakeSettings string, requests int, exports ...string) string {
@@ -109,18 +131,9 @@ func writeConfig(t *testing.T, dir, fakeSettings string, requests int, exports .
 		format, path, _ := strings.Cut(e, "=")
 		fmt.Fprintf(&ex, "    - format: %s\n      path: %s\n", format, filepath.Join(dir, path))
 	}
-	cfg := fmt.Sprintf(`version: "1.0"
-providers:
-  - name: fake
-    models: [fake-model]
-    settings: {%s}
-workload:
-  scenarios:
-    - name: chat
-      prompt: "Say hello"
-      requests: %d
+	return fakeConfig(t, dir, "config.yaml", fakeSettings, fmt.Sprintf(`      requests: %d
       concurrency: 8
-  request_params:
+`, requests), `  request_params:
     max_tokens: 16
 execution:
   warmup_requests: 8
@@ -128,10 +141,18 @@ output:
   console:
     format: table
   export:
-%s`, fakeSettings, requests, ex.String())
-	path := filepath.Join(dir, "config.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o644))
-	return path
+`+ex.String())
+}
+
+// child starts lens-report with args in a process of its own (this test
+// binary; see TestMain).
+func child(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "LENS_REPORT_ARGS="+strings.Join(args, "\x1f"))
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	return cmd, &errb
 }
 
 // TestRunShowAndExports: run prints the LLM-Latency-Lens console table and writes the
@@ -327,11 +348,10 @@ func TestRunInterrupted(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, "ttft_ms: 100, itl_ms: 10, output_tokens: 10", 100000)
 	result := filepath.Join(dir, "result.json")
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	raw := filepath.Join(dir, "raw.jsonl")
-	cmd.Env = append(os.Environ(), "LENS_REPORT_ARGS="+strings.Join([]string{"run", "-config", cfg, "-o", result, "-raw", raw, "-progress", "off"}, "\x1f"))
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd, errb := child(t, "run", "-config", cfg, "-o", result, "-raw", raw, "-progress", "off")
+	var out bytes.Buffer
+	cmd.Stdout = &out
 	require.NoError(t, cmd.Start())
 	// Signal once requests are being measured (the raw file has records),
 	// however slow the machine: a fixed sleep may end before the warmup

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -18,17 +17,6 @@ import (
 
 	"github.com/llm-latency-lens/lens/report"
 )
-
-// child starts lens-report with args in a process of its own (this test
-// binary; see TestMain).
-func child(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "LENS_REPORT_ARGS="+strings.Join(args, "\x1f"))
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	return cmd, &errb
-}
 
 // fakeProcess serves the fake in a process of its own and returns its
 // OpenAI base URL; the process ends with the test.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,29 +17,17 @@ import (
 // (YAML flow mappings), with extra lines in the sweep section.
 func sweepConfigFile(t *testing.T, dir, settings, gates, sweep string) string {
 	t.Helper()
-	cfg := fmt.Sprintf(`version: "1.0"
-providers:
-  - name: fake
-    models: [fake-model]
-    settings: {%s}
-workload:
-  scenarios:
-    - name: chat
-      prompt: "Say hello"
-      requests: 80
+	return fakeConfig(t, dir, "sweep.yaml", settings, `      requests: 80
       max_requests: 200
       concurrency: 1
-      gates: [%s]
+      gates: [`+gates+`]
       sweep:
         max: 4
-%s
+`+sweep+`
 output:
   console:
     format: table
-`, settings, gates, sweep)
-	path := filepath.Join(dir, "sweep.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o644))
-	return path
+`, "")
 }
 
 // TestSweepCommand: lens-report sweep against the built-in fake prints the
