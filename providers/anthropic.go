@@ -578,10 +578,7 @@ func (d *anthropicDecoder) content() {
 	if !c.array() {
 		return
 	}
-	for c.nextElem() {
-		if !c.object() {
-			continue
-		}
+	for c.nextObject() {
 		for c.nextKey() {
 			if d.textOrThinking() {
 				continue

@@ -327,10 +327,7 @@ func geminiErrorDetails(body []byte, e *APIError) {
 				case string(c.key) != "details":
 					c.skip()
 				case c.array():
-					for c.nextElem() {
-						if !c.object() {
-							continue
-						}
+					for c.nextObject() {
 						for c.nextKey() {
 							switch string(c.key) {
 							case "reason":

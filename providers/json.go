@@ -322,6 +322,19 @@ func (c *jsonCursor) nextElem() bool {
 	return true
 }
 
+// nextObject advances to the next element of the current array that is
+// an object and enters it, consuming the elements before it that are not;
+// it reports false at the end of the array. After true, read the object
+// with nextKey until it returns false.
+func (c *jsonCursor) nextObject() bool {
+	for c.nextElem() {
+		if c.object() {
+			return true
+		}
+	}
+	return false
+}
+
 // scanString scans the content of a string that starts at i (just after the
 // opening quote). It returns the index just after the closing quote, or -1
 // when the input ends first, and whether the content has escapes. Raw

@@ -205,10 +205,7 @@ func modelNames(provider string, body []byte, listKey, nameKey string, sc secret
 		if !c.array() {
 			continue
 		}
-		for c.nextElem() {
-			if !c.object() {
-				continue
-			}
+		for c.nextObject() {
 			for c.nextKey() {
 				if string(c.key) != nameKey {
 					c.skip()

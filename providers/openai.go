@@ -974,10 +974,7 @@ func decodeOpenAIModels(name string, resp *http.Response, sc secrets, requestID 
 				continue
 			}
 			found = true
-			for c.nextElem() {
-				if !c.object() {
-					continue
-				}
+			for c.nextObject() {
 				for c.nextKey() {
 					if string(c.key) != "id" {
 						c.skip()

@@ -412,10 +412,7 @@ func (d *responsesDecoder) output() {
 	if !c.array() {
 		return
 	}
-	for c.nextElem() {
-		if !c.object() {
-			continue
-		}
+	for c.nextObject() {
 		for c.nextKey() {
 			switch string(c.key) {
 			case "content":
@@ -441,10 +438,7 @@ func (d *responsesDecoder) parts(summary bool) {
 	if !c.array() {
 		return
 	}
-	for c.nextElem() {
-		if !c.object() {
-			continue
-		}
+	for c.nextObject() {
 		d.part = d.part[:0]
 		dest := &d.text
 		if summary {
