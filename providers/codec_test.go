@@ -483,6 +483,30 @@ func checkCodecStatusErrors(t *testing.T, p Provider, cases []codecStatus) {
 	}
 }
 
+// requestError is a request NewRequest must refuse, and the start of the
+// error it must give.
+type requestError struct {
+	p    Provider
+	r    *Request
+	want string
+}
+
+// checkRequestErrors fails unless NewRequest refuses each case with its
+// error, and, when secret is not empty, an error that does not repeat
+// secret (the password of a case's BaseURL).
+func checkRequestErrors(t *testing.T, secret string, cases []requestError) {
+	t.Helper()
+	for _, tc := range cases {
+		_, err := tc.p.NewRequest(context.Background(), tc.r)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("error %v, want prefix %q", err, tc.want)
+		}
+		if err != nil && secret != "" && strings.Contains(err.Error(), secret) {
+			t.Errorf("error %q repeats the URL's credentials", err)
+		}
+	}
+}
+
 // codecRequest is a request a provider must build.
 type codecRequest struct {
 	name     string

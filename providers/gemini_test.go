@@ -243,23 +243,14 @@ func TestGeminiNewRequest(t *testing.T) {
 }
 
 func TestGeminiNewRequestErrors(t *testing.T) {
-	for _, tc := range []struct {
-		p    *Gemini
-		r    *Request
-		want string
-	}{
+	checkRequestErrors(t, "", []requestError{
 		{&Gemini{}, &Request{Prompt: "hi"}, "gemini: build request: Request.Model is empty"},
 		{&Gemini{Project: "p"}, &Request{Model: "models/"}, "vertex: build request: Request.Model is empty"},
 		{&Gemini{BaseURL: "generativelanguage.googleapis.com"}, &Request{Model: "m"}, "gemini: build request: BaseURL is not an absolute"},
 		{&Gemini{Project: "p", Location: "bad host/"}, &Request{Model: "m"}, "vertex: build request: BaseURL is not an absolute"},
 		{&Gemini{}, nil, "gemini: build request: nil Request"},
 		{&Gemini{}, &Request{Model: "m", Extra: map[string]any{"f": func() {}}}, `gemini: encode request body: extra field "f"`},
-	} {
-		_, err := tc.p.NewRequest(context.Background(), tc.r)
-		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-			t.Errorf("error %v, want prefix %q", err, tc.want)
-		}
-	}
+	})
 }
 
 func TestGeminiListModels(t *testing.T) {

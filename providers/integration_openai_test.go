@@ -23,26 +23,26 @@ var famHTTPClient = &http.Client{Transport: &http.Transport{DisableCompression: 
 // end.
 func famSend(t *testing.T, p Provider, r *Request) decoded {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	req, err := p.NewRequest(ctx, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := famHTTPClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	return decodeAll(t, p.NewDecoder(), resp, r)
+	var got decoded
+	famDo(t, 90*time.Second, func(ctx context.Context) (*http.Request, error) { return p.NewRequest(ctx, r) },
+		func(resp *http.Response) { got = decodeAll(t, p.NewDecoder(), resp, r) })
+	return got
 }
 
 // famListModels sends ml's list-models request.
-func famListModels(t *testing.T, ml ModelLister) ([]string, error) {
+func famListModels(t *testing.T, ml ModelLister) (ids []string, err error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	famDo(t, 60*time.Second, ml.NewListModelsRequest, func(resp *http.Response) { ids, err = ml.DecodeModels(resp) })
+	return ids, err
+}
+
+// famDo sends the request that build makes, within timeout, and hands
+// the response to read; the body is closed after.
+func famDo(t *testing.T, timeout time.Duration, build func(context.Context) (*http.Request, error), read func(*http.Response)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	req, err := ml.NewListModelsRequest(ctx)
+	req, err := build(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func famListModels(t *testing.T, ml ModelLister) ([]string, error) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	return ml.DecodeModels(resp)
+	read(resp)
 }
 
 // famCheckAnswer fails unless got is a clean answer with text, usage and
