@@ -427,29 +427,28 @@ func (m Metric) String() string {
 	return strings.ToUpper(string(m))
 }
 
+// metricFields locates each latency metric in a Result and, for those
+// a request has one value of, in a RequestMetrics.
+var metricFields = map[Metric]struct {
+	result  func(*Result) *stats.Latency
+	request func(*RequestMetrics) time.Duration // nil: not one value per request
+}{
+	MetricTTFT:       {func(r *Result) *stats.Latency { return r.TTFT }, func(m *RequestMetrics) time.Duration { return m.TTFT }},
+	MetricITL:        {func(r *Result) *stats.Latency { return r.ITL }, nil},
+	MetricTPOT:       {func(r *Result) *stats.Latency { return r.TPOT }, func(m *RequestMetrics) time.Duration { return m.TPOT }},
+	MetricE2E:        {func(r *Result) *stats.Latency { return r.E2E }, func(m *RequestMetrics) time.Duration { return m.E2E }},
+	MetricTTFB:       {func(r *Result) *stats.Latency { return r.TTFB }, func(m *RequestMetrics) time.Duration { return m.TTFB }},
+	MetricDNS:        {func(r *Result) *stats.Latency { return r.DNS }, func(m *RequestMetrics) time.Duration { return m.DNS }},
+	MetricConnect:    {func(r *Result) *stats.Latency { return r.Connect }, func(m *RequestMetrics) time.Duration { return m.Connect }},
+	MetricTLS:        {func(r *Result) *stats.Latency { return r.TLS }, func(m *RequestMetrics) time.Duration { return m.TLS }},
+	MetricQueueDelay: {func(r *Result) *stats.Latency { return r.QueueDelay }, func(m *RequestMetrics) time.Duration { return m.QueueDelay }},
+	MetricJourney:    {func(r *Result) *stats.Latency { return r.Journey }, nil},
+}
+
 // Latency returns the distribution of metric m (nil for an unknown name).
 func (r *Result) Latency(m Metric) *stats.Latency {
-	switch m {
-	case MetricTTFT:
-		return r.TTFT
-	case MetricITL:
-		return r.ITL
-	case MetricTPOT:
-		return r.TPOT
-	case MetricE2E:
-		return r.E2E
-	case MetricTTFB:
-		return r.TTFB
-	case MetricDNS:
-		return r.DNS
-	case MetricConnect:
-		return r.Connect
-	case MetricTLS:
-		return r.TLS
-	case MetricQueueDelay:
-		return r.QueueDelay
-	case MetricJourney:
-		return r.Journey
+	if f, ok := metricFields[m]; ok {
+		return f.result(r)
 	}
 	return nil
 }
@@ -459,27 +458,11 @@ func (r *Result) Latency(m Metric) *stats.Latency {
 // MetricITL (r.ITLs holds its many values), MetricJourney and unknown
 // names.
 func (r *RequestMetrics) Latency(m Metric) (time.Duration, bool) {
-	var d time.Duration
-	switch m {
-	case MetricTTFT:
-		d = r.TTFT
-	case MetricTPOT:
-		d = r.TPOT
-	case MetricE2E:
-		d = r.E2E
-	case MetricTTFB:
-		d = r.TTFB
-	case MetricDNS:
-		d = r.DNS
-	case MetricConnect:
-		d = r.Connect
-	case MetricTLS:
-		d = r.TLS
-	case MetricQueueDelay:
-		d = r.QueueDelay
-	default:
+	f := metricFields[m]
+	if f.request == nil {
 		return 0, false
 	}
+	d := f.request(r)
 	return d, d >= 0
 }
 

@@ -29,12 +29,7 @@ workload:
 `
 
 func TestGatesConfig(t *testing.T) {
-	c, err := config.Parse([]byte(gatesConfig), "gates.yaml")
-	require.NoError(t, err)
-	var b config.Builder
-	defer b.Close()
-	runs, err := c.Runs(b.Build)
-	require.NoError(t, err)
+	runs := runsOf(t, gatesConfig, "gates.yaml")
 	require.Len(t, runs, 1)
 	assert.Equal(t, 800, runs[0].Scenario.MaxRequests)
 	assert.Equal(t, []verdict.Gate{
@@ -66,6 +61,19 @@ func TestGatesConfigProblems(t *testing.T) {
 	)
 	assertProblems(t, strings.Replace(gatesConfig, "      gates:\n        - {metric: ttft, percentile: 95, limit_ms: 500}\n        - {metric: error_rate, max: 0.01}\n", "", 1), "gates.yaml",
 		"budget of the scenario's gates, and it has none")
+}
+
+// runsOf parses src, a configuration named name, and returns its runs,
+// built with a config.Builder closed when the test ends.
+func runsOf(t *testing.T, src, name string) []config.Run {
+	t.Helper()
+	c, err := config.Parse([]byte(src), name)
+	require.NoError(t, err)
+	var b config.Builder
+	t.Cleanup(func() { b.Close() })
+	runs, err := c.Runs(b.Build)
+	require.NoError(t, err)
+	return runs
 }
 
 // assertProblems parses src, a broken configuration named name, and checks

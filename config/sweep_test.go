@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/llm-latency-lens/lens/capacity"
-	"github.com/llm-latency-lens/lens/config"
 )
 
 const sweepConfig = gatesConfig + `      concurrency: 2
@@ -26,22 +25,14 @@ const sweepConfig = gatesConfig + `      concurrency: 2
 // TestSweepConfig: a scenario's sweep section reaches the run as the search
 // it describes, and a scenario without one has none.
 func TestSweepConfig(t *testing.T) {
-	c, err := config.Parse([]byte(sweepConfig), "sweep.yaml")
-	require.NoError(t, err)
-	var b config.Builder
-	defer b.Close()
-	runs, err := c.Runs(b.Build)
-	require.NoError(t, err)
+	runs := runsOf(t, sweepConfig, "sweep.yaml")
 	require.Len(t, runs, 1)
 	require.NotNil(t, runs[0].Sweep)
 	assert.Equal(t, capacity.Search{Mode: capacity.Concurrency, Start: 2, Min: 1, Max: 64, Growth: 1.5, Resolution: 0.1, MinAchieved: 0.8},
 		runs[0].Sweep.Search())
 	assert.Equal(t, 8.0, runs[0].Sweep.Require)
 
-	c, err = config.Parse([]byte(gatesConfig), "gates.yaml")
-	require.NoError(t, err)
-	runs, err = c.Runs(b.Build)
-	require.NoError(t, err)
+	runs = runsOf(t, gatesConfig, "gates.yaml")
 	assert.Nil(t, runs[0].Sweep)
 	assert.Equal(t, capacity.Search{}, runs[0].Sweep.Search(), "no section: the defaults")
 }

@@ -35,30 +35,21 @@ type recorder struct {
 	logs   []string
 }
 
-func (r *recorder) Helper() {}
-func (r *recorder) Errorf(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errors = append(r.errors, fmt.Sprintf(format, args...))
-}
-func (r *recorder) Error(args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errors = append(r.errors, fmt.Sprint(args...))
-}
+func (r *recorder) Helper()                           {}
+func (r *recorder) Errorf(format string, args ...any) { r.add(&r.errors, fmt.Sprintf(format, args...)) }
+func (r *recorder) Error(args ...any)                 { r.add(&r.errors, fmt.Sprint(args...)) }
 func (r *recorder) Fatalf(format string, args ...any) {
 	r.Errorf(format, args...)
 	r.TB.FailNow()
 }
-func (r *recorder) Logf(format string, args ...any) {
+func (r *recorder) Logf(format string, args ...any) { r.add(&r.logs, fmt.Sprintf(format, args...)) }
+func (r *recorder) Log(args ...any)                 { r.add(&r.logs, fmt.Sprint(args...)) }
+
+// add appends s to the list to (errors or logs), under the lock.
+func (r *recorder) add(to *[]string, s string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.logs = append(r.logs, fmt.Sprintf(format, args...))
-}
-func (r *recorder) Log(args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.logs = append(r.logs, fmt.Sprint(args...))
+	*to = append(*to, s)
 }
 
 // mockScenario returns a scenario that talks to the fake through httpmock,

@@ -137,27 +137,7 @@ func WriteHistogramLog(w io.Writer, reqs iter.Seq[*RawRequest], opts HistogramLo
 // rawMetric returns the function that gives a raw request's values of
 // metric m, in nanoseconds (none when absent).
 func rawMetric(m lens.Metric) (func(*RawRequest) []int64, bool) {
-	one := func(get func(*RawTiming) *int64) func(*RawRequest) []int64 {
-		return func(r *RawRequest) []int64 {
-			if p := get(&r.Timing); p != nil && *p >= 0 {
-				return []int64{*p}
-			}
-			return nil
-		}
-	}
 	switch m {
-	case lens.MetricTTFT:
-		return one(func(t *RawTiming) *int64 { return t.TTFTNs }), true
-	case lens.MetricTTFB:
-		return one(func(t *RawTiming) *int64 { return t.TTFBNs }), true
-	case lens.MetricTPOT:
-		return one(func(t *RawTiming) *int64 { return t.TPOTNs }), true
-	case lens.MetricDNS:
-		return one(func(t *RawTiming) *int64 { return t.DNSLookupNs }), true
-	case lens.MetricConnect:
-		return one(func(t *RawTiming) *int64 { return t.TCPConnectNs }), true
-	case lens.MetricTLS:
-		return one(func(t *RawTiming) *int64 { return t.TLSHandshakeNs }), true
 	case lens.MetricE2E:
 		return func(r *RawRequest) []int64 { return []int64{r.Timing.TotalDurationNs} }, true
 	case lens.MetricQueueDelay:
@@ -165,5 +145,25 @@ func rawMetric(m lens.Metric) (func(*RawRequest) []int64, bool) {
 	case lens.MetricITL:
 		return func(r *RawRequest) []int64 { return r.Timing.TokenLatenciesNs }, true
 	}
-	return nil, false
+	get, ok := rawPhases[m]
+	if !ok {
+		return nil, false
+	}
+	return func(r *RawRequest) []int64 {
+		if p := get(&r.Timing); p != nil && *p >= 0 {
+			return []int64{*p}
+		}
+		return nil
+	}, true
+}
+
+// rawPhases locates the metrics a raw request may lack (null) in its
+// timings.
+var rawPhases = map[lens.Metric]func(*RawTiming) *int64{
+	lens.MetricTTFT:    func(t *RawTiming) *int64 { return t.TTFTNs },
+	lens.MetricTTFB:    func(t *RawTiming) *int64 { return t.TTFBNs },
+	lens.MetricTPOT:    func(t *RawTiming) *int64 { return t.TPOTNs },
+	lens.MetricDNS:     func(t *RawTiming) *int64 { return t.DNSLookupNs },
+	lens.MetricConnect: func(t *RawTiming) *int64 { return t.TCPConnectNs },
+	lens.MetricTLS:     func(t *RawTiming) *int64 { return t.TLSHandshakeNs },
 }

@@ -82,17 +82,7 @@ func TestStoreFileRoundTrip(t *testing.T) {
 	s := openTemp(t)
 	ctx := context.Background()
 	f := synthFile(time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), 1, 300, 1)
-	id, err := s.Append(ctx, f, RunInfo{Commit: "abc", Branch: "main", Labels: map[string]string{"job": "ci"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.File(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(jsonOf(t, got), jsonOf(t, f)) {
-		t.Errorf("file read back differs:\n got %s\nwant %s", jsonOf(t, got), jsonOf(t, f))
-	}
+	id, got := appendReadBack(t, s, f, RunInfo{Commit: "abc", Branch: "main", Labels: map[string]string{"job": "ci"}})
 	want := f.Scenarios[0].Results[0].Metrics.Distributions()
 	have := got.Scenarios[0].Results[0].Metrics.Distributions()
 	if len(want) != len(have) || len(want) < 8 {
@@ -135,7 +125,6 @@ func TestStoreFileRoundTrip(t *testing.T) {
 // metric the history follows.
 func TestStoreJourneyRoundTrip(t *testing.T) {
 	s := openTemp(t)
-	ctx := context.Background()
 	f := synthFile(time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), 1, 50, 1)
 	l := stats.NewLatency()
 	for i := range 20 {
@@ -147,20 +136,29 @@ func TestStoreJourneyRoundTrip(t *testing.T) {
 	}
 	m := &f.Scenarios[0].Results[0].Metrics
 	m.Latency.Journey, m.Journeys = d, 20
-	id, err := s.Append(ctx, f, RunInfo{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.File(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(jsonOf(t, got), jsonOf(t, f)) {
-		t.Errorf("file read back differs:\n got %s\nwant %s", jsonOf(t, got), jsonOf(t, f))
-	}
+	appendReadBack(t, s, f, RunInfo{})
 	if _, err := ParseMetric("journey.p95"); err != nil {
 		t.Error(err)
 	}
+}
+
+// appendReadBack appends f to s with info, reads the run back and checks
+// that it is f (raw requests apart); it returns the run's id and the file
+// read back.
+func appendReadBack(t *testing.T, s *Store, f *report.File, info RunInfo) (int64, *report.File) {
+	t.Helper()
+	id, err := s.Append(t.Context(), f, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.File(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jsonOf(t, got) != jsonOf(t, f) {
+		t.Errorf("run %d read back differs from the file appended:\n got %s\nwant %s", id, jsonOf(t, got), jsonOf(t, f))
+	}
+	return id, got
 }
 
 func jsonOf(t *testing.T, f *report.File) string {
