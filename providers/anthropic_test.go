@@ -2,11 +2,9 @@ package providers
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net/http"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -210,21 +208,12 @@ func TestAnthropicNewRequestErrors(t *testing.T) {
 func TestAnthropicListModels(t *testing.T) {
 	t.Setenv("ANTHROPIC_API_KEY", "sk-ant-env-LIST-123456789")
 	p := &Anthropic{BaseURL: "https://proxy.example/anthropic/v1", Version: "2023-06-01", Header: http.Header{"X-Team": {"a"}}}
-	req, err := p.NewListModelsRequest(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if req.Method != http.MethodGet || req.URL.String() != "https://proxy.example/anthropic/v1/models?limit=1000" ||
-		req.Header.Get("X-Api-Key") != "sk-ant-env-LIST-123456789" || req.Header.Get("Anthropic-Version") != "2023-06-01" ||
-		req.Header.Get("X-Team") != "a" {
-		t.Errorf("%s %s %v", req.Method, req.URL, req.Header)
-	}
-	names, err := p.DecodeModels(recorded(200, http.Header{"Content-Type": {"application/json"}},
-		`{"data":[{"type":"model","id":"claude-opus-4-1","display_name":"Claude Opus 4.1","created_at":"2025-08-05T00:00:00Z"},{"type":"model","id":"claude-sonnet-4-5"}],"has_more":true,"first_id":"claude-opus-4-1","last_id":"claude-sonnet-4-5"}`))
-	if err != nil || !reflect.DeepEqual(names, []string{"claude-opus-4-1", "claude-sonnet-4-5"}) {
-		t.Errorf("names %q, %v", names, err)
-	}
-	_, err = p.DecodeModels(recorded(401, http.Header{"Request-Id": {"req_9"}},
+	checkListRequest(t, p, "https://proxy.example/anthropic/v1/models?limit=1000",
+		map[string]string{"X-Api-Key": "sk-ant-env-LIST-123456789", "Anthropic-Version": "2023-06-01", "X-Team": "a"})
+	checkModelNames(t, p, `{"data":[{"type":"model","id":"claude-opus-4-1","display_name":"Claude Opus 4.1","created_at":"2025-08-05T00:00:00Z"},`+
+		`{"type":"model","id":"claude-sonnet-4-5"}],"has_more":true,"first_id":"claude-opus-4-1","last_id":"claude-sonnet-4-5"}`,
+		[]string{"claude-opus-4-1", "claude-sonnet-4-5"})
+	_, err := p.DecodeModels(recorded(401, http.Header{"Request-Id": {"req_9"}},
 		`{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}`))
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.StatusCode != 401 || ae.Type != "authentication_error" || ae.RequestID != "req_9" {

@@ -256,29 +256,15 @@ func TestAzureListModels(t *testing.T) {
 		{&Azure{BaseURL: "https://res.openai.azure.com/openai/v1", BearerToken: "tok-123456789", V1: true},
 			"https://res.openai.azure.com/openai/v1/models", map[string]string{"Authorization": "Bearer tok-123456789"}},
 	} {
-		req, err := tc.p.NewListModelsRequest(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if req.Method != http.MethodGet || req.URL.String() != tc.url {
-			t.Errorf("%s %s, want GET %s", req.Method, req.URL, tc.url)
-		}
-		for k, v := range tc.headers {
-			if req.Header.Get(k) != v {
-				t.Errorf("header %s = %q, want %q", k, req.Header.Get(k), v)
-			}
-		}
+		checkListRequest(t, tc.p, tc.url, tc.headers)
 	}
 	if _, err := (&Azure{}).NewListModelsRequest(context.Background()); err == nil || !strings.Contains(err.Error(), "BaseURL is required") {
 		t.Errorf("no BaseURL: %v", err)
 	}
 	p := &Azure{BaseURL: "https://res.openai.azure.com"}
-	ids, err := p.DecodeModels(recorded(200, http.Header{"Content-Type": {"application/json"}},
-		`{"data":[{"status":"succeeded","capabilities":{"chat_completion":true},"id":"gpt-4o-2024-08-06","object":"model"},{"id":"text-embedding-3-small","object":"model"}],"object":"list"}`))
-	if err != nil || !reflect.DeepEqual(ids, []string{"gpt-4o-2024-08-06", "text-embedding-3-small"}) {
-		t.Errorf("models %q, %v", ids, err)
-	}
-	_, err = p.DecodeModels(recorded(429, http.Header{"Content-Type": {"application/json"}},
+	checkModelNames(t, p, `{"data":[{"status":"succeeded","capabilities":{"chat_completion":true},"id":"gpt-4o-2024-08-06","object":"model"},`+
+		`{"id":"text-embedding-3-small","object":"model"}],"object":"list"}`, []string{"gpt-4o-2024-08-06", "text-embedding-3-small"})
+	_, err := p.DecodeModels(recorded(429, http.Header{"Content-Type": {"application/json"}},
 		`{"error":{"code":"429","message":"Please retry after 2 seconds."}}`))
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.StatusCode != 429 || ae.RetryAfter != 2*time.Second || ae.Provider != "azure" {

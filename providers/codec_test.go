@@ -483,6 +483,33 @@ func checkCodecStatusErrors(t *testing.T, p Provider, cases []codecStatus) {
 	}
 }
 
+// checkListRequest fails unless ml's list-models request is a GET of url,
+// without a body, that carries headers.
+func checkListRequest(t *testing.T, ml ModelLister, url string, headers map[string]string) {
+	t.Helper()
+	req, err := ml.NewListModelsRequest(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Method != http.MethodGet || req.URL.String() != url || req.Body != nil {
+		t.Errorf("%s %s, want GET %s", req.Method, req.URL, url)
+	}
+	for k, v := range headers {
+		if got := req.Header.Get(k); got != v {
+			t.Errorf("%s: header %s = %q, want %q", url, k, got, v)
+		}
+	}
+}
+
+// checkModelNames fails unless ml decodes a 200 application/json answer
+// with body to the model names want.
+func checkModelNames(t *testing.T, ml ModelLister, body string, want []string) {
+	t.Helper()
+	if names, err := ml.DecodeModels(jsonBody(body)); err != nil || !reflect.DeepEqual(names, want) {
+		t.Errorf("%T: names %q, %v; want %q", ml, names, err, want)
+	}
+}
+
 // requestError is a request NewRequest must refuse, and the start of the
 // error it must give.
 type requestError struct {

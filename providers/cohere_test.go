@@ -2,11 +2,9 @@ package providers
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net/http"
-	"reflect"
 	"testing"
 	"time"
 )
@@ -158,20 +156,11 @@ func TestCohereListModels(t *testing.T) {
 		{"https://proxy.example/cohere/v2/", "https://proxy.example/cohere/v1/models?page_size=1000&endpoint=chat"},
 		{"http://127.0.0.1:7000/v1", "http://127.0.0.1:7000/v1/models?page_size=1000&endpoint=chat"},
 	} {
-		req, err := (&Cohere{BaseURL: tc.base}).NewListModelsRequest(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if req.Method != http.MethodGet || req.URL.String() != tc.url || req.Header.Get("Authorization") != "Bearer co-env-list-123" {
-			t.Errorf("%q: %s %s %v", tc.base, req.Method, req.URL, req.Header)
-		}
+		checkListRequest(t, &Cohere{BaseURL: tc.base}, tc.url, map[string]string{"Authorization": "Bearer co-env-list-123"})
 	}
-	names, err := (&Cohere{}).DecodeModels(recorded(200, http.Header{"Content-Type": {"application/json"}},
-		`{"models":[{"name":"command-a-03-2025","endpoints":["generate","chat","summarize"],"finetuned":false,"context_length":256000},{"name":"command-r7b-12-2024"}],"next_page_token":"x"}`))
-	if err != nil || !reflect.DeepEqual(names, []string{"command-a-03-2025", "command-r7b-12-2024"}) {
-		t.Errorf("names %q, %v", names, err)
-	}
-	_, err = (&Cohere{}).DecodeModels(recorded(401, nil, `{"message":"invalid api token"}`))
+	checkModelNames(t, &Cohere{}, `{"models":[{"name":"command-a-03-2025","endpoints":["generate","chat","summarize"],"finetuned":false,"context_length":256000},`+
+		`{"name":"command-r7b-12-2024"}],"next_page_token":"x"}`, []string{"command-a-03-2025", "command-r7b-12-2024"})
+	_, err := (&Cohere{}).DecodeModels(recorded(401, nil, `{"message":"invalid api token"}`))
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.StatusCode != 401 || ae.Message != "invalid api token" {
 		t.Errorf("status error %v", err)

@@ -2,7 +2,6 @@ package providers
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -279,22 +278,8 @@ func TestGeminiListModels(t *testing.T) {
 			map[string]string{"Authorization": "Bearer ya29.env-list-456"}, `{"publisherModels":[]}`, []string{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := tc.p.NewListModelsRequest(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if req.Method != http.MethodGet || req.URL.String() != tc.url {
-				t.Errorf("%s %s\nwant GET %s", req.Method, req.URL, tc.url)
-			}
-			for k, v := range tc.headers {
-				if got := req.Header.Get(k); got != v {
-					t.Errorf("header %s = %q, want %q", k, got, v)
-				}
-			}
-			names, err := tc.p.DecodeModels(recorded(200, jsonCT, tc.body))
-			if err != nil || !reflect.DeepEqual(names, tc.want) {
-				t.Errorf("names %q, %v; want %q", names, err, tc.want)
-			}
+			checkListRequest(t, tc.p, tc.url, tc.headers)
+			checkModelNames(t, tc.p, tc.body, tc.want)
 		})
 	}
 	_, err := (&Gemini{}).DecodeModels(recorded(403, jsonCT, `{"error":{"code":403,"message":"Method doesn't allow unregistered callers.","status":"PERMISSION_DENIED"}}`))

@@ -259,28 +259,14 @@ func TestOpenAIFamilyListModels(t *testing.T) {
 		{&OpenAIResponses{BaseURL: "https://proxy.example/v1", APIKey: "sk-own", Project: "p"},
 			"https://proxy.example/v1/models", map[string]string{"Authorization": "Bearer sk-own", "OpenAI-Project": "p"}},
 	} {
-		req, err := tc.ml.NewListModelsRequest(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if req.Method != http.MethodGet || req.URL.String() != tc.url || req.Body != nil {
-			t.Errorf("%s %s, want GET %s", req.Method, req.URL, tc.url)
-		}
-		for k, v := range tc.headers {
-			if req.Header.Get(k) != v {
-				t.Errorf("%s: header %s = %q, want %q", tc.url, k, req.Header.Get(k), v)
-			}
-		}
+		checkListRequest(t, tc.ml, tc.url, tc.headers)
 	}
 	if _, err := (&OpenAI{BaseURL: "nope"}).NewListModelsRequest(context.Background()); err == nil {
 		t.Error("bad BaseURL accepted")
 	}
 	list := `{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1721172741,"owned_by":"system"},{"id":"o3","object":"model"},{"object":"model"}]}`
 	for _, ml := range []ModelLister{&OpenAI{}, &OpenAIResponses{}} {
-		ids, err := ml.DecodeModels(jsonBody(list))
-		if err != nil || !reflect.DeepEqual(ids, []string{"gpt-4o-mini", "o3"}) {
-			t.Errorf("%T: %q, %v", ml, ids, err)
-		}
+		checkModelNames(t, ml, list, []string{"gpt-4o-mini", "o3"})
 	}
 	for name, tc := range map[string]struct {
 		status int
