@@ -33,9 +33,9 @@ func TestAzureFilterChunksAreNotOutput(t *testing.T) {
 	dec := (&Azure{}).NewDecoder()
 	body := readFixture(t, "azure_filter_trailer.sse")
 	var got []string
-	for d := range deltas(t, dec, famResponse("text/event-stream", bytes.NewReader(body)), &Request{Stream: true}) {
+	eachDelta(t, dec, famResponse("text/event-stream", bytes.NewReader(body)), &Request{Stream: true}, func(d *Delta) {
 		got = append(got, string(d.Text)+"|"+d.FinishReason+"|"+map[bool]string{true: "out", false: "-"}[d.HasOutput()])
-	}
+	})
 	want := []string{"||-", "||-", "Hel||out", "lo||out", "||-", "|stop|-", "||-"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("events %q\nwant %q", got, want)

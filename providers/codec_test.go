@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"iter"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -56,27 +55,47 @@ func (out *decoded) add(d *Delta) {
 func decodeAll(t testing.TB, dec Decoder, resp *http.Response, req *Request) decoded {
 	t.Helper()
 	var out decoded
-	if err := dec.Reset(resp, req); err != nil {
-		out.Err = err
-		return out
-	}
-	var d Delta
-	for range 100000 {
-		err := dec.Next(&d)
-		if err != nil {
-			out.Err = err
-			if again := dec.Next(&d); again != err {
-				t.Errorf("Next after %v returned %v", err, again)
-			}
-			return out
-		}
-		out.add(&d)
+	out.Err = decodeEach(t, dec, resp, req, func(d *Delta) {
+		out.add(d)
 		if d.At.IsZero() {
 			t.Errorf("delta %d has no arrival time", out.Deltas)
 		}
-	}
-	t.Fatal("decoder did not end")
+		if out.Deltas >= 100000 {
+			t.Fatal("decoder did not end")
+		}
+	})
 	return out
+}
+
+// decodeEach resets dec for resp and req and hands each Delta of the
+// response to each until Next returns an error. It returns that error
+// (io.EOF when the response ended cleanly), or Reset's, and fails t
+// unless Next returns the same error again.
+func decodeEach(t testing.TB, dec Decoder, resp *http.Response, req *Request, each func(d *Delta)) error {
+	t.Helper()
+	if err := dec.Reset(resp, req); err != nil {
+		return err
+	}
+	var d Delta
+	for {
+		err := dec.Next(&d)
+		if err != nil {
+			if again := dec.Next(&d); again != err {
+				t.Errorf("Next after %v returned %v", err, again)
+			}
+			return err
+		}
+		each(&d)
+	}
+}
+
+// eachDelta is decodeEach for a response that must end cleanly: it fails
+// t at any other end.
+func eachDelta(t testing.TB, dec Decoder, resp *http.Response, req *Request, each func(d *Delta)) {
+	t.Helper()
+	if err := decodeEach(t, dec, resp, req, each); err != io.EOF {
+		t.Fatal(err)
+	}
 }
 
 // decodeFixture decodes the SSE stream fixture with dec, for a streaming
@@ -345,46 +364,15 @@ func checkDecodeCases(t *testing.T, dec Decoder, req *Request, cases []decodeCas
 	}
 }
 
-// deltas resets dec for resp and req and yields each Delta of the
-// response in turn, failing t at an error other than io.EOF.
-func deltas(t testing.TB, dec Decoder, resp *http.Response, req *Request) iter.Seq[*Delta] {
-	return func(yield func(*Delta) bool) {
-		t.Helper()
-		if err := dec.Reset(resp, req); err != nil {
-			t.Fatal(err)
-		}
-		var d Delta
-		for {
-			err := dec.Next(&d)
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !yield(&d) {
-				return
-			}
-		}
-	}
-}
-
 // deltaStamps decodes resp and returns each Delta's At relative to start,
 // whether it carried output, and the error that ended the response.
 func deltaStamps(t *testing.T, dec Decoder, resp *http.Response, req *Request, start time.Time) (at []time.Duration, output []bool, end error) {
 	t.Helper()
-	if err := dec.Reset(resp, req); err != nil {
-		t.Fatal(err)
-	}
-	var d Delta
-	for {
-		err := dec.Next(&d)
-		if err != nil {
-			return at, output, err
-		}
+	end = decodeEach(t, dec, resp, req, func(d *Delta) {
 		at = append(at, d.At.Sub(start))
 		output = append(output, d.HasOutput())
-	}
+	})
+	return at, output, end
 }
 
 // codecStamps delivers a fixture's events in timed writes and lists the
@@ -760,20 +748,7 @@ func (fr fuzzResponses) decode(t *testing.T, dec Decoder, body []byte, pick uint
 			resp.Header.Set("Content-Type", ct)
 		}
 		var out decoded
-		if err := dec.Reset(resp, &Request{Stream: stream}); err != nil {
-			out.Err = err
-			return out
-		}
-		var d Delta
-		for {
-			err := dec.Next(&d)
-			if err != nil {
-				out.Err = err
-				if again := dec.Next(&d); again != err {
-					t.Fatalf("Next after %v returned %v", err, again)
-				}
-				return out
-			}
+		out.Err = decodeEach(t, dec, resp, &Request{Stream: stream}, func(d *Delta) {
 			out.Deltas++
 			if out.Deltas > len(body)+1 {
 				t.Fatalf("%d deltas from %d bytes", out.Deltas, len(body))
@@ -797,7 +772,8 @@ func (fr fuzzResponses) decode(t *testing.T, dec Decoder, body []byte, pick uint
 			if d.HasOutput() {
 				out.Outputs++
 			}
-		}
+		})
+		return out
 	}
 	want := run(bytes.NewReader(body))
 	var ae *APIError

@@ -390,10 +390,10 @@ func TestGenericStampIsArrival(t *testing.T) {
 				body := newTimedBody([]timedWrite{{40 * ms, tc.body}})
 				dec := tc.p.NewDecoder()
 				var at []time.Duration
-				for d := range deltas(t, dec, famResponse(tc.ct, body), &Request{Stream: true}) {
+				eachDelta(t, dec, famResponse(tc.ct, body), &Request{Stream: true}, func(d *Delta) {
 					at = append(at, d.At.Sub(start))
 					time.Sleep(25 * ms) // a slow caller
-				}
+				})
 				if want := []time.Duration{40 * ms, 40 * ms}; !reflect.DeepEqual(at, want) {
 					t.Errorf("At %v, want %v", at, want)
 				}
@@ -617,14 +617,14 @@ func TestGenericUsageIncrementsSaturate(t *testing.T) {
 	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/x-ndjson"}}, Body: io.NopCloser(strings.NewReader(body))}
 	dec := p.NewDecoder()
 	var last Usage
-	for d := range deltas(t, dec, resp, &Request{Stream: true}) {
+	eachDelta(t, dec, resp, &Request{Stream: true}, func(d *Delta) {
 		if d.HasUsage {
 			last = d.Usage
 			if last.OutputTokens < 0 {
 				t.Fatalf("usage overflowed: %+v", last)
 			}
 		}
-	}
+	})
 	if last.OutputTokens != maxTokenCount {
 		t.Errorf("output tokens %d, want the cap %d (the nonsense count reads as 0, the sum saturates)", last.OutputTokens, maxTokenCount)
 	}
