@@ -82,23 +82,16 @@ var sdkCases = []sdkCase{
 			return "", err
 		}
 		if !stream {
-			resp, err := client.Models.GenerateContent(ctx, geminiModel, genai.Text(testPrompt), nil)
-			if err != nil {
-				return "", err
-			}
-			b, err := json.Marshal(resp)
-			return string(b), err
+			return sdkJSON(client.Models.GenerateContent(ctx, geminiModel, genai.Text(testPrompt), nil))
 		}
 		var out strings.Builder
 		for resp, err := range client.Models.GenerateContentStream(ctx, geminiModel, genai.Text(testPrompt), nil) {
+			if err == nil {
+				err = writeJSONLine(&out, resp)
+			}
 			if err != nil {
 				return "", err
 			}
-			b, err := json.Marshal(resp)
-			if err != nil {
-				return "", err
-			}
-			out.Write(append(b, '\n'))
 		}
 		return out.String(), nil
 	}},
@@ -106,12 +99,7 @@ var sdkCases = []sdkCase{
 		client := cohereclient.NewClient(cohereoption.WithBaseURL(root), cohereoption.WithToken(testKey),
 			cohereoption.WithHTTPClient(c), cohereoption.WithMaxAttempts(1))
 		if !stream {
-			resp, err := client.V2.Chat(ctx, cohereRequest(0))
-			if err != nil {
-				return "", err
-			}
-			b, err := json.Marshal(resp)
-			return string(b), err
+			return sdkJSON(client.V2.Chat(ctx, cohereRequest(0)))
 		}
 		s, err := client.V2.ChatStream(ctx, cohereStreamRequest(0))
 		if err != nil {
@@ -127,16 +115,34 @@ var sdkCases = []sdkCase{
 			if isCohereBlankLine(err) {
 				continue // see TestCohereStreamReadBoundary
 			}
+			if err == nil {
+				err = writeJSONLine(&out, ev)
+			}
 			if err != nil {
 				return "", err
 			}
-			b, err := json.Marshal(ev)
-			if err != nil {
-				return "", err
-			}
-			out.Write(append(b, '\n'))
 		}
 	}},
+}
+
+// sdkJSON returns v, a response an SDK decoded, in JSON, or err when the
+// call that gave it failed.
+func sdkJSON(v any, err error) (string, error) {
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// writeJSONLine writes v, an event an SDK decoded, to out in JSON, on a
+// line of its own.
+func writeJSONLine(out *strings.Builder, v any) error {
+	b, err := json.Marshal(v)
+	if err == nil {
+		out.Write(append(b, '\n'))
+	}
+	return err
 }
 
 // TestTransportSDKsVirtualTime: each SDK, streaming and not, calls a
