@@ -142,9 +142,7 @@ func requireAnthropicError(t *testing.T, err error, tc anthropicErrorCase, rec f
 func TestAnthropicErrors(t *testing.T) {
 	for _, tc := range anthropicErrorCases {
 		for stream, name := range streamModes(string(tc.fault)) {
-			t.Run(name+"/no-retry", func(t *testing.T) {
-				t.Parallel()
-				srv := faultServer(t, tc.fault)
+			runFault(t, name+"/no-retry", tc.fault, func(t *testing.T, srv *fake.Server) {
 				err := anthropicCall(t, newAnthropic(srv, 0), stream)
 				rec := oneRecord(t, srv)
 				assert.Equal(t, tc.status, rec.Status)
@@ -153,9 +151,7 @@ func TestAnthropicErrors(t *testing.T) {
 			if !tc.retry {
 				continue // backoff without retry-after is 0.5s, 1s: too slow here
 			}
-			t.Run(name+"/retry", func(t *testing.T) {
-				t.Parallel()
-				srv := faultServer(t, tc.fault)
+			runFault(t, name+"/retry", tc.fault, func(t *testing.T, srv *fake.Server) {
 				err := anthropicCall(t, newAnthropic(srv, 2), stream)
 				recs := srv.Records()
 				requireRetriedAfter(t, recs, testRetryAfter, tc.status, tc.status, tc.status)

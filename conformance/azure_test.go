@@ -123,9 +123,7 @@ func TestAzureChat(t *testing.T) {
 // the Retry-After-Ms asked for, and a missing deployment is a 404
 // DeploymentNotFound, not retried.
 func TestAzureErrors(t *testing.T) {
-	t.Run("rate_limit/no-retry", func(t *testing.T) {
-		t.Parallel()
-		srv := faultServer(t, fake.FaultRateLimit)
+	runFault(t, "rate_limit/no-retry", fake.FaultRateLimit, func(t *testing.T, srv *fake.Server) {
 		client := newAzure(srv, 0)
 		_, err := client.Chat.Completions.New(t.Context(), chatParams(azureDeployment, 0))
 		rec := oneRecord(t, srv)
@@ -138,9 +136,7 @@ func TestAzureErrors(t *testing.T) {
 		assert.Equal(t, "1", apiErr.Response.Header.Get("Retry-After"))
 		assert.Equal(t, rec.RequestID, apiErr.Response.Header.Get("X-Request-Id"))
 	})
-	t.Run("rate_limit/retry", func(t *testing.T) {
-		t.Parallel()
-		srv := faultServer(t, fake.FaultRateLimit)
+	runFault(t, "rate_limit/retry", fake.FaultRateLimit, func(t *testing.T, srv *fake.Server) {
 		client := newAzure(srv, 2)
 		_, err := client.Chat.Completions.New(t.Context(), chatParams(azureDeployment, 0))
 		requireRetriedAfter(t, srv.Records(), testRetryAfter, 429, 429, 429)
@@ -148,9 +144,7 @@ func TestAzureErrors(t *testing.T) {
 		require.ErrorAs(t, err, &apiErr)
 		assert.Equal(t, http.StatusTooManyRequests, apiErr.StatusCode)
 	})
-	t.Run("server_error", func(t *testing.T) {
-		t.Parallel()
-		srv := faultServer(t, fake.FaultServerError)
+	runFault(t, "server_error", fake.FaultServerError, func(t *testing.T, srv *fake.Server) {
 		client := newAzure(srv, 0)
 		_, err := client.Chat.Completions.New(t.Context(), chatParams(azureDeployment, 0))
 		oneRecord(t, srv)

@@ -178,9 +178,7 @@ func TestCohereErrors(t *testing.T) {
 		}},
 	} {
 		for stream, name := range streamModes(string(tc.fault)) {
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				srv := faultServer(t, tc.fault)
+			runFault(t, name, tc.fault, func(t *testing.T, srv *fake.Server) {
 				err := cohereCall(t, newCohere(srv, 1), stream)
 				rec := oneRecord(t, srv)
 				assert.Equal(t, tc.status, rec.Status)
@@ -192,9 +190,7 @@ func TestCohereErrors(t *testing.T) {
 			})
 		}
 	}
-	t.Run("rate_limit/retry", func(t *testing.T) {
-		t.Parallel()
-		srv := faultServer(t, fake.FaultRateLimit)
+	runFault(t, "rate_limit/retry", fake.FaultRateLimit, func(t *testing.T, srv *fake.Server) {
 		err := cohereCall(t, newCohere(srv, 2), false)
 		recs := srv.Records()
 		requireRetriedAfter(t, recs, 500*time.Millisecond, 429, 429)

@@ -172,9 +172,7 @@ func TestGeminiErrors(t *testing.T) {
 					if retries > 0 {
 						sub += "/retry"
 					}
-					t.Run(sub, func(t *testing.T) {
-						t.Parallel()
-						srv := faultServer(t, tc.fault)
+					runFault(t, sub, tc.fault, func(t *testing.T, srv *fake.Server) {
 						err := geminiCall(t, newGenAI(t, srv, b, retries), stream)
 						recs := srv.Records()
 						require.Len(t, recs, 1+retries, "attempts")

@@ -106,11 +106,15 @@ func wantText(seed, seq uint64, n int) string {
 	return strings.Join(fake.Tokens(seed, seq, n), "")
 }
 
-// faultServer starts a fake server, as newServer does, that gives every
+// runFault runs check as a parallel subtest named name, against a fake
+// server of its own (started as newServer starts it) that gives every
 // request fault f.
-func faultServer(t testing.TB, f fake.Fault) *fake.Server {
+func runFault(t *testing.T, name string, f fake.Fault, check func(t *testing.T, srv *fake.Server)) {
 	t.Helper()
-	return newServer(t, fake.Config{FaultFunc: always(f)})
+	t.Run(name, func(t *testing.T) {
+		t.Parallel()
+		check(t, newServer(t, fake.Config{FaultFunc: always(f)}))
+	})
 }
 
 // streamModes yields the two ways of making a call, not streamed and

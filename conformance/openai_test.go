@@ -250,9 +250,7 @@ func requireOpenAIError(t *testing.T, err error, tc openAIErrorCase, rec fake.Re
 func TestOpenAIErrors(t *testing.T) {
 	for _, tc := range openAIErrorCases {
 		for stream, name := range streamModes(string(tc.fault)) {
-			t.Run(name+"/no-retry", func(t *testing.T) {
-				t.Parallel()
-				srv := faultServer(t, tc.fault)
+			runFault(t, name+"/no-retry", tc.fault, func(t *testing.T, srv *fake.Server) {
 				client := newOpenAI(srv, 0)
 				err := openAIChatCall(t, client, stream)
 				rec := oneRecord(t, srv)
@@ -261,9 +259,7 @@ func TestOpenAIErrors(t *testing.T) {
 			})
 			if !tc.retryAft {
 				// Without Retry-After, openai-go backs off 0.5s, 1s: cap it.
-				t.Run(name+"/retry", func(t *testing.T) {
-					t.Parallel()
-					srv := faultServer(t, tc.fault)
+				runFault(t, name+"/retry", tc.fault, func(t *testing.T, srv *fake.Server) {
 					client := newOpenAI(srv, 2, option.WithMaxRetryDelay(5*time.Millisecond))
 					err := openAIChatCall(t, client, stream)
 					recs := srv.Records()
@@ -272,9 +268,7 @@ func TestOpenAIErrors(t *testing.T) {
 				})
 				continue
 			}
-			t.Run(name+"/retry", func(t *testing.T) {
-				t.Parallel()
-				srv := faultServer(t, tc.fault)
+			runFault(t, name+"/retry", tc.fault, func(t *testing.T, srv *fake.Server) {
 				client := newOpenAI(srv, 2)
 				err := openAIChatCall(t, client, stream)
 				recs := srv.Records()
@@ -461,9 +455,7 @@ func TestOpenAIResponses(t *testing.T) {
 // typed errors, and its mid-stream error is an "error" event delivered as
 // an ordinary event (as the API documents it), after the text sent before it.
 func TestOpenAIResponsesErrors(t *testing.T) {
-	t.Run("rate_limit", func(t *testing.T) {
-		t.Parallel()
-		srv := faultServer(t, fake.FaultRateLimit)
+	runFault(t, "rate_limit", fake.FaultRateLimit, func(t *testing.T, srv *fake.Server) {
 		client := newOpenAI(srv, 1)
 		_, err := client.Responses.New(t.Context(), responsesParams("gpt-4o-mini", 0))
 		recs := srv.Records()
