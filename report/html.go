@@ -268,7 +268,7 @@ func metaFacts(m *Metadata) []htmlFact {
 }
 
 func configFacts(c *ScenarioConfig) []htmlFact {
-	fs := []htmlFact{{Label: "Requests", Value: fmtCount(c.Requests)}}
+	fs := []htmlFact{{Label: "Requests", Value: thousands(c.Requests)}}
 	if c.RateLimit != nil {
 		fs = append(fs, htmlFact{Label: "Open loop", Value: fmtRate(*c.RateLimit) + " requests/s"})
 		if c.Concurrency > 0 {
@@ -316,7 +316,7 @@ func summaryOf(scenario string, r *Result, anchor, color string) summaryRow {
 	lat := &m.Latency
 	row := summaryRow{
 		Anchor: anchor, Color: color, Scenario: scenario, Provider: r.Provider, Model: r.Model,
-		Requests: fmtCount(m.TotalRequests),
+		Requests: thousands(m.TotalRequests),
 		Success:  fmtPct(m.SuccessRate()),
 		TTFT50:   distMs(lat.TTFT, func(d *Distribution) float64 { return d.Median }),
 		TTFT95:   distMs(lat.TTFT, func(d *Distribution) float64 { return d.P95 }),
@@ -343,9 +343,9 @@ func summaryOf(scenario string, r *Result, anchor, color string) summaryRow {
 
 func resultFacts(m *Metrics) []htmlFact {
 	fs := []htmlFact{
-		{Label: "Requests", Value: fmtCount(m.TotalRequests)},
-		{Label: "Succeeded", Value: fmtCount(m.SuccessfulRequests)},
-		{Label: "Failed", Value: fmtCount(m.FailedRequests), Warn: m.FailedRequests > 0},
+		{Label: "Requests", Value: thousands(m.TotalRequests)},
+		{Label: "Succeeded", Value: thousands(m.SuccessfulRequests)},
+		{Label: "Failed", Value: thousands(m.FailedRequests), Warn: m.FailedRequests > 0},
 	}
 	if m.TotalRequests > 0 {
 		fs = append(fs,
@@ -361,14 +361,14 @@ func resultFacts(m *Metrics) []htmlFact {
 	ts := &m.TokenStats
 	fs = append(fs,
 		htmlFact{Label: "Input tokens", Value: fmtKnown(ts.TotalPromptTokens)},
-		htmlFact{Label: "Output tokens", Value: fmtCount(ts.TotalCompletionTokens)},
+		htmlFact{Label: "Output tokens", Value: thousands(ts.TotalCompletionTokens)},
 		htmlFact{Label: "Output tokens/s", Value: fmtRate(ts.OutputTokensPerSecond)})
 	if ts.UsageMismatches > 0 {
-		fs = append(fs, htmlFact{Label: "Usage ≠ text events", Value: fmtCount(ts.UsageMismatches)})
+		fs = append(fs, htmlFact{Label: "Usage ≠ text events", Value: thousands(ts.UsageMismatches)})
 	}
 	if m.RetriedRequests > 0 {
-		fs = append(fs, htmlFact{Label: "Retried requests", Value: fmtCount(m.RetriedRequests)},
-			htmlFact{Label: "Attempts", Value: fmtCount(m.Attempts)})
+		fs = append(fs, htmlFact{Label: "Retried requests", Value: thousands(m.RetriedRequests)},
+			htmlFact{Label: "Attempts", Value: thousands(m.Attempts)})
 	}
 	if c := m.CostStats; c != nil {
 		fs = append(fs,
@@ -399,7 +399,7 @@ func statRows(m *Metrics) []statRow {
 		if name == "" {
 			name = nd.Name
 		}
-		row := statRow{Name: name, Count: fmtCount(d.Count), Empty: d.Count == 0}
+		row := statRow{Name: name, Count: thousands(d.Count), Empty: d.Count == 0}
 		f := fmtMs
 		if !d.IsLatency() {
 			f = fmtRate
@@ -425,7 +425,7 @@ func errorRows(counts map[string]int64, samples map[string]string, total int64) 
 		if total > 0 {
 			share = fmtPct(float64(counts[c]) / float64(total))
 		}
-		rows = append(rows, errorRow{Class: c, Count: fmtCount(counts[c]), Share: share, Sample: samples[c]})
+		rows = append(rows, errorRow{Class: c, Count: thousands(counts[c]), Share: share, Sample: samples[c]})
 	}
 	return rows
 }

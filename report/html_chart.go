@@ -311,25 +311,7 @@ func fmtKnown(n *int64) string {
 	if n == nil {
 		return "unknown"
 	}
-	return fmtCount(*n)
-}
-
-// fmtCount formats a count with thousands separators.
-func fmtCount(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	return thousands(*n)
 }
 
 // fmtRate formats a non-negative rate with three significant figures.
@@ -557,7 +539,7 @@ func cdfChart(id, title, metric string, series []cdfSeries) svgChart {
 		// that it reads as a CDF.
 		pb.to(p.right, ys.pos(1))
 		sum := fmt.Sprintf("%s: p50 %s, p95 %s, p99 %s (%s requests)", ln.s.Label,
-			fmtMs(ms(ln.s.L.Percentile(50))), fmtMs(ms(ln.s.L.Percentile(95))), fmtMs(ms(ln.s.L.Percentile(99))), fmtCount(ln.s.L.Count()))
+			fmtMs(ms(ln.s.L.Percentile(50))), fmtMs(ms(ln.s.L.Percentile(95))), fmtMs(ms(ln.s.L.Percentile(99))), thousands(ln.s.L.Count()))
 		c.Paths = append(c.Paths, svgPath{D: pb.String(), Stroke: ln.s.Color, Fill: "none", Class: "series", Title: sum})
 		c.Legend = append(c.Legend, legendItem{ln.s.Label, ln.s.Color, "line"})
 		desc = append(desc, sum)
@@ -650,14 +632,14 @@ func histogramChart(id, title, metric, unitName string, l *stats.Latency, color,
 		w := math.Max(x1-x0-1, 0.5)
 		y := ys.pos(float64(k) / float64(n) * 100)
 		c.Rects = append(c.Rects, svgRect{X: x0 + 0.5, Y: y, W: w, H: p.bottom - y, Fill: color,
-			Title: fmt.Sprintf("%s – %s: %s %s (%.1f%%)", fmtMs(edges[i]), fmtMs(edges[i+1]), fmtCount(k), unitName, float64(k)/float64(n)*100)})
+			Title: fmt.Sprintf("%s – %s: %s %s (%.1f%%)", fmtMs(edges[i]), fmtMs(edges[i+1]), thousands(k), unitName, float64(k)/float64(n)*100)})
 	}
 	c.Legend = []legendItem{{metric, color, "bar"}}
-	c.Desc = fmt.Sprintf("Histogram of %s %s %s: p50 %s, p99 %s, max %s.", fmtCount(n), metric, unitName,
+	c.Desc = fmt.Sprintf("Histogram of %s %s %s: p50 %s, p99 %s, max %s.", thousands(n), metric, unitName,
 		fmtMs(ms(l.Percentile(50))), fmtMs(ms(l.Percentile(99))), fmtMs(ms(l.Max())))
 	var notes []string
 	if beyond > 0 {
-		notes = append(notes, fmt.Sprintf("%s %s above %s (up to %s) are not drawn.", fmtCount(beyond), unitName, fmtMs(edges[len(edges)-1]), fmtMs(ms(l.Max()))))
+		notes = append(notes, fmt.Sprintf("%s %s above %s (up to %s) are not drawn.", thousands(beyond), unitName, fmtMs(edges[len(edges)-1]), fmtMs(ms(l.Max()))))
 	}
 	if log {
 		notes = append(notes, "The time axis is logarithmic.")
@@ -851,18 +833,18 @@ func timelineChart(id, title string, ticks []lens.Tick) svgChart {
 		yOK := ysTop.pos(b.ok)
 		if b.ok > 0 {
 			c.Rects = append(c.Rects, svgRect{X: xa + gap/2, Y: yOK, W: w, H: top.bottom - yOK, Fill: colorOK,
-				Title: fmt.Sprintf("%s: %s succeeded (%s/s)", when, fmtCount(b.nReq-b.nFail), fmtRate(b.ok))})
+				Title: fmt.Sprintf("%s: %s succeeded (%s/s)", when, thousands(b.nReq-b.nFail), fmtRate(b.ok))})
 		}
 		if b.failed > 0 {
 			yF := ysTop.pos(b.ok + b.failed)
 			c.Rects = append(c.Rects, svgRect{X: xa + gap/2, Y: yF, W: w, H: yOK - yF, Fill: colorFailed,
-				Title: fmt.Sprintf("%s: %s failed (%s/s)", when, fmtCount(b.nFail), fmtRate(b.failed))})
+				Title: fmt.Sprintf("%s: %s failed (%s/s)", when, thousands(b.nFail), fmtRate(b.failed))})
 			// A marker under the axis, visible however small the share.
 			mx := (xa + xb) / 2
 			my := top.bottom + 3
 			c.Marks = append(c.Marks, svgMark{
 				Points: num(mx) + "," + num(my) + " " + num(mx-4) + "," + num(my+7) + " " + num(mx+4) + "," + num(my+7),
-				Fill:   colorFailed, Title: fmt.Sprintf("%s: %s failed", when, fmtCount(b.nFail))})
+				Fill:   colorFailed, Title: fmt.Sprintf("%s: %s failed", when, thousands(b.nFail))})
 		}
 	}
 
@@ -885,7 +867,7 @@ func timelineChart(id, title string, ticks []lens.Tick) svgChart {
 		svgPath{D: line.String(), Stroke: colorTokens, Fill: "none", Class: "series", Title: "output tokens per second"})
 	c.Legend = []legendItem{{"succeeded", colorOK, "bar"}, {"failed", colorFailed, "bar"}, {"output tokens/s", colorTokens, "line"}}
 	c.Desc = fmt.Sprintf("Throughput over %s s: peak %s requests/s, peak %s output tokens/s, %s failed requests.",
-		strconv.FormatFloat(bs[len(bs)-1].t1, 'f', -1, 64), fmtRate(maxReq), fmtRate(maxTok), fmtCount(failures))
+		strconv.FormatFloat(bs[len(bs)-1].t1, 'f', -1, 64), fmtRate(maxReq), fmtRate(maxTok), thousands(failures))
 	var notes []string
 	if step > 1 {
 		notes = append(notes, fmt.Sprintf("Each bar is %d s wide.", step))

@@ -100,8 +100,10 @@ func TestFmtMs(t *testing.T) {
 			t.Errorf("fmtMs(%v) = %q, want %q", ms, got, want)
 		}
 	}
-	if got := fmtCount(1234567); got != "1,234,567" {
-		t.Errorf("fmtCount(1234567) = %q", got)
+	for n, want := range map[int64]string{1234567: "1,234,567", -1234: "-1,234", 999: "999", 0: "0"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
 

@@ -531,7 +531,7 @@ func sweepRows(s *Sweep) []sweepRow {
 			Load: capacity.FormatLoad(st.Load) + " " + s.Unit, Holds: st.Holds, Capacity: st.Holds && st.Load == s.Capacity,
 			P50: "–", P95: "–", P99: "–",
 			Sent: fmtRate(st.AchievedRate), Goodput: fmtRate(st.GoodputRPS), Tokens: fmtRate(st.OutputTokensPerSecond),
-			Requests: fmtCount(st.Requests),
+			Requests: thousands(st.Requests),
 		}
 		r.Verdict = "holds"
 		if !st.Holds {

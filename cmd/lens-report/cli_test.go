@@ -208,6 +208,8 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"run", "-config", cfg, "-format", "bogus"}, `invalid value "bogus" for flag -format: want json, minimal or table`},
 		{[]string{"run", "-config", cfg, "-color", "purple"}, "for flag -color: want auto, on or off"},
 		{[]string{"run", "-config", cfg, "-progress", "maybe"}, "for flag -progress: want auto, on or off"},
+		{[]string{"sweep", "-config", cfg, "-format", "bogus"}, `invalid value "bogus" for flag -format: want json, minimal or table`},
+		{[]string{"sweep", "-config", cfg, "-color", "purple"}, "for flag -color: want auto, on or off"},
 		{[]string{"show", "-color", "purple", a}, "for flag -color"},
 		{[]string{"show", "-format", "bogus", a}, "want benchstat, csv, hlog, json, markdown, minimal, prometheus, raw-csv or table"},
 		{[]string{"compare", "-color", "purple", a, a}, "for flag -color"},

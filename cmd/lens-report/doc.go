@@ -155,18 +155,18 @@
 //	reported and written).
 //
 //	Flags:
-//	  -color string
-//	    	colour in the console table: auto (on a terminal, unless NO_COLOR is set), on or off (default "auto")
+//	  -color when
+//	    	colour in the console table when: auto (on a terminal, unless NO_COLOR is set), on or off (default auto)
 //	  -config file
 //	    	the configuration file (YAML or JSON); required
-//	  -format string
-//	    	console output: table, json or minimal (default: the configuration's, else table)
+//	  -format value
+//	    	console output: json, minimal or table (default: the configuration's, else table)
 //	  -label key=value
 //	    	tag the run with key=value in the configured database (repeatable)
 //	  -o path
 //	    	also write the result file (JSON) to path
 //	  -serve addr
-//	    	serve the live dashboard on addr during the search (default: the configuration's dashboard.listen)
+//	    	serve the live dashboard on addr (127.0.0.1:8080; port 0 picks one) during the search (default: the configuration's dashboard.listen)
 //
 // # fake
 //

@@ -85,28 +85,40 @@ that fails loses nothing (the exports are already written) and makes the exit
 status 3, with a message that names it. -label key=value (repeatable) tags the
 run: InfluxDB tags, history labels, Pushgateway grouping labels.`,
 	flags: func(fs *flag.FlagSet) func([]string) error {
-		config := fs.String("config", "", "the configuration `file` (YAML or JSON); required")
-		out := fs.String("o", "", "also write the result file (JSON) to `path`")
+		shared := runFlags(fs, "the run")
 		raw := fs.String("raw", "", "write every request's record as JSON lines to `path` (memory stays flat)")
-		consoleFormats := formatNames(func(rf resultFormat) bool { return rf.console })
-		format := choiceFlag(fs, "format", "", "console output: "+orList(consoleFormats)+" (default: the configuration's, else table)", consoleFormats...)
 		progress := choiceFlag(fs, "progress", "auto", "a progress bar on stderr `when`: auto (on a terminal, unless the configuration turns it off), on or off", "auto", "on", "off")
-		color := colorFlag(fs, "colour in the console table `when`: auto (on a terminal, unless NO_COLOR is set), on or off")
-		serve := fs.String("serve", "", "serve the live dashboard on `addr` (127.0.0.1:8080; port 0 picks one) during the run (default: the configuration's dashboard.listen)")
 		hold := fs.Bool("hold", false, "keep serving the dashboard after the run, until Ctrl-C")
 		junitPath := fs.String("junit", "", "write the gates' verdicts as JUnit XML to `path`: one test case per gate and result")
 		shard := fs.String("shard", "", "run shard `i/n` of a run shared by n machines (overrides execution.shard); merge the shards' -o files with lens-report merge")
 		startAt := fs.String("start-at", "", "start the first scenario's measured phase at `time` (RFC 3339, or Unix seconds; overrides execution.start_at), the same for every shard")
-		labels := labelsFlag{}
-		fs.Var(labels, "label", "tag the run with `key=value` in the configured database (repeatable)")
 		return func(args []string) error {
-			if *config == "" || len(args) > 0 {
+			o := shared()
+			if o.config == "" || len(args) > 0 {
 				return errUsage
 			}
-			return runConfig(runOptions{config: *config, out: *out, raw: *raw, format: *format, progress: *progress, color: *color, serve: *serve, hold: *hold, junit: *junitPath,
-				shard: *shard, startAt: *startAt, labels: labels})
+			o.raw, o.progress, o.hold, o.junit, o.shard, o.startAt = *raw, *progress, *hold, *junitPath, *shard, *startAt
+			return runConfig(o)
 		}
 	},
+}
+
+// runFlags defines the flags run and sweep share (-config, -o, -format,
+// -color, -serve and -label); during names what the dashboard serves
+// during ("the run", "the search"). The function it returns gives their
+// values once the flags are parsed.
+func runFlags(fs *flag.FlagSet, during string) func() runOptions {
+	config := fs.String("config", "", "the configuration `file` (YAML or JSON); required")
+	out := fs.String("o", "", "also write the result file (JSON) to `path`")
+	consoleFormats := formatNames(func(rf resultFormat) bool { return rf.console })
+	format := choiceFlag(fs, "format", "", "console output: "+orList(consoleFormats)+" (default: the configuration's, else table)", consoleFormats...)
+	color := colorFlag(fs, "colour in the console table `when`: auto (on a terminal, unless NO_COLOR is set), on or off")
+	serve := fs.String("serve", "", "serve the live dashboard on `addr` (127.0.0.1:8080; port 0 picks one) during "+during+" (default: the configuration's dashboard.listen)")
+	labels := labelsFlag{}
+	fs.Var(labels, "label", "tag the run with `key=value` in the configured database (repeatable)")
+	return func() runOptions {
+		return runOptions{config: *config, out: *out, format: *format, color: *color, serve: *serve, labels: labels}
+	}
 }
 
 type runOptions struct {

@@ -53,18 +53,13 @@ execution.start_at, cannot be searched); 3 when a search could not run or a
 file could not be written; 130 when interrupted (what was searched is
 reported and written).`,
 	flags: func(fs *flag.FlagSet) func([]string) error {
-		config := fs.String("config", "", "the configuration `file` (YAML or JSON); required")
-		out := fs.String("o", "", "also write the result file (JSON) to `path`")
-		format := fs.String("format", "", "console output: table, json or minimal (default: the configuration's, else table)")
-		color := fs.String("color", "auto", "colour in the console table: auto (on a terminal, unless NO_COLOR is set), on or off")
-		serve := fs.String("serve", "", "serve the live dashboard on `addr` during the search (default: the configuration's dashboard.listen)")
-		labels := labelsFlag{}
-		fs.Var(labels, "label", "tag the run with `key=value` in the configured database (repeatable)")
+		shared := runFlags(fs, "the search")
 		return func(args []string) error {
-			if *config == "" || len(args) > 0 {
+			o := shared()
+			if o.config == "" || len(args) > 0 {
 				return errUsage
 			}
-			return sweepConfig(runOptions{config: *config, out: *out, format: *format, color: *color, serve: *serve, labels: labels})
+			return sweepConfig(o)
 		}
 	},
 }
