@@ -138,10 +138,7 @@ func serveMessages(x *exchange) *reply {
 	}
 
 	p := newPlan(x.cfg, x.seq, x.start, model, EstimateTokens(prompt.String()), *req.MaxTokens)
-	m := message{p: p, stop: "end_turn"}
-	if p.length {
-		m.stop = "max_tokens"
-	}
+	m := message{p: p, stop: p.finish("end_turn", "max_tokens")}
 	return rendered(m, p, model, req.Stream, m.id(), m.stop)
 }
 

@@ -93,10 +93,7 @@ func serveAzure(x *exchange) *reply {
 	}
 
 	p := newPlan(x.cfg, x.seq, x.start, call.model, call.promptTokens, call.limit)
-	finish := "stop"
-	if p.length {
-		finish = "length"
-	}
+	finish := p.finish("stop", "length")
 	c := azureChat{chat{p: p, finish: finish, fingerprint: fingerprint(x.cfg.Seed)}}
 	if call.Stream {
 		rep = c.stream(call.includeUsage(), x.cfg.AzureAsyncFilter)

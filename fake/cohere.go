@@ -108,10 +108,7 @@ func serveCohere(x *exchange) *reply {
 	}
 
 	p := newPlan(x.cfg, x.seq, x.start, model, EstimateTokens(prompt.String()), limit)
-	c := cohereChat{p: p, finish: "COMPLETE"}
-	if p.length {
-		c.finish = "MAX_TOKENS"
-	}
+	c := cohereChat{p: p, finish: p.finish("COMPLETE", "MAX_TOKENS")}
 	return rendered(c, p, model, req.Stream, p.id, c.finish)
 }
 

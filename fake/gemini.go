@@ -216,10 +216,7 @@ func serveGemini(x *exchange) *reply {
 	}
 	model := x.params["model"]
 	p := newPlan(&cfg, x.seq, x.start, model, EstimateTokens(prompt.String()), limit)
-	g := generation{p: p, finish: "STOP", vertex: x.params["project"] != ""}
-	if p.length {
-		g.finish = "MAX_TOKENS"
-	}
+	g := generation{p: p, finish: p.finish("STOP", "MAX_TOKENS"), vertex: x.params["project"] != ""}
 	stream := strings.HasSuffix(x.req.URL.Path, ":streamGenerateContent")
 	var rep *reply
 	switch {

@@ -285,10 +285,7 @@ func serveChatCompletions(x *exchange) *reply {
 		return rep
 	}
 	p := newPlan(x.cfg, x.seq, x.start, call.model, call.promptTokens, call.limit)
-	finish := "stop"
-	if p.length {
-		finish = "length"
-	}
+	finish := p.finish("stop", "length")
 	c := chat{p: p, finish: finish, fingerprint: fingerprint(x.cfg.Seed)}
 	if call.Stream {
 		rep = c.stream(call.includeUsage())

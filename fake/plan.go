@@ -24,6 +24,15 @@ type plan struct {
 	length       bool            // the request's token limit cut the output short
 }
 
+// finish is the wire format's word for why the output ended: done when
+// it ran its course, cut when the request's token limit cut it short.
+func (p *plan) finish(done, cut string) string {
+	if p.length {
+		return cut
+	}
+	return done
+}
+
 // Independent random streams of one request, so that changing one (say, the
 // latency distribution) leaves the others (the text) as they were.
 const (

@@ -68,10 +68,7 @@ func serveResponses(x *exchange) *reply {
 	}
 
 	p := newPlan(x.cfg, x.seq, x.start, model, EstimateTokens(prompt.String()), limit)
-	r := response{p: p, status: "completed"}
-	if p.length {
-		r.status = "incomplete"
-	}
+	r := response{p: p, status: p.finish("completed", "incomplete")}
 	return rendered(r, p, model, req.Stream, r.id(), r.status)
 }
 
