@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go"
@@ -71,13 +72,7 @@ type sdkStream interface {
 
 // streamBody returns head, n copies of content, and tail.
 func streamBody(head, content, tail string, n int) []byte {
-	var b bytes.Buffer
-	b.WriteString(head)
-	for range n {
-		b.WriteString(content)
-	}
-	b.WriteString(tail)
-	return b.Bytes()
+	return []byte(head + strings.Repeat(content, n) + tail)
 }
 
 var benchAPIs = []benchAPI{

@@ -235,7 +235,6 @@ func TestAnthropicKeyNeverInErrors(t *testing.T) {
 }
 
 func TestAnthropicDecodeStamps(t *testing.T) {
-	ms := time.Millisecond
 	checkCodecStamps(t, &Anthropic{}, "anthropic.sse", "\n\n", codecStamps{
 		writes: func(ev [][]byte) []timedWrite {
 			return []timedWrite{

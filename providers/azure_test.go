@@ -53,7 +53,6 @@ func TestAzureDecodeNonStreaming(t *testing.T) {
 // with the time its event arrived, filter chunks included.
 func TestAzureDecodeStamps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ms := time.Millisecond
 		ev := bytes.SplitAfter(readFixture(t, "azure_filter_trailer.sse"), []byte("\n\n"))
 		start := time.Now()
 		body := newTimedBody([]timedWrite{

@@ -23,6 +23,9 @@ import (
 	"time"
 )
 
+// ms is the unit of the tests' timings.
+const ms = time.Millisecond
+
 // decoded is what a test compares of a whole response.
 type decoded struct {
 	Text, Reasoning, ToolArgs string
@@ -794,13 +797,7 @@ func (fr fuzzResponses) decode(t *testing.T, dec Decoder, body []byte, pick uint
 // benchStreamOf builds a stream of n copies of the text event textEvent
 // between head and tail.
 func benchStreamOf(head, textEvent, tail string, n int) []byte {
-	var b bytes.Buffer
-	b.WriteString(head)
-	for range n {
-		b.WriteString(textEvent)
-	}
-	b.WriteString(tail)
-	return b.Bytes()
+	return []byte(head + strings.Repeat(textEvent, n) + tail)
 }
 
 // benchDecoder decodes body, a stream of which nearly every event carries

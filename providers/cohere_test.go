@@ -181,7 +181,6 @@ func TestCohereKeyNeverInErrors(t *testing.T) {
 }
 
 func TestCohereDecodeStamps(t *testing.T) {
-	ms := time.Millisecond
 	checkCodecStamps(t, &Cohere{}, "cohere.sse", "\n\n", codecStamps{
 		writes: func(ev [][]byte) []timedWrite {
 			return []timedWrite{

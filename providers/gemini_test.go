@@ -315,7 +315,6 @@ func TestGeminiKeyNeverInErrors(t *testing.T) {
 }
 
 func TestGeminiDecodeStamps(t *testing.T) {
-	ms := time.Millisecond
 	stamps := codecStamps{
 		writes: func(ev [][]byte) []timedWrite {
 			return []timedWrite{

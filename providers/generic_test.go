@@ -320,7 +320,6 @@ func TestGenericStatusErrors(t *testing.T) {
 // events are stamped with the time the Read that completed them returned,
 // and that the decoder stops at the done line.
 func TestGenericDecodeStamps(t *testing.T) {
-	ms := time.Millisecond
 	t.Run("NDJSON", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			lines := bytes.SplitAfter(readFixture(t, "ollama_chat.ndjson"), []byte("\n"))
@@ -374,7 +373,6 @@ func TestGenericDecodeStamps(t *testing.T) {
 // arrived, not when a slow caller got round to decoding it: events that
 // came in one Read share that Read's time.
 func TestGenericStampIsArrival(t *testing.T) {
-	ms := time.Millisecond
 	for _, tc := range []struct {
 		name string
 		p    *Generic

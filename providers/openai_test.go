@@ -309,7 +309,6 @@ func TestOpenAINewRequestErrors(t *testing.T) {
 // time of the Read that completed its event, and that events delivered in
 // one Read share it.
 func TestOpenAIDecodeStamps(t *testing.T) {
-	ms := time.Millisecond
 	checkCodecStamps(t, &OpenAI{}, "openai_chat.sse", "\n\n", codecStamps{
 		writes: func(ev [][]byte) []timedWrite {
 			return []timedWrite{

@@ -146,7 +146,6 @@ func TestResponsesDecodeNonStreaming(t *testing.T) {
 
 func TestResponsesDecodeStamps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ms := time.Millisecond
 		ev := bytes.SplitAfter(readFixture(t, "responses.sse"), []byte("\n\n"))
 		start := time.Now()
 		body := newTimedBody([]timedWrite{
