@@ -2,14 +2,13 @@ package lenstest
 
 import (
 	"context"
-	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/fake"
-	"github.com/llm-latency-lens/lens/providers"
+	"github.com/llm-latency-lens/lens/internal/faketest"
 	"github.com/llm-latency-lens/lens/report/history"
 )
 
@@ -19,14 +18,8 @@ import (
 func TestHistoryKeepsLastBenchmarkRound(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "h.db")
 	run := func(n int) *lens.Result {
-		res, err := lens.Run(context.Background(), lens.Scenario{
-			Name: "b", Provider: &providers.OpenAI{BaseURL: "http://fake.invalid/v1", APIKey: "sk"}, Model: "m", Prompt: "hi",
-			Requests: n, Client: &http.Client{Transport: fake.NewResponder(fake.Config{TTFT: fake.Fixed(time.Microsecond), OutputTokens: 2})},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
+		return faketest.Run(t, fake.Config{TTFT: fake.Fixed(time.Microsecond), OutputTokens: 2},
+			lens.Scenario{Name: "b", Model: "m", Prompt: "hi", Requests: n})
 	}
 	// Two repetitions of rounds 1, 7, 30.
 	for range 2 {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +14,7 @@ import (
 
 	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/fake"
-	"github.com/llm-latency-lens/lens/providers"
+	"github.com/llm-latency-lens/lens/internal/faketest"
 	"github.com/llm-latency-lens/lens/stats"
 )
 
@@ -73,9 +72,9 @@ func withErrors(r *lens.Result) *lens.Result {
 }
 
 func TestFileRoundTrip(t *testing.T) {
-	closed := runFake(t, fakeConfig(1), lens.Scenario{Name: "closed", Requests: 60, Concurrency: 4})
-	open := runFake(t, fakeConfig(2), lens.Scenario{Name: "open", Requests: 40, Rate: 400})
-	unpriced := runFake(t, fakeConfig(3), lens.Scenario{Name: "closed", Model: "my-local-model", Requests: 20, Concurrency: 4})
+	closed := faketest.Run(t, fakeConfig(1), lens.Scenario{Name: "closed", Requests: 60, Concurrency: 4})
+	open := faketest.Run(t, fakeConfig(2), lens.Scenario{Name: "open", Requests: 40, Rate: 400})
+	unpriced := faketest.Run(t, fakeConfig(3), lens.Scenario{Name: "closed", Model: "my-local-model", Requests: 20, Concurrency: 4})
 	synth := withErrors(synthResult(4, 300, 1))
 	results := []*lens.Result{closed, open, unpriced, synth}
 
@@ -279,9 +278,8 @@ func zero() float64 { return 0 }
 func TestInterruptedRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	sc := lens.Scenario{Name: "cut", Model: "gpt-4o-mini", Prompt: "hi", Requests: 100000, Concurrency: 2}
-	sc.Client = &http.Client{Transport: fake.NewResponder(fake.Config{TTFT: fake.Fixed(10 * time.Millisecond), OutputTokens: 4})}
-	sc.Provider = &providers.OpenAI{BaseURL: "http://fake.invalid/v1", APIKey: "sk-fake"}
+	sc := faketest.Scenario(fake.Config{TTFT: fake.Fixed(10 * time.Millisecond), OutputTokens: 4},
+		lens.Scenario{Name: "cut", Prompt: "hi", Requests: 100000, Concurrency: 2})
 	res, runErr := lens.Run(ctx, sc)
 	if res == nil {
 		t.Fatalf("lens.Run returned no partial result: %v", runErr)

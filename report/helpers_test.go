@@ -1,11 +1,9 @@
 package report
 
 import (
-	"context"
 	"flag"
 	"math"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/fake"
-	"github.com/llm-latency-lens/lens/providers"
 	"github.com/llm-latency-lens/lens/stats"
 )
 
@@ -129,32 +126,6 @@ func synthFile(seed uint64, n int, scale float64) *File {
 		panic(err)
 	}
 	return f
-}
-
-// runFake runs sc against a fake of cfg and returns its result. It sets
-// sc.Provider and sc.Client and, when unset, Name, Model and Prompt.
-//
-// The fake answers in-process (a fake.Responder as the client's
-// transport), in real time: no sockets, so no connection phases, which
-// these tests do not need.
-func runFake(t testing.TB, cfg fake.Config, sc lens.Scenario) *lens.Result {
-	t.Helper()
-	sc.Client = &http.Client{Transport: fake.NewResponder(cfg)}
-	sc.Provider = &providers.OpenAI{BaseURL: "http://fake.invalid/v1", APIKey: "sk-fake"}
-	if sc.Name == "" {
-		sc.Name = "chat"
-	}
-	if sc.Model == "" {
-		sc.Model = "gpt-4o-mini"
-	}
-	if sc.Prompt == "" {
-		sc.Prompt = "Say hello"
-	}
-	res, err := lens.Run(context.Background(), sc)
-	if err != nil {
-		t.Fatalf("lens.Run: %v", err)
-	}
-	return res
 }
 
 // fakeConfig is a fake server whose latencies vary, so that percentiles

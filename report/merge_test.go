@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/internal/faketest"
 	"github.com/llm-latency-lens/lens/stats"
 	gates "github.com/llm-latency-lens/lens/verdict"
 )
@@ -47,10 +48,10 @@ func (r *recorder) on(m *lens.RequestMetrics) {
 func TestMergeShardsEqualsOneRun(t *testing.T) {
 	rec := newRecorder()
 	sc := lens.Scenario{Name: "chat", Requests: 120, Concurrency: 4, OnRequest: rec.on}
-	a := runFake(t, fakeConfig(11), sc)
+	a := faketest.Run(t, fakeConfig(11), sc)
 	cfgB := fakeConfig(12)
 	cfgB.TTFT = fakeUniformMs(8, 30) // a slower machine's view
-	b := runFake(t, cfgB, sc)
+	b := faketest.Run(t, cfgB, sc)
 
 	fa, err := FromResults([]*lens.Result{a}, Metadata{ConfigHash: "h", SystemInfo: SystemInfo{OS: "linux", Hostname: "a"}})
 	if err != nil {

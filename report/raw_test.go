@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/llm-latency-lens/lens"
+	"github.com/llm-latency-lens/lens/internal/faketest"
 	"github.com/llm-latency-lens/lens/providers"
 	"github.com/llm-latency-lens/lens/stats"
 )
@@ -25,7 +26,7 @@ func TestRawWriterRun(t *testing.T) {
 		rw.Warmup = warmup
 		sc := lens.Scenario{Name: "chat", Model: "gpt-4o-mini", Requests: 80, Concurrency: 8, Warmup: 4}
 		sc.OnRequest = rw.OnRequest(&lens.Scenario{Name: "chat", Model: "gpt-4o-mini", Provider: &providers.OpenAI{}})
-		res := runFake(t, fakeConfig(7), sc)
+		res := faketest.Run(t, fakeConfig(7), sc)
 		if err := rw.Close(); err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,8 +18,8 @@ import (
 
 	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/fake"
+	"github.com/llm-latency-lens/lens/internal/faketest"
 	"github.com/llm-latency-lens/lens/internal/influxtest"
-	"github.com/llm-latency-lens/lens/providers"
 	"github.com/llm-latency-lens/lens/report"
 	"github.com/llm-latency-lens/lens/report/history"
 )
@@ -45,16 +44,11 @@ func fakeResult(t *testing.T, dir, name string, scale float64, seed uint64) stri
 	t.Helper()
 	var f *report.File
 	synctest.Test(t, func(t *testing.T) {
-		res, err := lens.Run(context.Background(), lens.Scenario{
-			Name:     "chat",
-			Provider: &providers.OpenAI{BaseURL: "http://fake.invalid/v1", APIKey: "sk-fake"},
-			Model:    "fake-model", Prompt: "Say hello", MaxTokens: 8, Requests: 100, Concurrency: 8,
-			Client: &http.Client{Transport: fake.NewResponder(fake.Config{
-				TTFT: fake.Uniform(time.Duration(80e6*scale), time.Duration(120e6*scale)), ITL: fake.Fixed(5 * time.Millisecond),
-				OutputTokens: 4, Seed: seed,
-			})},
-		})
-		require.NoError(t, err)
+		res := faketest.Run(t, fake.Config{
+			TTFT: fake.Uniform(time.Duration(80e6*scale), time.Duration(120e6*scale)), ITL: fake.Fixed(5 * time.Millisecond),
+			OutputTokens: 4, Seed: seed,
+		}, lens.Scenario{Model: "fake-model", MaxTokens: 8, Requests: 100, Concurrency: 8})
+		var err error
 		f, err = report.FromResults([]*lens.Result{res}, report.Metadata{ConfigHash: "cfg"})
 		require.NoError(t, err)
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/fake"
-	"github.com/llm-latency-lens/lens/providers"
+	"github.com/llm-latency-lens/lens/internal/faketest"
 	"github.com/llm-latency-lens/lens/report"
 )
 
@@ -22,19 +21,9 @@ func fakeRun(t *testing.T, ttft fake.Latency, seed uint64, n int, at time.Time) 
 	t.Helper()
 	var f *report.File
 	synctest.Test(t, func(t *testing.T) {
-		sc := lens.Scenario{
-			Name:     "chat",
-			Provider: &providers.OpenAI{BaseURL: "http://fake.invalid/v1", APIKey: "sk-fake"},
-			Model:    "gpt-4o-mini", Prompt: "Say hello", MaxTokens: 8,
-			Requests: n, Concurrency: 8,
-			Client: &http.Client{Transport: fake.NewResponder(fake.Config{
-				TTFT: ttft, ITL: fake.Fixed(5 * time.Millisecond), OutputTokens: 4, Seed: seed,
-			})},
-		}
-		res, err := lens.Run(context.Background(), sc)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := faketest.Run(t, fake.Config{TTFT: ttft, ITL: fake.Fixed(5 * time.Millisecond), OutputTokens: 4, Seed: seed},
+			lens.Scenario{MaxTokens: 8, Requests: n, Concurrency: 8})
+		var err error
 		f, err = report.FromResults([]*lens.Result{res}, report.Metadata{ConfigHash: "cfg1", Version: "test"})
 		if err != nil {
 			t.Fatal(err)

@@ -14,8 +14,8 @@ import (
 
 	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/fake"
+	"github.com/llm-latency-lens/lens/internal/faketest"
 	"github.com/llm-latency-lens/lens/internal/influxtest"
-	"github.com/llm-latency-lens/lens/providers"
 	"github.com/llm-latency-lens/lens/report"
 )
 
@@ -23,18 +23,12 @@ import (
 // every request, and returns the result file.
 func runFake(t *testing.T, requests int, hook func(*lens.Scenario) func(*lens.RequestMetrics)) *report.File {
 	t.Helper()
-	sc := lens.Scenario{
-		Name:     "chat",
-		Provider: &providers.OpenAI{BaseURL: "http://fake.invalid/v1", APIKey: "sk-fake"},
-		Model:    "gpt-4o-mini", Prompt: "Say hello", MaxTokens: 16,
-		Requests: requests, Concurrency: 4,
-		Client: &http.Client{Transport: fake.NewResponder(fake.Config{
-			TTFT:         fake.Uniform(time.Millisecond, 4*time.Millisecond),
-			ITL:          fake.Fixed(100 * time.Microsecond),
-			OutputTokens: 6, Seed: 3,
-			Faults: fake.Faults{ServerError: 0.05},
-		})},
-	}
+	sc := faketest.Scenario(fake.Config{
+		TTFT:         fake.Uniform(time.Millisecond, 4*time.Millisecond),
+		ITL:          fake.Fixed(100 * time.Microsecond),
+		OutputTokens: 6, Seed: 3,
+		Faults: fake.Faults{ServerError: 0.05},
+	}, lens.Scenario{MaxTokens: 16, Requests: requests, Concurrency: 4})
 	if hook != nil {
 		sc.OnRequest = hook(&sc)
 	}
