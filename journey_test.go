@@ -3,7 +3,6 @@ package lens_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"sync"
 	"testing"
@@ -15,25 +14,14 @@ import (
 
 	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/fake"
-	"github.com/llm-latency-lens/lens/providers"
+	"github.com/llm-latency-lens/lens/internal/faketest"
 )
 
 // twoCalls is a journey of two streamed OpenAI calls, each read to its
 // end, with 5ms of the application's own work between them.
 func twoCalls(ctx context.Context, c *http.Client) error {
-	p := &providers.OpenAI{BaseURL: "http://fake.test/v1", APIKey: "sk-journey"}
 	for i := range 2 {
-		req, err := p.NewRequest(ctx, &providers.Request{Model: "m", Prompt: "step", Stream: true})
-		if err != nil {
-			return err
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if err != nil {
+		if err := faketest.StreamCall(ctx, c, "m"); err != nil {
 			return err
 		}
 		if i == 0 {

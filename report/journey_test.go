@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -17,7 +16,7 @@ import (
 
 	"github.com/llm-latency-lens/lens"
 	"github.com/llm-latency-lens/lens/fake"
-	"github.com/llm-latency-lens/lens/providers"
+	"github.com/llm-latency-lens/lens/internal/faketest"
 )
 
 // journeyRun runs 6 journeys of two streamed calls each against the
@@ -27,7 +26,6 @@ func journeyRun(t *testing.T) *lens.Result {
 	var res *lens.Result
 	synctest.Test(t, func(t *testing.T) {
 		r := fake.NewResponder(fake.Config{TTFT: fake.Fixed(20 * time.Millisecond), ITL: fake.Fixed(2 * time.Millisecond), OutputTokens: 5})
-		p := &providers.OpenAI{BaseURL: "http://fake.test/v1", APIKey: "sk-journey"}
 		var n atomic.Int64
 		var err error
 		res, err = lens.Run(t.Context(), lens.Scenario{
@@ -35,17 +33,7 @@ func journeyRun(t *testing.T) *lens.Result {
 			Client: &http.Client{Transport: r},
 			Journey: func(ctx context.Context, c *http.Client) error {
 				for range 2 {
-					req, err := p.NewRequest(ctx, &providers.Request{Model: "gpt-4o-mini", Prompt: "step", Stream: true})
-					if err != nil {
-						return err
-					}
-					resp, err := c.Do(req)
-					if err != nil {
-						return err
-					}
-					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if err != nil {
+					if err := faketest.StreamCall(ctx, c, "gpt-4o-mini"); err != nil {
 						return err
 					}
 				}

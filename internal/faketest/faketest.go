@@ -4,6 +4,7 @@ package faketest
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"testing"
 
@@ -42,4 +43,23 @@ func Run(t testing.TB, cfg fake.Config, sc lens.Scenario) *lens.Result {
 		t.Fatalf("lens.Run: %v", err)
 	}
 	return res
+}
+
+// StreamCall makes one streamed OpenAI Chat Completions call for model
+// through c, as a journey's step does, and reads the answer to its end. c
+// must reach a fake: its transport a fake.Responder, say, or a Scenario's
+// Client.
+func StreamCall(ctx context.Context, c *http.Client, model string) error {
+	p := &providers.OpenAI{BaseURL: "http://fake.invalid/v1", APIKey: "sk-fake"}
+	req, err := p.NewRequest(ctx, &providers.Request{Model: model, Prompt: "step", Stream: true})
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return err
 }
