@@ -584,7 +584,7 @@ func (s *Store) Runs(ctx context.Context, f Filter) ([]Run, error) {
 	}
 	for i := range runs {
 		if err := s.fillResults(ctx, &runs[i]); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("history: %s: run %d: %w", s.path, runs[i].ID, err)
 		}
 	}
 	return runs, nil
@@ -596,38 +596,39 @@ func jsonPathKey(k string) string {
 	return string(b)
 }
 
+// fillResults reads the results and gates of run r into it.
 func (s *Store) fillResults(ctx context.Context, r *Run) error {
 	rows, err := s.db.QueryContext(ctx, "SELECT scenario, provider, model, test FROM results WHERE run_id = ? ORDER BY position", r.ID)
 	if err != nil {
-		return fmt.Errorf("history: %s: run %d: %w", s.path, r.ID, err)
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var sc, p, m, test string
 		if err := rows.Scan(&sc, &p, &m, &test); err != nil {
-			return fmt.Errorf("history: %s: run %d: %w", s.path, r.ID, err)
+			return err
 		}
 		r.Results = append(r.Results, sc+" "+p+"/"+m)
 		r.Tests = append(r.Tests, test)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("history: %s: run %d: %w", s.path, r.ID, err)
+		return err
 	}
 	rows.Close()
 	gates, err := s.db.QueryContext(ctx, `SELECT r.scenario, r.provider, r.model, g.gate FROM gates g JOIN results r ON g.result_id = r.id
 		WHERE r.run_id = ? ORDER BY r.position, g.position`, r.ID)
 	if err != nil {
-		return fmt.Errorf("history: %s: run %d: gates: %w", s.path, r.ID, err)
+		return fmt.Errorf("gates: %w", err)
 	}
 	defer gates.Close()
 	for gates.Next() {
 		var sc, p, m, doc string
 		if err := gates.Scan(&sc, &p, &m, &doc); err != nil {
-			return fmt.Errorf("history: %s: run %d: gates: %w", s.path, r.ID, err)
+			return fmt.Errorf("gates: %w", err)
 		}
 		gv := GateVerdict{Result: sc + " " + p + "/" + m}
 		if err := json.Unmarshal([]byte(doc), &gv.Gate); err != nil {
-			return fmt.Errorf("history: %s: run %d: gate: %w", s.path, r.ID, err)
+			return fmt.Errorf("gate: %w", err)
 		}
 		r.Gates = append(r.Gates, gv)
 	}
@@ -641,6 +642,15 @@ func (s *Store) fillResults(ctx context.Context, r *Run) error {
 // histogram, as report.Decode upgrades an older result file. It is an error
 // wrapping ErrNoRun when there is no such run.
 func (s *Store) File(ctx context.Context, id int64) (*report.File, error) {
+	f, err := s.file(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("history: %s: run %d: %w", s.path, id, err)
+	}
+	return f, nil
+}
+
+// file is File, its errors not yet wrapped with the history and the run.
+func (s *Store) file(ctx context.Context, id int64) (*report.File, error) {
 	var (
 		t                                    int64
 		hash, host, osName, arch, goVer, ver string
@@ -651,10 +661,10 @@ func (s *Store) File(ctx context.Context, id int64) (*report.File, error) {
 	err := s.db.QueryRowContext(ctx, `SELECT time_ns, config_hash, hostname, os, arch, cpu_count, go_version, lens_version, duration_secs, interrupted, shards
 		FROM runs WHERE id = ?`, id).Scan(&t, &hash, &host, &osName, &arch, &cpus, &goVer, &ver, &dur, &interrupted, &shards)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("history: %s: run %d: %w", s.path, id, ErrNoRun)
+		return nil, ErrNoRun
 	}
 	if err != nil {
-		return nil, fmt.Errorf("history: %s: run %d: %w", s.path, id, err)
+		return nil, err
 	}
 	f := &report.File{
 		Format: report.Format, SchemaVersion: report.SchemaVersion,
@@ -667,7 +677,7 @@ func (s *Store) File(ctx context.Context, id int64) (*report.File, error) {
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT id, scenario, provider, model, scenario_config, metrics FROM results WHERE run_id = ? ORDER BY position", id)
 	if err != nil {
-		return nil, fmt.Errorf("history: %s: run %d: %w", s.path, id, err)
+		return nil, err
 	}
 	type pending struct {
 		id  int64
@@ -681,7 +691,7 @@ func (s *Store) File(ctx context.Context, id int64) (*report.File, error) {
 		var scenario, provider, model, cfg, metrics string
 		if err := rows.Scan(&rid, &scenario, &provider, &model, &cfg, &metrics); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("history: %s: run %d: %w", s.path, id, err)
+			return nil, err
 		}
 		i, ok := index[scenario]
 		if !ok {
@@ -690,34 +700,34 @@ func (s *Store) File(ctx context.Context, id int64) (*report.File, error) {
 			sc := report.Scenario{Name: scenario}
 			if err := json.Unmarshal([]byte(cfg), &sc.Config); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("history: %s: run %d: scenario %q config: %w", s.path, id, scenario, err)
+				return nil, fmt.Errorf("scenario %q config: %w", scenario, err)
 			}
 			f.Scenarios = append(f.Scenarios, sc)
 		}
 		r := report.Result{Provider: provider, Model: model}
 		if err := json.Unmarshal([]byte(metrics), &r.Metrics); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("history: %s: run %d: %s metrics: %w", s.path, id, scenario, err)
+			return nil, fmt.Errorf("%s metrics: %w", scenario, err)
 		}
 		f.Scenarios[i].Results = append(f.Scenarios[i].Results, r)
 		todo = append(todo, pending{rid, i, len(f.Scenarios[i].Results) - 1})
 	}
 	if err := rows.Err(); err != nil {
 		rows.Close()
-		return nil, fmt.Errorf("history: %s: run %d: %w", s.path, id, err)
+		return nil, err
 	}
 	rows.Close()
 	for _, p := range todo {
 		r := &f.Scenarios[p.sc].Results[p.res]
 		if err := s.fillDistributions(ctx, p.id, &r.Metrics); err != nil {
-			return nil, fmt.Errorf("history: %s: run %d: %w", s.path, id, err)
+			return nil, err
 		}
 		if err := s.fillGates(ctx, p.id, r); err != nil {
-			return nil, fmt.Errorf("history: %s: run %d: gates: %w", s.path, id, err)
+			return nil, fmt.Errorf("gates: %w", err)
 		}
 	}
 	if err := f.Validate(); err != nil {
-		return nil, fmt.Errorf("history: %s: run %d: %w", s.path, id, err)
+		return nil, err
 	}
 	return f, nil
 }
