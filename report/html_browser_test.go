@@ -78,10 +78,7 @@ func TestHTMLInBrowser(t *testing.T) {
 // screenshot.
 func TestSweepChartInBrowser(t *testing.T) {
 	browsertest.Require(t)
-	f, err := report.FromSweep(sweepResult(t), report.Metadata{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := sweepFile(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "sweep.html")
 	var buf bytes.Buffer

@@ -46,6 +46,14 @@ func sweepResult(t *testing.T) *capacity.Result {
 	return r
 }
 
+// sweepFile is the result file of sweepResult's search.
+func sweepFile(t *testing.T) *report.File {
+	t.Helper()
+	f, err := report.FromSweep(sweepResult(t), report.Metadata{})
+	require.NoError(t, err)
+	return f
+}
+
 // TestSweepFile: a capacity search's result file holds the measurements at
 // the capacity, their gates, and the curve; it survives a round trip and
 // validation, and a plain run's file has no sweep.
@@ -96,8 +104,7 @@ func TestSweepFile(t *testing.T) {
 // TestSweepFileValidates: a sweep that does not add up is refused with what
 // is wrong.
 func TestSweepFileValidates(t *testing.T) {
-	f, err := report.FromSweep(sweepResult(t), report.Metadata{})
-	require.NoError(t, err)
+	f := sweepFile(t)
 	for _, tc := range []struct {
 		edit func(*report.Sweep)
 		want string
@@ -127,8 +134,7 @@ var stepRow = regexp.MustCompile(`^\s*\d+\s+(holds|breaks)`)
 // TestSweepTable: the console shows the curve from the lowest load, each
 // gate's verdict and interval, and the capacity marked.
 func TestSweepTable(t *testing.T) {
-	f, err := report.FromSweep(sweepResult(t), report.Metadata{})
-	require.NoError(t, err)
+	f := sweepFile(t)
 	var buf bytes.Buffer
 	require.NoError(t, report.WriteTable(&buf, f, report.TableOptions{}))
 	out := buf.String()
@@ -152,8 +158,7 @@ func TestSweepTable(t *testing.T) {
 // TestSweepHTML: the HTML report draws the search (TTFT percentiles and
 // goodput against load, the capacity marked) and tabulates it.
 func TestSweepHTML(t *testing.T) {
-	f, err := report.FromSweep(sweepResult(t), report.Metadata{})
-	require.NoError(t, err)
+	f := sweepFile(t)
 	var buf bytes.Buffer
 	require.NoError(t, report.WriteHTML(&buf, f, report.HTMLOptions{}))
 	page := buf.String()

@@ -511,41 +511,36 @@ type Filter struct {
 func (s *Store) Runs(ctx context.Context, f Filter) ([]Run, error) {
 	var where []string
 	var args []any
+	match := func(cond string, arg ...any) {
+		where = append(where, cond)
+		args = append(args, arg...)
+	}
 	if f.Scenario != "" {
-		where = append(where, "EXISTS (SELECT 1 FROM results r WHERE r.run_id = runs.id AND r.scenario = ?)")
-		args = append(args, f.Scenario)
+		match("EXISTS (SELECT 1 FROM results r WHERE r.run_id = runs.id AND r.scenario = ?)", f.Scenario)
 	}
 	if f.Test != "" {
-		where = append(where, "EXISTS (SELECT 1 FROM results r WHERE r.run_id = runs.id AND r.test = ?)")
-		args = append(args, f.Test)
+		match("EXISTS (SELECT 1 FROM results r WHERE r.run_id = runs.id AND r.test = ?)", f.Test)
 	}
 	if f.Branch != "" {
-		where = append(where, "git_branch = ?")
-		args = append(args, f.Branch)
+		match("git_branch = ?", f.Branch)
 	}
 	if f.ConfigHash != "" {
-		where = append(where, "config_hash = ?")
-		args = append(args, f.ConfigHash)
+		match("config_hash = ?", f.ConfigHash)
 	}
 	for k, v := range f.Labels {
-		where = append(where, "json_extract(labels, ?) = ?")
-		args = append(args, "$."+jsonPathKey(k), v)
+		match("json_extract(labels, ?) = ?", "$."+jsonPathKey(k), v)
 	}
 	if !f.Since.IsZero() {
-		where = append(where, "time_ns >= ?")
-		args = append(args, f.Since.UnixNano())
+		match("time_ns >= ?", f.Since.UnixNano())
 	}
 	if !f.Until.IsZero() {
-		where = append(where, "time_ns < ?")
-		args = append(args, f.Until.UnixNano())
+		match("time_ns < ?", f.Until.UnixNano())
 	}
 	if f.Baseline != "" {
-		where = append(where, "id IN (SELECT run_id FROM baselines WHERE name = ?)")
-		args = append(args, f.Baseline)
+		match("id IN (SELECT run_id FROM baselines WHERE name = ?)", f.Baseline)
 	}
 	if f.Before > 0 {
-		where = append(where, "id < ?")
-		args = append(args, f.Before)
+		match("id < ?", f.Before)
 	}
 	q := "SELECT id, time_ns, recorded_ns, source, git_commit, git_branch, config_hash, labels, hostname, os, arch, lens_version, duration_secs, interrupted FROM runs"
 	if len(where) > 0 {
