@@ -3,7 +3,6 @@
 package report_test
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,11 +30,8 @@ func TestHTMLInBrowser(t *testing.T) {
 	f := realisticFile(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
-	var buf bytes.Buffer
-	if err := report.WriteHTML(&buf, f, report.HTMLOptions{Title: "Chat latency: gpt-4o-mini vs gpt-4o"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(page, buf.Bytes(), 0o644); err != nil {
+	doc := renderHTML(t, f, report.HTMLOptions{Title: "Chat latency: gpt-4o-mini vs gpt-4o"})
+	if err := os.WriteFile(page, doc, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	shot := filepath.Join(dir, "report.png")
@@ -46,7 +42,7 @@ func TestHTMLInBrowser(t *testing.T) {
 			err = os.WriteFile(keep, b, 0o644)
 		}
 		if err == nil {
-			err = os.WriteFile(keep+".html", buf.Bytes(), 0o644)
+			err = os.WriteFile(keep+".html", doc, 0o644)
 		}
 		if err != nil {
 			t.Errorf("keep the screenshot: %v", err)
@@ -81,13 +77,9 @@ func TestSweepChartInBrowser(t *testing.T) {
 	f := sweepFile(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "sweep.html")
-	var buf bytes.Buffer
-	if err := report.WriteHTML(&buf, f, report.HTMLOptions{Title: "Capacity"}); err != nil {
-		t.Fatal(err)
-	}
 	// The sweep's chart alone, so that the other charts' colours do not
 	// count.
-	html := buf.String()
+	html := string(renderHTML(t, f, report.HTMLOptions{Title: "Capacity"}))
 	start := strings.Index(html, `<figure class="chart" id="s1-r1-sweep">`)
 	end := strings.Index(html[start:], "</figure>")
 	if start < 0 || end < 0 {
