@@ -81,9 +81,13 @@ type Transport struct {
 	// SLO sets per-call limits for Result.Good (goodput).
 	SLO SLO
 
-	// OnRequest, when set, is called with every measured call when it
-	// ends, from the goroutine that read (or closed) its body. The pointer
-	// and its slices are valid only during the call.
+	// OnRequest, when set, is called with every measured call once the
+	// transport has decoded its end: a streamed response's reads are
+	// decoded in batches (each event keeps the time of the read that
+	// delivered it), at the latest when the application reads the body's
+	// end, closes it, or reads the Result. It is called from the goroutine
+	// that did so. The pointer and its slices are valid only during the
+	// call.
 	OnRequest func(*RequestMetrics)
 
 	init  sync.Once
@@ -95,6 +99,9 @@ type Transport struct {
 	models []string
 	seq    atomic.Int64
 	fixed  *api // Provider's codec
+	// streams are the streamed responses not ended yet, whose held reads
+	// Result decodes first.
+	streams map[*meter]struct{}
 }
 
 // Client returns an *http.Client that sends through t, for an SDK's
@@ -118,14 +125,35 @@ func (t *Transport) start() {
 }
 
 // Result returns what t measured so far: a copy, which later calls do not
-// change. Elapsed is the time since t's first use. Provider names the
+// change. It counts every call whose end the application has read, even
+// one whose body it has not closed. Elapsed is the time since t's first use. Provider names the
 // APIs measured ("openai", or "openai+anthropic" when calls went to
 // both); Concurrency is 0, since the application's code set it.
 func (t *Transport) Result() *Result {
 	t.start()
+	t.flushStreams()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.snapshot()
+}
+
+// flushStreams decodes what the streams not ended yet hold of the
+// application's reads, so that Result counts every call whose end the
+// application read, even one it never closes.
+func (t *Transport) flushStreams() {
+	t.mu.Lock()
+	bs := make([]*meter, 0, len(t.streams))
+	for b := range t.streams {
+		bs = append(bs, b)
+	}
+	t.mu.Unlock()
+	for _, b := range bs {
+		b.mu.Lock()
+		if !b.done {
+			b.flush()
+		}
+		b.mu.Unlock()
+	}
 }
 
 // snapshot copies t.res; t.mu is held.
@@ -269,7 +297,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		m.E2E = time.Since(t0)
 		m.Class, m.Err = classify(ctx, err), err
-		t.record(a, m, req)
+		t.record(a, m, req, nil)
 		return nil, err
 	}
 	resp.Request = req
@@ -284,7 +312,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// query, which a hostile endpoint may fill with the key.
 		m.E2E = time.Since(t0)
 		m.Class, m.Err = ClassRedirect, err
-		t.record(a, m, req)
+		t.record(a, m, req, nil)
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		resp.Body.Close()
 		return nil, err
@@ -307,6 +335,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	b.resp = *resp
 	if b.live {
 		b.resp.Body = &b.in
+		t.mu.Lock()
+		if t.streams == nil {
+			t.streams = make(map[*meter]struct{})
+		}
+		t.streams[b] = struct{}{}
+		t.mu.Unlock()
 		if err := b.dec.Reset(&b.resp, &b.preq); err != nil {
 			b.finish(time.Now(), err)
 		}
@@ -332,7 +366,7 @@ func isStream(ct string) bool {
 
 // record counts a finished call, the measurement m of req; m's decoder,
 // if any, is back in its pool.
-func (t *Transport) record(a *api, m *RequestMetrics, req *http.Request) {
+func (t *Transport) record(a *api, m *RequestMetrics, req *http.Request, b *meter) {
 	model := ""
 	if t.Model == "" {
 		// Read now, once the call ended, so that the request is never
@@ -354,6 +388,9 @@ func (t *Transport) record(a *api, m *RequestMetrics, req *http.Request) {
 		}
 	}
 	t.res.record(m, &t.SLO, false, t.res.Started)
+	if b != nil {
+		delete(t.streams, b)
+	}
 	t.mu.Unlock()
 	if t.OnRequest != nil {
 		t.OnRequest(m)
@@ -399,6 +436,89 @@ type meter struct {
 	// usual is dec, when it decodes its API's usual event where it is
 	// (the decoders of package providers that have a fast path).
 	usual usualDecoder
+
+	// held, while the response streams, keeps the application's reads
+	// that are not decoded yet (see hold).
+	held     *heldReads
+	flushing bool
+}
+
+// heldReads is what a meter keeps of the application's recent reads: their
+// bytes, copied, and where each ends with the time it returned.
+type heldReads struct {
+	b     []byte
+	reads []heldRead
+}
+
+type heldRead struct {
+	end int
+	at  time.Time
+}
+
+// A meter decodes the application's reads in batches of up to
+// maxHeldReads reads or heldBytes bytes: decoding many events in a row
+// keeps the decoder's code and state in the CPU's caches, which the
+// application's own work between two reads evicts. Each event is still
+// stamped with the time of the read that delivered it.
+const (
+	maxHeldReads = 32
+	heldBytes    = 8 << 10
+)
+
+var heldPool = sync.Pool{New: func() any {
+	return &heldReads{b: make([]byte, 0, heldBytes), reads: make([]heldRead, 0, maxHeldReads)}
+}}
+
+// hold keeps p, read at at, to be decoded with the reads that follow it.
+func (b *meter) hold(p []byte, at time.Time) {
+	if b.held == nil {
+		b.held = heldPool.Get().(*heldReads)
+	}
+	h := b.held
+	if len(h.reads) == cap(h.reads) || len(h.b)+len(p) > cap(h.b) {
+		b.flush()
+		if b.done {
+			return
+		}
+		h = b.held
+	}
+	if len(p) > cap(h.b) {
+		b.push(p, at, nil)
+		return
+	}
+	h.b = append(h.b, p...)
+	h.reads = append(h.reads, heldRead{len(h.b), at})
+}
+
+// flush decodes the held reads, each stamped with the time it returned.
+func (b *meter) flush() {
+	h := b.held
+	if h == nil {
+		return
+	}
+	b.flushing = true
+	start := 0
+	for _, r := range h.reads {
+		if b.done {
+			break
+		}
+		b.push(h.b[start:r.end], r.at, nil)
+		start = r.end
+	}
+	b.flushing = false
+	h.b, h.reads = h.b[:0], h.reads[:0]
+	if b.done {
+		b.releaseHeld()
+	}
+}
+
+// releaseHeld gives the held reads' buffers back to their pool.
+func (b *meter) releaseHeld() {
+	if b.held != nil {
+		b.held.b, b.held.reads = b.held.b[:0], b.held.reads[:0]
+		heldPool.Put(b.held)
+		b.held = nil
+	}
 }
 
 // usualDecoder is a providers.Decoder that decodes its API's usual event
@@ -415,7 +535,7 @@ type inputNeeder interface{ NeedsInput() bool }
 func (b *meter) Read(p []byte) (int, error) {
 	n, err := b.body.Read(p)
 	var at time.Time
-	if b.live && n > 0 {
+	if b.live && (n > 0 || err != nil) {
 		// One read of the monotonic clock, from the attempt's send, taken
 		// before a Close on another goroutine can hold the meter.
 		at = b.f.t0.Add(time.Since(b.f.t0))
@@ -423,7 +543,15 @@ func (b *meter) Read(p []byte) (int, error) {
 	b.mu.Lock()
 	if !b.done {
 		if b.live {
-			b.push(p[:n], at, err)
+			if n > 0 {
+				b.hold(p[:n], at)
+			}
+			if err != nil {
+				b.flush()
+				if !b.done {
+					b.push(nil, at, err)
+				}
+			}
 		} else {
 			b.keep(p[:n], err)
 		}
@@ -454,7 +582,7 @@ func (b *meter) push(p []byte, at time.Time, err error) {
 		}
 	}
 	if err != nil && !b.done {
-		b.in.err = err
+		b.in.err, b.in.at = err, at
 		b.pump()
 	}
 }
@@ -467,7 +595,8 @@ func (b *meter) pump() {
 			return
 		}
 		if err != nil {
-			b.finish(time.Now(), err)
+			// The response ended, or failed, with the read being decoded.
+			b.finish(b.in.at, err)
 			return
 		}
 		b.f.event(&b.m, &b.d)
@@ -525,7 +654,10 @@ func (b *meter) finish(end time.Time, err error) {
 	b.dec, b.starved, b.usual, b.whole, b.resp = nil, nil, nil, nil, http.Response{}
 	req := b.req
 	b.req = nil
-	b.t.record(b.api, &b.m, req)
+	if !b.flushing {
+		b.releaseHeld()
+	}
+	b.t.record(b.api, &b.m, req, b)
 	if cap(b.m.ITLs) > 0 && cap(b.m.ITLs) <= maxPooledITLs {
 		itls := b.m.ITLs[:0]
 		b.m.ITLs = nil
@@ -546,6 +678,7 @@ const maxPooledITLs = 1 << 16
 // its announced length, which are decoded as they are.
 func (b *meter) Close() error {
 	b.mu.Lock()
+	b.flush()
 	if !b.done {
 		switch {
 		case !b.live && (b.status < 200 || b.status > 299 || b.length >= 0 && int64(len(b.whole)) == b.length):

@@ -350,3 +350,118 @@ func TestTransportModel(t *testing.T) {
 		assert.EqualValues(t, 1, res.Succeeded, "errors: %v", res.ErrorSamples)
 	})
 }
+
+// TestTransportHeldReads: the transport decodes the application's reads in
+// batches, yet every event keeps the time of the read that delivered it,
+// whatever the reads' sizes (one byte to many events, more reads and more
+// bytes than one batch holds); a Result read in the middle of a stream
+// does not end it; and a call whose end the application read, but whose
+// body it neither read to EOF nor closed, is counted by the next Result,
+// with its E2E at the read of its last event.
+func TestTransportHeldReads(t *testing.T) {
+	for _, size := range []int{1, 7, 97, 4096} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				r := fake.NewResponder(fake.Config{Seed: 9, OutputTokens: 300,
+					ITL: fake.Uniform(time.Millisecond, 3*time.Millisecond), Record: true})
+				var got calls
+				tr := &lens.Transport{Base: r, OnRequest: got.record}
+				p := &providers.OpenAI{BaseURL: "http://fake.test/v1", APIKey: "sk-held"}
+				req, err := p.NewRequest(t.Context(), &providers.Request{Model: "m", Prompt: "hi", Stream: true})
+				require.NoError(t, err)
+				resp, err := tr.Client().Do(req)
+				require.NoError(t, err)
+				var body []byte
+				buf := make([]byte, size)
+				for !bytes.Contains(body, []byte("data: [DONE]\n\n")) {
+					n, err := resp.Body.Read(buf)
+					body = append(body, buf[:n]...)
+					require.NoError(t, err)
+					if len(body) > 2000 && len(body)-n <= 2000 {
+						mid := tr.Result()
+						assert.EqualValues(t, 0, mid.Total, "a Result in the middle of the stream")
+					}
+				}
+				// The body is neither read to its end nor closed, and the
+				// Result is read a second later.
+				time.Sleep(time.Second)
+				res := tr.Result()
+				require.EqualValues(t, 1, res.Succeeded, "errors: %v", res.ErrorSamples)
+				recs := r.Records()
+				require.Len(t, recs, 1)
+				m := got.all[0]
+				s := recs[0].Scheduled
+				assert.Equal(t, s[0], m.TTFT, "TTFT")
+				assert.Equal(t, gaps(s), m.ITLs, "ITLs")
+				assert.Equal(t, s[len(s)-1], m.E2E, "E2E")
+				assert.Equal(t, 300, m.OutputTokens)
+				time.Sleep(time.Second)
+				resp.Body.Close()
+				res = tr.Result()
+				assert.EqualValues(t, 1, res.Total, "closing the body adds nothing")
+				assert.Len(t, got.all, 1)
+			})
+		})
+	}
+}
+
+// TestTransportResultWhileStreaming: Results read while many calls stream
+// (and the transport holds their reads) race with nothing, and the calls
+// all count once their bodies end.
+func TestTransportResultWhileStreaming(t *testing.T) {
+	tr := &lens.Transport{Base: fake.NewResponder(fake.Config{OutputTokens: 200})}
+	p := &providers.OpenAI{BaseURL: "http://fake.test/v1", APIKey: "sk-held"}
+	const callers, each = 4, 5
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				tr.Result()
+			}
+		}
+	}()
+	errs := make(chan error, callers*each)
+	for range callers {
+		wg.Go(func() {
+			for range each {
+				errs <- readCall(tr.Client(), p)
+			}
+		})
+	}
+	wg.Wait()
+	close(done)
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	res := tr.Result()
+	assert.EqualValues(t, callers*each, res.Succeeded, "errors: %v", res.ErrorSamples)
+	assert.EqualValues(t, callers*each*199, res.ITL.Count())
+}
+
+// readCall makes a streamed call of p through c and reads its body to the
+// end in small reads.
+func readCall(c *http.Client, p providers.Provider) error {
+	req, err := p.NewRequest(context.Background(), &providers.Request{Model: "m", Prompt: "hi", Stream: true})
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 61)
+	for {
+		if _, err := resp.Body.Read(buf); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+}

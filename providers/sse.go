@@ -543,7 +543,15 @@ func (s *SSEReader) fill() {
 			copy(nb, s.buf[:s.end])
 			s.buf = nb
 		}
-		n, err = s.r.Read(s.buf[s.end:min(len(s.buf), s.end+sseReadSize)])
+		dst := s.buf[s.end:min(len(s.buf), s.end+sseReadSize)]
+		if s.lender != nil {
+			// Copy what is lent, with the time its read returned.
+			var p []byte
+			p, at, err = s.lender.Lend(len(dst))
+			n = copy(dst, p)
+		} else {
+			n, err = s.r.Read(dst)
+		}
 		if n < 0 || n > min(len(s.buf)-s.end, sseReadSize) {
 			s.rerr = errors.New("sse: reader returned an invalid count")
 			return
