@@ -126,9 +126,10 @@ func (t *Transport) start() {
 
 // Result returns what t measured so far: a copy, which later calls do not
 // change. It counts every call whose end the application has read, even
-// one whose body it has not closed. Elapsed is the time since t's first use. Provider names the
-// APIs measured ("openai", or "openai+anthropic" when calls went to
-// both); Concurrency is 0, since the application's code set it.
+// one whose body it has not closed. Elapsed is the time since t's first
+// use. Provider names the APIs measured ("openai", or "openai+anthropic"
+// when calls went to both); Concurrency is 0, since the application's
+// code set it.
 func (t *Transport) Result() *Result {
 	t.start()
 	t.flushStreams()

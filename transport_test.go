@@ -465,3 +465,52 @@ func readCall(c *http.Client, p providers.Provider) error {
 		}
 	}
 }
+
+// ndjsonBase answers every request with an NDJSON stream, as Ollama's
+// native chat API does: one line a token, the first after ttft, the others
+// itl apart, then the done line.
+type ndjsonBase struct {
+	tokens    int
+	ttft, itl time.Duration
+}
+
+func (s ndjsonBase) RoundTrip(req *http.Request) (*http.Response, error) {
+	pr, pw := io.Pipe()
+	go func() {
+		time.Sleep(s.ttft)
+		for i := range s.tokens {
+			if i > 0 {
+				time.Sleep(s.itl)
+			}
+			fmt.Fprintf(pw, `{"message":{"content":"t%d "},"done":false}`+"\n", i)
+		}
+		fmt.Fprintf(pw, `{"message":{"content":""},"done":true,"done_reason":"stop","prompt_eval_count":3,"eval_count":%d}`+"\n", s.tokens)
+		pw.Close()
+	}()
+	return &http.Response{StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"application/x-ndjson"}}, Body: pr, Request: req}, nil
+}
+
+// TestTransportNDJSON: a stream of NDJSON lines, decoded in batches like
+// every stream, stamps each line with the read that delivered it.
+func TestTransportNDJSON(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &providers.Generic{Label: "ollama-native", URL: "http://ollama.test/api/chat",
+			Body:   `{"model":{{model}},"messages":{{messages}},"stream":{{stream}}}`,
+			Format: "ndjson", TextPath: "message.content", InputTokensPath: "prompt_eval_count",
+			OutputTokensPath: "eval_count", FinishPath: "done_reason", DonePath: "done"}
+		var got calls
+		tr := &lens.Transport{Base: ndjsonBase{tokens: 50, ttft: 40 * time.Millisecond, itl: 7 * time.Millisecond},
+			Provider: p, OnRequest: got.record}
+		call(t, tr.Client(), p, true)
+		res := tr.Result()
+		require.EqualValues(t, 1, res.Succeeded, "errors: %v", res.ErrorSamples)
+		m := got.all[0]
+		assert.Equal(t, 40*time.Millisecond, m.TTFT, "TTFT")
+		require.Len(t, m.ITLs, 49)
+		for i, d := range m.ITLs {
+			assert.Equal(t, 7*time.Millisecond, d, "ITL %d", i)
+		}
+		assert.Equal(t, 50, m.OutputTokens)
+	})
+}

@@ -1,6 +1,9 @@
 package providers
 
-import "time"
+import (
+	"io"
+	"time"
+)
 
 // A readClock stamps the reads of one stream. Its first stamp is
 // time.Now; each later one is the first plus the monotonic time since,
@@ -17,4 +20,20 @@ func (c *readClock) now() time.Time {
 		return c.base
 	}
 	return c.base.Add(time.Since(c.base))
+}
+
+// read reads into dst from r, or, when r lends its bytes (l is r as a
+// lender), copies what it lends. It returns the count, the time the read
+// returned (the lender's, else a stamp of c's when there are bytes) and
+// the error.
+func (c *readClock) read(r io.Reader, l lender, dst []byte) (int, time.Time, error) {
+	if l != nil {
+		p, at, err := l.Lend(len(dst))
+		return copy(dst, p), at, err
+	}
+	n, err := r.Read(dst)
+	if n > 0 {
+		return n, c.now(), err
+	}
+	return n, time.Time{}, err
 }

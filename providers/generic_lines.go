@@ -27,6 +27,7 @@ type genericLineReader struct {
 
 	now     time.Time // when the last Read with n > 0 returned
 	clock   readClock // stamps the Reads
+	lender  lender    // r, when it lends its bytes (and their time)
 	rerr    error     // the Read error that ended the input (io.EOF included)
 	noReads int       // consecutive Reads that returned (0, nil)
 	pending bool      // the last Read returned ErrPending with no bytes
@@ -36,6 +37,7 @@ type genericLineReader struct {
 // reset starts reading r with lines of at most max bytes.
 func (l *genericLineReader) reset(r io.Reader, max int) {
 	l.r, l.max = r, max
+	l.lender, _ = r.(lender)
 	l.start, l.end, l.scan = 0, 0, 0
 	l.now, l.clock = time.Time{}, readClock{}
 	l.rerr = nil
@@ -135,13 +137,13 @@ func (l *genericLineReader) fill() {
 		copy(nb, l.buf[:l.end])
 		l.buf = nb
 	}
-	n, err := l.r.Read(l.buf[l.end:min(len(l.buf), l.end+sseReadSize)])
+	n, at, err := l.clock.read(l.r, l.lender, l.buf[l.end:min(len(l.buf), l.end+sseReadSize)])
 	if n < 0 || n > min(len(l.buf)-l.end, sseReadSize) {
 		l.rerr = errors.New("ndjson: reader returned an invalid count")
 		return
 	}
 	if n > 0 {
-		l.now = l.clock.now()
+		l.now = at
 		l.end += n
 		l.noReads = 0
 	}

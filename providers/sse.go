@@ -543,24 +543,13 @@ func (s *SSEReader) fill() {
 			copy(nb, s.buf[:s.end])
 			s.buf = nb
 		}
-		dst := s.buf[s.end:min(len(s.buf), s.end+sseReadSize)]
-		if s.lender != nil {
-			// Copy what is lent, with the time its read returned.
-			var p []byte
-			p, at, err = s.lender.Lend(len(dst))
-			n = copy(dst, p)
-		} else {
-			n, err = s.r.Read(dst)
-		}
+		n, at, err = s.clock.read(s.r, s.lender, s.buf[s.end:min(len(s.buf), s.end+sseReadSize)])
 		if n < 0 || n > min(len(s.buf)-s.end, sseReadSize) {
 			s.rerr = errors.New("sse: reader returned an invalid count")
 			return
 		}
 	}
 	if n > 0 {
-		if at.IsZero() {
-			at = s.clock.now()
-		}
 		s.now = at
 		s.end += n
 		s.noReads = 0
